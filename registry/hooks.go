@@ -1,0 +1,125 @@
+package registry
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// Actions a request may need on a resource; the names of the distribution
+// token specification.
+const (
+	ActionPull   = "pull"
+	ActionPush   = "push"
+	ActionDelete = "delete"
+	ActionAll    = "*"
+)
+
+// Resource types of the token specification.
+const (
+	ResourceRepository = "repository"
+	ResourceRegistry   = "registry"
+)
+
+// Access is one resource a request needs and the actions on it, in the shape
+// of a token scope ("repository:library/nginx:pull,push").
+type Access struct {
+	Type    string // ResourceRepository or ResourceRegistry
+	Name    string // repository name, or "catalog"
+	Actions []string
+}
+
+// Authorizer decides whether a request may proceed. It is called before
+// every /v2/ request with what the request needs (empty for the /v2/ ping,
+// which only needs an authenticated caller when auth is on). It returns the
+// context to continue with — the place to record who is calling — or an
+// error: an *Error with status 401 (and a WWW-Authenticate header) or 403
+// is answered as is.
+type Authorizer interface {
+	Authorize(r *http.Request, need []Access) (context.Context, error)
+}
+
+// Target describes the manifest a gate is asked about.
+type Target struct {
+	Repository   string
+	Reference    string // tag or digest as the client named it
+	Digest       digest.Digest
+	MediaType    string
+	ArtifactType string
+	Size         int64
+	Subject      digest.Digest // empty when the manifest has no subject
+	Manifest     []byte        // raw bytes; read-only
+}
+
+// PullGate is asked before a manifest is served (GET and HEAD). A non-nil
+// error refuses the pull; use Denied(reason) for 412 with a readable reason.
+type PullGate interface {
+	CheckPull(ctx context.Context, t Target) error
+}
+
+// PushGate is asked before a manifest is stored. Tags lists the tags the
+// push would set. A non-nil error refuses it and nothing is stored.
+type PushGate interface {
+	CheckPush(ctx context.Context, t Target, tags []string) error
+}
+
+// EventAction is what happened.
+type EventAction string
+
+// Event actions.
+const (
+	EventPush   EventAction = "push"
+	EventPull   EventAction = "pull"
+	EventMount  EventAction = "mount"
+	EventDelete EventAction = "delete"
+)
+
+// EventTarget is what an event is about.
+type EventTarget string
+
+// Event targets.
+const (
+	TargetManifest EventTarget = "manifest"
+	TargetBlob     EventTarget = "blob"
+	TargetTag      EventTarget = "tag"
+)
+
+// Event is emitted after a change or a read has completed successfully.
+type Event struct {
+	Action       EventAction
+	Target       EventTarget
+	Repository   string
+	Digest       digest.Digest
+	MediaType    string
+	ArtifactType string
+	Size         int64
+	Tag          string        // for tag events and manifest pushes by tag
+	Subject      digest.Digest // manifest pushes with a subject
+	From         string        // mount source repository, if any
+	Time         time.Time
+	RemoteAddr   string
+	UserAgent    string
+}
+
+// EventSink receives events. Emit runs on the request path after the
+// response is decided, so it should be quick or hand off.
+type EventSink interface {
+	Emit(ctx context.Context, e Event)
+}
+
+// EventSinkFunc adapts a function to EventSink.
+type EventSinkFunc func(ctx context.Context, e Event)
+
+// Emit calls f.
+func (f EventSinkFunc) Emit(ctx context.Context, e Event) { f(ctx, e) }
+
+type allowAll struct{}
+
+func (allowAll) Authorize(r *http.Request, _ []Access) (context.Context, error) {
+	return r.Context(), nil
+}
+func (allowAll) CheckPull(context.Context, Target) error           { return nil }
+func (allowAll) CheckPush(context.Context, Target, []string) error { return nil }
+func (allowAll) Emit(context.Context, Event)                       {}

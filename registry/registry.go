@@ -1,0 +1,283 @@
+package registry
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/berthlabs/berth/sqldb"
+	"github.com/berthlabs/berth/storage"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Defaults and bounds.
+const (
+	DefaultMaxManifestSize = 4 << 20
+	DefaultMaxPageSize     = 1000
+	DefaultPageSize        = 100
+)
+
+// Registry is an http.Handler serving the OCI distribution API under /v2/.
+type Registry struct {
+	blobs storage.Driver
+	db    *sqldb.DB
+	meta  *metaStore
+	log   *slog.Logger
+
+	authorizer Authorizer
+	pullGate   PullGate
+	pushGate   PushGate
+	events     EventSink
+
+	maxManifestSize int64
+	maxPageSize     int
+	allowSparse     bool
+	anonymousMount  bool
+	now             func() time.Time
+
+	uploadLocks keyedMutex
+}
+
+// Option configures a Registry.
+type Option func(*Registry)
+
+// WithLogger sets the logger (default: slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(r *Registry) { r.log = l } }
+
+// WithAuthorizer sets the access check run before every request.
+func WithAuthorizer(a Authorizer) Option { return func(r *Registry) { r.authorizer = a } }
+
+// WithPullGate sets the check run before a manifest is served.
+func WithPullGate(g PullGate) Option { return func(r *Registry) { r.pullGate = g } }
+
+// WithPushGate sets the check run before a manifest is stored.
+func WithPushGate(g PushGate) Option { return func(r *Registry) { r.pushGate = g } }
+
+// WithEventSink sets where events go (default: nowhere).
+func WithEventSink(s EventSink) Option { return func(r *Registry) { r.events = s } }
+
+// WithMaxManifestSize bounds manifest bodies (default 4 MiB); larger
+// pushes are answered 413.
+func WithMaxManifestSize(n int64) Option { return func(r *Registry) { r.maxManifestSize = n } }
+
+// WithMaxPageSize bounds n on tag, catalog and referrer listings.
+func WithMaxPageSize(n int) Option { return func(r *Registry) { r.maxPageSize = n } }
+
+// WithSparseManifests accepts manifests whose layers or child manifests are
+// not in the repository, for mirrors that copy only some platforms or
+// skip layers. The missing content stays unreadable; only its references
+// are recorded.
+func WithSparseManifests() Option { return func(r *Registry) { r.allowSparse = true } }
+
+// WithoutAnonymousMount refuses mounts that name no source repository.
+// By default such a mount succeeds when the blob is stored anywhere, as the
+// spec allows; that lets anyone who knows a digest and may push somewhere
+// link the blob into their repository. Turn it off when digests of private
+// content must not act as read capabilities.
+func WithoutAnonymousMount() Option { return func(r *Registry) { r.anonymousMount = false } }
+
+// New builds a Registry over a blob driver and a SQL database. It applies
+// the registry's migrations to db. A nil db gets a private in-memory SQLite
+// database, handy for tests and embedding; it is lost when the process ends.
+func New(ctx context.Context, blobs storage.Driver, db *sqldb.DB, opts ...Option) (*Registry, error) {
+	if blobs == nil {
+		return nil, errors.New("registry: a storage driver is required")
+	}
+	if db == nil {
+		var err error
+		if db, err = sqldb.OpenSQLiteMemory(ctx); err != nil {
+			return nil, err
+		}
+	}
+	sub, err := fs.Sub(migrations, "migrations/"+string(db.Dialect()))
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx, "registry", sub); err != nil {
+		return nil, fmt.Errorf("registry: %w", err)
+	}
+	rg := &Registry{
+		blobs:           blobs,
+		db:              db,
+		meta:            &metaStore{db: db},
+		log:             slog.Default(),
+		authorizer:      allowAll{},
+		pullGate:        allowAll{},
+		pushGate:        allowAll{},
+		events:          allowAll{},
+		maxManifestSize: DefaultMaxManifestSize,
+		maxPageSize:     DefaultMaxPageSize,
+		anonymousMount:  true,
+		now:             time.Now,
+	}
+	for _, o := range opts {
+		o(rg)
+	}
+	return rg, nil
+}
+
+// ServeHTTP routes /v2/ requests.
+func (rg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+	rt := parseRoute(r.URL.Path)
+	if rt.kind == routeUnknown {
+		rg.writeError(w, r, newError(http.StatusNotFound, CodeUnsupported, "unknown API path"))
+		return
+	}
+	if rt.kind != routeBase && rt.kind != routeCatalog && !ValidName(rt.name) {
+		rg.writeError(w, r, newError(http.StatusBadRequest, CodeNameInvalid, fmt.Sprintf("invalid repository name %q", truncate(rt.name))))
+		return
+	}
+	h, need, err := rg.handlerFor(r, rt)
+	if err != nil {
+		rg.writeError(w, r, err)
+		return
+	}
+	ctx, err := rg.authorizer.Authorize(r, need)
+	if err != nil {
+		rg.writeError(w, r, err)
+		return
+	}
+	if ctx != nil {
+		r = r.WithContext(ctx)
+	}
+	if err := h(w, r, rt); err != nil {
+		rg.writeError(w, r, err)
+	}
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, rt route) error
+
+func repoAccess(name string, actions ...string) []Access {
+	return []Access{{Type: ResourceRepository, Name: name, Actions: actions}}
+}
+
+// handlerFor picks the handler for a route and method, and what access it
+// needs.
+func (rg *Registry) handlerFor(r *http.Request, rt route) (handlerFunc, []Access, error) {
+	m := r.Method
+	get := m == http.MethodGet || m == http.MethodHead
+	switch rt.kind {
+	case routeBase:
+		if get {
+			return rg.base, nil, nil
+		}
+	case routeCatalog:
+		if get {
+			return rg.catalog, []Access{{Type: ResourceRegistry, Name: "catalog", Actions: []string{ActionAll}}}, nil
+		}
+	case routeTags:
+		if get {
+			return rg.tags, repoAccess(rt.name, ActionPull), nil
+		}
+	case routeReferrers:
+		if get {
+			return rg.referrers, repoAccess(rt.name, ActionPull), nil
+		}
+	case routeManifest:
+		switch {
+		case get:
+			return rg.getManifest, repoAccess(rt.name, ActionPull), nil
+		case m == http.MethodPut:
+			return rg.putManifest, repoAccess(rt.name, ActionPull, ActionPush), nil
+		case m == http.MethodDelete:
+			return rg.deleteManifest, repoAccess(rt.name, ActionDelete), nil
+		}
+	case routeBlob:
+		switch {
+		case get:
+			return rg.getBlob, repoAccess(rt.name, ActionPull), nil
+		case m == http.MethodDelete:
+			return rg.deleteBlob, repoAccess(rt.name, ActionDelete), nil
+		}
+	case routeUploadStart:
+		if m == http.MethodPost {
+			need := repoAccess(rt.name, ActionPull, ActionPush)
+			if from := r.URL.Query().Get("from"); from != "" && r.URL.Query().Get("mount") != "" && from != rt.name {
+				if !ValidName(from) {
+					return nil, nil, newError(http.StatusBadRequest, CodeNameInvalid, fmt.Sprintf("invalid mount source %q", truncate(from)))
+				}
+				need = append(need, Access{Type: ResourceRepository, Name: from, Actions: []string{ActionPull}})
+			}
+			return rg.startUpload, need, nil
+		}
+	case routeUpload:
+		switch m {
+		case http.MethodGet, http.MethodHead:
+			return rg.uploadStatus, repoAccess(rt.name, ActionPull, ActionPush), nil
+		case http.MethodPatch:
+			return rg.patchUpload, repoAccess(rt.name, ActionPull, ActionPush), nil
+		case http.MethodPut:
+			return rg.putUpload, repoAccess(rt.name, ActionPull, ActionPush), nil
+		case http.MethodDelete:
+			return rg.cancelUpload, repoAccess(rt.name, ActionPull, ActionPush), nil
+		}
+	}
+	return nil, nil, newError(http.StatusMethodNotAllowed, CodeUnsupported, "method "+m+" not allowed here")
+}
+
+func (rg *Registry) base(w http.ResponseWriter, r *http.Request, _ route) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", "2")
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodGet {
+		_, _ = w.Write([]byte("{}"))
+	}
+	return nil
+}
+
+func (rg *Registry) emit(r *http.Request, e Event) {
+	e.Time = rg.now()
+	e.RemoteAddr = r.RemoteAddr
+	e.UserAgent = r.UserAgent()
+	rg.events.Emit(r.Context(), e)
+}
+
+func truncate(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
+
+// keyedMutex serialises requests on one upload session within a process.
+type keyedMutex struct {
+	mu    sync.Mutex
+	locks map[string]*keyedLock
+}
+
+type keyedLock struct {
+	sync.Mutex
+	refs int
+}
+
+func (k *keyedMutex) lock(key string) func() {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = map[string]*keyedLock{}
+	}
+	l := k.locks[key]
+	if l == nil {
+		l = &keyedLock{}
+		k.locks[key] = l
+	}
+	l.refs++
+	k.mu.Unlock()
+	l.Lock()
+	return func() {
+		l.Unlock()
+		k.mu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(k.locks, key)
+		}
+		k.mu.Unlock()
+	}
+}

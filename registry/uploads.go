@@ -1,0 +1,310 @@
+package registry
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berthlabs/berth/storage"
+)
+
+func uploadUnknown(id string) error {
+	return newError(http.StatusNotFound, CodeBlobUploadUnknown, fmt.Sprintf("upload %s not found", truncate(id)))
+}
+
+func uploadInvalid(msg string) error {
+	return newError(http.StatusBadRequest, CodeBlobUploadInvalid, msg)
+}
+
+// setUploadHeaders writes Location, Range and the session id. Range is
+// "0-<last byte>"; an empty session says "0-0", as Distribution does and
+// clients expect.
+func setUploadHeaders(w http.ResponseWriter, name string, up storage.Upload) {
+	h := w.Header()
+	h.Set("Location", "/v2/"+name+"/blobs/uploads/"+up.ID())
+	end := up.Size() - 1
+	if end < 0 {
+		end = 0
+	}
+	h.Set("Range", "0-"+strconv.FormatInt(end, 10))
+	h.Set("Docker-Upload-UUID", up.ID())
+	h.Set("Content-Length", "0")
+}
+
+func (rg *Registry) startUpload(w http.ResponseWriter, r *http.Request, rt route) error {
+	q := r.URL.Query()
+	ctx := r.Context()
+	if mount := q.Get("mount"); mount != "" {
+		d, err := ParseDigest(mount)
+		if err != nil {
+			return digestInvalid(mount, err)
+		}
+		ok, err := rg.mount(w, r, rt.name, q.Get("from"), d)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		// Not mountable: the client falls back to an upload.
+	} else if ds := q.Get("digest"); ds != "" {
+		d, err := ParseDigest(ds)
+		if err != nil {
+			return digestInvalid(ds, err)
+		}
+		return rg.monolithic(w, r, rt.name, d)
+	}
+	up, err := rg.blobs.NewUpload(ctx)
+	if err != nil {
+		return err
+	}
+	if err := rg.meta.createUpload(ctx, up.ID(), rt.name, up.StartedAt()); err != nil {
+		_ = up.Cancel(ctx)
+		return err
+	}
+	setUploadHeaders(w, rt.name, up)
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+// mount links a blob into name from another repository (or, without from,
+// from anywhere it is stored when anonymous mounts are allowed). It reports
+// false when the blob is not mountable, so the caller starts an upload.
+func (rg *Registry) mount(w http.ResponseWriter, r *http.Request, name, from string, d digest.Digest) (bool, error) {
+	ctx := r.Context()
+	var size int64
+	var err error
+	switch {
+	case from != "":
+		size, err = rg.meta.blobSize(ctx, from, d)
+	case rg.anonymousMount:
+		size, err = rg.blobs.Stat(ctx, d)
+	default:
+		return false, nil
+	}
+	if errors.Is(err, errNotFound) || errors.Is(err, storage.ErrBlobUnknown) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if _, err := rg.blobs.Stat(ctx, d); errors.Is(err, storage.ErrBlobUnknown) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	if err := rg.meta.linkBlob(ctx, name, d, size, rg.now()); err != nil {
+		return false, err
+	}
+	blobCreated(w, name, d)
+	rg.emit(r, Event{Action: EventMount, Target: TargetBlob, Repository: name, Digest: d, Size: size, From: from})
+	return true, nil
+}
+
+// blobCreated answers 201 for a blob now readable in name.
+func blobCreated(w http.ResponseWriter, name string, d digest.Digest) {
+	h := w.Header()
+	h.Set("Location", "/v2/"+name+"/blobs/"+d.String())
+	h.Set("Docker-Content-Digest", d.String())
+	h.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusCreated)
+}
+
+// monolithic stores a whole blob sent in the POST body with ?digest=.
+func (rg *Registry) monolithic(w http.ResponseWriter, r *http.Request, name string, d digest.Digest) error {
+	ctx := r.Context()
+	up, err := rg.blobs.NewUpload(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := rg.writeChunk(r, up); err != nil {
+		_ = up.Cancel(ctx)
+		return err
+	}
+	size := up.Size()
+	if err := up.Commit(ctx, d); err != nil {
+		return commitError(err, d)
+	}
+	if err := rg.meta.linkBlob(ctx, name, d, size, rg.now()); err != nil {
+		return err
+	}
+	blobCreated(w, name, d)
+	rg.emit(r, Event{Action: EventPush, Target: TargetBlob, Repository: name, Digest: d, Size: size})
+	return nil
+}
+
+func commitError(err error, d digest.Digest) error {
+	switch {
+	case errors.Is(err, storage.ErrDigestMismatch):
+		e := newError(http.StatusBadRequest, CodeDigestInvalid, fmt.Sprintf("uploaded content does not match digest %s", d))
+		e.Detail = map[string]string{"digest": d.String()}
+		return e
+	case errors.Is(err, storage.ErrUnsupportedAlgo):
+		return digestInvalid(d.String(), err)
+	}
+	return err
+}
+
+// writeChunk appends the request body to the session. With Content-Range,
+// the chunk must start at the session's offset (else 416) and the body must
+// be exactly that long; a short body is rolled back.
+func (rg *Registry) writeChunk(r *http.Request, up storage.Upload) (int64, error) {
+	body := io.Reader(r.Body)
+	want := r.ContentLength
+	if cr := r.Header.Get("Content-Range"); cr != "" {
+		start, end, err := parseContentRange(cr)
+		if err != nil {
+			return 0, uploadInvalid(err.Error())
+		}
+		if start != up.Size() {
+			return 0, errRangeNotSatisfiable
+		}
+		n := end - start + 1
+		if want >= 0 && want != n {
+			return 0, uploadInvalid(fmt.Sprintf("Content-Range covers %d bytes, Content-Length says %d", n, want))
+		}
+		want = n
+	}
+	if want == 0 {
+		return 0, nil
+	}
+	if want > 0 {
+		body = &exactReader{r: io.LimitReader(body, want), left: want}
+	}
+	n, err := up.Write(r.Context(), body)
+	if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return n, uploadInvalid("request body shorter than its declared length")
+		}
+		return n, err
+	}
+	return n, nil
+}
+
+// errRangeNotSatisfiable marks an out-of-order chunk.
+var errRangeNotSatisfiable = newError(http.StatusRequestedRangeNotSatisfiable, CodeBlobUploadInvalid,
+	"chunk does not start at the upload's current offset")
+
+// exactReader fails with io.ErrUnexpectedEOF when its source ends early, so
+// the driver rolls the partial chunk back.
+type exactReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (e *exactReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	e.left -= int64(n)
+	if err == io.EOF && e.left > 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+// session resumes an upload that belongs to name, holding its lock.
+func (rg *Registry) session(r *http.Request, name, id string) (storage.Upload, func(), error) {
+	ctx := r.Context()
+	repo, err := rg.meta.uploadRepo(ctx, id)
+	if errors.Is(err, errNotFound) || (err == nil && repo != name) {
+		return nil, nil, uploadUnknown(id)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	unlock := rg.uploadLocks.lock(id)
+	up, err := rg.blobs.ResumeUpload(ctx, id)
+	if err != nil {
+		unlock()
+		if errors.Is(err, storage.ErrUploadUnknown) {
+			return nil, nil, uploadUnknown(id)
+		}
+		return nil, nil, err
+	}
+	return up, unlock, nil
+}
+
+func (rg *Registry) uploadStatus(w http.ResponseWriter, r *http.Request, rt route) error {
+	up, unlock, err := rg.session(r, rt.name, rt.ref)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	setUploadHeaders(w, rt.name, up)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (rg *Registry) patchUpload(w http.ResponseWriter, r *http.Request, rt route) error {
+	up, unlock, err := rg.session(r, rt.name, rt.ref)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, err := rg.writeChunk(r, up); err != nil {
+		if err == errRangeNotSatisfiable {
+			setUploadHeaders(w, rt.name, up)
+		}
+		return err
+	}
+	setUploadHeaders(w, rt.name, up)
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+func (rg *Registry) putUpload(w http.ResponseWriter, r *http.Request, rt route) error {
+	ds := r.URL.Query().Get("digest")
+	if ds == "" {
+		return newError(http.StatusBadRequest, CodeDigestInvalid, "the digest parameter is required to complete an upload")
+	}
+	d, err := ParseDigest(ds)
+	if err != nil {
+		return digestInvalid(ds, err)
+	}
+	up, unlock, err := rg.session(r, rt.name, rt.ref)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	ctx := r.Context()
+	if _, err := rg.writeChunk(r, up); err != nil {
+		if err == errRangeNotSatisfiable {
+			setUploadHeaders(w, rt.name, up)
+		}
+		return err
+	}
+	size := up.Size()
+	if err := up.Commit(ctx, d); err != nil {
+		if errors.Is(err, storage.ErrDigestMismatch) {
+			_ = rg.meta.deleteUpload(ctx, up.ID())
+		}
+		return commitError(err, d)
+	}
+	if err := rg.meta.finishUpload(ctx, up.ID(), rt.name, d, size, rg.now()); err != nil {
+		return err
+	}
+	blobCreated(w, rt.name, d)
+	rg.emit(r, Event{Action: EventPush, Target: TargetBlob, Repository: rt.name, Digest: d, Size: size})
+	return nil
+}
+
+func (rg *Registry) cancelUpload(w http.ResponseWriter, r *http.Request, rt route) error {
+	up, unlock, err := rg.session(r, rt.name, rt.ref)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	ctx := r.Context()
+	if err := up.Cancel(ctx); err != nil && !errors.Is(err, storage.ErrUploadUnknown) {
+		return err
+	}
+	if err := rg.meta.deleteUpload(ctx, up.ID()); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

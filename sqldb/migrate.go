@@ -1,0 +1,106 @@
+package sqldb
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Migrate applies a component's migrations in order, each once, each in its
+// own transaction. Files are named NNNN_description.sql (any directory depth
+// inside fsys); the number is the version. Applied versions are recorded in
+// the schema_migrations table, per component, so packages migrate
+// independently of each other.
+func (db *DB) Migrate(ctx context.Context, component string, fsys fs.FS) error {
+	files, err := migrationFiles(fsys)
+	if err != nil {
+		return fmt.Errorf("migrate %s: %w", component, err)
+	}
+	err = db.Write(ctx, func(tx *Tx) error {
+		_, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			component TEXT NOT NULL,
+			version INTEGER NOT NULL,
+			PRIMARY KEY (component, version))`)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("migrate %s: %w", component, err)
+	}
+	for _, f := range files {
+		body, err := fs.ReadFile(fsys, f.path)
+		if err != nil {
+			return fmt.Errorf("migrate %s: %w", component, err)
+		}
+		err = db.Write(ctx, func(tx *Tx) error {
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE component = ? AND version = ?`,
+				component, f.version).Scan(&n); err != nil || n > 0 {
+				return err
+			}
+			for _, stmt := range splitStatements(string(body)) {
+				if _, err := tx.Exec(ctx, stmt); err != nil {
+					return fmt.Errorf("%s: %w", f.path, err)
+				}
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (component, version) VALUES (?, ?)`, component, f.version)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migrate %s: %w", component, err)
+		}
+	}
+	return nil
+}
+
+type migrationFile struct {
+	path    string
+	version int
+}
+
+func migrationFiles(fsys fs.FS) ([]migrationFile, error) {
+	var out []migrationFile
+	seen := map[int]string{}
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".sql") {
+			return err
+		}
+		num, _, ok := strings.Cut(path.Base(p), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return fmt.Errorf("migration %s: name must be NNNN_description.sql", p)
+		}
+		if prev, dup := seen[v]; dup {
+			return fmt.Errorf("migrations %s and %s share version %d", prev, p, v)
+		}
+		seen[v] = p
+		out = append(out, migrationFile{path: p, version: v})
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	return out, err
+}
+
+// splitStatements splits a migration on ';' at line ends. Migrations keep
+// one statement per ';'-terminated block; no procedural bodies.
+func splitStatements(body string) []string {
+	var out []string
+	for _, s := range strings.Split(body, ";\n") {
+		if s = strings.TrimSpace(s); s != "" && !onlyComments(s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func onlyComments(s string) bool {
+	for _, line := range strings.Split(s, "\n") {
+		if l := strings.TrimSpace(line); l != "" && !strings.HasPrefix(l, "--") {
+			return false
+		}
+	}
+	return true
+}
