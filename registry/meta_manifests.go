@@ -73,7 +73,7 @@ func insertRefs(ctx context.Context, tx *sqldb.Tx, parent digest.Digest, pm *par
 	if err := add(pm.Blobs, "blob"); err != nil {
 		return err
 	}
-	if err := add(pm.External, "blob"); err != nil {
+	if err := add(pm.External, "external"); err != nil {
 		return err
 	}
 	return add(pm.Children, "manifest")

@@ -18,8 +18,9 @@ CREATE TABLE registry_manifests (
 );
 CREATE INDEX registry_manifests_subject ON registry_manifests (subject) WHERE subject <> '';
 
--- What each manifest references: kind is 'blob' (config, layers) or
--- 'manifest' (index children). Garbage collection follows these rows.
+-- What each manifest references: kind is 'blob' (config, layers),
+-- 'external' (non-distributable or inline-data layers the registry need not
+-- hold) or 'manifest' (index children). Garbage collection follows these.
 CREATE TABLE registry_manifest_refs (
     parent TEXT NOT NULL,
     child  TEXT NOT NULL,
