@@ -1,0 +1,278 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/stretchr/testify/require"
+
+	"github.com/berthlabs/berth/registry"
+	"github.com/berthlabs/berth/sqldb"
+	"github.com/berthlabs/berth/storage/filesystem"
+)
+
+// cmdTimeout bounds every client invocation.
+const cmdTimeout = 2 * time.Minute
+
+// requireTool finds a client binary on PATH, in /root/go/bin or in
+// $(go env GOPATH)/bin. When it is missing the test fails under CI=true
+// and is skipped, loudly, otherwise.
+func requireTool(t *testing.T, name string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	var dirs []string
+	if gp := os.Getenv("GOPATH"); gp != "" {
+		for _, d := range filepath.SplitList(gp) {
+			dirs = append(dirs, filepath.Join(d, "bin"))
+		}
+	}
+	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+		for _, d := range filepath.SplitList(strings.TrimSpace(string(out))) {
+			dirs = append(dirs, filepath.Join(d, "bin"))
+		}
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		dirs = append(dirs, filepath.Join(home, "go", "bin"))
+	}
+	dirs = append(dirs, "/root/go/bin")
+	slices.Sort(dirs)
+	dirs = slices.Compact(dirs)
+	for _, d := range dirs {
+		p := filepath.Join(d, name)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	hint := map[string]string{
+		"skopeo": "apt-get install skopeo",
+		"crane":  "go install github.com/google/go-containerregistry/cmd/crane@v0.22.1",
+		"oras":   "go install oras.land/oras/cmd/oras@v1.3.6",
+	}[name]
+	if hint == "" {
+		hint = "install it"
+	}
+	msg := fmt.Sprintf("%s not installed (looked on PATH and in %s); run .ci/run or %s", name, strings.Join(dirs, ", "), hint)
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("FAILING (CI=true): %s", msg)
+	}
+	t.Skipf("\n\n******** SKIPPING: %s ********\n\n", msg)
+	return ""
+}
+
+// eventLog records the registry's events.
+type eventLog struct {
+	mu     sync.Mutex
+	events []registry.Event
+}
+
+func (l *eventLog) Emit(_ context.Context, e registry.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.events = append(l.events, e)
+}
+
+// match returns the recorded events for which keep is true.
+func (l *eventLog) match(keep func(registry.Event) bool) []registry.Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []registry.Event
+	for _, e := range l.events {
+		if keep(e) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// berth is a registry served over plain HTTP on 127.0.0.1, backed by the
+// filesystem driver and a SQLite file, both in one data directory.
+type berth struct {
+	dir    string // data directory: blobs/ and berth.db
+	host   string // 127.0.0.1:port
+	url    string // http://127.0.0.1:port
+	events *eventLog
+	stop   func() // stops the server and closes the database; idempotent
+}
+
+func startBerth(t *testing.T) *berth {
+	t.Helper()
+	return startBerthAt(t, t.TempDir())
+}
+
+// startBerthAt serves a registry over the data in dir, as a restarted
+// server would.
+func startBerthAt(t *testing.T, dir string) *berth {
+	t.Helper()
+	ctx := t.Context()
+	drv, err := filesystem.New(filepath.Join(dir, "blobs"))
+	require.NoError(t, err)
+	db, err := sqldb.OpenSQLite(ctx, filepath.Join(dir, "berth.db"))
+	require.NoError(t, err)
+	log := &eventLog{}
+	rg, err := registry.New(ctx, drv, db, registry.WithEventSink(log))
+	if err != nil {
+		_ = db.Close()
+	}
+	require.NoError(t, err)
+	srv := httptest.NewServer(rg)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			srv.Close()
+			require.NoError(t, db.Close())
+		})
+	}
+	t.Cleanup(stop)
+	return &berth{dir: dir, host: strings.TrimPrefix(srv.URL, "http://"), url: srv.URL, events: log, stop: stop}
+}
+
+// clientEnv is a minimal environment for a CLI: an empty HOME and config
+// directories, so no credentials, policies or registry mirrors of the
+// machine are used.
+func clientEnv(t *testing.T) []string {
+	t.Helper()
+	home := t.TempDir()
+	for _, d := range []string{".config", ".docker", "run", "tmp"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(home, d), 0o700))
+	}
+	regConf := filepath.Join(home, "registries.conf")
+	require.NoError(t, os.WriteFile(regConf, []byte("unqualified-search-registries = []\n"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(home, ".docker", "config.json"), []byte("{}\n"), 0o600))
+	return []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + home,
+		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
+		"XDG_RUNTIME_DIR=" + filepath.Join(home, "run"),
+		"DOCKER_CONFIG=" + filepath.Join(home, ".docker"),
+		"REGISTRY_AUTH_FILE=" + filepath.Join(home, "auth.json"),
+		"CONTAINERS_REGISTRIES_CONF=" + regConf,
+		"TMPDIR=" + filepath.Join(home, "tmp"),
+		"XDG_DATA_HOME=" + filepath.Join(home, ".local", "share"),
+		// containers/image keeps its blob-info cache in
+		// /var/lib/containers/cache when run as root; claiming a rootless
+		// UID moves it under XDG_DATA_HOME, inside the temporary HOME.
+		"_CONTAINERS_ROOTLESS_UID=1000",
+	}
+}
+
+// runResult is a finished command.
+type runResult struct {
+	stdout, stderr []byte
+	err            error
+}
+
+func (r runResult) combined() string {
+	return fmt.Sprintf("--- stdout ---\n%s\n--- stderr ---\n%s", r.stdout, r.stderr)
+}
+
+// exec runs bin with args in dir (may be empty) under env.
+func execTool(t *testing.T, env []string, dir, bin string, args ...string) runResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), cmdTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = env
+	cmd.Dir = dir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		err = fmt.Errorf("%w (timeout %s)", err, cmdTimeout)
+	}
+	return runResult{stdout: stdout.Bytes(), stderr: stderr.Bytes(), err: err}
+}
+
+// run runs a command that must succeed and returns its stdout.
+func run(t *testing.T, env []string, dir, bin string, args ...string) []byte {
+	t.Helper()
+	res := execTool(t, env, dir, bin, args...)
+	if res.err != nil {
+		t.Fatalf("command failed: %s %s\nerror: %v\n%s", bin, strings.Join(args, " "), res.err, res.combined())
+	}
+	return res.stdout
+}
+
+// runFail runs a command that must fail and returns its combined output.
+func runFail(t *testing.T, env []string, dir, bin string, args ...string) string {
+	t.Helper()
+	res := execTool(t, env, dir, bin, args...)
+	if res.err == nil {
+		t.Fatalf("command unexpectedly succeeded: %s %s\n%s", bin, strings.Join(args, " "), res.combined())
+	}
+	return res.combined()
+}
+
+func sha256Digest(b []byte) string {
+	s := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(s[:])
+}
+
+// randomOCIImage is an OCI image for a platform with n random gzip layers.
+func randomOCIImage(t *testing.T, p v1.Platform, layers int) v1.Image {
+	t.Helper()
+	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	for i := range layers {
+		l, err := random.Layer(int64(512+1024*i), types.OCILayer)
+		require.NoError(t, err)
+		img, err = mutate.Append(img, mutate.Addendum{Layer: l, History: v1.History{CreatedBy: fmt.Sprintf("e2e layer %d", i)}})
+		require.NoError(t, err)
+	}
+	cf, err := img.ConfigFile()
+	require.NoError(t, err)
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
+	img, err = mutate.ConfigFile(img, cf)
+	require.NoError(t, err)
+	return img
+}
+
+// httpGet fetches url and returns the response with its body read.
+func httpGet(t *testing.T, url string, header map[string]string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	require.NoError(t, err)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp, body
+}
+
+// tagList returns the repository's tags via the distribution API.
+func tagList(t *testing.T, b *berth, repo string) []string {
+	t.Helper()
+	resp, body := httpGet(t, b.url+"/v2/"+repo+"/tags/list", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "tags/list of %s: %s", repo, body)
+	var tl struct {
+		Tags []string `json:"tags"`
+	}
+	require.NoError(t, json.Unmarshal(body, &tl))
+	return tl.Tags
+}
