@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/berthlabs/berth/registry"
+	"github.com/berthlabs/berth/sqldb"
+)
+
+type config struct {
+	addr         string
+	dataDir      string
+	logLevel     string
+	sparse       bool
+	maxManifest  int64
+	uploadMaxAge time.Duration
+}
+
+// serveCmd parses the server's flags and serves until SIGINT or SIGTERM.
+func serveCmd(args []string, stderr io.Writer) int {
+	var cfg config
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		usage(stderr)
+		fmt.Fprintln(stderr, "\nserver flags:")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:5000", "listen address")
+	fs.StringVar(&cfg.dataDir, "data", "./data", "data directory (blobs and the SQLite database)")
+	fs.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&cfg.sparse, "sparse-manifests", false, "accept manifests whose layers or child manifests are not pushed (mirrors)")
+	fs.Int64Var(&cfg.maxManifest, "max-manifest-bytes", registry.DefaultMaxManifestSize, "largest manifest accepted")
+	fs.DurationVar(&cfg.uploadMaxAge, "upload-max-age", 7*24*time.Hour, "abandoned upload sessions older than this are purged")
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
+	}
+
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
+		fmt.Fprintln(stderr, "berth:", err)
+		return 2
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, log); err != nil {
+		log.Error("berth stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// parseFlags parses args into fs, refusing positional arguments. When it
+// returns false the command should exit with code.
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (code int, ok bool) {
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return 0, false
+	} else if err != nil {
+		return 2, false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "berth: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return 2, false
+	}
+	return 0, true
+}
+
+// run serves the registry on cfg.addr until ctx ends, then shuts down
+// gracefully: in-flight requests get up to 30 seconds to finish.
+func run(ctx context.Context, cfg config, log *slog.Logger) error {
+	if err := os.MkdirAll(cfg.dataDir, 0o750); err != nil {
+		return err
+	}
+	opts := []registry.Option{
+		registry.WithLogger(log),
+		registry.WithEventSink(logEvents(log)),
+		registry.WithMaxManifestSize(cfg.maxManifest),
+	}
+	if cfg.sparse {
+		opts = append(opts, registry.WithSparseManifests())
+	}
+	st, err := openStore(ctx, cfg.dataDir, opts...)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	go purgeUploads(ctx, st.reg, cfg.uploadMaxAge, log)
+
+	m := newMetrics()
+	mux := http.NewServeMux()
+	mux.Handle("/v2/", m.instrument(st.reg))
+	mux.Handle("/v2", m.instrument(st.reg))
+	mux.HandleFunc("GET /healthz", health(st.db))
+	mux.Handle("GET /metrics", m.handler())
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           logRequests(log, mux),
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	log.Info("berth listening", "addr", ln.Addr().String(), "data", cfg.dataDir)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func health(db *sqldb.DB) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var one int
+		if err := db.QueryRow(r.Context(), `SELECT 1`).Scan(&one); err != nil {
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("ok\n"))
+	}
+}
+
+func logEvents(log *slog.Logger) registry.EventSink {
+	return registry.EventSinkFunc(func(ctx context.Context, e registry.Event) {
+		log.InfoContext(ctx, "event", "action", e.Action, "target", e.Target, "repository", e.Repository,
+			"digest", e.Digest, "tag", e.Tag, "size", e.Size, "from", e.From, "remote", e.RemoteAddr)
+	})
+}
+
+func purgeUploads(ctx context.Context, reg *registry.Registry, maxAge time.Duration, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		n, err := reg.PurgeUploads(ctx, time.Now().Add(-maxAge))
+		if err != nil && ctx.Err() == nil {
+			log.Warn("purging uploads", "err", err)
+		} else if n > 0 {
+			log.Info("purged abandoned uploads", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
