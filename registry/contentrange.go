@@ -2,6 +2,7 @@ package registry
 
 import (
 	"errors"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -27,7 +28,7 @@ func parseContentRange(s string) (start, end int64, err error) {
 	}
 	ua, err1 := strconv.ParseUint(a, 10, 63)
 	ub, err2 := strconv.ParseUint(b, 10, 63)
-	if err1 != nil || err2 != nil || ua > ub {
+	if err1 != nil || err2 != nil || ua > ub || ub-ua >= math.MaxInt64 { // length end-start+1 must fit in int64
 		return 0, 0, bad
 	}
 	return int64(ua), int64(ub), nil

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 )
 
 // Error codes of the OCI distribution specification.
@@ -24,7 +25,7 @@ const (
 	CodeTooManyRequests     = "TOOMANYREQUESTS"
 	// CodePaginationInvalid is Distribution's code for a bad n parameter.
 	CodePaginationInvalid = "PAGINATION_NUMBER_INVALID"
-	codeInternal            = "INTERNAL_ERROR"
+	codeInternal          = "INTERNAL_ERROR"
 )
 
 // Error is an error the registry answers with: an HTTP status and one entry
@@ -76,6 +77,7 @@ func (rg *Registry) writeError(w http.ResponseWriter, r *http.Request, err error
 	}
 	body, _ := json.Marshal(errorBody{Errors: []errorEntry{{Code: e.Code, Message: e.Message, Detail: e.Detail}}})
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(e.Status)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body)

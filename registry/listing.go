@@ -116,4 +116,3 @@ func (rg *Registry) referrers(w http.ResponseWriter, r *http.Request, rt route) 
 	}
 	return writeJSON(w, r, v1.MediaTypeImageIndex, idx)
 }
-

@@ -65,7 +65,7 @@ func parseManifest(body []byte, contentType string) (*parsedManifest, error) {
 	if err := dec.Decode(&raw); err != nil {
 		return nil, invalid("manifest is not valid JSON: %v", err)
 	}
-	if dec.More() {
+	if len(bytes.Trim(body[dec.InputOffset():], " \t\r\n")) != 0 {
 		return nil, invalid("manifest has trailing data after the JSON object")
 	}
 	if raw.SchemaVersion == nil || *raw.SchemaVersion != 2 {

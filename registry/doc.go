@@ -1,0 +1,29 @@
+// Package registry is an http.Handler for the OCI Distribution Spec v1.1:
+// pull, push (monolithic, chunked, streamed, resumable), cross-repository
+// mount, manifests of every OCI and Docker v2 type, tags, catalog, the
+// referrers API and deletes.
+//
+// Bytes live once, by digest, in a storage.Driver. Everything else —
+// repositories, manifests (including their raw bytes, so a push is a single
+// durable transaction), tags, referrers, the blobs each repository may read,
+// every manifest → blob and index → manifest reference, and upload sessions —
+// lives in SQL through sqldb, so listings are indexed queries and garbage
+// collection can follow references instead of walking storage.
+//
+// Embedding:
+//
+//	reg, err := registry.New(ctx, memory.New(), nil) // nil db: in-memory SQLite
+//	if err != nil { ... }
+//	mux := http.NewServeMux()
+//	mux.Handle("/v2/", reg)
+//
+// The registry knows nothing of users, RBAC, scanners or signatures. Higher
+// packages plug in through hooks, all allow-all by default:
+//
+//   - Authorizer, before every request, with the scopes it needs
+//     (repository:<name>:pull,push,delete and registry:catalog:*);
+//   - PullGate, before a manifest is served; return Denied(reason) for a
+//     412 with a readable message;
+//   - PushGate, before a manifest is stored;
+//   - EventSink, after every push, pull, mount and delete.
+package registry
