@@ -60,6 +60,9 @@ func parseManifest(body []byte, contentType string) (*parsedManifest, error) {
 	invalid := func(format string, a ...any) error {
 		return newError(400, CodeManifestInvalid, fmt.Sprintf(format, a...))
 	}
+	if err := checkKeys(body); err != nil {
+		return nil, invalid("%v", err)
+	}
 	var raw rawManifest
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&raw); err != nil {

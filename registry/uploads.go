@@ -173,12 +173,15 @@ func (rg *Registry) writeChunk(r *http.Request, up storage.Upload) (int64, error
 		return 0, nil
 	}
 	if want > 0 {
-		body = &exactReader{r: io.LimitReader(body, want), left: want}
+		body = &exactReader{r: body, left: want}
 	}
 	n, err := up.Write(r.Context(), body)
 	if err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) {
+		switch {
+		case errors.Is(err, io.ErrUnexpectedEOF):
 			return n, uploadInvalid("request body shorter than its declared length")
+		case errors.Is(err, errChunkTooLong):
+			return n, uploadInvalid(err.Error())
 		}
 		return n, err
 	}
@@ -189,18 +192,34 @@ func (rg *Registry) writeChunk(r *http.Request, up storage.Upload) (int64, error
 var errRangeNotSatisfiable = newError(http.StatusRequestedRangeNotSatisfiable, CodeBlobUploadInvalid,
 	"chunk does not start at the upload's current offset")
 
-// exactReader fails with io.ErrUnexpectedEOF when its source ends early, so
-// the driver rolls the partial chunk back.
+// exactReader yields exactly left bytes of r. It fails with
+// io.ErrUnexpectedEOF when r ends early and with errChunkTooLong when r has
+// more, so the driver rolls the chunk back either way.
 type exactReader struct {
 	r    io.Reader
 	left int64
 }
 
+var errChunkTooLong = errors.New("request body longer than its declared range")
+
 func (e *exactReader) Read(p []byte) (int, error) {
+	if e.left == 0 {
+		var probe [1]byte
+		if n, _ := io.ReadFull(e.r, probe[:]); n > 0 {
+			return 0, errChunkTooLong
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > e.left {
+		p = p[:e.left]
+	}
 	n, err := e.r.Read(p)
 	e.left -= int64(n)
 	if err == io.EOF && e.left > 0 {
 		err = io.ErrUnexpectedEOF
+	}
+	if err == io.EOF {
+		err = nil // the next Read reports the end after probing
 	}
 	return n, err
 }

@@ -1,0 +1,48 @@
+package registry
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Keys equal ignoring case would let the registry index different
+// references than a case-sensitive client reads.
+func TestManifestKeysMustBeUniqueIgnoringCase(t *testing.T) {
+	tr := newTestRegistry(t)
+	img := randomImage(t, 1)
+	tr.pushImageBlobs("r", img)
+	base := string(img.Manifest)
+	cases := map[string]string{
+		"duplicate config":       base[:len(base)-1] + `,"config":` + string(mustJSON(t, descriptorOf("application/vnd.oci.image.config.v1+json", img.Config))) + `}`,
+		"case variant of layers": base[:len(base)-1] + `,"Layers":[]}`,
+		"long s folds to s":      base[:len(base)-1] + `,"ſchemaVersion":2}`,
+		"nested duplicate":       `{"schemaVersion":2,"mediaType":"` + MediaTypeOCIManifest + `","config":{"digest":"x","Digest":"y"},"layers":[]}`,
+	}
+	for name, body := range cases {
+		t.Run(name, func(t *testing.T) {
+			r := tr.putManifest("r", "t", MediaTypeOCIManifest, []byte(body))
+			requireError(t, r, http.StatusBadRequest, CodeManifestInvalid)
+			assert.Contains(t, string(r.Body), "unique")
+			tr.requireNoManifest("r", "t")
+		})
+	}
+}
+
+func TestUploadChunkLongerThanRangeWithoutLength(t *testing.T) {
+	tr := newTestRegistry(t)
+	loc := tr.startUpload("r")
+	tr.patchChunk(loc, 0, []byte("abc"))
+	// MultiReader hides the length, so the client sends the body chunked.
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPatch, tr.srv.URL+loc,
+		io.MultiReader(bytes.NewReader([]byte("defghijk"))))
+	require.NoError(t, err)
+	req.Header.Set("Content-Range", "3-5")
+	r := tr.send(req)
+	requireError(t, r, http.StatusBadRequest, CodeBlobUploadInvalid)
+	assert.Equal(t, "0-2", tr.uploadRange(loc), "the over-long chunk is rolled back")
+}
