@@ -1,0 +1,3 @@
+module github.com/berthlabs/berth/bench
+
+go 1.26
