@@ -15,7 +15,8 @@ import (
 // metaStore keeps repositories, manifests, tags, blob links and upload
 // bindings in SQL. Every listing is an indexed query.
 type metaStore struct {
-	db *sqldb.DB
+	db    *sqldb.DB
+	cache *manifestCache // nil: every read goes to SQL
 }
 
 // manifestRow is a stored manifest as a repository sees it.
@@ -137,6 +138,28 @@ func scanManifest(row interface{ Scan(...any) error }, withContent bool) (*manif
 
 // manifest finds a manifest in repo by tag or digest.
 func (m *metaStore) manifest(ctx context.Context, repo, ref string, withContent bool) (*manifestRow, error) {
+	if m.cache == nil {
+		return m.queryManifest(ctx, repo, ref, withContent)
+	}
+	if row := m.cache.get(repo, ref); row != nil {
+		return row, nil
+	}
+	gen := m.cache.generation(repo)
+	row, err := m.queryManifest(ctx, repo, ref, true)
+	if err == nil {
+		m.cache.put(repo, ref, gen, row)
+	}
+	return row, err
+}
+
+// changed marks repo's cached manifests stale after a write.
+func (m *metaStore) changed(repo string) {
+	if m.cache != nil {
+		m.cache.invalidate(repo)
+	}
+}
+
+func (m *metaStore) queryManifest(ctx context.Context, repo, ref string, withContent bool) (*manifestRow, error) {
 	cols := manifestCols
 	if withContent {
 		cols += ", m.content"

@@ -19,6 +19,7 @@ import (
 func (m *metaStore) putManifest(ctx context.Context, repo string, dgst digest.Digest, body []byte,
 	pm *parsedManifest, tags []string, sparse bool, now time.Time) error {
 	t := nowUnix(now)
+	defer m.changed(repo)
 	return m.db.Write(ctx, func(tx *sqldb.Tx) error {
 		if !sparse {
 			if err := requireAll(ctx, tx, `registry_repo_blobs`, repo, pm.Blobs, "blob"); err != nil {
@@ -125,6 +126,7 @@ func requireAll(ctx context.Context, tx *sqldb.Tx, table, repo string, ds []v1.D
 // deleteTag removes a tag and returns the digest it pointed at.
 func (m *metaStore) deleteTag(ctx context.Context, repo, tag string) (digest.Digest, error) {
 	var d string
+	defer m.changed(repo)
 	err := m.db.Write(ctx, func(tx *sqldb.Tx) error {
 		if err := tx.QueryRow(ctx, `DELETE FROM registry_tags WHERE repo = ? AND name = ? RETURNING digest`, repo, tag).Scan(&d); err != nil {
 			return notFoundIfNoRows(err)
@@ -138,6 +140,7 @@ func (m *metaStore) deleteTag(ctx context.Context, repo, tag string) (digest.Dig
 // own row goes too once no repository holds it; blobs are left to GC.
 func (m *metaStore) deleteManifest(ctx context.Context, repo string, dgst digest.Digest) (*manifestRow, error) {
 	var mr *manifestRow
+	defer m.changed(repo)
 	err := m.db.Write(ctx, func(tx *sqldb.Tx) error {
 		var err error
 		mr, err = scanManifest(tx.QueryRow(ctx, `SELECT `+manifestCols+` FROM registry_repo_manifests rm

@@ -23,6 +23,8 @@ const (
 	DefaultMaxManifestSize = 4 << 20
 	DefaultMaxPageSize     = 1000
 	DefaultPageSize        = 100
+	// DefaultManifestCacheBytes is the memory for hot manifests.
+	DefaultManifestCacheBytes = 64 << 20
 )
 
 // Registry is an http.Handler serving the OCI distribution API under /v2/.
@@ -41,6 +43,7 @@ type Registry struct {
 	maxPageSize     int
 	allowSparse     bool
 	anonymousMount  bool
+	cacheBytes      int64
 	now             func() time.Time
 
 	uploadLocks keyedMutex
@@ -84,6 +87,11 @@ func WithSparseManifests() Option { return func(r *Registry) { r.allowSparse = t
 // content must not act as read capabilities.
 func WithoutAnonymousMount() Option { return func(r *Registry) { r.anonymousMount = false } }
 
+// WithManifestCache sets the memory kept for hot manifests (0 disables).
+// The cache is used only when this process is the database's only writer
+// (embedded SQLite); with a shared database every read goes to SQL.
+func WithManifestCache(bytes int64) Option { return func(r *Registry) { r.cacheBytes = bytes } }
+
 // New builds a Registry over a blob driver and a SQL database. It applies
 // the registry's migrations to db. A nil db gets a private in-memory SQLite
 // database, handy for tests and embedding; it is lost when the process ends.
@@ -116,10 +124,14 @@ func New(ctx context.Context, blobs storage.Driver, db *sqldb.DB, opts ...Option
 		maxManifestSize: DefaultMaxManifestSize,
 		maxPageSize:     DefaultMaxPageSize,
 		anonymousMount:  true,
+		cacheBytes:      DefaultManifestCacheBytes,
 		now:             time.Now,
 	}
 	for _, o := range opts {
 		o(rg)
+	}
+	if rg.cacheBytes > 0 && db.Exclusive() {
+		rg.meta.cache = newManifestCache(rg.cacheBytes)
 	}
 	return rg, nil
 }

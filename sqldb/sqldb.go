@@ -27,6 +27,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // Dialect names the SQL engine behind a DB.
@@ -41,16 +43,26 @@ const (
 // DB is a handle shared by every package. Writes go through one serialised
 // pool (SQLite allows one writer); reads use a concurrent pool.
 type DB struct {
-	dialect Dialect
-	writer  *sql.DB
-	reader  *sql.DB
+	dialect   Dialect
+	writer    *sql.DB
+	reader    *sql.DB
+	stmts     sync.Map // query text -> *sql.Stmt on reader
+	stmtCount atomic.Int32
 }
+
+// Exclusive reports whether this process is the database's only user, so
+// in-process caches of its contents stay exact. True for embedded SQLite.
+func (db *DB) Exclusive() bool { return db.dialect == SQLite }
 
 // Dialect reports the engine.
 func (db *DB) Dialect() Dialect { return db.dialect }
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.stmts.Range(func(_, v any) bool {
+		_ = v.(*sql.Stmt).Close()
+		return true
+	})
 	err := db.writer.Close()
 	if db.reader != db.writer {
 		err = errors.Join(err, db.reader.Close())
@@ -58,14 +70,47 @@ func (db *DB) Close() error {
 	return err
 }
 
-// Query runs a read query.
+// Query runs a read query. Statements are prepared once per query text and
+// reused: parsing SQL costs more than running a point lookup.
 func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := db.prepared(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return db.reader.QueryContext(ctx, db.rebind(query), args...)
 }
 
 // QueryRow runs a read query returning at most one row.
 func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := db.prepared(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return db.reader.QueryRowContext(ctx, db.rebind(query), args...)
+}
+
+// maxPreparedStatements bounds the statement cache; callers use a fixed set
+// of query texts, so the bound only guards against dynamic SQL.
+const maxPreparedStatements = 256
+
+// prepared returns the cached statement for query, preparing it on first
+// use, or nil when it cannot be cached (the caller then runs it directly and
+// any error surfaces there).
+func (db *DB) prepared(ctx context.Context, query string) *sql.Stmt {
+	if st, ok := db.stmts.Load(query); ok {
+		return st.(*sql.Stmt)
+	}
+	if db.stmtCount.Load() >= maxPreparedStatements {
+		return nil
+	}
+	st, err := db.reader.PrepareContext(ctx, db.rebind(query))
+	if err != nil {
+		return nil
+	}
+	if prev, loaded := db.stmts.LoadOrStore(query, st); loaded {
+		_ = st.Close()
+		return prev.(*sql.Stmt)
+	}
+	db.stmtCount.Add(1)
+	return st
 }
 
 // Write runs fn in a write transaction and commits it when fn returns nil.

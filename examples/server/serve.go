@@ -25,6 +25,7 @@ type config struct {
 	sparse       bool
 	maxManifest  int64
 	uploadMaxAge time.Duration
+	debugAddr    string
 }
 
 // serveCmd parses the server's flags and serves until SIGINT or SIGTERM.
@@ -42,6 +43,7 @@ func serveCmd(args []string, stderr io.Writer) int {
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&cfg.sparse, "sparse-manifests", false, "accept manifests whose layers or child manifests are not pushed (mirrors)")
 	fs.Int64Var(&cfg.maxManifest, "max-manifest-bytes", registry.DefaultMaxManifestSize, "largest manifest accepted")
+	fs.StringVar(&cfg.debugAddr, "debug-addr", "", "if set, serve Go's pprof profiles on this address (keep it private)")
 	fs.DurationVar(&cfg.uploadMaxAge, "upload-max-age", 7*24*time.Hour, "abandoned upload sessions older than this are purged")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
@@ -106,6 +108,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	mux.HandleFunc("GET /healthz", health(st.db))
 	mux.Handle("GET /metrics", m.handler())
 
+	if cfg.debugAddr != "" {
+		go serveDebug(ctx, cfg.debugAddr, log)
+	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err

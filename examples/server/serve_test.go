@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -176,4 +177,26 @@ func TestServeRejectsArguments(t *testing.T) {
 	stderr.Reset()
 	assert.Equal(t, 2, cli([]string{"-log-level", "loud", "-data", t.TempDir()}, io.Discard, &stderr))
 	assert.Equal(t, 0, cli([]string{"-h"}, io.Discard, io.Discard))
+}
+
+// One process owns a data directory: a second server or a check while the
+// server runs is refused with a clear message instead of sharing the
+// database behind the first one's cache.
+func TestDataDirLocked(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := startServer(t, dir)
+
+	code, _ := runCheck(t, dir)
+	assert.Equal(t, 1, code, "check refuses a directory in use")
+
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	out, err := serverCmd(ctx, t, "-addr", "127.0.0.1:0", "-data", dir).CombinedOutput()
+	require.Error(t, err, "a second server on the same directory must not start")
+	assert.Contains(t, string(out), "in use by another berth process")
+
+	s.stop()
+	code, _ = runCheck(t, dir)
+	assert.Equal(t, 0, code, "after the server stops the directory is free")
 }

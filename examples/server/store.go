@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/berthlabs/berth/registry"
 	"github.com/berthlabs/berth/sqldb"
@@ -15,31 +18,55 @@ import (
 const (
 	dbFile     = "berth.db"
 	storageDir = "storage"
+	lockFile   = "berth.lock"
 )
 
 // store is an open data directory: a registry over the filesystem driver at
 // <dir>/storage and SQLite at <dir>/berth.db.
 type store struct {
-	reg *registry.Registry
-	db  *sqldb.DB
+	reg  *registry.Registry
+	db   *sqldb.DB
+	lock *os.File
 }
 
 // openStore opens the data directory dir, creating what is missing, and
 // builds the registry over it with opts. Close it when done.
+//
+// One process owns a data directory at a time (an exclusive lock on
+// <dir>/berth.lock): the registry caches manifests in memory on the promise
+// that no other process writes the database behind its back.
 func openStore(ctx context.Context, dir string, opts ...registry.Option) (*store, error) {
-	blobs, err := filesystem.New(filepath.Join(dir, storageDir))
+	lock, err := lockDir(dir)
 	if err != nil {
 		return nil, err
+	}
+	blobs, err := filesystem.New(filepath.Join(dir, storageDir))
+	if err != nil {
+		return nil, errors.Join(err, lock.Close())
 	}
 	db, err := sqldb.OpenSQLite(ctx, filepath.Join(dir, dbFile))
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, lock.Close())
 	}
 	reg, err := registry.New(ctx, blobs, db, opts...)
 	if err != nil {
-		return nil, errors.Join(err, db.Close())
+		return nil, errors.Join(err, db.Close(), lock.Close())
 	}
-	return &store{reg: reg, db: db}, nil
+	return &store{reg: reg, db: db, lock: lock}, nil
 }
 
-func (s *store) Close() error { return s.db.Close() }
+func (s *store) Close() error { return errors.Join(s.db.Close(), s.lock.Close()) }
+
+// lockDir takes the data directory's exclusive lock, released when the
+// file is closed or the process dies.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_CREATE|os.O_RDWR, 0o640)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("data directory %s is in use by another berth process (stop it first): %w", dir, err)
+	}
+	return f, nil
+}
