@@ -1,0 +1,168 @@
+package sqldb
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"testing/fstest"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func openFile(t *testing.T) (*DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "test.db")
+	db, err := OpenSQLite(t.Context(), path)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	return db, path
+}
+
+var twoMigrations = fstest.MapFS{
+	"m/0001_items.sql": {Data: []byte("-- items\nCREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL);\nCREATE INDEX items_name ON items (name);\n")},
+	"m/0002_more.sql":  {Data: []byte("ALTER TABLE items ADD COLUMN size BIGINT NOT NULL DEFAULT 0;\n")},
+}
+
+func TestMigrateAppliesEachVersionOnce(t *testing.T) {
+	db, path := openFile(t)
+	ctx := t.Context()
+	require.NoError(t, db.Migrate(ctx, "test", twoMigrations))
+	require.NoError(t, db.Migrate(ctx, "test", twoMigrations), "a second run is a no-op")
+
+	require.NoError(t, db.Write(ctx, func(tx *Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO items (name, size) VALUES (?, ?)`, "a", 3)
+		return err
+	}))
+	var versions int
+	require.NoError(t, db.QueryRow(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE component = ?`, "test").Scan(&versions))
+	assert.Equal(t, 2, versions)
+
+	// Reopening the file keeps both data and the recorded versions.
+	require.NoError(t, db.Close())
+	db2, err := OpenSQLite(ctx, path)
+	require.NoError(t, err)
+	defer db2.Close()
+	require.NoError(t, db2.Migrate(ctx, "test", twoMigrations))
+	var size int
+	require.NoError(t, db2.QueryRow(ctx, `SELECT size FROM items WHERE name = ?`, "a").Scan(&size))
+	assert.Equal(t, 3, size)
+}
+
+func TestMigrateRejectsBadFilesAndRollsBack(t *testing.T) {
+	db, _ := openFile(t)
+	ctx := t.Context()
+	err := db.Migrate(ctx, "x", fstest.MapFS{"1-bad.sql": {Data: []byte("SELECT 1;")}})
+	assert.ErrorContains(t, err, "NNNN_description.sql")
+
+	err = db.Migrate(ctx, "x", fstest.MapFS{"0001_a.sql": {}, "a/0001_b.sql": {}})
+	assert.ErrorContains(t, err, "share version 1")
+
+	broken := fstest.MapFS{"0001_t.sql": {Data: []byte("CREATE TABLE t (a INT);\nCREATE TABLE nonsense (;\n")}}
+	require.Error(t, db.Migrate(ctx, "broken", broken))
+	var n int
+	require.NoError(t, db.QueryRow(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE name = 't'`).Scan(&n))
+	assert.Zero(t, n, "a failed migration leaves nothing behind")
+}
+
+func TestWriteRollsBackOnError(t *testing.T) {
+	db, _ := openFile(t)
+	ctx := t.Context()
+	require.NoError(t, db.Migrate(ctx, "test", twoMigrations))
+	boom := errors.New("boom")
+	err := db.Write(ctx, func(tx *Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO items (name) VALUES (?)`, "gone"); err != nil {
+			return err
+		}
+		return boom
+	})
+	require.ErrorIs(t, err, boom)
+	var n int
+	require.NoError(t, db.QueryRow(ctx, `SELECT COUNT(*) FROM items`).Scan(&n))
+	assert.Zero(t, n)
+}
+
+// Concurrent writers are serialised, never fail with SQLITE_BUSY, and
+// readers see every committed row.
+func TestConcurrentWritesAndReads(t *testing.T) {
+	db, _ := openFile(t)
+	ctx := t.Context()
+	require.NoError(t, db.Migrate(ctx, "test", twoMigrations))
+	const writers, each = 8, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*each+writers)
+	for w := range writers {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				errs <- db.Write(ctx, func(tx *Tx) error {
+					_, err := tx.Exec(ctx, `INSERT INTO items (name, size) VALUES (?, ?)`, "w", w*1000+i)
+					return err
+				})
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			var n int
+			errs <- db.QueryRow(ctx, `SELECT COUNT(*) FROM items`).Scan(&n)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	var n int
+	require.NoError(t, db.QueryRow(ctx, `SELECT COUNT(*) FROM items`).Scan(&n))
+	assert.Equal(t, writers*each, n)
+}
+
+func TestReaderIsReadOnly(t *testing.T) {
+	db, _ := openFile(t)
+	ctx := t.Context()
+	require.NoError(t, db.Migrate(ctx, "test", twoMigrations))
+	rows, err := db.Query(ctx, `INSERT INTO items (name) VALUES ('x') RETURNING id`)
+	if err == nil {
+		for rows.Next() {
+		}
+		err = rows.Err()
+		rows.Close()
+	}
+	assert.Error(t, err, "reads go to a query_only pool")
+}
+
+func TestMemoryDatabasesArePrivate(t *testing.T) {
+	ctx := context.Background()
+	a, err := OpenSQLiteMemory(ctx)
+	require.NoError(t, err)
+	defer a.Close()
+	b, err := OpenSQLiteMemory(ctx)
+	require.NoError(t, err)
+	defer b.Close()
+	require.NoError(t, a.Migrate(ctx, "test", twoMigrations))
+	require.Error(t, b.QueryRow(ctx, `SELECT COUNT(*) FROM items`).Scan(new(int)), "b does not see a's tables")
+	assert.True(t, a.Exclusive())
+	assert.Equal(t, SQLite, a.Dialect())
+}
+
+func TestRebind(t *testing.T) {
+	pg := &DB{dialect: Postgres}
+	assert.Equal(t, `SELECT a FROM t WHERE b = $1 AND c IN ($2, $3) AND d = '?'`,
+		pg.rebind(`SELECT a FROM t WHERE b = ? AND c IN (?, ?) AND d = '?'`))
+	lite := &DB{dialect: SQLite}
+	assert.Equal(t, `SELECT ? FROM t`, lite.rebind(`SELECT ? FROM t`))
+}
+
+func TestPreparedStatementCacheIsBounded(t *testing.T) {
+	db, _ := openFile(t)
+	ctx := t.Context()
+	for i := range maxPreparedStatements + 10 {
+		var n int
+		require.NoError(t, db.QueryRow(ctx, `SELECT ? + `+strconv.Itoa(i), 1).Scan(&n))
+	}
+	assert.Equal(t, int32(maxPreparedStatements), db.stmtCount.Load())
+}
