@@ -200,6 +200,10 @@ func run(ctx context.Context, cfg *config, out, logw io.Writer) (err error) {
 		return err
 	}
 	logf("loopback ceiling (in-process sha256 sink): %.0f MB/s", rep.sinkMBps)
+	if rep.diskMBps, err = diskRate(tmp, data.mono); err != nil {
+		return err
+	}
+	logf("durable disk write (new file + fsync): %.0f MB/s", rep.diskMBps)
 
 	for round := range cfg.rounds {
 		order := slices.Clone(cfg.peers)

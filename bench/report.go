@@ -13,6 +13,7 @@ type report struct {
 	cfg                *config
 	bins               *binaries
 	shaMBps            float64
+	diskMBps           float64
 	results            map[string][]*peerResult // one per round
 	sinkMBps           float64
 	loadStart, loadEnd string
@@ -91,7 +92,8 @@ func (r *report) markdown() string {
 	}
 	p("- load average (1/5/15 min) at start: %s, at end: %s; other processes on this machine disturb the numbers\n", r.loadStart, r.loadEnd)
 	p("- single-core sha256 (crypto/sha256, %d MiB, best of 3): **%.0f MB/s**\n", r.cfg.blobSize/mib, r.shaMBps)
-	p("- loopback ceiling, same client PUTting %d MiB to an in-process server that only sha256-hashes the body: %.0f MB/s\n\n", r.cfg.blobSize/mib, r.sinkMBps)
+	p("- loopback ceiling, same client PUTting %d MiB to an in-process server that only sha256-hashes the body: %.0f MB/s\n", r.cfg.blobSize/mib, r.sinkMBps)
+	p("- durable disk write, %d MiB to a new file + fsync (berth acknowledges a blob only once it is on disk; Distribution never fsyncs): %.0f MB/s\n\n", r.cfg.blobSize/mib, r.diskMBps)
 
 	d, b := r.results[peerDistribution], r.results[peerBerth]
 	cell := func(res []*peerResult, rw row) string {
