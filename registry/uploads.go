@@ -226,6 +226,9 @@ func (e *exactReader) Read(p []byte) (int, error) {
 
 // session resumes an upload that belongs to name, holding its lock.
 func (rg *Registry) session(r *http.Request, name, id string) (storage.Upload, func(), error) {
+	if !storage.ValidUploadID(id) {
+		return nil, nil, uploadUnknown(id)
+	}
 	ctx := r.Context()
 	repo, err := rg.meta.uploadRepo(ctx, id)
 	if errors.Is(err, errNotFound) || (err == nil && repo != name) {

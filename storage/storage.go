@@ -31,7 +31,8 @@ var (
 
 // Blobs reads and removes committed content.
 type Blobs interface {
-	// Stat returns the size of a committed blob, or ErrBlobUnknown.
+	// Stat returns the size of a committed blob, or ErrBlobUnknown. Like
+	// Open and Delete it returns an error for a malformed digest.
 	Stat(ctx context.Context, dgst digest.Digest) (int64, error)
 	// Open returns the blob's content. Drivers backed by files return an
 	// *os.File so net/http can use sendfile and serve Range requests.
@@ -59,21 +60,28 @@ type Driver interface {
 	Uploads
 }
 
-// Upload is one in-progress blob write. It is not safe for concurrent use;
-// the registry serialises requests on the same session.
+// Upload is one in-progress blob write. It is not safe for concurrent use,
+// and callers serialise writes to one session (the registry locks per
+// session within a process; across processes a session is only ever written
+// by the node a client talks to, and a client sends one chunk at a time).
 type Upload interface {
+	// ID is the session's ID, of NewUploadID's form.
 	ID() string
-	// Size is the acknowledged offset: every byte below it is durable.
+	// Size is the acknowledged offset as this handle last saw it: every byte
+	// below it is durable. Resume the session for a fresh value.
 	Size() int64
 	// StartedAt is when the session was created.
 	StartedAt() time.Time
-	// Write appends r to the session and returns the bytes appended. When it
-	// returns without error the new offset and hash state are durable. On
-	// error the session stays at its previous offset.
+	// Write appends r until io.EOF and returns the bytes appended. When it
+	// returns without error the new offset and hash state are durable. Any
+	// other error from r, io.ErrUnexpectedEOF included, is a failure: the
+	// session stays at its previous offset and Write returns 0.
 	Write(ctx context.Context, r io.Reader) (int64, error)
 	// Commit verifies that the content matches dgst and publishes it as a
 	// blob atomically; the session is gone afterwards. On ErrDigestMismatch
-	// nothing is published and the session is removed.
+	// (whose message names both digests) nothing is published and the
+	// session is removed. A malformed or unsupported digest is an error that
+	// keeps the session, so the client may retry with the right one.
 	Commit(ctx context.Context, dgst digest.Digest) error
 	// Cancel discards the session.
 	Cancel(ctx context.Context) error

@@ -2,7 +2,6 @@ package filesystem
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"io/fs"
 	"os"
@@ -18,7 +17,7 @@ func (d *Driver) NewUpload(ctx context.Context) (storage.Upload, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	id := rand.Text()
+	id := storage.NewUploadID()
 	st, err := d.createUpload(id)
 	if err != nil {
 		_ = os.RemoveAll(d.uploadPath(id, ""))
@@ -60,7 +59,7 @@ func (d *Driver) createUpload(id string) (state, error) {
 // ResumeUpload returns a handle on an existing session. It only reads: a
 // status request must not disturb a Write in flight on the same session.
 func (d *Driver) ResumeUpload(_ context.Context, id string) (storage.Upload, error) {
-	if !validID(id) {
+	if !storage.ValidUploadID(id) {
 		return nil, fmt.Errorf("%w: %q", storage.ErrUploadUnknown, id)
 	}
 	st, err := d.loadState(id)
@@ -90,7 +89,7 @@ func (d *Driver) PurgeUploads(ctx context.Context, olderThan time.Time) (int, er
 		if err := ctx.Err(); err != nil {
 			return n, err
 		}
-		if !validID(e.Name()) {
+		if !storage.ValidUploadID(e.Name()) {
 			continue
 		}
 		last, ok := d.lastWrite(e)
@@ -124,18 +123,4 @@ func (d *Driver) removeUpload(id string) error {
 
 func (d *Driver) uploadPath(id, name string) string {
 	return d.path("uploads", id, name)
-}
-
-// validID reports whether id is something rand.Text could have returned:
-// 26 characters of the base32 alphabet. Nothing else reaches a path.
-func validID(id string) bool {
-	if len(id) != 26 {
-		return false
-	}
-	for _, c := range []byte(id) {
-		if (c < 'A' || c > 'Z') && (c < '2' || c > '7') {
-			return false
-		}
-	}
-	return true
 }

@@ -2,7 +2,6 @@ package memory
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"io"
 	"sync"
@@ -41,7 +40,7 @@ func (d *Driver) NewUpload(ctx context.Context) (storage.Upload, error) {
 		return nil, err
 	}
 	now := time.Now()
-	s := &session{id: rand.Text(), started: now, updated: now, hash: h}
+	s := &session{id: storage.NewUploadID(), started: now, updated: now, hash: h}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if _, taken := d.sessions[s.id]; taken { // 130 random bits: never, but cheap to check
