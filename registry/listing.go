@@ -89,16 +89,26 @@ func (rg *Registry) catalog(w http.ResponseWriter, r *http.Request, _ route) err
 }
 
 // referrers answers with an image index of the manifests whose subject is
-// the digest, also when the subject itself was never pushed.
+// the digest, also when the subject itself was never pushed. A long list
+// comes in pages of the maximum page size, linked by a Link header.
 func (rg *Registry) referrers(w http.ResponseWriter, r *http.Request, rt route) error {
 	d, err := ParseDigest(rt.ref)
 	if err != nil {
 		return digestInvalid(rt.ref, err)
 	}
-	at := r.URL.Query().Get("artifactType")
-	rows, err := rg.meta.referrers(r.Context(), rt.name, d, at)
+	q := r.URL.Query()
+	at := q.Get("artifactType")
+	n := rg.maxPageSize
+	rows, err := rg.meta.referrers(r.Context(), rt.name, d, at, q.Get("last"), n)
 	if err != nil {
 		return err
+	}
+	if len(rows) == n {
+		next := url.Values{"last": {rows[n-1].Digest.String()}}
+		if at != "" {
+			next.Set("artifactType", at)
+		}
+		w.Header().Set("Link", fmt.Sprintf(`</v2/%s/referrers/%s?%s>; rel="next"`, rt.name, d, next.Encode()))
 	}
 	idx := v1.Index{MediaType: v1.MediaTypeImageIndex, Manifests: make([]v1.Descriptor, 0, len(rows))}
 	idx.SchemaVersion = 2

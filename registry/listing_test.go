@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -221,4 +223,53 @@ func TestReferrers(t *testing.T) {
 			requireError(t, tr.do(http.MethodGet, "/v2/r/referrers/"+ref, nil, nil), http.StatusBadRequest, CodeDigestInvalid)
 		}
 	})
+}
+
+func TestReferrersPaginate(t *testing.T) {
+	tr := newTestRegistry(t, WithMaxPageSize(3))
+	subject := tr.pushImage("r", "t", 1)
+	want := map[string]bool{}
+	for i := range 7 {
+		ref := randomImage(t, 1, func(m *v1.Manifest) {
+			m.ArtifactType = "application/vnd.example.sig"
+			m.Subject = &v1.Descriptor{MediaType: MediaTypeOCIManifest, Digest: subject.Digest, Size: int64(len(subject.Manifest))}
+			m.Annotations = map[string]string{"i": strconv.Itoa(i)}
+		})
+		tr.pushImageBlobs("r", ref)
+		want[tr.pushManifest("r", ref.Digest.String(), MediaTypeOCIManifest, ref.Manifest).String()] = true
+	}
+	got := map[string]bool{}
+	next, pages := "/v2/r/referrers/"+subject.Digest.String()+"?artifactType=application%2Fvnd.example.sig", 0
+	for next != "" {
+		r := tr.do(http.MethodGet, next, nil, nil)
+		require.Equal(t, http.StatusOK, r.Status)
+		var idx v1.Index
+		require.NoError(t, json.Unmarshal(r.Body, &idx))
+		assert.LessOrEqual(t, len(idx.Manifests), 3)
+		for _, d := range idx.Manifests {
+			assert.False(t, got[d.Digest.String()], "no referrer twice")
+			got[d.Digest.String()] = true
+		}
+		next = ""
+		if link := r.Header.Get("Link"); link != "" {
+			next = strings.TrimPrefix(strings.Split(link, ">")[0], "<")
+			assert.Contains(t, next, "artifactType=", "the filter carries over")
+		}
+		pages++
+	}
+	assert.Equal(t, want, got)
+	assert.Equal(t, 3, pages)
+}
+
+func TestOpenUploadsAreBounded(t *testing.T) {
+	tr := newTestRegistry(t, WithMaxOpenUploads(2))
+	a := tr.startUpload("r")
+	tr.startUpload("r")
+	r := tr.do(http.MethodPost, "/v2/r/blobs/uploads/", nil, nil)
+	requireError(t, r, http.StatusTooManyRequests, CodeTooManyRequests)
+	assert.Equal(t, "60", r.Header.Get("Retry-After"))
+	// Monolithic pushes and mounts hold no session and still work.
+	tr.pushBlob("r", []byte("still fine"))
+	require.Equal(t, http.StatusNoContent, tr.do(http.MethodDelete, a, nil, nil).Status)
+	tr.startUpload("r")
 }

@@ -76,6 +76,13 @@ func (m *metaStore) unlinkBlob(ctx context.Context, repo string, d digest.Digest
 	})
 }
 
+// openUploads counts upload sessions not yet completed or cancelled.
+func (m *metaStore) openUploads(ctx context.Context) (int, error) {
+	var n int
+	err := m.db.QueryRow(ctx, `SELECT COUNT(*) FROM registry_uploads`).Scan(&n)
+	return n, err
+}
+
 func (m *metaStore) createUpload(ctx context.Context, id, repo string, now time.Time) error {
 	return m.db.Write(ctx, func(tx *sqldb.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO registry_uploads (id, repo, started_at) VALUES (?, ?, ?)`, id, repo, nowUnix(now))
@@ -210,17 +217,17 @@ func (m *metaStore) repositories(ctx context.Context, last string, n int) ([]str
 	return m.page(ctx, `SELECT name FROM registry_repositories WHERE name > ? ORDER BY name LIMIT ?`, last, n)
 }
 
-// referrers lists manifests in repo whose subject is d, optionally only of
-// one artifact type.
-func (m *metaStore) referrers(ctx context.Context, repo string, d digest.Digest, artifactType string) ([]*manifestRow, error) {
+// referrers lists up to n manifests in repo whose subject is d, in digest
+// order after last, optionally only of one artifact type.
+func (m *metaStore) referrers(ctx context.Context, repo string, d digest.Digest, artifactType, last string, n int) ([]*manifestRow, error) {
 	q := `SELECT ` + manifestCols + ` FROM registry_manifests m JOIN registry_repo_manifests rm ON rm.digest = m.digest
-		WHERE rm.repo = ? AND m.subject = ?`
-	args := []any{repo, d.String()}
+		WHERE rm.repo = ? AND m.subject = ? AND m.digest > ?`
+	args := []any{repo, d.String(), last}
 	if artifactType != "" {
 		q += ` AND m.artifact_type = ?`
 		args = append(args, artifactType)
 	}
-	rows, err := m.db.Query(ctx, q+` ORDER BY m.digest`, args...)
+	rows, err := m.db.Query(ctx, q+` ORDER BY m.digest LIMIT ?`, append(args, n)...)
 	if err != nil {
 		return nil, err
 	}

@@ -23,6 +23,8 @@ const (
 	DefaultMaxManifestSize = 4 << 20
 	DefaultMaxPageSize     = 1000
 	DefaultPageSize        = 100
+	// DefaultMaxOpenUploads bounds resumable upload sessions open at once.
+	DefaultMaxOpenUploads = 10000
 	// DefaultManifestCacheBytes is the memory for hot manifests.
 	DefaultManifestCacheBytes = 64 << 20
 )
@@ -44,6 +46,7 @@ type Registry struct {
 	allowSparse     bool
 	anonymousMount  bool
 	cacheBytes      int64
+	maxUploads      int
 	now             func() time.Time
 
 	uploadLocks keyedMutex
@@ -92,6 +95,11 @@ func WithoutAnonymousMount() Option { return func(r *Registry) { r.anonymousMoun
 // (embedded SQLite); with a shared database every read goes to SQL.
 func WithManifestCache(bytes int64) Option { return func(r *Registry) { r.cacheBytes = bytes } }
 
+// WithMaxOpenUploads bounds the resumable upload sessions open at once;
+// past it, starting a session answers 429 with Retry-After. Abandoned
+// sessions count until PurgeUploads removes them.
+func WithMaxOpenUploads(n int) Option { return func(r *Registry) { r.maxUploads = n } }
+
 // New builds a Registry over a blob driver and a SQL database. It applies
 // the registry's migrations to db. A nil db gets a private in-memory SQLite
 // database, handy for tests and embedding; it is lost when the process ends.
@@ -125,6 +133,7 @@ func New(ctx context.Context, blobs storage.Driver, db *sqldb.DB, opts ...Option
 		maxPageSize:     DefaultMaxPageSize,
 		anonymousMount:  true,
 		cacheBytes:      DefaultManifestCacheBytes,
+		maxUploads:      DefaultMaxOpenUploads,
 		now:             time.Now,
 	}
 	for _, o := range opts {

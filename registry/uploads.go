@@ -58,6 +58,14 @@ func (rg *Registry) startUpload(w http.ResponseWriter, r *http.Request, rt route
 		}
 		return rg.monolithic(w, r, rt.name, d)
 	}
+	if open, err := rg.meta.openUploads(ctx); err != nil {
+		return err
+	} else if open >= rg.maxUploads {
+		e := newError(http.StatusTooManyRequests, CodeTooManyRequests,
+			fmt.Sprintf("%d upload sessions are open; finish or cancel some, or retry later", open))
+		e.Header = http.Header{"Retry-After": {"60"}}
+		return e
+	}
 	up, err := rg.blobs.NewUpload(ctx)
 	if err != nil {
 		return err
