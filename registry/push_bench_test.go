@@ -3,9 +3,11 @@ package registry_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math/rand"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -38,6 +40,44 @@ func benchPush(b *testing.B, opts ...filesystem.Option) {
 		d := digest.FromBytes(data)
 		b.StartTimer()
 		resp, err := http.Post(srv.URL+"/v2/a/b/blobs/uploads/?digest="+d.String(), "application/octet-stream", bytes.NewReader(data))
+		if err != nil || resp.StatusCode != 201 {
+			b.Fatal(err, resp.StatusCode)
+		}
+		resp.Body.Close()
+	}
+}
+
+// BenchmarkManifestPut measures sequential durable manifest pushes by tag
+// into file-backed SQLite.
+func BenchmarkManifestPut(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	fs, _ := filesystem.New(dir + "/s")
+	db, _ := sqldb.OpenSQLite(ctx, dir+"/db")
+	rg, err := registry.New(ctx, fs, db)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(rg)
+	defer srv.Close()
+	cfg, layer := []byte(`{"architecture":"amd64","os":"linux"}`), []byte("layer")
+	for _, blob := range [][]byte{cfg, layer} {
+		resp, err := http.Post(srv.URL+"/v2/a/b/blobs/uploads/?digest="+digest.FromBytes(blob).String(), "application/octet-stream", bytes.NewReader(blob))
+		if err != nil || resp.StatusCode != 201 {
+			b.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	client := srv.Client()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m := fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",`+
+			`"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%d},`+
+			`"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"%s","size":%d}],`+
+			`"annotations":{"i":"%d"}}`, digest.FromBytes(cfg), len(cfg), digest.FromBytes(layer), len(layer), i)
+		req, _ := http.NewRequest(http.MethodPut, fmt.Sprintf("%s/v2/a/b/manifests/t%d", srv.URL, i), strings.NewReader(m))
+		req.Header.Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+		resp, err := client.Do(req)
 		if err != nil || resp.StatusCode != 201 {
 			b.Fatal(err, resp.StatusCode)
 		}

@@ -21,6 +21,7 @@ func (db *DB) Migrate(ctx context.Context, component string, fsys fs.FS) error {
 		return fmt.Errorf("migrate %s: %w", component, err)
 	}
 	err = db.Write(ctx, func(tx *Tx) error {
+		tx.noCache = true
 		_, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			component TEXT NOT NULL,
 			version INTEGER NOT NULL,
@@ -36,6 +37,7 @@ func (db *DB) Migrate(ctx context.Context, component string, fsys fs.FS) error {
 			return fmt.Errorf("migrate %s: %w", component, err)
 		}
 		err = db.Write(ctx, func(tx *Tx) error {
+			tx.noCache = true // DDL, run once
 			var n int
 			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE component = ? AND version = ?`,
 				component, f.version).Scan(&n); err != nil || n > 0 {

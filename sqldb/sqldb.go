@@ -43,11 +43,26 @@ const (
 // DB is a handle shared by every package. Writes go through one serialised
 // pool (SQLite allows one writer); reads use a concurrent pool.
 type DB struct {
-	dialect   Dialect
-	writer    *sql.DB
-	reader    *sql.DB
-	stmts     sync.Map // query text -> *sql.Stmt on reader
-	stmtCount atomic.Int32
+	dialect Dialect
+	writer  *sql.DB
+	reader  *sql.DB
+	reads   stmtCache // on reader
+	writes  stmtCache // on writer, used inside transactions
+
+	// writeMu serialises Write when the engine allows one writer (SQLite):
+	// waiting here is cheaper and fairer than SQLite's sleeping busy
+	// handler, and it leaves the writer pool's second connection free to
+	// prepare statements while a transaction holds the first.
+	writeMu      sync.Mutex
+	serialWrites bool
+	cacheWrites  bool
+}
+
+// stmtCache holds prepared statements by query text: parsing SQL costs more
+// than running a point lookup or a single-row insert.
+type stmtCache struct {
+	m     sync.Map // query text -> *sql.Stmt
+	count atomic.Int32
 }
 
 // Exclusive reports whether this process is the database's only user, so
@@ -59,10 +74,8 @@ func (db *DB) Dialect() Dialect { return db.dialect }
 
 // Close closes both pools.
 func (db *DB) Close() error {
-	db.stmts.Range(func(_, v any) bool {
-		_ = v.(*sql.Stmt).Close()
-		return true
-	})
+	db.reads.close()
+	db.writes.close()
 	err := db.writer.Close()
 	if db.reader != db.writer {
 		err = errors.Join(err, db.reader.Close())
@@ -73,7 +86,7 @@ func (db *DB) Close() error {
 // Query runs a read query. Statements are prepared once per query text and
 // reused: parsing SQL costs more than running a point lookup.
 func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if st := db.prepared(ctx, query); st != nil {
+	if st := db.reads.get(ctx, db.reader, db.rebind(query)); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
 	return db.reader.QueryContext(ctx, db.rebind(query), args...)
@@ -81,46 +94,57 @@ func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 
 // QueryRow runs a read query returning at most one row.
 func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	if st := db.prepared(ctx, query); st != nil {
+	if st := db.reads.get(ctx, db.reader, db.rebind(query)); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
 	return db.reader.QueryRowContext(ctx, db.rebind(query), args...)
 }
 
-// maxPreparedStatements bounds the statement cache; callers use a fixed set
-// of query texts, so the bound only guards against dynamic SQL.
+// maxPreparedStatements bounds each statement cache; callers use a fixed
+// set of query texts, so the bound only guards against dynamic SQL.
 const maxPreparedStatements = 256
 
-// prepared returns the cached statement for query, preparing it on first
-// use, or nil when it cannot be cached (the caller then runs it directly and
-// any error surfaces there).
-func (db *DB) prepared(ctx context.Context, query string) *sql.Stmt {
-	if st, ok := db.stmts.Load(query); ok {
+// get returns the cached statement for query, preparing it on pool at first
+// use, or nil when it cannot be cached (the caller then runs the query
+// directly and any error surfaces there).
+func (c *stmtCache) get(ctx context.Context, pool *sql.DB, query string) *sql.Stmt {
+	if st, ok := c.m.Load(query); ok {
 		return st.(*sql.Stmt)
 	}
-	if db.stmtCount.Load() >= maxPreparedStatements {
+	if c.count.Load() >= maxPreparedStatements {
 		return nil
 	}
-	st, err := db.reader.PrepareContext(ctx, db.rebind(query))
+	st, err := pool.PrepareContext(ctx, query)
 	if err != nil {
 		return nil
 	}
-	if prev, loaded := db.stmts.LoadOrStore(query, st); loaded {
+	if prev, loaded := c.m.LoadOrStore(query, st); loaded {
 		_ = st.Close()
 		return prev.(*sql.Stmt)
 	}
-	db.stmtCount.Add(1)
+	c.count.Add(1)
 	return st
+}
+
+func (c *stmtCache) close() {
+	c.m.Range(func(_, v any) bool {
+		_ = v.(*sql.Stmt).Close()
+		return true
+	})
 }
 
 // Write runs fn in a write transaction and commits it when fn returns nil.
 // The commit is durable when Write returns nil.
 func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
+	if db.serialWrites {
+		db.writeMu.Lock()
+		defer db.writeMu.Unlock()
+	}
 	stx, err := db.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(&Tx{tx: stx, db: db}); err != nil {
+	if err := fn(&Tx{tx: stx, db: db, noCache: !db.cacheWrites}); err != nil {
 		return errors.Join(err, ignoreDone(stx.Rollback()))
 	}
 	if err := stx.Commit(); err != nil {
@@ -138,23 +162,47 @@ func ignoreDone(err error) error {
 
 // Tx is a write transaction.
 type Tx struct {
-	tx *sql.Tx
-	db *DB
+	tx      *sql.Tx
+	db      *DB
+	noCache bool
 }
 
 // Exec runs a statement.
 func (t *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return t.tx.ExecContext(ctx, t.db.rebind(query), args...)
 }
 
 // Query runs a query inside the transaction.
 func (t *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return t.tx.QueryContext(ctx, t.db.rebind(query), args...)
 }
 
 // QueryRow runs a query returning at most one row inside the transaction.
 func (t *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return t.tx.QueryRowContext(ctx, t.db.rebind(query), args...)
+}
+
+// stmt binds the writer's cached statement to this transaction. On the
+// single writer connection database/sql reuses the prepared statement
+// instead of preparing it again. Migrations (DDL) bypass the cache.
+func (t *Tx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if t.noCache {
+		return nil
+	}
+	st := t.db.writes.get(ctx, t.db.writer, t.db.rebind(query))
+	if st == nil {
+		return nil
+	}
+	return t.tx.StmtContext(ctx, st)
 }
 
 // rebind turns '?' placeholders into the dialect's form. Question marks

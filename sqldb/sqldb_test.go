@@ -164,5 +164,5 @@ func TestPreparedStatementCacheIsBounded(t *testing.T) {
 		var n int
 		require.NoError(t, db.QueryRow(ctx, `SELECT ? + `+strconv.Itoa(i), 1).Scan(&n))
 	}
-	assert.Equal(t, int32(maxPreparedStatements), db.stmtCount.Load())
+	assert.Equal(t, int32(maxPreparedStatements), db.reads.count.Load())
 }

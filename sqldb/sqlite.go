@@ -29,9 +29,10 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	// One writer connection: SQLite serialises writers anyway, and a single
-	// connection avoids SQLITE_BUSY storms under concurrent pushes.
-	writer.SetMaxOpenConns(1)
+	// Writes are serialised by DB.Write; the second connection prepares
+	// statements while the first is inside a transaction.
+	writer.SetMaxOpenConns(2)
+	writer.SetMaxIdleConns(2)
 	writer.SetConnMaxLifetime(0)
 	if err := writer.PingContext(ctx); err != nil {
 		writer.Close()
@@ -46,7 +47,7 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	reader.SetMaxOpenConns(8)
 	reader.SetMaxIdleConns(8)
 	reader.SetConnMaxLifetime(0)
-	return &DB{dialect: SQLite, writer: writer, reader: reader}, nil
+	return &DB{dialect: SQLite, writer: writer, reader: reader, serialWrites: true, cacheWrites: true}, nil
 }
 
 // OpenSQLiteMemory opens a private in-memory SQLite database, for tests and
@@ -69,5 +70,7 @@ func OpenSQLiteMemory(ctx context.Context) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open in-memory sqlite: %w", err)
 	}
-	return &DB{dialect: SQLite, writer: db, reader: db}, nil
+	// One connection: a write statement cache would deadlock preparing
+	// while a transaction holds it, so writes are not cached here.
+	return &DB{dialect: SQLite, writer: db, reader: db, serialWrites: true}, nil
 }
