@@ -17,6 +17,17 @@
 //	mux := http.NewServeMux()
 //	mux.Handle("/v2/", reg)
 //
+// Manifests are served exactly as pushed, with the media type they were
+// pushed with, whatever the Accept header says: berth never converts a
+// manifest (conversion would change its digest), and the spec leaves content
+// negotiation open. Digests are checked for sha256 and sha512 content.
+//
+// Reads of hot manifests are served from an exact in-memory cache when the
+// process is the database's only writer (see WithManifestCache). Blobs are
+// readable only in repositories they were uploaded or mounted into. A mount
+// without a source repository succeeds for any stored blob, as the spec
+// allows; WithoutAnonymousMount turns that off.
+//
 // The registry knows nothing of users, RBAC, scanners or signatures. Higher
 // packages plug in through hooks, all allow-all by default:
 //
