@@ -31,6 +31,21 @@ type Access struct {
 	Actions []string
 }
 
+// actorKey carries the caller's name in a request context.
+type actorKey struct{}
+
+// WithActor records who is calling; an Authorizer returns the context it
+// makes, and every Event of the request carries the name.
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor)
+}
+
+// ActorFrom returns the name WithActor recorded, or "".
+func ActorFrom(ctx context.Context) string {
+	s, _ := ctx.Value(actorKey{}).(string)
+	return s
+}
+
 // Authorizer decides whether a request may proceed. It is called before
 // every /v2/ request with what the request needs (empty for the /v2/ ping,
 // which only needs an authenticated caller when auth is on). It returns the
@@ -98,6 +113,7 @@ type Event struct {
 	Tag          string        // for tag events and manifest pushes by tag
 	Subject      digest.Digest // manifest pushes with a subject
 	From         string        // mount source repository, if any
+	Actor        string        // who, as the Authorizer recorded it with WithActor
 	Time         time.Time
 	RemoteAddr   string
 	UserAgent    string

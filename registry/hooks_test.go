@@ -319,3 +319,21 @@ func TestDeniedIsAnError(t *testing.T) {
 	assert.Equal(t, CodeDenied, e.Code)
 	assert.True(t, strings.HasSuffix(err.Error(), "blocked: unsigned"))
 }
+
+type actorAuthorizer struct{}
+
+func (actorAuthorizer) Authorize(r *http.Request, _ []Access) (context.Context, error) {
+	return WithActor(r.Context(), "alice"), nil
+}
+
+func TestEventsCarryTheActor(t *testing.T) {
+	events := newRecordedEvents()
+	tr := newTestRegistry(t, WithAuthorizer(actorAuthorizer{}), WithEventSink(events))
+	tr.pushBlob("r", []byte("x"))
+	got := events.drain()
+	require.NotEmpty(t, got)
+	for _, e := range got {
+		assert.Equal(t, "alice", e.Actor)
+	}
+	assert.Equal(t, "", ActorFrom(context.Background()))
+}

@@ -259,6 +259,7 @@ func (rg *Registry) emit(r *http.Request, e Event) {
 	e.Time = rg.now()
 	e.RemoteAddr = r.RemoteAddr
 	e.UserAgent = r.UserAgent()
+	e.Actor = ActorFrom(r.Context())
 	rg.events.Emit(r.Context(), e)
 }
 
