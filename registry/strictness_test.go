@@ -46,3 +46,18 @@ func TestUploadChunkLongerThanRangeWithoutLength(t *testing.T) {
 	requireError(t, r, http.StatusBadRequest, CodeBlobUploadInvalid)
 	assert.Equal(t, "0-2", tr.uploadRange(loc), "the over-long chunk is rolled back")
 }
+
+// A refused chunk leaves the session usable, and the answer says where it
+// stands, as every upload answer does.
+func TestRefusedChunkAnswersWithRangeAndLocation(t *testing.T) {
+	tr := newTestRegistry(t)
+	loc := tr.startUpload("r")
+	tr.patchChunk(loc, 0, []byte("abc"))
+	for _, rng := range []string{"9-11", "bogus"} {
+		r := tr.do(http.MethodPatch, loc, []byte("def"), hdr("Content-Range", rng))
+		require.Contains(t, []int{http.StatusBadRequest, http.StatusRequestedRangeNotSatisfiable}, r.Status)
+		assert.Equal(t, "0-2", r.Header.Get("Range"), rng)
+		assert.Equal(t, loc, r.Header.Get("Location"), rng)
+		assert.NotEmpty(t, r.errorCodes(t), "the error body survives the upload headers")
+	}
+}

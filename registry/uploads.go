@@ -275,9 +275,8 @@ func (rg *Registry) patchUpload(w http.ResponseWriter, r *http.Request, rt route
 	}
 	defer unlock()
 	if _, err := rg.writeChunk(r, up); err != nil {
-		if err == errRangeNotSatisfiable {
-			setUploadHeaders(w, rt.name, up)
-		}
+		// The session lives on at its old offset: tell the client where.
+		setUploadHeaders(w, rt.name, up)
 		return err
 	}
 	setUploadHeaders(w, rt.name, up)
@@ -301,9 +300,8 @@ func (rg *Registry) putUpload(w http.ResponseWriter, r *http.Request, rt route) 
 	defer unlock()
 	ctx := r.Context()
 	if _, err := rg.writeChunk(r, up); err != nil {
-		if err == errRangeNotSatisfiable {
-			setUploadHeaders(w, rt.name, up)
-		}
+		// The session lives on at its old offset: tell the client where.
+		setUploadHeaders(w, rt.name, up)
 		return err
 	}
 	size := up.Size()
