@@ -1,0 +1,242 @@
+package project_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/berthlabs/berth/project"
+	"github.com/berthlabs/berth/sqldb"
+)
+
+func TestCreateGet(t *testing.T) {
+	backends(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := t.Context()
+		s := newStore(t, db)
+		created, err := s.Create(ctx, project.Project{Name: "library", Public: true, Owner: "alice"})
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), created.ID)
+		assert.Equal(t, epoch.Add(1e9), created.CreatedAt)
+		assert.Equal(t, created.CreatedAt, created.UpdatedAt)
+		assert.Equal(t, project.Unlimited, created.Metadata.StorageQuota, "zero quota means unlimited")
+
+		got, err := s.Get(ctx, "library")
+		require.NoError(t, err)
+		assert.Equal(t, created, got)
+		byID, err := s.GetByID(ctx, created.ID)
+		require.NoError(t, err)
+		assert.Equal(t, created, byID)
+
+		_, err = s.Create(ctx, project.Project{Name: "library"})
+		assert.ErrorIs(t, err, project.ErrExists)
+		assert.EqualError(t, err, `project "library": already exists`)
+
+		_, err = s.Get(ctx, "nope")
+		assert.ErrorIs(t, err, project.ErrNotFound)
+		_, err = s.Get(ctx, "Not/Valid")
+		assert.ErrorIs(t, err, project.ErrNotFound)
+		_, err = s.GetByID(ctx, 42)
+		assert.ErrorIs(t, err, project.ErrNotFound)
+
+		_, err = s.Create(ctx, project.Project{Name: "Library"})
+		assert.ErrorIs(t, err, project.ErrInvalid)
+	})
+}
+
+func TestIDsAreNeverReused(t *testing.T) {
+	db, err := sqldb.OpenSQLiteMemory(t.Context())
+	require.NoError(t, err)
+	defer db.Close()
+	s := newStore(t, db)
+	ctx := t.Context()
+	a, err := s.Create(ctx, project.Project{Name: "a"})
+	require.NoError(t, err)
+	b, err := s.Create(ctx, project.Project{Name: "b"})
+	require.NoError(t, err)
+	require.NoError(t, s.Delete(ctx, "b"))
+	_, err = s.Create(ctx, project.Project{Name: "a"}) // fails, must not burn or reuse an id
+	require.ErrorIs(t, err, project.ErrExists)
+	c, err := s.Create(ctx, project.Project{Name: "c"})
+	require.NoError(t, err)
+	assert.Equal(t, []int64{1, 2, 3}, []int64{a.ID, b.ID, c.ID})
+}
+
+func TestMetadataRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	ctx := t.Context()
+	md := project.Metadata{
+		AutoScan:             true,
+		PreventVulnerable:    true,
+		Severity:             "High",
+		ContentTrust:         "cosign",
+		ReuseSysCVEAllowlist: true,
+		StorageQuota:         10 << 30,
+		Extra:                map[string]string{"retention": "keep-10", "x.y/z": ""},
+	}
+	db, err := sqldb.OpenSQLite(ctx, filepath.Join(dir, "berth.db"))
+	require.NoError(t, err)
+	s := newStore(t, db)
+	created, err := s.Create(ctx, project.Project{Name: "team", Metadata: md})
+	require.NoError(t, err)
+	md.Extra["retention"] = "changed after create" // the store kept its own copy
+	require.NoError(t, db.Close())
+
+	// Reopen: migrations run again as a no-op, the settings survive.
+	db, err = sqldb.OpenSQLite(ctx, filepath.Join(dir, "berth.db"))
+	require.NoError(t, err)
+	defer db.Close()
+	s = newStore(t, db)
+	got, err := s.Get(ctx, "team")
+	require.NoError(t, err)
+	assert.Equal(t, created, got)
+	assert.Equal(t, project.Metadata{
+		AutoScan: true, PreventVulnerable: true, Severity: "high", ContentTrust: "cosign",
+		ReuseSysCVEAllowlist: true, StorageQuota: 10 << 30,
+		Extra: map[string]string{"retention": "keep-10", "x.y/z": ""},
+	}, got.Metadata)
+
+	// Callers cannot change the cached copy through a returned map.
+	got.Metadata.Extra["retention"] = "mutated"
+	again, err := s.Get(ctx, "team")
+	require.NoError(t, err)
+	assert.Equal(t, "keep-10", again.Metadata.Extra["retention"])
+}
+
+func TestMetadataInvalid(t *testing.T) {
+	big := map[string]string{}
+	for i := range project.MaxExtraKeys + 1 {
+		big[string(rune('a'+i%26))+string(rune('0'+i/26))+"k"] = ""
+	}
+	tests := []struct {
+		name string
+		md   project.Metadata
+		want string
+	}{
+		{"severity", project.Metadata{Severity: "severe"}, `severity "severe"`},
+		{"quota", project.Metadata{StorageQuota: -2}, "storage quota -2"},
+		{"extra key empty", project.Metadata{Extra: map[string]string{"": "x"}}, `extra setting name ""`},
+		{"extra key control", project.Metadata{Extra: map[string]string{"a\nb": "x"}}, "extra setting name"},
+		{"extra value size", project.Metadata{Extra: map[string]string{"k": string(make([]byte, project.MaxExtraValueSize+1))}}, "4097 bytes"},
+		{"extra count", project.Metadata{Extra: big}, "257 extra settings"},
+	}
+	db, err := sqldb.OpenSQLiteMemory(t.Context())
+	require.NoError(t, err)
+	defer db.Close()
+	s := newStore(t, db)
+	_, err = s.Create(t.Context(), project.Project{Name: "ok"})
+	require.NoError(t, err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := s.Create(t.Context(), project.Project{Name: "p", Metadata: tt.md})
+			assert.ErrorIs(t, err, project.ErrInvalid)
+			assert.ErrorContains(t, err, tt.want)
+			_, err = s.Update(t.Context(), "ok", func(p *project.Project) error { p.Metadata = tt.md; return nil })
+			assert.ErrorIs(t, err, project.ErrInvalid)
+		})
+	}
+	ok, err := s.Exists(t.Context(), "p")
+	require.NoError(t, err)
+	assert.False(t, ok)
+}
+
+func TestUpdate(t *testing.T) {
+	backends(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := t.Context()
+		s := newStore(t, db)
+		created, err := s.Create(ctx, project.Project{Name: "app", Metadata: project.Metadata{Extra: map[string]string{"a": "1"}}})
+		require.NoError(t, err)
+
+		updated, err := s.Update(ctx, "app", func(p *project.Project) error {
+			p.Public = true
+			p.Owner = "bob"
+			p.Metadata.AutoScan = true
+			p.Metadata.Severity = "critical"
+			p.Metadata.Extra["b"] = "2"
+			return nil
+		})
+		require.NoError(t, err)
+		assert.True(t, updated.Public)
+		assert.True(t, updated.UpdatedAt.After(created.UpdatedAt))
+		assert.Equal(t, created.CreatedAt, updated.CreatedAt)
+		got, err := s.Get(ctx, "app")
+		require.NoError(t, err)
+		assert.Equal(t, updated, got)
+		assert.Equal(t, map[string]string{"a": "1", "b": "2"}, got.Metadata.Extra)
+
+		tests := []struct {
+			name string
+			fn   func(p *project.Project) error
+			want error
+		}{
+			{"rename", func(p *project.Project) error { p.Name = "other"; return nil }, project.ErrInvalid},
+			{"new id", func(p *project.Project) error { p.ID = 99; return nil }, project.ErrInvalid},
+			{"new creation time", func(p *project.Project) error { p.CreatedAt = epoch; return nil }, project.ErrInvalid},
+			{"abort", func(p *project.Project) error { p.Public = false; return errBoom }, errBoom},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				_, err := s.Update(ctx, "app", tt.fn)
+				assert.ErrorIs(t, err, tt.want)
+				after, err := s.Get(ctx, "app")
+				require.NoError(t, err)
+				assert.Equal(t, updated, after, "a refused update changes nothing")
+			})
+		}
+		_, err = s.Update(ctx, "missing", func(*project.Project) error { return nil })
+		assert.ErrorIs(t, err, project.ErrNotFound)
+	})
+}
+
+var errBoom = errors.New("boom")
+
+func TestDelete(t *testing.T) {
+	backends(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := t.Context()
+		repos := map[string]int{"full": 2}
+		var countErr error
+		s := newStore(t, db, project.WithRepositoryCounter(func(_ context.Context, p string) (int, error) {
+			return repos[p], countErr
+		}))
+		for _, name := range []string{"full", "empty"} {
+			_, err := s.Create(ctx, project.Project{Name: name},
+				project.Member{Subject: "user:alice", Role: project.RoleProjectAdmin},
+				project.Member{Subject: "group:devs", Role: project.RoleDeveloper, Repositories: name + "/app-*"})
+			require.NoError(t, err)
+		}
+
+		err := s.Delete(ctx, "full")
+		assert.ErrorIs(t, err, project.ErrNotEmpty)
+		assert.EqualError(t, err, `project "full": not empty: it still holds 2 repositories; delete them first`)
+		ok, err := s.Exists(ctx, "full")
+		require.NoError(t, err)
+		assert.True(t, ok)
+
+		countErr = errBoom
+		assert.ErrorIs(t, s.Delete(ctx, "empty"), errBoom)
+		countErr = nil
+
+		require.NoError(t, s.Delete(ctx, "empty"))
+		ok, err = s.Exists(ctx, "empty")
+		require.NoError(t, err)
+		assert.False(t, ok)
+		ms, err := s.MembershipsOf(ctx, []string{"user:alice", "group:devs"})
+		require.NoError(t, err)
+		require.Len(t, ms, 2, "the deleted project's members went with it")
+		for _, m := range ms {
+			assert.Equal(t, "full", m.Project)
+		}
+		// Re-creating the name starts with no members.
+		_, err = s.Create(ctx, project.Project{Name: "empty"})
+		require.NoError(t, err)
+		members, total, err := s.ListMembers(ctx, "empty", project.MemberFilter{}, project.Page{})
+		require.NoError(t, err)
+		assert.Empty(t, members)
+		assert.Zero(t, total)
+
+		assert.ErrorIs(t, s.Delete(ctx, "missing"), project.ErrNotFound)
+	})
+}
