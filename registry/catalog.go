@@ -1,0 +1,251 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berthlabs/berth/sqldb"
+)
+
+// The methods in this file are the registry's Go API for management layers
+// (the REST API, replication, retention): listings with totals and deletes
+// that emit the same events as their HTTP counterparts.
+
+// ErrNotFound is returned by the Go API for a repository or artifact that
+// does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Repository summarises one repository.
+type Repository struct {
+	Name      string
+	Artifacts int
+	CreatedAt time.Time
+	UpdatedAt time.Time // last manifest push or tag change
+}
+
+// Artifact is one manifest in a repository with the tags pointing at it.
+type Artifact struct {
+	Repository   string
+	Digest       digest.Digest
+	MediaType    string
+	ArtifactType string
+	Size         int64
+	Subject      digest.Digest
+	Tags         []string
+	PushedAt     time.Time
+}
+
+// ListRepositories lists repositories whose name starts with prefix, by
+// name, with the total count of matches.
+func (rg *Registry) ListRepositories(ctx context.Context, prefix string, offset, limit int) ([]Repository, int, error) {
+	like := escapeLike(prefix) + "%"
+	var total int
+	if err := rg.db.QueryRow(ctx, `SELECT COUNT(*) FROM registry_repositories WHERE name LIKE ? ESCAPE '\'`, like).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := rg.db.Query(ctx, `SELECT r.name, r.created_at,
+			(SELECT COUNT(*) FROM registry_repo_manifests rm WHERE rm.repo = r.name),
+			COALESCE((SELECT MAX(rm.created_at) FROM registry_repo_manifests rm WHERE rm.repo = r.name), r.created_at),
+			COALESCE((SELECT MAX(t.updated_at) FROM registry_tags t WHERE t.repo = r.name), 0)
+		FROM registry_repositories r WHERE r.name LIKE ? ESCAPE '\' ORDER BY r.name LIMIT ? OFFSET ?`,
+		like, clampLimit(limit, rg.maxPageSize), max(offset, 0))
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var out []Repository
+	for rows.Next() {
+		var r Repository
+		var created, pushed, tagged int64
+		if err := rows.Scan(&r.Name, &created, &r.Artifacts, &pushed, &tagged); err != nil {
+			return nil, 0, err
+		}
+		r.CreatedAt, r.UpdatedAt = time.Unix(0, created), time.Unix(0, max(pushed, tagged))
+		out = append(out, r)
+	}
+	return out, total, rows.Err()
+}
+
+// CountRepositories counts repositories of a project (names under
+// "<project>/").
+func (rg *Registry) CountRepositories(ctx context.Context, project string) (int, error) {
+	var n int
+	err := rg.db.QueryRow(ctx, `SELECT COUNT(*) FROM registry_repositories WHERE name LIKE ? ESCAPE '\'`,
+		escapeLike(project)+"/%").Scan(&n)
+	return n, err
+}
+
+// ListArtifacts lists a repository's manifests, newest first, with tags.
+func (rg *Registry) ListArtifacts(ctx context.Context, repo string, offset, limit int) ([]Artifact, int, error) {
+	var total int
+	if err := rg.db.QueryRow(ctx, `SELECT COUNT(*) FROM registry_repo_manifests WHERE repo = ?`, repo).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	if total == 0 {
+		if ok, err := rg.meta.repoExists(ctx, repo); err != nil || !ok {
+			return nil, 0, errors.Join(err, notFound("repository", repo))
+		}
+	}
+	rows, err := rg.db.Query(ctx, `SELECT m.digest, m.media_type, m.artifact_type, m.subject, m.size, rm.created_at
+		FROM registry_repo_manifests rm JOIN registry_manifests m ON m.digest = rm.digest
+		WHERE rm.repo = ? ORDER BY rm.created_at DESC, m.digest LIMIT ? OFFSET ?`,
+		repo, clampLimit(limit, rg.maxPageSize), max(offset, 0))
+	if err != nil {
+		return nil, 0, err
+	}
+	var out []Artifact
+	for rows.Next() {
+		a := Artifact{Repository: repo}
+		var d, subj string
+		var pushed int64
+		if err := rows.Scan(&d, &a.MediaType, &a.ArtifactType, &subj, &a.Size, &pushed); err != nil {
+			rows.Close()
+			return nil, 0, err
+		}
+		a.Digest, a.Subject, a.PushedAt = digest.Digest(d), digest.Digest(subj), time.Unix(0, pushed)
+		out = append(out, a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	for i := range out {
+		if out[i].Tags, err = rg.meta.page(ctx, `SELECT name FROM registry_tags WHERE repo = ? AND digest = ? ORDER BY name`,
+			repo, out[i].Digest.String()); err != nil {
+			return nil, 0, err
+		}
+	}
+	return out, total, nil
+}
+
+// GetArtifact finds an artifact by tag or digest.
+func (rg *Registry) GetArtifact(ctx context.Context, repo, ref string) (*Artifact, error) {
+	mr, err := rg.meta.queryManifest(ctx, repo, ref, false)
+	if errors.Is(err, errNotFound) {
+		return nil, notFound("artifact", repo+":"+ref)
+	}
+	if err != nil {
+		return nil, err
+	}
+	a := &Artifact{Repository: repo, Digest: mr.Digest, MediaType: mr.MediaType, ArtifactType: mr.ArtifactType,
+		Size: mr.Size, Subject: mr.Subject}
+	var pushed int64
+	if err := rg.db.QueryRow(ctx, `SELECT created_at FROM registry_repo_manifests WHERE repo = ? AND digest = ?`,
+		repo, mr.Digest.String()).Scan(&pushed); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	a.PushedAt = time.Unix(0, pushed)
+	a.Tags, err = rg.meta.page(ctx, `SELECT name FROM registry_tags WHERE repo = ? AND digest = ? ORDER BY name`, repo, mr.Digest.String())
+	return a, err
+}
+
+// DeleteArtifact removes a manifest and its tags from a repository, as a
+// DELETE of /v2/<repo>/manifests/<digest> does, and emits the event.
+func (rg *Registry) DeleteArtifact(ctx context.Context, repo string, d digest.Digest) error {
+	mr, err := rg.meta.deleteManifest(ctx, repo, d)
+	if errors.Is(err, errNotFound) {
+		return notFound("artifact", repo+"@"+d.String())
+	}
+	if err != nil {
+		return err
+	}
+	rg.events.Emit(ctx, Event{Action: EventDelete, Target: TargetManifest, Repository: repo, Digest: d,
+		MediaType: mr.MediaType, ArtifactType: mr.ArtifactType, Size: mr.Size, Subject: mr.Subject,
+		Actor: ActorFrom(ctx), Time: rg.now()})
+	return nil
+}
+
+// DeleteTag removes a tag, leaving the artifact.
+func (rg *Registry) DeleteTag(ctx context.Context, repo, tag string) error {
+	d, err := rg.meta.deleteTag(ctx, repo, tag)
+	if errors.Is(err, errNotFound) {
+		return notFound("tag", repo+":"+tag)
+	}
+	if err != nil {
+		return err
+	}
+	rg.events.Emit(ctx, Event{Action: EventDelete, Target: TargetTag, Repository: repo, Tag: tag, Digest: d,
+		Actor: ActorFrom(ctx), Time: rg.now()})
+	return nil
+}
+
+// DeleteRepository removes a repository with all its artifacts, tags and
+// blob links; blob bytes are left to garbage collection.
+func (rg *Registry) DeleteRepository(ctx context.Context, repo string) error {
+	defer rg.meta.changed(repo)
+	var gone []string
+	err := rg.db.Write(ctx, func(tx *sqldb.Tx) error {
+		res, err := tx.Exec(ctx, `DELETE FROM registry_repositories WHERE name = ?`, repo)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("repository", repo)
+		}
+		rows, err := tx.Query(ctx, `SELECT digest FROM registry_repo_manifests WHERE repo = ?`, repo)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var d string
+			if err := rows.Scan(&d); err != nil {
+				rows.Close()
+				return err
+			}
+			gone = append(gone, d)
+		}
+		rows.Close()
+		for _, q := range []string{
+			`DELETE FROM registry_tags WHERE repo = ?`,
+			`DELETE FROM registry_repo_manifests WHERE repo = ?`,
+			`DELETE FROM registry_repo_blobs WHERE repo = ?`,
+			`DELETE FROM registry_uploads WHERE repo = ?`,
+		} {
+			if _, err := tx.Exec(ctx, q, repo); err != nil {
+				return err
+			}
+		}
+		// Manifests no other repository holds go with their references.
+		for _, d := range gone {
+			if _, err := tx.Exec(ctx, `DELETE FROM registry_manifest_refs WHERE parent = ?
+				AND NOT EXISTS (SELECT 1 FROM registry_repo_manifests WHERE digest = ?)`, d, d); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM registry_manifests WHERE digest = ?
+				AND NOT EXISTS (SELECT 1 FROM registry_repo_manifests WHERE digest = ?)`, d, d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, d := range gone {
+		rg.events.Emit(ctx, Event{Action: EventDelete, Target: TargetManifest, Repository: repo,
+			Digest: digest.Digest(d), Actor: ActorFrom(ctx), Time: rg.now()})
+	}
+	return nil
+}
+
+func notFound(what, name string) error {
+	return fmt.Errorf("%s %s: %w", what, name, ErrNotFound)
+}
+
+func clampLimit(limit, maxLimit int) int {
+	if limit <= 0 {
+		return DefaultPageSize
+	}
+	return min(limit, maxLimit)
+}
+
+// escapeLike makes s match literally in LIKE ... ESCAPE '\'.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
