@@ -1,0 +1,78 @@
+package audit
+
+import (
+	"context"
+	"strings"
+
+	"github.com/berthlabs/berth/registry"
+)
+
+// RegistrySink records the registry's events through r:
+//   - manifest push, pull, delete: an artifact entry "repo@digest", or
+//     "repo:tag@digest" when the client named a tag;
+//   - tag delete: a tag entry "repo:tag" (Detail names the digest it
+//     pointed to);
+//   - blob delete: a blob entry "repo@digest";
+//   - blob push, pull and mount: nothing (too frequent; artifacts are what
+//     is audited, as in Harbor).
+//
+// The actor is the event's (anonymous when empty; its kind from KindOf),
+// the project the repository's first path component. Events come after
+// success, so every entry is a success. Emit blocks while r's queue is
+// full and is not cut short by the request's cancellation; an entry that
+// cannot be recorded (r closed) is logged.
+func RegistrySink(r *Recorder) registry.EventSink {
+	return registry.EventSinkFunc(func(ctx context.Context, ev registry.Event) {
+		e, ok := entryOf(ev)
+		if !ok {
+			return
+		}
+		if err := r.Record(context.WithoutCancel(ctx), e); err != nil {
+			r.log.ErrorContext(ctx, "audit: registry event not recorded", "action", e.Action,
+				"resource", e.Resource, "actor", e.Actor, "err", err)
+		}
+	})
+}
+
+// entryOf maps a registry event to an entry, or false when it is not
+// audited.
+func entryOf(ev registry.Event) (Entry, bool) {
+	e := Entry{
+		Time:       ev.Time,
+		Actor:      ev.Actor,
+		Action:     string(ev.Action),
+		Project:    projectOf(ev.Repository),
+		Result:     ResultSuccess,
+		RemoteAddr: ev.RemoteAddr,
+		UserAgent:  ev.UserAgent,
+	}
+	switch {
+	case ev.Target == registry.TargetManifest && ev.Action != registry.EventMount:
+		e.ResourceType = ResourceArtifact
+		e.Resource = ev.Repository
+		if ev.Tag != "" {
+			e.Resource += ":" + ev.Tag
+		}
+		if ev.Digest != "" {
+			e.Resource += "@" + ev.Digest.String()
+		}
+	case ev.Target == registry.TargetTag && ev.Action != registry.EventMount:
+		e.ResourceType = ResourceTag
+		e.Resource = ev.Repository + ":" + ev.Tag
+		if ev.Digest != "" {
+			e.Detail = "tag pointed to " + ev.Digest.String()
+		}
+	case ev.Target == registry.TargetBlob && ev.Action == registry.EventDelete:
+		e.ResourceType = ResourceBlob
+		e.Resource = ev.Repository + "@" + ev.Digest.String()
+	default:
+		return Entry{}, false
+	}
+	return e, true
+}
+
+// projectOf returns the first path component of a repository name.
+func projectOf(repo string) string {
+	p, _, _ := strings.Cut(repo, "/")
+	return p
+}

@@ -1,0 +1,130 @@
+package audit
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"time"
+
+	"github.com/berthlabs/berth/sqldb"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Store is the durable audit log in a SQL database.
+type Store struct {
+	db  *sqldb.DB
+	now func() time.Time
+}
+
+// StoreOption configures a Store.
+type StoreOption func(*Store)
+
+// WithClock sets the clock that stamps entries recorded without a time.
+func WithClock(now func() time.Time) StoreOption { return func(s *Store) { s.now = now } }
+
+// NewStore applies the audit log's migrations to db and returns a Store
+// over it.
+func NewStore(ctx context.Context, db *sqldb.DB, opts ...StoreOption) (*Store, error) {
+	if db == nil {
+		return nil, errors.New("audit: a database is required")
+	}
+	sub, err := fs.Sub(migrations, "migrations/"+string(db.Dialect()))
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	if _, err := fs.Stat(sub, "."); err != nil {
+		return nil, fmt.Errorf("audit: no migrations for the %s dialect", db.Dialect())
+	}
+	if err := db.Migrate(ctx, "audit", sub); err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	s := &Store{db: db, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
+}
+
+// Record writes one entry. It is durable when Record returns nil. For
+// frequent events (pulls) use a Recorder, which batches.
+func (s *Store) Record(ctx context.Context, e Entry) error {
+	e, err := e.normalize(s.now)
+	if err != nil {
+		return err
+	}
+	return s.insert(ctx, []Entry{e})
+}
+
+const insertSQL = `INSERT INTO audit_log (op_time, actor, actor_kind, action, resource_type,
+	resource, project, result, detail, remote_addr, user_agent)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// insert writes normalized entries in one transaction.
+func (s *Store) insert(ctx context.Context, entries []Entry) error {
+	err := s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		for _, e := range entries {
+			if _, err := tx.Exec(ctx, insertSQL, e.Time.UnixNano(), e.Actor, e.ActorKind, e.Action,
+				e.ResourceType, e.Resource, e.Project, e.Result, e.Detail, e.RemoteAddr, e.UserAgent); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("audit: write %d entries: %w", len(entries), err)
+	}
+	return nil
+}
+
+// purgeChunk bounds each purge transaction, so retention never holds the
+// database's single writer for long.
+const purgeChunk = 5000
+
+// Purge deletes the entries older than before and reports how many. It
+// deletes in short transactions; a cancelled context stops it between two.
+func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
+	var total int64
+	for {
+		var n int64
+		err := s.db.Write(ctx, func(tx *sqldb.Tx) error {
+			res, err := tx.Exec(ctx, `DELETE FROM audit_log WHERE id IN
+				(SELECT id FROM audit_log WHERE op_time < ? ORDER BY op_time LIMIT ?)`,
+				nanos(before, math.MinInt64), purgeChunk)
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
+			return err
+		})
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("audit: purge: %w", err)
+		}
+		if n < purgeChunk {
+			return total, nil
+		}
+	}
+}
+
+// minTime and maxTime bound the times an int64 of Unix nanoseconds holds.
+func minTime() time.Time { return time.Unix(0, math.MinInt64) }
+func maxTime() time.Time { return time.Unix(0, math.MaxInt64) }
+
+// nanos converts t to Unix nanoseconds, clamped to the representable
+// range; the zero time gives zero (the caller's "unbounded" value).
+func nanos(t time.Time, zero int64) int64 {
+	switch {
+	case t.IsZero():
+		return zero
+	case t.Before(minTime()):
+		return math.MinInt64
+	case t.After(maxTime()):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}

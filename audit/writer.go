@@ -1,0 +1,85 @@
+package audit
+
+import "time"
+
+// run is the Recorder's writer: it gathers entries into batches and writes
+// each once it is full or its first entry has waited the flush interval.
+// Once Close is called and no Record is in progress, it writes what is
+// queued and exits; on abort it exits at once.
+func (r *Recorder) run() {
+	defer close(r.done)
+	defer r.cancel()
+	batch := make([]Entry, 0, r.batchSize)
+	timer := time.NewTimer(r.interval)
+	timer.Stop()
+	var due <-chan time.Time // timer.C while batch is not empty
+	for {
+		select {
+		case e := <-r.queue:
+			batch = append(batch, e)
+			if len(batch) == 1 {
+				timer.Reset(r.interval)
+				due = timer.C
+			}
+			if len(batch) < r.batchSize {
+				continue
+			}
+		case <-due:
+		case <-r.sendersDone:
+			r.drain(batch)
+			return
+		case <-r.ctx.Done():
+			return
+		}
+		timer.Stop()
+		due = nil
+		if !r.flush(batch) {
+			return
+		}
+		batch = batch[:0]
+	}
+}
+
+// drain writes the batch in hand and everything queued; no Record can add
+// more once sendersDone is closed.
+func (r *Recorder) drain(batch []Entry) {
+	for {
+		for len(batch) < r.batchSize && len(r.queue) > 0 {
+			batch = append(batch, <-r.queue)
+		}
+		if len(batch) == 0 || !r.flush(batch) {
+			return
+		}
+		batch = batch[:0]
+	}
+}
+
+// flush writes one batch, retrying with exponential backoff until it is
+// written (true) or the Recorder is aborted (false).
+func (r *Recorder) flush(batch []Entry) bool {
+	wait := r.minBackoff
+	for attempt := 1; ; attempt++ {
+		err := r.store.insert(r.ctx, batch)
+		if err == nil {
+			n := int64(len(batch))
+			r.written.Add(n)
+			r.batches.Add(1)
+			r.pending.Add(-n)
+			return true
+		}
+		if r.ctx.Err() != nil {
+			return false
+		}
+		r.failed.Add(1)
+		r.log.Error("audit: batch write failed, will retry", "entries", len(batch),
+			"attempt", attempt, "retry_in", wait, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-r.ctx.Done():
+			t.Stop()
+			return false
+		}
+		wait = min(2*wait, r.maxBackoff)
+	}
+}
