@@ -69,7 +69,7 @@ func parseFlags(args []string, errOut io.Writer) (*config, error) {
 	fs.StringVar(&peers, "peers", "distribution,berth", "comma-separated peers to run, in order: distribution, berth")
 	fs.StringVar(&c.berthSrc, "berth-src", "..", "berth module root; the server is built from <berth-src>/examples/server")
 	fs.StringVar(&c.berthBin, "berth-bin", "", "prebuilt berth server binary (skips the build)")
-	fs.StringVar(&berthArgs, "berth-args", "-log-level error", "extra arguments for the berth server, after -addr and -data (Distribution runs at log level error)")
+	fs.StringVar(&berthArgs, "berth-args", "-log-level error -auth=false", "extra arguments for the berth server, after -addr and -data (Distribution runs at log level error)")
 	fs.StringVar(&c.registryBin, "registry-bin", "", "Distribution registry binary (default: PATH, then $GOPATH/bin)")
 	fs.BoolVar(&c.install, "install-registry", true, "go install Distribution "+distributionVersion+" if the binary is missing")
 	fs.BoolVar(&c.quick, "quick", false, "smoke-test sizes: 64 MiB blobs, 200 manifests, 3 s of GETs, 256 MiB RSS blob")

@@ -45,11 +45,14 @@ func checkCmd(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	st, err := openStore(ctx, *dataDir, registry.WithLogger(log))
+	st, err := openStore(ctx, *dataDir)
 	if err != nil {
 		return fail(err)
 	}
 	defer st.Close()
+	if err := st.openRegistry(ctx, registry.WithLogger(log)); err != nil {
+		return fail(err)
+	}
 	rep, err := st.reg.Check(ctx)
 	if err != nil {
 		return fail(err)

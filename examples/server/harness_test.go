@@ -91,7 +91,8 @@ type server struct {
 // is still running.
 func startServer(t *testing.T, dataDir string, extra ...string) *server {
 	t.Helper()
-	args := append([]string{"-addr", "127.0.0.1:0", "-data", dataDir}, extra...)
+	// Auth is off unless a test turns it on: these tests are about storage.
+	args := append([]string{"-addr", "127.0.0.1:0", "-data", dataDir, "-auth=false"}, extra...)
 	cmd := serverCmd(context.Background(), t, args...) // ended by kill, stop or cleanup
 	cmd.Env = append(cmd.Env, exitOnStdinEOFEnv+"=1")
 	_, err := cmd.StdinPipe() // held open until the process exits; Wait closes it

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/berthlabs/berth/audit"
 	"github.com/berthlabs/berth/registry"
 	"github.com/berthlabs/berth/sqldb"
 )
@@ -26,6 +27,9 @@ type config struct {
 	maxManifest  int64
 	uploadMaxAge time.Duration
 	debugAddr    string
+	auth         bool
+	externalURL  string
+	ldapConfig   string
 }
 
 // serveCmd parses the server's flags and serves until SIGINT or SIGTERM.
@@ -43,10 +47,16 @@ func serveCmd(args []string, stderr io.Writer) int {
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&cfg.sparse, "sparse-manifests", false, "accept manifests whose layers or child manifests are not pushed (mirrors)")
 	fs.Int64Var(&cfg.maxManifest, "max-manifest-bytes", registry.DefaultMaxManifestSize, "largest manifest accepted")
+	fs.BoolVar(&cfg.auth, "auth", true, "require authentication and RBAC (token service, users, robots, projects); off serves everyone")
+	fs.StringVar(&cfg.externalURL, "external-url", "", "URL clients reach this server at, for token challenges (default http://<addr>)")
+	fs.StringVar(&cfg.ldapConfig, "ldap-config", "", "JSON file configuring LDAP/AD login (bind password from BERTH_LDAP_BIND_PASSWORD)")
 	fs.StringVar(&cfg.debugAddr, "debug-addr", "", "if set, serve Go's pprof profiles on this address (keep it private)")
 	fs.DurationVar(&cfg.uploadMaxAge, "upload-max-age", 7*24*time.Hour, "abandoned upload sessions older than this are purged")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
+	}
+	if cfg.externalURL == "" {
+		cfg.externalURL = "http://" + cfg.addr
 	}
 
 	var level slog.Level
@@ -86,23 +96,42 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err := os.MkdirAll(cfg.dataDir, 0o750); err != nil {
 		return err
 	}
+	st, err := openStore(ctx, cfg.dataDir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
 	opts := []registry.Option{
 		registry.WithLogger(log),
-		registry.WithEventSink(logEvents(log)),
 		registry.WithMaxManifestSize(cfg.maxManifest),
 	}
 	if cfg.sparse {
 		opts = append(opts, registry.WithSparseManifests())
 	}
-	st, err := openStore(ctx, cfg.dataDir, opts...)
-	if err != nil {
+	sinks := eventSinks{logEvents(log)}
+	var id *identity
+	if cfg.auth {
+		counter := func(ctx context.Context, project string) (int, error) { return st.reg.CountRepositories(ctx, project) }
+		if id, err = openIdentity(ctx, st, cfg, log, counter); err != nil {
+			return err
+		}
+		defer id.close(log)
+		opts = append(opts, registry.WithAuthorizer(id.gk))
+		sinks = append(sinks, audit.RegistrySink(id.recorder))
+	} else {
+		log.Warn("authentication is off: anyone who can reach this server may push, pull and delete")
+	}
+	opts = append(opts, registry.WithEventSink(sinks))
+	if err := st.openRegistry(ctx, opts...); err != nil {
 		return err
 	}
-	defer st.Close()
 	go purgeUploads(ctx, st.reg, cfg.uploadMaxAge, log)
 
 	m := newMetrics()
 	mux := http.NewServeMux()
+	if id != nil {
+		mux.Handle("/service/token", id.tokens.Handler(id.gk, id.gk))
+	}
 	mux.Handle("/v2/", m.instrument(st.reg))
 	mux.Handle("/v2", m.instrument(st.reg))
 	mux.HandleFunc("GET /healthz", health(st.db))
@@ -147,6 +176,15 @@ func health(db *sqldb.DB) http.HandlerFunc {
 		}
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte("ok\n"))
+	}
+}
+
+// eventSinks sends each event to every sink in turn.
+type eventSinks []registry.EventSink
+
+func (s eventSinks) Emit(ctx context.Context, e registry.Event) {
+	for _, sink := range s {
+		sink.Emit(ctx, e)
 	}
 }
 

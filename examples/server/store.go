@@ -24,18 +24,19 @@ const (
 // store is an open data directory: a registry over the filesystem driver at
 // <dir>/storage and SQLite at <dir>/berth.db.
 type store struct {
-	reg  *registry.Registry
-	db   *sqldb.DB
-	lock *os.File
+	reg   *registry.Registry
+	db    *sqldb.DB
+	blobs *filesystem.Driver
+	lock  *os.File
 }
 
-// openStore opens the data directory dir, creating what is missing, and
-// builds the registry over it with opts. Close it when done.
+// openStore opens the data directory dir, creating what is missing; call
+// openRegistry next. Close it when done.
 //
 // One process owns a data directory at a time (an exclusive lock on
 // <dir>/berth.lock): the registry caches manifests in memory on the promise
 // that no other process writes the database behind its back.
-func openStore(ctx context.Context, dir string, opts ...registry.Option) (*store, error) {
+func openStore(ctx context.Context, dir string) (*store, error) {
 	lock, err := lockDir(dir)
 	if err != nil {
 		return nil, err
@@ -48,11 +49,17 @@ func openStore(ctx context.Context, dir string, opts ...registry.Option) (*store
 	if err != nil {
 		return nil, errors.Join(err, lock.Close())
 	}
-	reg, err := registry.New(ctx, blobs, db, opts...)
+	return &store{db: db, blobs: blobs, lock: lock}, nil
+}
+
+// openRegistry builds the registry over the store with opts.
+func (s *store) openRegistry(ctx context.Context, opts ...registry.Option) error {
+	reg, err := registry.New(ctx, s.blobs, s.db, opts...)
 	if err != nil {
-		return nil, errors.Join(err, db.Close(), lock.Close())
+		return err
 	}
-	return &store{reg: reg, db: db, lock: lock}, nil
+	s.reg = reg
+	return nil
 }
 
 func (s *store) Close() error { return errors.Join(s.db.Close(), s.lock.Close()) }

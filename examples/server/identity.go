@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/berthlabs/berth/audit"
+	"github.com/berthlabs/berth/auth"
+	"github.com/berthlabs/berth/auth/token"
+	"github.com/berthlabs/berth/project"
+	"github.com/berthlabs/berth/rbac"
+	"github.com/berthlabs/berth/registry"
+)
+
+// adminPasswordEnv names the variable holding the first admin's password.
+const adminPasswordEnv = "BERTH_ADMIN_PASSWORD"
+
+// identity is everything "who may do what" in the reference server: users,
+// robots, projects, the audit log, the token service and the Gatekeeper
+// that joins them, all on the store's database.
+type identity struct {
+	users    *auth.Users
+	robots   *auth.Robots
+	projects *project.Store
+	audit    *audit.Store
+	recorder *audit.Recorder
+	tokens   *token.Service
+	gk       *auth.Gatekeeper
+}
+
+// openIdentity builds the identity stores. counter tells how many
+// repositories a project holds (the registry, built later).
+func openIdentity(ctx context.Context, st *store, cfg config, log *slog.Logger,
+	counter func(ctx context.Context, project string) (int, error)) (*identity, error) {
+	id := &identity{}
+	var err error
+	if id.audit, err = audit.NewStore(ctx, st.db); err != nil {
+		return nil, err
+	}
+	id.recorder = audit.NewRecorder(id.audit, audit.WithLogger(log))
+	// Changes invalidate cached credentials and the policy, and are audited.
+	changed := func(ctx context.Context, e audit.Entry) {
+		if id.gk != nil {
+			id.gk.Invalidate()
+		}
+		e.Actor = registry.ActorFrom(ctx)
+		if err := id.recorder.Record(context.WithoutCancel(ctx), e); err != nil {
+			log.Error("audit", "err", err, "action", e.Action)
+		}
+	}
+	if id.users, err = auth.NewUsers(ctx, st.db, auth.WithChangeHook(func(ctx context.Context, c auth.Change) {
+		changed(ctx, authEntry(c))
+	})); err != nil {
+		return nil, err
+	}
+	if id.robots, err = auth.NewRobots(ctx, st.db, auth.WithChangeHook(func(ctx context.Context, c auth.Change) {
+		changed(ctx, authEntry(c))
+	})); err != nil {
+		return nil, err
+	}
+	if id.projects, err = project.NewStore(ctx, st.db, project.WithRepositoryCounter(counter),
+		project.WithChangeHook(func(ctx context.Context, c project.Change) { changed(ctx, projectEntry(c)) })); err != nil {
+		return nil, err
+	}
+	if err := bootstrapAdmin(ctx, id.users, log); err != nil {
+		return nil, err
+	}
+	key, err := token.LoadOrCreateKey(filepath.Join(cfg.dataDir, "token.key"))
+	if err != nil {
+		return nil, err
+	}
+	if id.tokens, err = token.New(cfg.externalURL, tokenService, token.WithSigningKey(key, ""), token.WithLogger(log)); err != nil {
+		return nil, err
+	}
+	opts := []auth.GatekeeperOption{auth.WithGatekeeperLogger(log), auth.WithLoginObserver(id.observeLogin(log))}
+	if cfg.ldapConfig != "" {
+		dir, err := openLDAP(cfg.ldapConfig, log)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, auth.WithExternalAuthenticator(dir))
+	}
+	id.gk = auth.NewGatekeeper(id.users, id.robots, id.projects, auth.NewPolicy(policyLoader(id.projects, id.robots)),
+		id.tokens, tokenRealm(cfg.externalURL), opts...)
+	return id, nil
+}
+
+// tokenService is the "service" the token endpoint issues tokens for.
+const tokenService = "berth"
+
+func tokenRealm(externalURL string) string {
+	u, err := url.Parse(externalURL)
+	if err != nil {
+		return externalURL + "/service/token"
+	}
+	return u.JoinPath("service", "token").String()
+}
+
+// bootstrapAdmin creates the first system admin. The password comes from
+// BERTH_ADMIN_PASSWORD; without it a random one is generated and logged
+// once, so there is never a built-in default password.
+func bootstrapAdmin(ctx context.Context, users *auth.Users, log *slog.Logger) error {
+	password := os.Getenv(adminPasswordEnv)
+	generated := false
+	if password == "" {
+		has, err := hasAdmin(ctx, users)
+		if err != nil || has {
+			return err
+		}
+		password, generated = rand.Text(), true
+	}
+	created, err := users.Bootstrap(ctx, auth.DefaultAdminName, password)
+	if err != nil {
+		return fmt.Errorf("creating the first admin (set %s): %w", adminPasswordEnv, err)
+	}
+	if created && generated {
+		log.Warn("created the first system admin with a generated password; change it after logging in",
+			"user", auth.DefaultAdminName, "password", password)
+	} else if created {
+		log.Info("created the first system admin", "user", auth.DefaultAdminName)
+	}
+	return nil
+}
+
+func hasAdmin(ctx context.Context, users *auth.Users) (bool, error) {
+	u, err := users.Get(ctx, auth.DefaultAdminName)
+	if errors.Is(err, auth.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil && u.SystemAdmin, err
+}
+
+// policyLoader builds the RBAC policy from projects, members and robots.
+func policyLoader(projects *project.Store, robots *auth.Robots) func(ctx context.Context) (rbac.Policy, error) {
+	return func(ctx context.Context) (rbac.Policy, error) {
+		var pol rbac.Policy
+		for offset := 0; ; offset += 1000 {
+			ps, total, err := projects.List(ctx, project.Filter{}, project.Page{Offset: offset, Limit: 1000})
+			if err != nil {
+				return pol, err
+			}
+			for _, p := range ps {
+				pol.Projects = append(pol.Projects, rbac.Project{Name: p.Name, Public: p.Public})
+			}
+			if offset+len(ps) >= total || len(ps) == 0 {
+				break
+			}
+		}
+		for m, err := range projects.AllMembers(ctx) {
+			if err != nil {
+				return pol, err
+			}
+			pol.Bindings = append(pol.Bindings, rbac.Binding{Subject: m.Subject, Project: m.Project,
+				Role: rbac.Role(m.Role), Repositories: m.Repositories})
+		}
+		for offset := 0; ; offset += auth.MaxPageSize {
+			rs, total, err := robots.List(ctx, auth.RobotFilter{Offset: offset, Limit: auth.MaxPageSize})
+			if err != nil {
+				return pol, err
+			}
+			for _, r := range rs {
+				if r.Disabled {
+					continue
+				}
+				byProject := map[string][]rbac.Permission{}
+				for _, p := range r.Permissions {
+					byProject[p.Project] = append(byProject[p.Project],
+						rbac.Permission{Resource: rbac.Resource(p.Resource), Action: rbac.Action(p.Action)})
+				}
+				for proj, perms := range byProject {
+					pol.Bindings = append(pol.Bindings, rbac.Binding{Subject: "robot:" + r.Name, Project: proj, Permissions: perms})
+				}
+			}
+			if offset+len(rs) >= total || len(rs) == 0 {
+				break
+			}
+		}
+		return pol, nil
+	}
+}
+
+// close flushes the audit log.
+func (id *identity) close(log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := id.recorder.Close(ctx); err != nil {
+		log.Error("audit log not fully written", "err", err)
+	}
+}
