@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +25,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/stretchr/testify/require"
 
+	"github.com/berthlabs/berth/internal/testtool"
 	"github.com/berthlabs/berth/registry"
 	"github.com/berthlabs/berth/sqldb"
 	"github.com/berthlabs/berth/storage/filesystem"
@@ -34,52 +34,7 @@ import (
 // cmdTimeout bounds every client invocation.
 const cmdTimeout = 2 * time.Minute
 
-// requireTool finds a client binary on PATH, in /root/go/bin or in
-// $(go env GOPATH)/bin. When it is missing the test fails under CI=true
-// and is skipped, loudly, otherwise.
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	var dirs []string
-	if gp := os.Getenv("GOPATH"); gp != "" {
-		for _, d := range filepath.SplitList(gp) {
-			dirs = append(dirs, filepath.Join(d, "bin"))
-		}
-	}
-	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		for _, d := range filepath.SplitList(strings.TrimSpace(string(out))) {
-			dirs = append(dirs, filepath.Join(d, "bin"))
-		}
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		dirs = append(dirs, filepath.Join(home, "go", "bin"))
-	}
-	dirs = append(dirs, "/root/go/bin")
-	slices.Sort(dirs)
-	dirs = slices.Compact(dirs)
-	for _, d := range dirs {
-		p := filepath.Join(d, name)
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	hint := map[string]string{
-		"skopeo": "apt-get install skopeo",
-		"crane":  "go install github.com/google/go-containerregistry/cmd/crane@v0.22.1",
-		"oras":   "go install oras.land/oras/cmd/oras@v1.3.6",
-	}[name]
-	if hint == "" {
-		hint = "install it"
-	}
-	msg := fmt.Sprintf("%s not installed (looked on PATH and in %s); run .ci/run or %s", name, strings.Join(dirs, ", "), hint)
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("FAILING (CI=true): %s", msg)
-	}
-	t.Skipf("\n\n******** SKIPPING: %s ********\n\n", msg)
-	return ""
-}
+func requireTool(t *testing.T, name string) string { return testtool.Require(t, name) }
 
 // eventLog records the registry's events.
 type eventLog struct {

@@ -90,17 +90,30 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (code int, ok
 	return 0, true
 }
 
-// run serves the registry on cfg.addr until ctx ends, then shuts down
-// gracefully: in-flight requests get up to 30 seconds to finish.
-func run(ctx context.Context, cfg config, log *slog.Logger) error {
+// app is the assembled server: one handler for every endpoint, over one
+// data directory.
+type app struct {
+	handler http.Handler
+	st      *store
+	id      *identity // nil when auth is off
+}
+
+// newApp opens the data directory and wires every package. Close it when
+// done; background work stops with ctx.
+func newApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err error) {
 	if err := os.MkdirAll(cfg.dataDir, 0o750); err != nil {
-		return err
+		return nil, err
 	}
 	st, err := openStore(ctx, cfg.dataDir)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer st.Close()
+	a := &app{st: st}
+	defer func() {
+		if err != nil {
+			a.close(log)
+		}
+	}()
 	opts := []registry.Option{
 		registry.WithLogger(log),
 		registry.WithMaxManifestSize(cfg.maxManifest),
@@ -109,34 +122,50 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		opts = append(opts, registry.WithSparseManifests())
 	}
 	sinks := eventSinks{logEvents(log)}
-	var id *identity
 	if cfg.auth {
 		counter := func(ctx context.Context, project string) (int, error) { return st.reg.CountRepositories(ctx, project) }
-		if id, err = openIdentity(ctx, st, cfg, log, counter); err != nil {
-			return err
+		if a.id, err = openIdentity(ctx, st, cfg, log, counter); err != nil {
+			return nil, err
 		}
-		defer id.close(log)
-		opts = append(opts, registry.WithAuthorizer(id.gk))
-		sinks = append(sinks, audit.RegistrySink(id.recorder))
+		opts = append(opts, registry.WithAuthorizer(a.id.gk))
+		sinks = append(sinks, audit.RegistrySink(a.id.recorder))
 	} else {
 		log.Warn("authentication is off: anyone who can reach this server may push, pull and delete")
 	}
 	opts = append(opts, registry.WithEventSink(sinks))
 	if err := st.openRegistry(ctx, opts...); err != nil {
-		return err
+		return nil, err
 	}
 	go purgeUploads(ctx, st.reg, cfg.uploadMaxAge, log)
 
 	m := newMetrics()
 	mux := http.NewServeMux()
-	if id != nil {
-		mux.Handle("/service/token", id.tokens.Handler(id.gk, id.gk))
+	if a.id != nil {
+		mux.Handle("/service/token", a.id.tokens.Handler(a.id.gk, a.id.gk))
 	}
 	mux.Handle("/v2/", m.instrument(st.reg))
 	mux.Handle("/v2", m.instrument(st.reg))
 	mux.HandleFunc("GET /healthz", health(st.db))
 	mux.Handle("GET /metrics", m.handler())
+	a.handler = logRequests(log, mux)
+	return a, nil
+}
 
+func (a *app) close(log *slog.Logger) {
+	if a.id != nil {
+		a.id.close(log)
+	}
+	_ = a.st.Close()
+}
+
+// run serves the app on cfg.addr until ctx ends, then shuts down
+// gracefully: in-flight requests get up to 30 seconds to finish.
+func run(ctx context.Context, cfg config, log *slog.Logger) error {
+	a, err := newApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.close(log)
 	if cfg.debugAddr != "" {
 		go serveDebug(ctx, cfg.debugAddr, log)
 	}
@@ -145,7 +174,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           logRequests(log, mux),
+		Handler:           a.handler,
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
