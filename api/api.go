@@ -1,0 +1,191 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/berthlabs/berth/audit"
+	"github.com/berthlabs/berth/auth"
+	"github.com/berthlabs/berth/project"
+	"github.com/berthlabs/berth/rbac"
+	"github.com/berthlabs/berth/registry"
+)
+
+// BasePath is where the API lives; mount the handler there:
+// mux.Handle(api.BasePath+"/", a).
+const BasePath = "/api/v2.0"
+
+// Access identifies callers and decides what they may do. *auth.Gatekeeper
+// implements it.
+type Access interface {
+	// Principal identifies the caller from its credentials: the anonymous
+	// principal when it sent none, an error when they are wrong. Errors
+	// wrapping auth.ErrInvalidCredentials, auth.ErrExpired or
+	// auth.ErrDisabled are answered 401, auth.ErrUnavailable 503, others
+	// 500.
+	Principal(r *http.Request) (rbac.Principal, error)
+	// Decide answers one RBAC question, with a reason.
+	Decide(ctx context.Context, p rbac.Principal, project, repository string, perm rbac.Permission) (rbac.Decision, error)
+}
+
+// Deps are the components the API serves. All are required.
+type Deps struct {
+	Projects *project.Store
+	Users    *auth.Users
+	Robots   *auth.Robots
+	Audit    *audit.Store
+	Registry *registry.Registry
+	Access   Access
+}
+
+// Who may create projects (Harbor's project_creation_restriction).
+const (
+	CreationEveryone  = "everyone"
+	CreationAdminOnly = "adminonly"
+)
+
+// DefaultRobotDuration is the lifetime, in days, of a robot created with
+// no duration (Harbor's robot_token_duration default).
+const DefaultRobotDuration = 30
+
+type config struct {
+	version     string
+	registryURL string
+	externalURL string
+	authMode    string
+	realm       string
+	creation    string
+	robotDays   int
+	log         *slog.Logger
+	now         func() time.Time
+}
+
+// Option configures the API.
+type Option func(*config)
+
+// WithVersion sets the version systeminfo reports (harbor_version) and the
+// OpenAPI document's info.version.
+func WithVersion(v string) Option { return func(c *config) { c.version = v } }
+
+// WithRegistryURL sets the host clients push to (systeminfo's
+// registry_url), e.g. "registry.example.com".
+func WithRegistryURL(u string) Option { return func(c *config) { c.registryURL = u } }
+
+// WithExternalURL sets the server's external URL, with scheme
+// (systeminfo's external_url).
+func WithExternalURL(u string) Option { return func(c *config) { c.externalURL = u } }
+
+// WithAuthMode sets the auth_mode systeminfo reports (default "db_auth";
+// "ldap_auth" when a directory is wired).
+func WithAuthMode(m string) Option { return func(c *config) { c.authMode = m } }
+
+// WithRealm sets the realm of the Basic challenge sent with 401 answers
+// (default "berth").
+func WithRealm(realm string) Option { return func(c *config) { c.realm = realm } }
+
+// WithProjectCreationRestriction sets who may create projects:
+// CreationEveryone (default: any signed-in user) or CreationAdminOnly.
+func WithProjectCreationRestriction(who string) Option { return func(c *config) { c.creation = who } }
+
+// WithDefaultRobotDuration sets the lifetime in days of robots created
+// without a duration (default DefaultRobotDuration; -1 for never).
+func WithDefaultRobotDuration(days int) Option { return func(c *config) { c.robotDays = days } }
+
+// WithLogger sets where internal errors are logged (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
+
+// WithClock sets the time source robot expiry is computed from; give it
+// the robot store's clock.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// API is the management REST API: an http.Handler for BasePath and below.
+// It is immutable after New and safe for concurrent use.
+type API struct {
+	deps    Deps
+	cfg     config
+	routes  []route
+	mux     *http.ServeMux // METHOD + path patterns
+	paths   *http.ServeMux // path patterns only, to tell 405 from 404
+	methods map[string][]string
+	doc     []byte // the OpenAPI document
+}
+
+// New builds the API over deps.
+func New(deps Deps, opts ...Option) (*API, error) {
+	cfg := config{version: "dev", authMode: "db_auth", realm: "berth", creation: CreationEveryone,
+		robotDays: DefaultRobotDuration, log: slog.Default(), now: time.Now}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	var errs []error
+	switch {
+	case deps.Projects == nil, deps.Users == nil, deps.Robots == nil, deps.Audit == nil,
+		deps.Registry == nil, deps.Access == nil:
+		errs = append(errs, errors.New("api: every dependency (Projects, Users, Robots, Audit, Registry, Access) is required"))
+	}
+	if cfg.creation != CreationEveryone && cfg.creation != CreationAdminOnly {
+		errs = append(errs, fmt.Errorf("api: project creation restriction %q: want %q or %q", cfg.creation, CreationEveryone, CreationAdminOnly))
+	}
+	if cfg.robotDays != -1 && (cfg.robotDays < 1 || cfg.robotDays > maxRobotDays) {
+		errs = append(errs, fmt.Errorf("api: default robot duration %d days: want -1 or 1..%d", cfg.robotDays, maxRobotDays))
+	}
+	if cfg.log == nil || cfg.now == nil {
+		errs = append(errs, errors.New("api: nil logger or clock"))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	a := &API{deps: deps, cfg: cfg, mux: http.NewServeMux(), paths: http.NewServeMux(), methods: map[string][]string{}}
+	a.routes = a.routeTable()
+	for _, rt := range a.routes {
+		full := BasePath + rt.path
+		a.mux.Handle(rt.method+" "+full, a.wrap(rt))
+		if _, seen := a.methods[full]; !seen {
+			a.paths.Handle(full, http.NotFoundHandler())
+		}
+		a.methods[full] = append(a.methods[full], rt.method)
+	}
+	doc, err := a.openAPI()
+	if err != nil {
+		return nil, fmt.Errorf("api: rendering the OpenAPI document: %w", err)
+	}
+	a.doc = doc
+	return a, nil
+}
+
+// ServeHTTP routes a request. Paths and methods the API does not serve get
+// Harbor-shaped 404 and 405 answers.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set(headerRequestID, requestID(r))
+	if _, pattern := a.mux.Handler(r); pattern != "" {
+		a.mux.ServeHTTP(w, r)
+		return
+	}
+	if _, pattern := a.paths.Handler(r); pattern != "" {
+		allow := a.methods[pattern]
+		w.Header().Set("Allow", joinMethods(allow))
+		a.writeError(w, r, &apiError{Status: http.StatusMethodNotAllowed, Code: codeMethodNotAllowed,
+			Message: fmt.Sprintf("method %s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, joinMethods(allow))})
+		return
+	}
+	a.writeError(w, r, &apiError{Status: http.StatusNotFound, Code: codeNotFound, Message: noRouteMessage(r)})
+}
+
+func noRouteMessage(r *http.Request) string {
+	return "no such API endpoint: " + r.Method + " " + r.URL.Path
+}
+
+func joinMethods(ms []string) string {
+	out := ""
+	for i, m := range ms {
+		if i > 0 {
+			out += ", "
+		}
+		out += m
+	}
+	return out
+}

@@ -1,0 +1,159 @@
+package api
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berthlabs/berth/project"
+	"github.com/berthlabs/berth/rbac"
+	"github.com/berthlabs/berth/registry"
+)
+
+// Artifact is a manifest in a repository, as Harbor shows it.
+type Artifact struct {
+	Digest            string    `json:"digest"`
+	Type              string    `json:"type" doc:"IMAGE, CHART or UNKNOWN"`
+	MediaType         string    `json:"media_type" doc:"The artifact's type (OCI artifactType, or its config media type), else the manifest's media type"`
+	ManifestMediaType string    `json:"manifest_media_type"`
+	ArtifactType      string    `json:"artifact_type,omitempty" doc:"berth: the OCI artifactType"`
+	ProjectID         int64     `json:"project_id"`
+	RepositoryName    string    `json:"repository_name"`
+	Size              int64     `json:"size"`
+	PushTime          time.Time `json:"push_time"`
+	Tags              []Tag     `json:"tags"`
+	Subject           string    `json:"subject,omitempty" doc:"berth: the digest of the artifact this one refers to (a signature, an SBOM, ...)"`
+}
+
+// Tag is a tag of an artifact.
+type Tag struct {
+	Name      string `json:"name"`
+	Immutable bool   `json:"immutable"`
+	Signed    bool   `json:"signed"`
+}
+
+// artifactKind guesses Harbor's artifact type.
+func artifactKind(a registry.Artifact) string {
+	switch {
+	case strings.HasPrefix(a.ArtifactType, "application/vnd.cncf.helm."):
+		return "CHART"
+	case a.ArtifactType == "", a.ArtifactType == "application/vnd.oci.image.config.v1+json",
+		a.ArtifactType == "application/vnd.docker.container.image.v1+json":
+		if strings.Contains(a.MediaType, "manifest") || strings.Contains(a.MediaType, "image.index") {
+			return "IMAGE"
+		}
+	}
+	return "UNKNOWN"
+}
+
+func artifactJSON(p project.Project, a registry.Artifact, withTags bool) Artifact {
+	mt := a.MediaType
+	if a.ArtifactType != "" {
+		mt = a.ArtifactType
+	}
+	out := Artifact{Digest: a.Digest.String(), Type: artifactKind(a), MediaType: mt, ManifestMediaType: a.MediaType,
+		ArtifactType: a.ArtifactType, ProjectID: p.ID, RepositoryName: a.Repository, Size: a.Size,
+		PushTime: a.PushedAt.UTC(), Tags: []Tag{}, Subject: a.Subject.String()}
+	if withTags {
+		for _, t := range a.Tags {
+			out.Tags = append(out.Tags, Tag{Name: t})
+		}
+	}
+	return out
+}
+
+func withTags(c *call) (bool, error) {
+	v := c.r.URL.Query().Get("with_tag")
+	if v == "" {
+		return true, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, badRequest("with_tag " + strconv.Quote(v) + `: want "true" or "false"`)
+	}
+	return b, nil
+}
+
+func (a *API) listArtifacts(c *call) error {
+	p, repo, err := c.repository(permOn(rbac.ResourceArtifact, rbac.ActionList))
+	if err != nil {
+		return err
+	}
+	pg, err := parsePage(c.r)
+	if err != nil {
+		return err
+	}
+	tags, err := withTags(c)
+	if err != nil {
+		return err
+	}
+	arts, total, err := a.deps.Registry.ListArtifacts(c.ctx(), repo, pg.offset(), pg.size)
+	if err != nil {
+		return err
+	}
+	out := make([]Artifact, 0, len(arts))
+	for _, art := range arts {
+		out = append(out, artifactJSON(p, art, tags))
+	}
+	return c.paged(pg, total, out)
+}
+
+// artifact finds the request's {reference} after checking perm.
+func (a *API) artifact(c *call, perm rbac.Permission) (project.Project, *registry.Artifact, error) {
+	p, repo, err := c.repository(perm)
+	if err != nil {
+		return p, nil, err
+	}
+	art, err := a.deps.Registry.GetArtifact(c.ctx(), repo, c.r.PathValue("reference"))
+	return p, art, err
+}
+
+func (a *API) getArtifact(c *call) error {
+	tags, err := withTags(c)
+	if err != nil {
+		return err
+	}
+	p, art, err := a.artifact(c, permOn(rbac.ResourceArtifact, rbac.ActionRead))
+	if err != nil {
+		return err
+	}
+	return c.json(http.StatusOK, artifactJSON(p, *art, tags))
+}
+
+func (a *API) deleteArtifact(c *call) error {
+	_, art, err := a.artifact(c, permOn(rbac.ResourceArtifact, rbac.ActionDelete))
+	if err != nil {
+		return err
+	}
+	return a.okOr(c, a.deps.Registry.DeleteArtifact(c.ctx(), art.Repository, art.Digest))
+}
+
+func (a *API) listTags(c *call) error {
+	pg, err := parsePage(c.r)
+	if err != nil {
+		return err
+	}
+	_, art, err := a.artifact(c, permOn(rbac.ResourceTag, rbac.ActionList))
+	if err != nil {
+		return err
+	}
+	out := make([]Tag, 0, len(art.Tags))
+	for _, t := range pageOf(art.Tags, pg) {
+		out = append(out, Tag{Name: t})
+	}
+	return c.paged(pg, len(art.Tags), out)
+}
+
+func (a *API) deleteTag(c *call) error {
+	_, art, err := a.artifact(c, permOn(rbac.ResourceTag, rbac.ActionDelete))
+	if err != nil {
+		return err
+	}
+	tag := c.r.PathValue("tag_name")
+	if !slices.Contains(art.Tags, tag) {
+		return notFound("tag " + strconv.Quote(tag) + " is not a tag of " + art.Repository + "@" + art.Digest.String())
+	}
+	return a.okOr(c, a.deps.Registry.DeleteTag(c.ctx(), art.Repository, tag))
+}

@@ -1,0 +1,83 @@
+package api
+
+import (
+	"strings"
+	"time"
+
+	"github.com/berthlabs/berth/audit"
+	"github.com/berthlabs/berth/rbac"
+)
+
+// AuditLog is an audit entry as Harbor shows it, plus its result.
+type AuditLog struct {
+	ID           int64     `json:"id"`
+	Username     string    `json:"username"`
+	Resource     string    `json:"resource"`
+	ResourceType string    `json:"resource_type"`
+	Operation    string    `json:"operation"`
+	OpTime       time.Time `json:"op_time"`
+	Result       string    `json:"result" doc:"success or failure"`
+	Project      string    `json:"project,omitempty"`
+	Detail       string    `json:"detail,omitempty"`
+}
+
+func auditJSON(e audit.Entry) AuditLog {
+	return AuditLog{ID: e.ID, Username: e.Actor, Resource: e.Resource, ResourceType: e.ResourceType,
+		Operation: e.Action, OpTime: e.Time, Result: e.Result, Project: e.Project, Detail: e.Detail}
+}
+
+// auditFilter parses q with the audit package's Harbor-style syntax.
+func auditFilter(c *call) (audit.Filter, error) {
+	f, err := audit.ParseQuery(c.r.URL.Query().Get("q"))
+	if err != nil {
+		return f, badRequest(strings.TrimPrefix(err.Error(), "audit: "))
+	}
+	return f, nil
+}
+
+func (a *API) listAuditLogs(c *call) error {
+	if err := c.requireAdmin(permOn(rbac.ResourceLog, rbac.ActionList)); err != nil {
+		return err
+	}
+	f, err := auditFilter(c)
+	if err != nil {
+		return err
+	}
+	return a.queryAudit(c, f)
+}
+
+// listProjectLogs answers a project's entries only, whatever q says.
+func (a *API) listProjectLogs(c *call) error {
+	p, err := c.project()
+	if err != nil {
+		return err
+	}
+	if err := c.require(p.Name, "", permOn(rbac.ResourceLog, rbac.ActionList)); err != nil {
+		return err
+	}
+	f, err := auditFilter(c)
+	if err != nil {
+		return err
+	}
+	if f.Project != "" && f.Project != p.Name {
+		return badRequest("q names project " + f.Project + ", but this is the log of " + p.Name)
+	}
+	f.Project = p.Name
+	return a.queryAudit(c, f)
+}
+
+func (a *API) queryAudit(c *call, f audit.Filter) error {
+	pg, err := parsePage(c.r)
+	if err != nil {
+		return err
+	}
+	es, total, err := a.deps.Audit.Query(c.ctx(), f, audit.Page{Offset: pg.offset(), Limit: pg.size})
+	if err != nil {
+		return err
+	}
+	out := make([]AuditLog, 0, len(es))
+	for _, e := range es {
+		out = append(out, auditJSON(e))
+	}
+	return c.paged(pg, total, out)
+}

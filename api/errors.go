@@ -1,0 +1,109 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/berthlabs/berth/auth"
+	"github.com/berthlabs/berth/project"
+	"github.com/berthlabs/berth/registry"
+)
+
+// Error codes, as Harbor spells them.
+const (
+	codeBadRequest       = "BAD_REQUEST"
+	codeUnauthorized     = "UNAUTHORIZED"
+	codeForbidden        = "FORBIDDEN"
+	codeNotFound         = "NOT_FOUND"
+	codeConflict         = "CONFLICT"
+	codePrecondition     = "PRECONDITION"
+	codeMethodNotAllowed = "METHOD_NOT_ALLOWED"
+	codeTooLarge         = "PAYLOAD_TOO_LARGE"
+	codeInternal         = "INTERNAL_SERVER_ERROR"
+	codeUnavailable      = "SERVICE_UNAVAILABLE"
+)
+
+// Errors is the body of every error answer: {"errors":[{"code","message"}]}.
+type Errors struct {
+	Errors []Error `json:"errors"`
+}
+
+// Error is one entry of Errors.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// apiError is an answer a handler chose: its message is shown as is.
+type apiError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *apiError) Error() string { return e.Code + ": " + e.Message }
+
+func badRequest(msg string) error { return &apiError{http.StatusBadRequest, codeBadRequest, msg} }
+func forbidden(msg string) error  { return &apiError{http.StatusForbidden, codeForbidden, msg} }
+func notFound(msg string) error   { return &apiError{http.StatusNotFound, codeNotFound, msg} }
+func unauthorized(msg string) error {
+	return &apiError{http.StatusUnauthorized, codeUnauthorized, msg}
+}
+
+// classify turns an error into the answer to give, or nil when it is an
+// internal error whose text must not reach the client. The stores' errors
+// for a caller's mistake carry messages written for people.
+func classify(err error) *apiError {
+	var e *apiError
+	if errors.As(err, &e) {
+		return e
+	}
+	var tooBig *http.MaxBytesError
+	msg := strings.TrimPrefix(err.Error(), "auth: ")
+	switch {
+	case isEmptyBody(err):
+		return &apiError{http.StatusBadRequest, codeBadRequest, msg}
+	case errors.As(err, &tooBig):
+		return &apiError{http.StatusRequestEntityTooLarge, codeTooLarge, "request body larger than the limit of 1 MiB"}
+	case errors.Is(err, project.ErrNotFound), errors.Is(err, auth.ErrNotFound), errors.Is(err, registry.ErrNotFound):
+		return &apiError{http.StatusNotFound, codeNotFound, msg}
+	case errors.Is(err, project.ErrExists), errors.Is(err, auth.ErrExists):
+		return &apiError{http.StatusConflict, codeConflict, msg}
+	case errors.Is(err, project.ErrNotEmpty), errors.Is(err, auth.ErrLastAdmin), errors.Is(err, auth.ErrExternalUser):
+		return &apiError{http.StatusPreconditionFailed, codePrecondition, msg}
+	case errors.Is(err, project.ErrInvalid), errors.Is(err, auth.ErrInvalid), errors.Is(err, auth.ErrPasswordPolicy):
+		return &apiError{http.StatusBadRequest, codeBadRequest, msg}
+	case errors.Is(err, auth.ErrUnavailable):
+		return &apiError{http.StatusServiceUnavailable, codeUnavailable, "the identity provider is unavailable; try again later"}
+	}
+	return nil
+}
+
+// writeError answers with err: as classified, or as an internal error that
+// is logged and not shown.
+func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	e := classify(err)
+	if e == nil {
+		a.cfg.log.ErrorContext(r.Context(), "api: internal error", "method", r.Method, "path", r.URL.Path,
+			"request_id", w.Header().Get(headerRequestID), "err", err)
+		e = &apiError{http.StatusInternalServerError, codeInternal,
+			"internal server error; the server log has the details (request id " + w.Header().Get(headerRequestID) + ")"}
+	}
+	if e.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="`+a.cfg.realm+`"`)
+	}
+	writeJSON(w, e.Status, Errors{Errors: []Error{{Code: e.Code, Message: e.Message}}})
+}
+
+// loginError answers credentials that failed: 401 for wrong, expired or
+// disabled ones, without saying which (the Gatekeeper logs why).
+func loginError(err error) error {
+	switch {
+	case errors.Is(err, auth.ErrUnavailable):
+		return err
+	case errors.Is(err, auth.ErrInvalidCredentials), errors.Is(err, auth.ErrExpired), errors.Is(err, auth.ErrDisabled):
+		return unauthorized("invalid credentials")
+	}
+	return err
+}

@@ -1,0 +1,136 @@
+package api
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Bounds.
+const (
+	maxBody         = 1 << 20 // request bodies
+	defaultPageSize = 10
+	maxPageSize     = 100
+	headerRequestID = "X-Request-Id"
+)
+
+// requestID echoes a sane X-Request-Id or makes one up.
+func requestID(r *http.Request) string {
+	if id := r.Header.Get(headerRequestID); id != "" && len(id) <= 64 &&
+		!strings.ContainsFunc(id, func(c rune) bool { return c <= ' ' || c > '~' }) {
+		return id
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil { // only for types this package defines: a bug
+		status, body = http.StatusInternalServerError, []byte(`{"errors":[{"code":"INTERNAL_SERVER_ERROR","message":"cannot encode the answer"}]}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)+1))
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}
+
+// decodeBody reads one JSON value of at most maxBody bytes into v. Unknown
+// fields are ignored (Harbor clients send more than this API reads).
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			return err
+		case errors.Is(err, io.EOF):
+			return emptyBodyError{}
+		}
+		return badRequest("malformed JSON body: " + err.Error())
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return err
+		}
+		return badRequest("malformed JSON body: unexpected data after the JSON value")
+	}
+	return nil
+}
+
+// emptyBodyError is decodeBody's answer to an empty body: a 400, unless
+// the endpoint takes an optional body.
+type emptyBodyError struct{}
+
+func (emptyBodyError) Error() string { return "the request body is empty; send a JSON object" }
+
+func isEmptyBody(err error) bool { return errors.As(err, new(emptyBodyError)) }
+
+// page is a page request: page is 1-based.
+type page struct{ num, size int }
+
+func (p page) offset() int { return (p.num - 1) * p.size }
+
+// parsePage reads page and page_size (default 1 and 10, page_size at most
+// 100).
+func parsePage(r *http.Request) (page, error) {
+	q := r.URL.Query()
+	p := page{num: 1, size: defaultPageSize}
+	if s := q.Get("page"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1<<20 {
+			return p, badRequest(fmt.Sprintf("page %q: want a number from 1", s))
+		}
+		p.num = n
+	}
+	if s := q.Get("page_size"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxPageSize {
+			return p, badRequest(fmt.Sprintf("page_size %q: want a number from 1 to %d", s, maxPageSize))
+		}
+		p.size = n
+	}
+	return p, nil
+}
+
+// setPageHeaders sets X-Total-Count and an RFC 5988 Link header with the
+// previous and next pages, keeping the request's other query parameters.
+func setPageHeaders(w http.ResponseWriter, r *http.Request, p page, total int) {
+	w.Header().Set("X-Total-Count", strconv.Itoa(total))
+	link := func(num int, rel string) string {
+		q := r.URL.Query()
+		q.Set("page", strconv.Itoa(num))
+		q.Set("page_size", strconv.Itoa(p.size))
+		u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
+		return "<" + u.String() + `>; rel="` + rel + `"`
+	}
+	var links []string
+	if p.num > 1 && p.offset() <= total {
+		links = append(links, link(p.num-1, "prev"))
+	} else if p.num > 1 {
+		last := max(1, (total+p.size-1)/p.size)
+		links = append(links, link(last, "prev"))
+	}
+	if p.offset()+p.size < total {
+		links = append(links, link(p.num+1, "next"))
+	}
+	if len(links) > 0 {
+		w.Header().Set("Link", strings.Join(links, " , "))
+	}
+}
+
+// pageOf cuts one page out of a list held in memory.
+func pageOf[T any](all []T, p page) []T {
+	lo := min(p.offset(), len(all))
+	hi := min(lo+p.size, len(all))
+	return all[lo:hi]
+}

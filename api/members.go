@@ -1,0 +1,177 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/berthlabs/berth/auth"
+	"github.com/berthlabs/berth/project"
+	"github.com/berthlabs/berth/rbac"
+)
+
+// memberProject resolves the project of a member request and checks act on
+// its members.
+func (c *call) memberProject(act rbac.Action) (project.Project, error) {
+	p, err := c.project()
+	if err != nil {
+		return p, err
+	}
+	return p, c.require(p.Name, "", permOn(rbac.ResourceMember, act))
+}
+
+func (a *API) listMembers(c *call) error {
+	p, err := c.memberProject(rbac.ActionList)
+	if err != nil {
+		return err
+	}
+	pg, err := parsePage(c.r)
+	if err != nil {
+		return err
+	}
+	var ms []project.Member
+	total := 0
+	if name := strings.ToLower(c.r.URL.Query().Get("entityname")); name != "" {
+		// A substring of user and group names, as Harbor matches: filter
+		// the project's members in memory.
+		for off := 0; ; {
+			page, n, err := a.deps.Projects.ListMembers(c.ctx(), p.Name, project.MemberFilter{},
+				project.Page{Offset: off, Limit: project.MaxPageSize})
+			if err != nil {
+				return err
+			}
+			for _, m := range page {
+				if _, entity, _ := strings.Cut(m.Subject, ":"); strings.Contains(strings.ToLower(entity), name) {
+					ms = append(ms, m)
+				}
+			}
+			off += len(page)
+			if len(page) == 0 || off >= n {
+				break
+			}
+		}
+		total, ms = len(ms), pageOf(ms, pg)
+	} else if ms, total, err = a.deps.Projects.ListMembers(c.ctx(), p.Name, project.MemberFilter{},
+		project.Page{Offset: pg.offset(), Limit: pg.size}); err != nil {
+		return err
+	}
+	out := make([]ProjectMemberEntity, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, memberJSON(p, m))
+	}
+	return c.paged(pg, total, out)
+}
+
+func (a *API) createMember(c *call) error {
+	p, err := c.memberProject(rbac.ActionCreate)
+	if err != nil {
+		return err
+	}
+	var req ProjectMember
+	if err := decodeBody(c.w, c.r, &req); err != nil {
+		return err
+	}
+	role, ok := roleOf(req.RoleID)
+	if !ok {
+		return badRequest("role_id " + strconv.Itoa(req.RoleID) + ": want 1 (project admin), 2 (developer), 3 (guest), 4 (maintainer) or 5 (limited guest)")
+	}
+	var subject string
+	switch u, g := req.MemberUser, req.MemberGroup; {
+	case (u == nil) == (g == nil):
+		return badRequest("give exactly one of member_user and member_group")
+	case u != nil:
+		name := auth.CanonicalUserName(u.Username)
+		if name == "" {
+			return badRequest("member_user.username is required")
+		}
+		if _, err := a.deps.Users.Get(c.ctx(), name); err != nil {
+			return err
+		}
+		subject = project.UserPrefix + name
+	default:
+		name := g.LDAPGroupDN
+		if name == "" {
+			name = g.GroupName
+		}
+		if name == "" {
+			return badRequest("member_group needs ldap_group_dn or group_name")
+		}
+		subject = project.GroupPrefix + name
+	}
+	m, err := a.deps.Projects.AddMember(c.ctx(), project.Member{Project: p.Name, Subject: subject, Role: role,
+		Repositories: req.Repositories})
+	if err != nil {
+		return err
+	}
+	return c.created(c.r.URL.Path+"/"+memberID(m), nil)
+}
+
+// member finds the grant the request's {mid} names.
+func (a *API) member(c *call, p project.Project) (project.Member, error) {
+	subject, repos, err := parseMemberID(c.r.PathValue("mid"))
+	if err != nil {
+		return project.Member{}, err
+	}
+	ms, _, err := a.deps.Projects.ListMembers(c.ctx(), p.Name, project.MemberFilter{SubjectPrefix: subject},
+		project.Page{Limit: project.MaxPageSize})
+	if err != nil {
+		return project.Member{}, err
+	}
+	for _, m := range ms {
+		if m.Subject == subject && m.Repositories == repos {
+			return m, nil
+		}
+	}
+	return project.Member{}, notFound("member " + c.r.PathValue("mid") + " of project " + strconv.Quote(p.Name) + " does not exist")
+}
+
+func (a *API) getMember(c *call) error {
+	p, err := c.memberProject(rbac.ActionRead)
+	if err != nil {
+		return err
+	}
+	m, err := a.member(c, p)
+	if err != nil {
+		return err
+	}
+	return c.json(http.StatusOK, memberJSON(p, m))
+}
+
+func (a *API) updateMember(c *call) error {
+	p, err := c.memberProject(rbac.ActionUpdate)
+	if err != nil {
+		return err
+	}
+	var req RoleRequest
+	if err := decodeBody(c.w, c.r, &req); err != nil {
+		return err
+	}
+	role, ok := roleOf(req.RoleID)
+	if !ok {
+		return badRequest("role_id " + strconv.Itoa(req.RoleID) + ": want 1 to 5")
+	}
+	subject, repos, err := parseMemberID(c.r.PathValue("mid"))
+	if err != nil {
+		return err
+	}
+	if _, err := a.deps.Projects.UpdateMember(c.ctx(), project.Member{Project: p.Name, Subject: subject,
+		Repositories: repos, Role: role}); err != nil {
+		return err
+	}
+	return c.ok()
+}
+
+func (a *API) deleteMember(c *call) error {
+	p, err := c.memberProject(rbac.ActionDelete)
+	if err != nil {
+		return err
+	}
+	subject, repos, err := parseMemberID(c.r.PathValue("mid"))
+	if err != nil {
+		return err
+	}
+	if err := a.deps.Projects.RemoveMember(c.ctx(), p.Name, subject, repos); err != nil {
+		return err
+	}
+	return c.ok()
+}

@@ -1,0 +1,129 @@
+package api
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/berthlabs/berth/project"
+)
+
+// Project is a project as Harbor shows it.
+type Project struct {
+	ProjectID          int64           `json:"project_id"`
+	Name               string          `json:"name"`
+	OwnerName          string          `json:"owner_name" doc:"Who created the project"`
+	CreationTime       time.Time       `json:"creation_time"`
+	UpdateTime         time.Time       `json:"update_time"`
+	RepoCount          int             `json:"repo_count"`
+	ChartCount         int             `json:"chart_count"`
+	CurrentUserRoleIDs []int           `json:"current_user_role_ids" doc:"Role IDs the caller holds in the project (1 project admin, 2 developer, 3 guest, 4 maintainer, 5 limited guest)"`
+	Metadata           ProjectMetadata `json:"metadata"`
+	StorageLimit       int64           `json:"storage_limit" doc:"berth: the project's storage quota in bytes, -1 for none"`
+}
+
+// ProjectMetadata holds a project's settings as Harbor spells them:
+// booleans as the strings "true" and "false". Absent fields are left as
+// they are on update.
+type ProjectMetadata struct {
+	Public               *string `json:"public,omitempty"`
+	EnableContentTrust   *string `json:"enable_content_trust,omitempty" doc:"\"true\" requires signatures on pull (berth: content_trust mode \"enabled\")"`
+	ContentTrust         *string `json:"content_trust,omitempty" doc:"berth: the signature policy mode, \"\" for off; wins over enable_content_trust"`
+	PreventVul           *string `json:"prevent_vul,omitempty"`
+	Severity             *string `json:"severity,omitempty" doc:"none, unknown, negligible, low, medium, high or critical"`
+	AutoScan             *string `json:"auto_scan,omitempty"`
+	ReuseSysCVEAllowlist *string `json:"reuse_sys_cve_allowlist,omitempty"`
+}
+
+// ProjectReq creates or updates a project.
+type ProjectReq struct {
+	ProjectName  string           `json:"project_name" doc:"Required on create; must match on update"`
+	Public       *bool            `json:"public,omitempty" doc:"Visibility; metadata.public wins when both are given"`
+	Metadata     *ProjectMetadata `json:"metadata,omitempty"`
+	StorageLimit *int64           `json:"storage_limit,omitempty" doc:"Storage quota in bytes, -1 for none"`
+	RegistryID   *int64           `json:"registry_id,omitempty" doc:"Proxy cache projects are not supported: must be absent"`
+}
+
+// contentTrustEnabled is the content trust mode Harbor's
+// enable_content_trust=true selects.
+const contentTrustEnabled = "enabled"
+
+func boolString(b bool) *string {
+	s := strconv.FormatBool(b)
+	return &s
+}
+
+func projectJSON(p project.Project, repos int, roles []int) Project {
+	md := p.Metadata
+	sev, trust := md.Severity, md.ContentTrust
+	if roles == nil {
+		roles = []int{}
+	}
+	return Project{
+		ProjectID: p.ID, Name: p.Name, OwnerName: p.Owner, CreationTime: p.CreatedAt, UpdateTime: p.UpdatedAt,
+		RepoCount: repos, CurrentUserRoleIDs: roles, StorageLimit: md.StorageQuota,
+		Metadata: ProjectMetadata{
+			Public:               boolString(p.Public),
+			EnableContentTrust:   boolString(trust != ""),
+			ContentTrust:         &trust,
+			PreventVul:           boolString(md.PreventVulnerable),
+			Severity:             &sev,
+			AutoScan:             boolString(md.AutoScan),
+			ReuseSysCVEAllowlist: boolString(md.ReuseSysCVEAllowlist),
+		},
+	}
+}
+
+// apply copies the fields req sets into p.
+func (req ProjectReq) apply(p *project.Project) error {
+	if req.RegistryID != nil {
+		return badRequest("proxy cache projects (registry_id) are not supported")
+	}
+	if req.Public != nil {
+		p.Public = *req.Public
+	}
+	if req.StorageLimit != nil {
+		p.Metadata.StorageQuota = *req.StorageLimit
+	}
+	md := req.Metadata
+	if md == nil {
+		return nil
+	}
+	for _, f := range []struct {
+		name string
+		in   *string
+		out  *bool
+	}{
+		{"public", md.Public, &p.Public},
+		{"auto_scan", md.AutoScan, &p.Metadata.AutoScan},
+		{"prevent_vul", md.PreventVul, &p.Metadata.PreventVulnerable},
+		{"reuse_sys_cve_allowlist", md.ReuseSysCVEAllowlist, &p.Metadata.ReuseSysCVEAllowlist},
+	} {
+		if f.in == nil {
+			continue
+		}
+		b, err := strconv.ParseBool(*f.in)
+		if err != nil {
+			return badRequest(fmt.Sprintf("metadata.%s %q: want \"true\" or \"false\"", f.name, *f.in))
+		}
+		*f.out = b
+	}
+	if md.Severity != nil {
+		p.Metadata.Severity = *md.Severity
+	}
+	if md.EnableContentTrust != nil {
+		on, err := strconv.ParseBool(*md.EnableContentTrust)
+		switch {
+		case err != nil:
+			return badRequest(fmt.Sprintf("metadata.enable_content_trust %q: want \"true\" or \"false\"", *md.EnableContentTrust))
+		case !on:
+			p.Metadata.ContentTrust = ""
+		case p.Metadata.ContentTrust == "":
+			p.Metadata.ContentTrust = contentTrustEnabled
+		}
+	}
+	if md.ContentTrust != nil {
+		p.Metadata.ContentTrust = *md.ContentTrust
+	}
+	return nil
+}

@@ -1,0 +1,194 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/berthlabs/berth/auth"
+	"github.com/berthlabs/berth/project"
+	"github.com/berthlabs/berth/rbac"
+)
+
+// permOn builds a permission.
+func permOn(res rbac.Resource, act rbac.Action) rbac.Permission {
+	return rbac.Permission{Resource: res, Action: act}
+}
+
+// project resolves the request's {project_name} or {project_name_or_id}:
+// digits are an ID unless X-Is-Resource-Name is true, as in Harbor.
+func (c *call) project() (project.Project, error) {
+	store := c.a.deps.Projects
+	if name := c.r.PathValue("project_name"); name != "" {
+		return store.Get(c.ctx(), name)
+	}
+	v := c.r.PathValue("project_name_or_id")
+	if !strings.EqualFold(c.r.Header.Get("X-Is-Resource-Name"), "true") && strings.Trim(v, "0123456789") == "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return project.Project{}, notFound("project id " + v + " does not exist")
+		}
+		return store.GetByID(c.ctx(), id)
+	}
+	return store.Get(c.ctx(), v)
+}
+
+// readableProject resolves the request's project and checks that the
+// caller may see it: anyone may see a public project.
+func (c *call) readableProject() (project.Project, error) {
+	p, err := c.project()
+	if err != nil {
+		return p, err
+	}
+	if p.Public {
+		return p, nil
+	}
+	return p, c.require(p.Name, "", permOn(rbac.ResourceProject, rbac.ActionRead))
+}
+
+func (a *API) getProject(c *call) error {
+	p, err := c.readableProject()
+	if err != nil {
+		return err
+	}
+	out, err := a.projectsJSON(c, []project.Project{p})
+	if err != nil {
+		return err
+	}
+	return c.json(http.StatusOK, out[0])
+}
+
+func (a *API) headProject(c *call) error {
+	if c.p.Kind == rbac.Anonymous {
+		return unauthorized("authentication required")
+	}
+	name := c.r.URL.Query().Get("project_name")
+	if name == "" {
+		return badRequest("project_name is required")
+	}
+	ok, err := a.deps.Projects.Exists(c.ctx(), name)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return notFound("project " + strconv.Quote(name) + " does not exist")
+	}
+	return c.ok()
+}
+
+func (a *API) createProject(c *call) error {
+	if err := c.requireUser(); err != nil {
+		return err
+	}
+	if a.cfg.creation == CreationAdminOnly {
+		if admin, err := c.isAdmin(); err != nil {
+			return err
+		} else if !admin {
+			return forbidden("only system administrators may create projects on this server")
+		}
+	}
+	var req ProjectReq
+	if err := decodeBody(c.w, c.r, &req); err != nil {
+		return err
+	}
+	p := project.Project{Name: req.ProjectName, Owner: c.p.Name}
+	if err := req.apply(&p); err != nil {
+		return err
+	}
+	p, err := a.deps.Projects.Create(c.ctx(), p,
+		project.Member{Subject: project.UserPrefix + c.p.Name, Role: project.RoleProjectAdmin})
+	if err != nil {
+		return err
+	}
+	loc := strconv.FormatInt(p.ID, 10)
+	if strings.EqualFold(c.r.Header.Get("X-Resource-Name-In-Location"), "true") {
+		loc = url.PathEscape(p.Name)
+	}
+	return c.created(BasePath+"/projects/"+loc, nil)
+}
+
+func (a *API) updateProject(c *call) error {
+	p, err := c.project()
+	if err != nil {
+		return err
+	}
+	if err := c.require(p.Name, "", permOn(rbac.ResourceProject, rbac.ActionUpdate)); err != nil {
+		return err
+	}
+	var req ProjectReq
+	if err := decodeBody(c.w, c.r, &req); err != nil {
+		return err
+	}
+	if req.ProjectName != "" && req.ProjectName != p.Name {
+		return badRequest("a project cannot be renamed")
+	}
+	if _, err := a.deps.Projects.Update(c.ctx(), p.Name, req.apply); err != nil {
+		return err
+	}
+	return c.ok()
+}
+
+// deleteProject deletes an empty project, then its project robots, so that
+// a project created later under the same name does not inherit them.
+func (a *API) deleteProject(c *call) error {
+	p, err := c.project()
+	if err != nil {
+		return err
+	}
+	if err := c.require(p.Name, "", permOn(rbac.ResourceProject, rbac.ActionDelete)); err != nil {
+		return err
+	}
+	if err := a.deps.Projects.Delete(c.ctx(), p.Name); err != nil {
+		return err
+	}
+	if err := a.deleteProjectRobots(c.ctx(), p.Name); err != nil {
+		// The project is gone; its robots hold permissions in nothing until
+		// a project of that name is created again.
+		a.cfg.log.ErrorContext(c.ctx(), "api: deleting the robots of a deleted project", "project", p.Name, "err", err)
+	}
+	return c.ok()
+}
+
+func (a *API) deleteProjectRobots(ctx context.Context, name string) error {
+	for {
+		robots, _, err := a.deps.Robots.List(ctx, auth.RobotFilter{Level: auth.RobotProject, Project: name, Limit: auth.MaxPageSize})
+		if err != nil || len(robots) == 0 {
+			return err
+		}
+		for _, r := range robots {
+			if err := a.deps.Robots.Delete(ctx, r.Name); err != nil && !errors.Is(err, auth.ErrNotFound) {
+				return err
+			}
+		}
+	}
+}
+
+// projectsJSON renders projects with their repository counts and the
+// caller's roles in them.
+func (a *API) projectsJSON(c *call, ps []project.Project) ([]Project, error) {
+	roles := map[string][]int{}
+	if subjects := c.subjects(); len(subjects) > 0 {
+		grants, err := a.deps.Projects.MembershipsOf(c.ctx(), subjects)
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range grants {
+			if id := roleID(g.Role); id != 0 && !slices.Contains(roles[g.Project], id) {
+				roles[g.Project] = append(roles[g.Project], id)
+			}
+		}
+	}
+	out := make([]Project, 0, len(ps))
+	for _, p := range ps {
+		n, err := a.deps.Registry.CountRepositories(c.ctx(), p.Name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, projectJSON(p, n, roles[p.Name]))
+	}
+	return out, nil
+}

@@ -1,0 +1,211 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/berthlabs/berth/auth"
+	"github.com/berthlabs/berth/project"
+	"github.com/berthlabs/berth/rbac"
+)
+
+// UserResp is a user as Harbor shows it. Users have no numeric ID in
+// berth: they are addressed by name.
+type UserResp struct {
+	Username        string    `json:"username"`
+	Email           string    `json:"email"`
+	Realname        string    `json:"realname"`
+	SysadminFlag    bool      `json:"sysadmin_flag"`
+	AdminRoleInAuth bool      `json:"admin_role_in_auth" doc:"The caller is a system admin through its identity provider (an admin group); only set for /users/current"`
+	Source          string    `json:"source" doc:"berth: local, ldap, ..."`
+	CreationTime    time.Time `json:"creation_time"`
+	UpdateTime      time.Time `json:"update_time"`
+}
+
+// UserCreationReq creates a local user.
+type UserCreationReq struct {
+	Username string `json:"username"`
+	Email    string `json:"email"`
+	Realname string `json:"realname"`
+	Password string `json:"password"`
+	Comment  string `json:"comment,omitempty" doc:"Ignored: berth keeps no comment"`
+}
+
+// PasswordReq changes a password; old_password is required when users
+// change their own.
+type PasswordReq struct {
+	OldPassword string `json:"old_password,omitempty"`
+	NewPassword string `json:"new_password"`
+}
+
+// UserSysAdminFlag grants or revokes system admin.
+type UserSysAdminFlag struct {
+	SysadminFlag bool `json:"sysadmin_flag"`
+}
+
+// permUser is a system-level question about user accounts; only system
+// admins hold it.
+func permUser(act rbac.Action) rbac.Permission { return rbac.Permission{Resource: "user", Action: act} }
+
+func userJSON(u *auth.User) UserResp {
+	return UserResp{Username: u.Name, Email: u.Email, Realname: u.DisplayName, SysadminFlag: u.SystemAdmin,
+		Source: u.Source, CreationTime: u.CreatedAt, UpdateTime: u.UpdatedAt}
+}
+
+// self reports whether the request's {username} is the caller.
+func (c *call) self() bool {
+	return c.p.Kind == rbac.User && auth.CanonicalUserName(c.r.PathValue("username")) == c.p.Name
+}
+
+func (a *API) listUsers(c *call) error {
+	if err := c.requireAdmin(permUser(rbac.ActionList)); err != nil {
+		return err
+	}
+	pg, err := parsePage(c.r)
+	if err != nil {
+		return err
+	}
+	terms, err := parseQ(c.r.URL.Query().Get("q"), "username")
+	if err != nil {
+		return err
+	}
+	prefix := c.r.URL.Query().Get("username")
+	if t, ok := terms["username"]; ok {
+		if !t.fuzzy {
+			u, err := a.deps.Users.Get(c.ctx(), t.value)
+			if errors.Is(err, auth.ErrNotFound) {
+				return c.paged(pg, 0, []UserResp{})
+			} else if err != nil {
+				return err
+			}
+			return c.paged(pg, 1, pageOf([]UserResp{userJSON(u)}, pg))
+		}
+		prefix = t.value
+	}
+	us, total, err := a.deps.Users.List(c.ctx(), auth.UserFilter{NamePrefix: prefix, Offset: pg.offset(), Limit: pg.size})
+	if err != nil {
+		return err
+	}
+	out := make([]UserResp, 0, len(us))
+	for i := range us {
+		out = append(out, userJSON(&us[i]))
+	}
+	return c.paged(pg, total, out)
+}
+
+func (a *API) createUser(c *call) error {
+	if err := c.requireAdmin(permUser(rbac.ActionCreate)); err != nil {
+		return err
+	}
+	var req UserCreationReq
+	if err := decodeBody(c.w, c.r, &req); err != nil {
+		return err
+	}
+	u, err := a.deps.Users.Create(c.ctx(), auth.User{Name: req.Username, Email: req.Email, DisplayName: req.Realname}, req.Password)
+	if err != nil {
+		return err
+	}
+	return c.created(BasePath+"/users/"+url.PathEscape(u.Name), nil)
+}
+
+func (a *API) currentUser(c *call) error {
+	if err := c.requireUser(); err != nil {
+		return err
+	}
+	u, err := a.deps.Users.Get(c.ctx(), c.p.Name)
+	if err != nil {
+		return err
+	}
+	out := userJSON(u)
+	if !u.SystemAdmin {
+		if out.AdminRoleInAuth, err = c.isAdmin(); err != nil {
+			return err
+		}
+	}
+	return c.json(http.StatusOK, out)
+}
+
+func (a *API) getUser(c *call) error {
+	if !c.self() {
+		if err := c.requireAdmin(permUser(rbac.ActionRead)); err != nil {
+			return err
+		}
+	}
+	u, err := a.deps.Users.Get(c.ctx(), c.r.PathValue("username"))
+	if err != nil {
+		return err
+	}
+	return c.json(http.StatusOK, userJSON(u))
+}
+
+// deleteUser deletes a user, then its memberships, so that an account
+// created later under the same name does not inherit them.
+func (a *API) deleteUser(c *call) error {
+	if err := c.requireAdmin(permUser(rbac.ActionDelete)); err != nil {
+		return err
+	}
+	if c.self() {
+		return forbidden("you cannot delete your own account")
+	}
+	name := auth.CanonicalUserName(c.r.PathValue("username"))
+	if err := a.deps.Users.Delete(c.ctx(), name); err != nil {
+		return err
+	}
+	grants, err := a.deps.Projects.MembershipsOf(c.ctx(), []string{project.UserPrefix + name})
+	if err != nil {
+		return err
+	}
+	for _, g := range grants {
+		if err := a.deps.Projects.RemoveMember(c.ctx(), g.Project, g.Subject, g.Repositories); err != nil && !errors.Is(err, project.ErrNotFound) {
+			return err
+		}
+	}
+	return c.ok()
+}
+
+// setPassword lets users change their own password with the old one, and
+// system admins reset anyone else's without it.
+func (a *API) setPassword(c *call) error {
+	self := c.self()
+	if !self {
+		if err := c.requireAdmin(permUser(rbac.ActionUpdate)); err != nil {
+			return err
+		}
+	}
+	var req PasswordReq
+	if err := decodeBody(c.w, c.r, &req); err != nil {
+		return err
+	}
+	name := c.r.PathValue("username")
+	if !self {
+		return a.okOr(c, a.deps.Users.SetPassword(c.ctx(), name, req.NewPassword))
+	}
+	if req.OldPassword == "" {
+		return badRequest("old_password is required to change your own password")
+	}
+	err := a.deps.Users.ChangePassword(c.ctx(), name, req.OldPassword, req.NewPassword)
+	if errors.Is(err, auth.ErrInvalidCredentials) && !errors.Is(err, auth.ErrExternalUser) {
+		return badRequest("old_password is not correct")
+	}
+	return a.okOr(c, err)
+}
+
+func (a *API) setSysAdmin(c *call) error {
+	if err := c.requireAdmin(permUser(rbac.ActionUpdate)); err != nil {
+		return err
+	}
+	var req UserSysAdminFlag
+	if err := decodeBody(c.w, c.r, &req); err != nil {
+		return err
+	}
+	return a.okOr(c, a.deps.Users.SetSystemAdmin(c.ctx(), c.r.PathValue("username"), req.SysadminFlag))
+}
+
+func (a *API) okOr(c *call, err error) error {
+	if err != nil {
+		return err
+	}
+	return c.ok()
+}
