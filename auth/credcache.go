@@ -54,7 +54,9 @@ func (c *credentialCache) get(user, pass string) (rbac.Principal, bool) {
 	return e.p, true
 }
 
-func (c *credentialCache) put(user, pass string, p rbac.Principal) {
+// put remembers a login until the TTL passes or, if sooner, until expires
+// (a robot's own expiry; zero for none).
+func (c *credentialCache) put(user, pass string, p rbac.Principal, expires time.Time) {
 	k := credentialKey(user, pass)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -66,7 +68,11 @@ func (c *credentialCache) put(user, pass string, p rbac.Principal) {
 			}
 		}
 	}
-	c.entries[k] = cachedLogin{p: p, expires: c.now().Add(c.ttl)}
+	until := c.now().Add(c.ttl)
+	if !expires.IsZero() && expires.Before(until) {
+		until = expires
+	}
+	c.entries[k] = cachedLogin{p: p, expires: until}
 }
 
 func (c *credentialCache) clear() {

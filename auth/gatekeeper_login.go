@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/berthlabs/berth/rbac"
 )
@@ -20,7 +21,7 @@ func (g *Gatekeeper) login(ctx context.Context, username, password, remote strin
 	if p, ok := g.cache.get(username, password); ok {
 		return p, nil
 	}
-	p, err := g.verify(ctx, username, password)
+	p, expires, err := g.verify(ctx, username, password)
 	if g.observe != nil {
 		a := LoginAttempt{Username: username, OK: err == nil, RemoteAddr: remote}
 		if err != nil {
@@ -31,32 +32,34 @@ func (g *Gatekeeper) login(ctx context.Context, username, password, remote strin
 	if err != nil {
 		return rbac.Principal{}, err
 	}
-	g.cache.put(username, password, p)
+	g.cache.put(username, password, p, expires)
 	return p, nil
 }
 
-func (g *Gatekeeper) verify(ctx context.Context, username, password string) (rbac.Principal, error) {
+// verify checks credentials; expires is when they stop being valid on
+// their own (a robot's expiry), zero when never.
+func (g *Gatekeeper) verify(ctx context.Context, username, password string) (p rbac.Principal, expires time.Time, err error) {
 	if IsRobotName(username) {
 		r, err := g.robots.Authenticate(ctx, username, password)
 		if err != nil {
-			return rbac.Principal{}, err
+			return p, expires, err
 		}
-		return rbac.Principal{Kind: rbac.Robot, Name: r.Name}, nil
+		return rbac.Principal{Kind: rbac.Robot, Name: r.Name}, r.ExpiresAt, nil
 	}
 	u, err := g.users.Authenticate(ctx, username, password)
 	if err == nil {
-		return rbac.Principal{Kind: rbac.User, Name: u.Name, SystemAdmin: u.SystemAdmin}, nil
+		return rbac.Principal{Kind: rbac.User, Name: u.Name, SystemAdmin: u.SystemAdmin}, expires, nil
 	}
 	if g.external == nil || !errors.Is(err, ErrInvalidCredentials) {
-		return rbac.Principal{}, err
+		return p, expires, err
 	}
 	// Not a local account, or one that lives in the directory.
 	if _, gerr := g.users.Get(ctx, username); gerr == nil && !errors.Is(err, ErrExternalUser) {
-		return rbac.Principal{}, err // a local user with a wrong password
+		return p, expires, err // a local user with a wrong password
 	}
 	id, xerr := g.external.Authenticate(ctx, username, password)
 	if xerr != nil {
-		return rbac.Principal{}, xerr
+		return p, expires, xerr
 	}
 	source := id.Source
 	if source == "" {
@@ -64,7 +67,7 @@ func (g *Gatekeeper) verify(ctx context.Context, username, password string) (rba
 	}
 	u, oerr := g.users.Onboard(ctx, id.Username, id.Email, id.DisplayName, source)
 	if oerr != nil {
-		return rbac.Principal{}, fmt.Errorf("onboarding %s: %w", id.Username, oerr)
+		return p, expires, fmt.Errorf("onboarding %s: %w", id.Username, oerr)
 	}
-	return rbac.Principal{Kind: rbac.User, Name: u.Name, SystemAdmin: u.SystemAdmin, Groups: id.Groups}, nil
+	return rbac.Principal{Kind: rbac.User, Name: u.Name, SystemAdmin: u.SystemAdmin, Groups: id.Groups}, expires, nil
 }

@@ -11,11 +11,11 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/berthlabs/berth/api"
 	"github.com/berthlabs/berth/audit"
 	"github.com/berthlabs/berth/auth"
 	"github.com/berthlabs/berth/auth/token"
 	"github.com/berthlabs/berth/project"
-	"github.com/berthlabs/berth/rbac"
 	"github.com/berthlabs/berth/registry"
 )
 
@@ -87,7 +87,7 @@ func openIdentity(ctx context.Context, st *store, cfg config, log *slog.Logger,
 		}
 		opts = append(opts, auth.WithExternalAuthenticator(dir))
 	}
-	id.gk = auth.NewGatekeeper(id.users, id.robots, id.projects, auth.NewPolicy(policyLoader(id.projects, id.robots)),
+	id.gk = auth.NewGatekeeper(id.users, id.robots, id.projects, auth.NewPolicy(api.PolicyLoader(id.projects, id.robots)),
 		id.tokens, tokenRealm(cfg.externalURL), opts...)
 	return id, nil
 }
@@ -135,55 +135,6 @@ func hasAdmin(ctx context.Context, users *auth.Users) (bool, error) {
 		return false, nil
 	}
 	return err == nil && u.SystemAdmin, err
-}
-
-// policyLoader builds the RBAC policy from projects, members and robots.
-func policyLoader(projects *project.Store, robots *auth.Robots) func(ctx context.Context) (rbac.Policy, error) {
-	return func(ctx context.Context) (rbac.Policy, error) {
-		var pol rbac.Policy
-		for offset := 0; ; offset += 1000 {
-			ps, total, err := projects.List(ctx, project.Filter{}, project.Page{Offset: offset, Limit: 1000})
-			if err != nil {
-				return pol, err
-			}
-			for _, p := range ps {
-				pol.Projects = append(pol.Projects, rbac.Project{Name: p.Name, Public: p.Public})
-			}
-			if offset+len(ps) >= total || len(ps) == 0 {
-				break
-			}
-		}
-		for m, err := range projects.AllMembers(ctx) {
-			if err != nil {
-				return pol, err
-			}
-			pol.Bindings = append(pol.Bindings, rbac.Binding{Subject: m.Subject, Project: m.Project,
-				Role: rbac.Role(m.Role), Repositories: m.Repositories})
-		}
-		for offset := 0; ; offset += auth.MaxPageSize {
-			rs, total, err := robots.List(ctx, auth.RobotFilter{Offset: offset, Limit: auth.MaxPageSize})
-			if err != nil {
-				return pol, err
-			}
-			for _, r := range rs {
-				if r.Disabled {
-					continue
-				}
-				byProject := map[string][]rbac.Permission{}
-				for _, p := range r.Permissions {
-					byProject[p.Project] = append(byProject[p.Project],
-						rbac.Permission{Resource: rbac.Resource(p.Resource), Action: rbac.Action(p.Action)})
-				}
-				for proj, perms := range byProject {
-					pol.Bindings = append(pol.Bindings, rbac.Binding{Subject: "robot:" + r.Name, Project: proj, Permissions: perms})
-				}
-			}
-			if offset+len(rs) >= total || len(rs) == 0 {
-				break
-			}
-		}
-		return pol, nil
-	}
 }
 
 // close flushes the audit log.

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/berthlabs/berth/api"
 	"github.com/berthlabs/berth/audit"
 	"github.com/berthlabs/berth/registry"
 	"github.com/berthlabs/berth/sqldb"
@@ -90,6 +91,9 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (code int, ok
 	return 0, true
 }
 
+// version is reported by /api/v2.0/systeminfo.
+const version = "0.1.0-dev"
+
 // app is the assembled server: one handler for every endpoint, over one
 // data directory.
 type app struct {
@@ -142,6 +146,14 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err erro
 	mux := http.NewServeMux()
 	if a.id != nil {
 		mux.Handle("/service/token", a.id.tokens.Handler(a.id.gk, a.id.gk))
+		mgmt, err := api.New(api.Deps{Projects: a.id.projects, Users: a.id.users, Robots: a.id.robots,
+			Audit: a.id.audit, Registry: st.reg, Access: a.id.gk},
+			api.WithVersion(version), api.WithExternalURL(cfg.externalURL), api.WithRealm(tokenRealm(cfg.externalURL)),
+			api.WithLogger(log))
+		if err != nil {
+			return nil, err
+		}
+		mux.Handle(api.BasePath+"/", mgmt)
 	}
 	mux.Handle("/v2/", m.instrument(st.reg))
 	mux.Handle("/v2", m.instrument(st.reg))
