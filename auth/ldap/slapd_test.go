@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/berthlabs/berth/auth/ldap"
-	"github.com/berthlabs/berth/auth/ldap/internal/slapdtest"
+	"github.com/berthlabs/berth/internal/slapdtest"
 )
 
 // TestSlapd runs the authenticator against a real OpenLDAP slapd seeded
