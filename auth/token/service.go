@@ -30,6 +30,8 @@ type Service struct {
 	leeway  time.Duration
 	now     func() time.Time
 	log     *slog.Logger
+
+	verified *verifiedCache
 }
 
 // Option configures a Service.
@@ -113,7 +115,7 @@ func New(issuer, service string, opts ...Option) (*Service, error) {
 	s := &Service{
 		issuer: issuer, service: service, signer: c.signer, signKey: sk,
 		keys: map[string]key{}, algs: map[string]bool{},
-		ttl: c.ttl, leeway: c.leeway, now: c.now, log: c.log,
+		ttl: c.ttl, leeway: c.leeway, now: c.now, log: c.log, verified: newVerifiedCache(verifiedCacheSize),
 	}
 	for _, k := range append([]key{sk}, c.verify...) {
 		if old, dup := s.keys[k.id]; dup && !samePublic(old.pub, k.pub) {

@@ -38,6 +38,13 @@ func (s *Service) Verify(raw string) (*Claims, error) {
 	if raw == "" || len(raw) > MaxTokenLength {
 		return nil, fmt.Errorf("%w: empty or longer than %d bytes", ErrMalformed, MaxTokenLength)
 	}
+	if c := s.verified.get(raw); c != nil {
+		if err := s.checkClaims(c); err != nil {
+			return nil, err
+		}
+		cp := *c // callers may not change the cached claims
+		return &cp, nil
+	}
 	parts := strings.Split(raw, ".")
 	if len(parts) != 3 {
 		return nil, fmt.Errorf("%w: not three segments", ErrMalformed)
@@ -77,6 +84,8 @@ func (s *Service) Verify(raw string) (*Claims, error) {
 	if err := s.checkClaims(c); err != nil {
 		return nil, err
 	}
+	cp := *c
+	s.verified.put(raw, &cp, s.now())
 	return c, nil
 }
 

@@ -216,3 +216,29 @@ func rsaKey(t *testing.T) *rsa.PrivateKey {
 	require.NoError(t, err)
 	return k
 }
+
+// A cached verification still checks expiry and never outlives the token.
+func TestVerifyCacheHonoursExpiry(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	clock := func() time.Time { return now }
+	key, err := GenerateKey()
+	require.NoError(t, err)
+	s, err := New("iss", "svc", WithSigningKey(key, ""), WithClock(clock), WithLeeway(0))
+	require.NoError(t, err)
+	tok, err := s.Issue("alice", nil)
+	require.NoError(t, err)
+	for range 2 { // miss, then hit
+		c, err := s.Verify(tok.Raw)
+		require.NoError(t, err)
+		c.Subject = "mallory" // a caller's change must not reach the cache
+	}
+	c, err := s.Verify(tok.Raw)
+	require.NoError(t, err)
+	assert.Equal(t, "alice", c.Subject)
+	now = now.Add(time.Duration(tok.ExpiresIn+1) * time.Second)
+	_, err = s.Verify(tok.Raw)
+	assert.ErrorIs(t, err, ErrExpired)
+	tampered := tok.Raw[:len(tok.Raw)-2] + "AA"
+	_, err = s.Verify(tampered)
+	assert.Error(t, err, "another string is not a cache hit")
+}
