@@ -72,11 +72,11 @@ func openIdentity(ctx context.Context, st *store, cfg config, log *slog.Logger,
 	if err := bootstrapAdmin(ctx, id.users, log); err != nil {
 		return nil, err
 	}
-	key, err := token.LoadOrCreateKey(filepath.Join(cfg.dataDir, "token.key"))
+	tokenOpts, err := tokenKeys(cfg.dataDir)
 	if err != nil {
 		return nil, err
 	}
-	if id.tokens, err = token.New(cfg.externalURL, tokenService, token.WithSigningKey(key, ""), token.WithLogger(log)); err != nil {
+	if id.tokens, err = token.New(cfg.externalURL, tokenService, append(tokenOpts, token.WithLogger(log))...); err != nil {
 		return nil, err
 	}
 	opts := []auth.GatekeeperOption{auth.WithGatekeeperLogger(log), auth.WithLoginObserver(id.observeLogin(log))}
@@ -90,6 +90,31 @@ func openIdentity(ctx context.Context, st *store, cfg config, log *slog.Logger,
 	id.gk = auth.NewGatekeeper(id.users, id.robots, id.projects, auth.NewPolicy(api.PolicyLoader(id.projects, id.robots)),
 		id.tokens, tokenRealm(cfg.externalURL), opts...)
 	return id, nil
+}
+
+// tokenKeys signs with <data>/token.key (created on first start) and also
+// accepts tokens signed by keys in <data>/token-retired/*.key. To rotate:
+// move token.key into token-retired/ and restart; a new key signs from then
+// on while tokens already issued stay valid until they expire; remove the
+// retired key after the token lifetime (5 minutes).
+func tokenKeys(dataDir string) ([]token.Option, error) {
+	key, err := token.LoadOrCreateKey(filepath.Join(dataDir, "token.key"))
+	if err != nil {
+		return nil, err
+	}
+	opts := []token.Option{token.WithSigningKey(key, "")}
+	retired, err := filepath.Glob(filepath.Join(dataDir, "token-retired", "*.key"))
+	if err != nil {
+		return nil, err
+	}
+	for _, path := range retired {
+		old, err := token.LoadKey(path)
+		if err != nil {
+			return nil, fmt.Errorf("retired token key: %w", err)
+		}
+		opts = append(opts, token.WithVerificationKey(old.Public(), ""))
+	}
+	return opts, nil
 }
 
 // tokenService is the "service" the token endpoint issues tokens for.
