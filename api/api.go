@@ -62,10 +62,18 @@ type config struct {
 	robotDays   int
 	log         *slog.Logger
 	now         func() time.Time
+	groupDN     func(string) string
 }
 
 // Option configures the API.
 type Option func(*config)
+
+// WithGroupDN sets how a member_group's ldap_group_dn is spelled before it
+// is stored, so it matches the group names the identity provider reports
+// (the reference server uses ldap.CanonicalDN). Default: as given.
+func WithGroupDN(canonical func(dn string) string) Option {
+	return func(c *config) { c.groupDN = canonical }
+}
 
 // WithVersion sets the version systeminfo reports (harbor_version) and the
 // OpenAPI document's info.version.

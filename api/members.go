@@ -90,6 +90,9 @@ func (a *API) createMember(c *call) error {
 		subject = project.UserPrefix + name
 	default:
 		name := g.LDAPGroupDN
+		if name != "" && a.cfg.groupDN != nil {
+			name = a.cfg.groupDN(name)
+		}
 		if name == "" {
 			name = g.GroupName
 		}

@@ -56,7 +56,9 @@ func TestLDAPLoginAndGroupRoles(t *testing.T) {
 	// As admin: a private project whose developers are the LDAP group "org".
 	e2eCreateProject(t, a, "ldap-team", false)
 	e2eAdmin(t, a, http.MethodPost, "/projects/ldap-team/members", api.ProjectMember{RoleID: 2,
-		MemberGroup: &api.UserGroup{GroupType: 1, LDAPGroupDN: orgDN}}, http.StatusCreated)
+		// Spelled differently from the directory: stored canonically, so it still matches.
+		MemberGroup: &api.UserGroup{GroupType: 1, LDAPGroupDN: strings.ReplaceAll(strings.ToUpper(orgDN), ",", ", ")}},
+		http.StatusCreated)
 	members := e2eJSON[[]api.ProjectMemberEntity](t, e2eAdmin(t, a, http.MethodGet,
 		"/projects/ldap-team/members?page_size=100", nil, http.StatusOK))
 	i := slices.IndexFunc(members, func(m api.ProjectMemberEntity) bool { return m.EntityType == "g" })

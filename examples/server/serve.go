@@ -16,6 +16,7 @@ import (
 
 	"github.com/berthlabs/berth/api"
 	"github.com/berthlabs/berth/audit"
+	"github.com/berthlabs/berth/auth/ldap"
 	"github.com/berthlabs/berth/registry"
 	"github.com/berthlabs/berth/sqldb"
 )
@@ -149,7 +150,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err erro
 		mgmt, err := api.New(api.Deps{Projects: a.id.projects, Users: a.id.users, Robots: a.id.robots,
 			Audit: a.id.audit, Registry: st.reg, Access: a.id.gk},
 			api.WithVersion(version), api.WithExternalURL(cfg.externalURL), api.WithRealm(tokenRealm(cfg.externalURL)),
-			api.WithLogger(log))
+			api.WithLogger(log), api.WithGroupDN(ldap.CanonicalDN))
 		if err != nil {
 			return nil, err
 		}
