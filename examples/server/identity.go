@@ -19,6 +19,10 @@ import (
 	"github.com/berthlabs/berth/registry"
 )
 
+// systemActor names the server itself in audit entries; parentheses
+// cannot appear in user names, so it is never mistaken for a user.
+const systemActor = "(system)"
+
 // adminPasswordEnv names the variable holding the first admin's password.
 const adminPasswordEnv = "BERTH_ADMIN_PASSWORD"
 
@@ -51,6 +55,9 @@ func openIdentity(ctx context.Context, st *store, cfg config, log *slog.Logger,
 			id.gk.Invalidate()
 		}
 		e.Actor = registry.ActorFrom(ctx)
+		if e.Actor == systemActor {
+			e.ActorKind = audit.KindSystem
+		}
 		if err := id.recorder.Record(context.WithoutCancel(ctx), e); err != nil {
 			log.Error("audit", "err", err, "action", e.Action)
 		}
@@ -141,7 +148,7 @@ func bootstrapAdmin(ctx context.Context, users *auth.Users, log *slog.Logger) er
 		}
 		password, generated = rand.Text(), true
 	}
-	created, err := users.Bootstrap(ctx, auth.DefaultAdminName, password)
+	created, err := users.Bootstrap(registry.WithActor(ctx, systemActor), auth.DefaultAdminName, password)
 	if err != nil {
 		return fmt.Errorf("creating the first admin (set %s): %w", adminPasswordEnv, err)
 	}
