@@ -19,11 +19,13 @@ type AuditLog struct {
 	Result       string    `json:"result" doc:"success or failure"`
 	Project      string    `json:"project,omitempty"`
 	Detail       string    `json:"detail,omitempty"`
+	Count        int       `json:"count" doc:"how many identical operations this entry stands for (repeated pulls are folded)"`
 }
 
 func auditJSON(e audit.Entry) AuditLog {
 	return AuditLog{ID: e.ID, Username: e.Actor, Resource: e.Resource, ResourceType: e.ResourceType,
-		Operation: e.Action, OpTime: e.Time, Result: e.Result, Project: e.Project, Detail: e.Detail}
+		Operation: e.Action, OpTime: e.Time, Result: e.Result, Project: e.Project, Detail: e.Detail,
+		Count: max(e.Count, 1)}
 }
 
 // auditFilter parses q with the audit package's Harbor-style syntax.

@@ -59,7 +59,7 @@ func TestAuditLogs(t *testing.T) {
 	query(admin(), "/audit-logs", "username=mallory").ok(t, http.StatusOK, &logs)
 	require.Len(t, logs, 1)
 	assert.Equal(t, api.AuditLog{ID: logs[0].ID, Username: "mallory", Resource: "mallory", ResourceType: "session",
-		Operation: "login-failure", OpTime: t0.Add(2 * time.Minute), Result: "failure"}, logs[0])
+		Operation: "login-failure", OpTime: t0.Add(2 * time.Minute), Result: "failure", Count: 1}, logs[0])
 
 	r := e.do(admin(), http.MethodGet, "/audit-logs?page=2&page_size=2", nil)
 	assert.Equal(t, []string{"login-failure", "pull"}, names(t, r, "operation"))

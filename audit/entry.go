@@ -23,6 +23,12 @@ type Entry struct {
 	Detail       string    // short human text, e.g. why it failed
 	RemoteAddr   string
 	UserAgent    string
+	// Count is how many identical operations the entry stands for: the
+	// Recorder folds repeated pulls of one resource by one caller that land
+	// in the same batch (a fraction of a second) into one entry whose Time
+	// is the first of them. Zero means one, and Query reports a single
+	// operation as zero.
+	Count int
 }
 
 // Kinds of actor.

@@ -36,7 +36,7 @@ const (
 )
 
 const selectColumns = `id, op_time, actor, actor_kind, action, resource_type, resource,
-	project, result, detail, remote_addr, user_agent`
+	project, result, detail, remote_addr, user_agent, count`
 
 // Query returns one page of the entries matching f, newest first, and how
 // many entries match in total.
@@ -67,10 +67,13 @@ func (s *Store) Query(ctx context.Context, f Filter, p Page) ([]Entry, int, erro
 		var e Entry
 		var t int64
 		if err := rows.Scan(&e.ID, &t, &e.Actor, &e.ActorKind, &e.Action, &e.ResourceType, &e.Resource,
-			&e.Project, &e.Result, &e.Detail, &e.RemoteAddr, &e.UserAgent); err != nil {
+			&e.Project, &e.Result, &e.Detail, &e.RemoteAddr, &e.UserAgent, &e.Count); err != nil {
 			return nil, 0, fmt.Errorf("audit: query: %w", err)
 		}
 		e.Time = time.Unix(0, t).UTC()
+		if e.Count == 1 {
+			e.Count = 0 // one operation: the zero value, as recorded
+		}
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {

@@ -61,15 +61,15 @@ func (s *Store) Record(ctx context.Context, e Entry) error {
 }
 
 const insertSQL = `INSERT INTO audit_log (op_time, actor, actor_kind, action, resource_type,
-	resource, project, result, detail, remote_addr, user_agent)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	resource, project, result, detail, remote_addr, user_agent, count)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // insert writes normalized entries in one transaction.
 func (s *Store) insert(ctx context.Context, entries []Entry) error {
 	err := s.db.Write(ctx, func(tx *sqldb.Tx) error {
 		for _, e := range entries {
 			if _, err := tx.Exec(ctx, insertSQL, e.Time.UnixNano(), e.Actor, e.ActorKind, e.Action,
-				e.ResourceType, e.Resource, e.Project, e.Result, e.Detail, e.RemoteAddr, e.UserAgent); err != nil {
+				e.ResourceType, e.Resource, e.Project, e.Result, e.Detail, e.RemoteAddr, e.UserAgent, max(e.Count, 1)); err != nil {
 				return err
 			}
 		}

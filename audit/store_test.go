@@ -1,6 +1,7 @@
 package audit_test
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -140,8 +141,9 @@ func TestQueryPagination(t *testing.T) {
 func TestQueryMaxPageSize(t *testing.T) {
 	eachBackend(t, func(t *testing.T, _ *sqldb.DB, s *audit.Store) {
 		rec := audit.NewRecorder(s)
-		for range audit.MaxPageSize + 10 {
-			require.NoError(t, rec.Record(t.Context(), audit.Entry{Action: audit.ActionPull, Time: t0()}))
+		for i := range audit.MaxPageSize + 10 {
+			require.NoError(t, rec.Record(t.Context(), audit.Entry{Action: audit.ActionPull, Time: t0(),
+				Resource: fmt.Sprintf("p/app:%d", i)}))
 		}
 		require.NoError(t, rec.Close(t.Context()))
 		es, total, err := s.Query(t.Context(), audit.Filter{}, audit.Page{Limit: 10000})

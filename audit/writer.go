@@ -57,14 +57,15 @@ func (r *Recorder) drain(batch []Entry) {
 // flush writes one batch, retrying with exponential backoff until it is
 // written (true) or the Recorder is aborted (false).
 func (r *Recorder) flush(batch []Entry) bool {
+	queued := int64(len(batch))
+	batch = coalescePulls(batch)
 	wait := r.minBackoff
 	for attempt := 1; ; attempt++ {
 		err := r.store.insert(r.ctx, batch)
 		if err == nil {
-			n := int64(len(batch))
-			r.written.Add(n)
+			r.written.Add(queued)
 			r.batches.Add(1)
-			r.pending.Add(-n)
+			r.pending.Add(-queued)
 			return true
 		}
 		if r.ctx.Err() != nil {
@@ -82,4 +83,34 @@ func (r *Recorder) flush(batch []Entry) bool {
 		}
 		wait = min(2*wait, r.maxBackoff)
 	}
+}
+
+// coalescePulls folds pulls that differ only in time into one entry with a
+// count, keeping the first time. Pulls are by far the most frequent entries
+// (a CI fleet pulls one image thousands of times a minute); writing each as
+// a row would cost more than serving the pull. Other actions are kept one
+// by one.
+func coalescePulls(batch []Entry) []Entry {
+	type key struct {
+		actor, kind, resourceType, resource, project, result, detail, remote, agent string
+	}
+	seen := map[key]int{} // index in out
+	out := batch[:0]
+	for _, e := range batch {
+		if e.Action != ActionPull {
+			out = append(out, e)
+			continue
+		}
+		k := key{e.Actor, e.ActorKind, e.ResourceType, e.Resource, e.Project, e.Result, e.Detail, e.RemoteAddr, e.UserAgent}
+		if i, ok := seen[k]; ok {
+			out[i].Count = max(out[i].Count, 1) + max(e.Count, 1)
+			if e.Time.Before(out[i].Time) {
+				out[i].Time = e.Time
+			}
+			continue
+		}
+		seen[k] = len(out)
+		out = append(out, e)
+	}
+	return out
 }

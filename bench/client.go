@@ -31,6 +31,7 @@ type client struct {
 	hc                      *http.Client
 	base                    string
 	reqTimeout, blobTimeout time.Duration
+	auth                    *credentials // nil: requests carry no Authorization
 }
 
 func newClient(base string, cfg *config) *client {
@@ -57,7 +58,7 @@ func (c *client) do(ctx context.Context, timeout time.Duration, req *http.Reques
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req = req.WithContext(ctx)
-	resp, err := c.hc.Do(req)
+	resp, err := c.send(req)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, err)
 	}

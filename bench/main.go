@@ -3,6 +3,13 @@
 // prints a markdown comparison table.
 //
 //	cd bench && go run . [-quick] [-rounds 3] [-peers distribution,berth] [-out report.md]
+//	cd bench && go run . -auth-overhead [-rounds 3] [-get-duration 10s] [-auth-profile-dir prof]
+//
+// -auth-overhead runs only the identity-overhead benchmark of issue 3
+// (authbench.go): berth started with -auth=false, then with auth on, and
+// 32 clients GETting manifests anonymously, with one cached bearer token
+// each (Docker token flow), and with Basic credentials on every request.
+// The full run appends it as a last section unless -auth-section=false.
 //
 // Distribution v3.1.2 is taken from PATH or $GOPATH/bin (go-installed if
 // missing); berth is built from <-berth-src>/examples/server (default ..) or
@@ -56,6 +63,11 @@ type config struct {
 	maxTime      time.Duration
 	out          string
 	standinBerth bool // hidden: a second Distribution plays the berth peer
+
+	authOnly       bool   // -auth-overhead: only the identity-overhead benchmark
+	authSection    bool   // append it to the full run
+	authManifests  int    // manifests pushed by tag for it
+	authProfileDir string // save server CPU profiles of its timed windows
 }
 
 func parseFlags(args []string, errOut io.Writer) (*config, error) {
@@ -85,6 +97,10 @@ func parseFlags(args []string, errOut io.Writer) (*config, error) {
 	fs.DurationVar(&c.blobTimeout, "blob-timeout", 10*time.Minute, "timeout of each large blob request")
 	fs.DurationVar(&c.maxTime, "max-time", 45*time.Minute, "bound on the whole run")
 	fs.StringVar(&c.out, "out", "", "also write the markdown report to this file")
+	fs.BoolVar(&c.authOnly, "auth-overhead", false, "run only the identity-overhead benchmark: manifest GETs against berth with -auth=false vs token auth + RBAC vs Basic auth + RBAC (honours -concurrency, -get-duration, -rounds)")
+	fs.BoolVar(&c.authSection, "auth-section", true, "append the identity-overhead benchmark to the full run (when berth is a peer)")
+	fs.IntVar(&c.authManifests, "auth-manifests", 100, "distinct manifests pushed by tag for the identity-overhead benchmark")
+	fs.StringVar(&c.authProfileDir, "auth-profile-dir", "", "save the berth server's CPU profile of each identity-overhead window here (via -debug-addr)")
 	fs.BoolVar(&c.standinBerth, "x-berth-standin", false, "")
 	fs.Usage = func() {
 		fmt.Fprintf(errOut, "usage: go run . [flags]\n\nflags:\n")
@@ -120,7 +136,7 @@ func parseFlags(args []string, errOut io.Writer) (*config, error) {
 	}
 	c.blobSize, c.chunkSize, c.rssBlobSize = blobMiB*mib, chunkMiB*mib, rss*mib
 	if c.blobSize <= 0 || c.chunkSize <= 0 || c.rssBlobSize <= 0 || c.manifests <= 0 ||
-		c.concurrency <= 0 || c.rounds <= 0 || c.getDuration <= 0 || c.getMax <= 0 {
+		c.concurrency <= 0 || c.rounds <= 0 || c.getDuration <= 0 || c.getMax <= 0 || c.authManifests <= 0 {
 		return nil, errors.New("sizes, counts and durations must be positive")
 	}
 	seen := map[string]bool{}
@@ -140,6 +156,12 @@ func parseFlags(args []string, errOut io.Writer) (*config, error) {
 	}
 	if len(c.peers) == 0 {
 		return nil, errors.New("no peers selected")
+	}
+	if c.authOnly {
+		if c.standinBerth {
+			return nil, errors.New("-auth-overhead needs the real berth server")
+		}
+		c.peers = []string{peerBerth} // Distribution has no part in it
 	}
 	if abs, err := filepath.Abs(c.berthSrc); err == nil {
 		c.berthSrc = abs
@@ -189,6 +211,13 @@ func run(ctx context.Context, cfg *config, out, logw io.Writer) (err error) {
 	}
 
 	runID := fmt.Sprintf("%x", time.Now().UnixNano())
+	if cfg.authOnly {
+		ar, err := runAuthOverhead(ctx, cfg, bins, tmp, runID, logf)
+		if err != nil {
+			return fmt.Errorf("identity overhead: %w", err)
+		}
+		return writeReport(cfg, out, ar.markdown(true))
+	}
 	logf("generating %d MiB test blobs ...", 2*cfg.blobSize/mib)
 	data, err := prepareData(ctx, cfg, runID)
 	if err != nil {
@@ -226,11 +255,25 @@ func run(ctx context.Context, cfg *config, out, logw io.Writer) (err error) {
 	}
 	rep.loadEnd = loadAvg()
 	text := rep.markdown()
+	switch {
+	case !cfg.authSection || !slices.Contains(cfg.peers, peerBerth):
+	case bins.standin:
+		text += "\n(identity-overhead section skipped: the berth peer is a stand-in)\n"
+	default:
+		ar, err := runAuthOverhead(ctx, cfg, bins, tmp, runID, logf)
+		if err != nil {
+			return fmt.Errorf("identity overhead: %w", err)
+		}
+		text += "\n" + ar.markdown(false)
+	}
+	return writeReport(cfg, out, text)
+}
+
+// writeReport prints the report and, with -out, writes it to that file.
+func writeReport(cfg *config, out io.Writer, text string) error {
 	fmt.Fprint(out, text)
 	if cfg.out != "" {
-		if err := os.WriteFile(cfg.out, []byte(text), 0o644); err != nil {
-			return err
-		}
+		return os.WriteFile(cfg.out, []byte(text), 0o644)
 	}
 	return nil
 }

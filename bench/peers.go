@@ -147,6 +147,18 @@ type peer struct {
 }
 
 func startPeer(ctx context.Context, name string, bins *binaries, dir string) (*peer, error) {
+	return startPeerWith(ctx, name, bins, dir, peerOptions{})
+}
+
+// peerOptions adjust how startPeerWith launches a berth peer.
+type peerOptions struct {
+	berthArgs []string // replace bins.berthArgs when non-nil
+	env       []string // added to the environment ("K=V")
+	authOn    bool     // the server requires auth: GET /v2/ answers 401 once ready
+	debugAddr string   // if set, passed as -debug-addr (pprof)
+}
+
+func startPeerWith(ctx context.Context, name string, bins *binaries, dir string, opts peerOptions) (*peer, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -167,7 +179,14 @@ func startPeer(ctx context.Context, name string, bins *binaries, dir string) (*p
 		}
 		args = []string{"serve", cfgPath}
 	} else {
-		args = append([]string{"-addr", addr, "-data", dataDir}, bins.berthArgs...)
+		extra := bins.berthArgs
+		if opts.berthArgs != nil {
+			extra = opts.berthArgs
+		}
+		args = append([]string{"-addr", addr, "-data", dataDir}, extra...)
+		if opts.debugAddr != "" {
+			args = append(args, "-debug-addr", opts.debugAddr)
+		}
 	}
 	if p.logFile, err = os.Create(p.logPath); err != nil {
 		return nil, err
@@ -177,7 +196,7 @@ func startPeer(ctx context.Context, name string, bins *binaries, dir string) (*p
 	p.cmd.Stdout, p.cmd.Stderr = p.logFile, p.logFile
 	// Distribution's default OpenTelemetry autoexport would try OTLP on
 	// localhost:4318; "none" keeps it quiet (its in-process span logger stays).
-	p.cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none")
+	p.cmd.Env = append(append(os.Environ(), "OTEL_TRACES_EXPORTER=none"), opts.env...)
 	// Own process group so stop can signal the whole tree; Pdeathsig kills
 	// the child if this program dies without running its cleanups.
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -189,7 +208,11 @@ func startPeer(ctx context.Context, name string, bins *binaries, dir string) (*p
 		p.waitErr = p.cmd.Wait()
 		close(p.done)
 	}()
-	if err := p.waitReady(ctx, 60*time.Second); err != nil {
+	ready := http.StatusOK
+	if opts.authOn {
+		ready = http.StatusUnauthorized // the /v2/ ping challenges anonymous clients
+	}
+	if err := p.waitReady(ctx, 60*time.Second, ready); err != nil {
 		p.stop()
 		return nil, fmt.Errorf("%w\n--- %s log tail ---\n%s", err, name, p.logTail())
 	}
@@ -227,7 +250,7 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func (p *peer) waitReady(ctx context.Context, limit time.Duration) error {
+func (p *peer) waitReady(ctx context.Context, limit time.Duration, want int) error {
 	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
 	deadline := time.Now().Add(limit)
 	for {
@@ -235,7 +258,7 @@ func (p *peer) waitReady(ctx context.Context, limit time.Duration) error {
 		if resp, err := hc.Do(req); err == nil {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == want {
 				return nil
 			}
 		}
@@ -247,7 +270,7 @@ func (p *peer) waitReady(ctx context.Context, limit time.Duration) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s: GET /v2/ did not answer 200 within %s", p.name, limit)
+			return fmt.Errorf("%s: GET /v2/ did not answer %d within %s", p.name, want, limit)
 		}
 	}
 }

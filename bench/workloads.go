@@ -313,6 +313,12 @@ func (w *workloads) concGet(ctx context.Context) error {
 // runOps runs op for i = 0, 1, ... on workers goroutines until maxOps ops
 // were started or dur (if > 0) elapsed. Any error aborts the run.
 func runOps(parent context.Context, workers int, maxOps int64, dur time.Duration, op func(context.Context, int64) error) (latStats, error) {
+	return runWorkerOps(parent, workers, maxOps, dur, func(ctx context.Context, _ int, i int64) error { return op(ctx, i) })
+}
+
+// runWorkerOps is runOps whose op also learns which worker (0..workers-1)
+// runs it, for workers that each act as a separate client.
+func runWorkerOps(parent context.Context, workers int, maxOps int64, dur time.Duration, op func(ctx context.Context, worker int, i int64) error) (latStats, error) {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	var (
@@ -332,7 +338,7 @@ func runOps(parent context.Context, workers int, maxOps int64, dur time.Duration
 					return
 				}
 				t0 := time.Now()
-				if err := op(ctx, i); err != nil {
+				if err := op(ctx, wkr, i); err != nil {
 					errOnce.Do(func() { firstErr = err; cancel() })
 					return
 				}

@@ -1,0 +1,50 @@
+package audit
+
+import (
+	"testing"
+	"time"
+
+	"github.com/berthlabs/berth/sqldb"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestCoalescePulls(t *testing.T) {
+	t0 := time.Unix(100, 0)
+	pull := func(actor, res string, at int) Entry {
+		return Entry{Actor: actor, Action: ActionPull, Resource: res, Time: t0.Add(time.Duration(at) * time.Millisecond)}
+	}
+	push := Entry{Actor: "a", Action: ActionPush, Resource: "p/app:1", Time: t0}
+	in := []Entry{pull("a", "p/app:1", 5), push, pull("a", "p/app:1", 1), push, pull("b", "p/app:1", 2), pull("a", "p/app:2", 3), pull("a", "p/app:1", 9)}
+	out := coalescePulls(in)
+	assert.Equal(t, []Entry{
+		{Actor: "a", Action: ActionPull, Resource: "p/app:1", Time: t0.Add(time.Millisecond), Count: 3},
+		push, push,
+		pull("b", "p/app:1", 2),
+		pull("a", "p/app:2", 3),
+	}, out, "pulls fold by actor and resource keeping the first time; pushes never fold")
+}
+
+// Every pull is accounted for: the counts of the folded rows add up.
+func TestRecorderFoldsRepeatedPulls(t *testing.T) {
+	db, err := sqldb.OpenSQLiteMemory(t.Context())
+	require.NoError(t, err)
+	defer db.Close()
+	s, err := NewStore(t.Context(), db)
+	require.NoError(t, err)
+	rec := NewRecorder(s, WithBatch(64, time.Hour))
+	for range 200 {
+		require.NoError(t, rec.Record(t.Context(), Entry{Actor: "ci", Action: ActionPull, Resource: "p/app:1"}))
+	}
+	require.NoError(t, rec.Record(t.Context(), Entry{Actor: "ci", Action: ActionPush, Resource: "p/app:1"}))
+	require.NoError(t, rec.Close(t.Context()))
+	es, _, err := s.Query(t.Context(), Filter{Action: ActionPull}, Page{Limit: 100})
+	require.NoError(t, err)
+	total := 0
+	for _, e := range es {
+		total += max(e.Count, 1)
+	}
+	assert.Equal(t, 200, total)
+	assert.LessOrEqual(t, len(es), 4, "200 pulls in batches of 64 fold into one row per batch")
+	assert.Equal(t, int64(201), rec.Stats().Written)
+}
