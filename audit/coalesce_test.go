@@ -48,3 +48,14 @@ func TestRecorderFoldsRepeatedPulls(t *testing.T) {
 	assert.LessOrEqual(t, len(es), 4, "200 pulls in batches of 64 fold into one row per batch")
 	assert.Equal(t, int64(201), rec.Stats().Written)
 }
+
+func TestCoalescePullsAcrossConnections(t *testing.T) {
+	e := func(addr string) Entry {
+		return Entry{Actor: "ci", Action: ActionPull, Resource: "p/app:1", RemoteAddr: addr}
+	}
+	out := coalescePulls([]Entry{e("10.0.0.1:1234"), e("10.0.0.1:5678"), e("10.0.0.2:1234"), e("[::1]:80"), e("[::1]:81")})
+	require.Len(t, out, 3, "one client's connections are one caller; other hosts stay apart")
+	assert.Equal(t, 2, out[0].Count)
+	assert.Equal(t, "10.0.0.1:1234", out[0].RemoteAddr, "the first address is kept")
+	assert.Equal(t, 2, out[2].Count)
+}

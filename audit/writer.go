@@ -1,6 +1,9 @@
 package audit
 
-import "time"
+import (
+	"net"
+	"time"
+)
 
 // run is the Recorder's writer: it gathers entries into batches and writes
 // each once it is full or its first entry has waited the flush interval.
@@ -10,6 +13,7 @@ func (r *Recorder) run() {
 	defer close(r.done)
 	defer r.cancel()
 	batch := make([]Entry, 0, r.batchSize)
+	queued := 0 // entries taken from the queue into batch, before folding
 	timer := time.NewTimer(r.interval)
 	timer.Stop()
 	var due <-chan time.Time // timer.C while batch is not empty
@@ -17,6 +21,7 @@ func (r *Recorder) run() {
 		select {
 		case e := <-r.queue:
 			batch = append(batch, e)
+			queued++
 			if len(batch) == 1 {
 				timer.Reset(r.interval)
 				due = timer.C
@@ -24,40 +29,46 @@ func (r *Recorder) run() {
 			if len(batch) < r.batchSize {
 				continue
 			}
+			// Full: fold repeated pulls, and keep gathering while folding
+			// frees more than half the batch (a burst of the same pulls).
+			if batch = coalescePulls(batch); len(batch) < r.batchSize/2 {
+				continue
+			}
 		case <-due:
 		case <-r.sendersDone:
-			r.drain(batch)
+			r.drain(batch, queued)
 			return
 		case <-r.ctx.Done():
 			return
 		}
 		timer.Stop()
 		due = nil
-		if !r.flush(batch) {
+		if !r.flush(batch, queued) {
 			return
 		}
-		batch = batch[:0]
+		batch, queued = batch[:0], 0
 	}
 }
 
 // drain writes the batch in hand and everything queued; no Record can add
 // more once sendersDone is closed.
-func (r *Recorder) drain(batch []Entry) {
+func (r *Recorder) drain(batch []Entry, queued int) {
 	for {
 		for len(batch) < r.batchSize && len(r.queue) > 0 {
 			batch = append(batch, <-r.queue)
+			queued++
 		}
-		if len(batch) == 0 || !r.flush(batch) {
+		if len(batch) == 0 || !r.flush(batch, queued) {
 			return
 		}
-		batch = batch[:0]
+		batch, queued = batch[:0], 0
 	}
 }
 
 // flush writes one batch, retrying with exponential backoff until it is
 // written (true) or the Recorder is aborted (false).
-func (r *Recorder) flush(batch []Entry) bool {
-	queued := int64(len(batch))
+func (r *Recorder) flush(batch []Entry, entries int) bool {
+	queued := int64(entries)
 	batch = coalescePulls(batch)
 	wait := r.minBackoff
 	for attempt := 1; ; attempt++ {
@@ -92,7 +103,7 @@ func (r *Recorder) flush(batch []Entry) bool {
 // by one.
 func coalescePulls(batch []Entry) []Entry {
 	type key struct {
-		actor, kind, resourceType, resource, project, result, detail, remote, agent string
+		actor, kind, resourceType, resource, project, result, detail, host, agent string
 	}
 	seen := map[key]int{} // index in out
 	out := batch[:0]
@@ -101,7 +112,13 @@ func coalescePulls(batch []Entry) []Entry {
 			out = append(out, e)
 			continue
 		}
-		k := key{e.Actor, e.ActorKind, e.ResourceType, e.Resource, e.Project, e.Result, e.Detail, e.RemoteAddr, e.UserAgent}
+		// The client's address without its port: one client's connections
+		// are one caller.
+		host, _, err := net.SplitHostPort(e.RemoteAddr)
+		if err != nil {
+			host = e.RemoteAddr
+		}
+		k := key{e.Actor, e.ActorKind, e.ResourceType, e.Resource, e.Project, e.Result, e.Detail, host, e.UserAgent}
 		if i, ok := seen[k]; ok {
 			out[i].Count = max(out[i].Count, 1) + max(e.Count, 1)
 			if e.Time.Before(out[i].Time) {
