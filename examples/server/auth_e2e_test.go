@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -34,26 +32,7 @@ type authApp struct {
 	host string
 }
 
-func startAuthApp(t *testing.T) *authApp {
-	t.Helper()
-	t.Setenv(adminPasswordEnv, "admin-password-1")
-	srv := httptest.NewUnstartedServer(nil)
-	host := srv.Listener.Addr().String()
-	cfg := config{dataDir: t.TempDir(), auth: true, externalURL: "http://" + host,
-		maxManifest: 4 << 20, uploadMaxAge: time.Hour}
-	ctx, cancel := context.WithCancel(context.Background())
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := newApp(ctx, cfg, log)
-	require.NoError(t, err)
-	srv.Config.Handler = a.handler
-	srv.Start()
-	t.Cleanup(func() {
-		srv.Close()
-		cancel()
-		a.close(log)
-	})
-	return &authApp{app: a, srv: srv, host: host}
-}
+func startAuthApp(t *testing.T) *authApp { return startE2EApp(t, nil) }
 
 // crane runs crane with a docker config holding user's credentials (none
 // for anonymous) and returns its combined output and error.
@@ -144,7 +123,7 @@ func TestAuthChallengesAndTokenEndpoint(t *testing.T) {
 	assert.Equal(t, `Bearer realm="`+a.srv.URL+`/service/token",service="berth"`, resp.Header.Get("WWW-Authenticate"))
 
 	req, _ := http.NewRequest(http.MethodGet, a.srv.URL+"/service/token?service=berth&scope=registry:catalog:*", nil)
-	req.SetBasicAuth("admin", "admin-password-1")
+	req.SetBasicAuth("admin", e2eAdminPassword)
 	resp, err = http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	var tok struct{ Token string }
