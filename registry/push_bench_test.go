@@ -84,3 +84,48 @@ func BenchmarkManifestPut(b *testing.B) {
 		resp.Body.Close()
 	}
 }
+
+// BenchmarkPushChunked measures a 256 MiB push in 16 MiB PATCHes.
+func BenchmarkPushChunked(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	fs, _ := filesystem.New(dir + "/s")
+	db, _ := sqldb.OpenSQLite(ctx, dir+"/db")
+	rg, err := registry.New(ctx, fs, db)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(rg)
+	defer srv.Close()
+	data := make([]byte, 256<<20)
+	rand.New(rand.NewSource(1)).Read(data)
+	const chunk = 16 << 20
+	b.SetBytes(int64(len(data)))
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		data[0] = byte(i)
+		d := digest.FromBytes(data)
+		b.StartTimer()
+		resp, err := http.Post(srv.URL+"/v2/a/b/blobs/uploads/", "", nil)
+		if err != nil || resp.StatusCode != http.StatusAccepted {
+			b.Fatal(err)
+		}
+		resp.Body.Close()
+		loc := srv.URL + resp.Header.Get("Location")
+		for off := 0; off < len(data); off += chunk {
+			req, _ := http.NewRequest(http.MethodPatch, loc, bytes.NewReader(data[off:off+chunk]))
+			req.Header.Set("Content-Range", fmt.Sprintf("%d-%d", off, off+chunk-1))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil || resp.StatusCode != http.StatusAccepted {
+				b.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+		req, _ := http.NewRequest(http.MethodPut, loc+"?digest="+d.String(), nil)
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != http.StatusCreated {
+			b.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+}
