@@ -62,6 +62,15 @@ func (m *metaStore) blobSize(ctx context.Context, repo string, d digest.Digest) 
 	return size, err
 }
 
+// blobSizeInProject returns the size of a blob linked to any repository of
+// project, or errNotFound.
+func (m *metaStore) blobSizeInProject(ctx context.Context, project string, d digest.Digest) (int64, error) {
+	var size int64
+	err := m.db.QueryRow(ctx, `SELECT size FROM registry_repo_blobs WHERE digest = ? AND repo LIKE ? ESCAPE '\' LIMIT 1`,
+		d.String(), escapeLike(project)+"/%").Scan(&size)
+	return size, notFoundIfNoRows(err)
+}
+
 // unlinkBlob removes a blob from repo; errNotFound when it was not linked.
 func (m *metaStore) unlinkBlob(ctx context.Context, repo string, d digest.Digest) error {
 	return m.db.Write(ctx, func(tx *sqldb.Tx) error {

@@ -118,3 +118,9 @@ func RouteName(path string) string {
 	}
 	return "unknown"
 }
+
+// projectOf is a repository's first path component.
+func projectOf(repo string) string {
+	p, _, _ := strings.Cut(repo, "/")
+	return p
+}

@@ -45,9 +45,12 @@ type Registry struct {
 	maxPageSize     int
 	allowSparse     bool
 	anonymousMount  bool
-	cacheBytes      int64
-	maxUploads      int
-	now             func() time.Time
+	// projectScopedMount limits mounts without a source to blobs already
+	// in the target's project.
+	projectScopedMount bool
+	cacheBytes         int64
+	maxUploads         int
+	now                func() time.Time
 
 	uploadLocks keyedMutex
 }
@@ -99,6 +102,15 @@ func WithManifestCache(bytes int64) Option { return func(r *Registry) { r.cacheB
 // past it, starting a session answers 429 with Retry-After. Abandoned
 // sessions count until PurgeUploads removes them.
 func WithMaxOpenUploads(n int) Option { return func(r *Registry) { r.maxUploads = n } }
+
+// WithProjectScopedAnonymousMount keeps mounts without a source repository
+// inside the target's project (its first path component): the blob must
+// already be linked to a repository of that project. Use it when projects
+// are tenants, so a digest from another tenant's private image is never a
+// way to read it.
+func WithProjectScopedAnonymousMount() Option {
+	return func(r *Registry) { r.projectScopedMount = true }
+}
 
 // New builds a Registry over a blob driver and a SQL database. It applies
 // the registry's migrations to db. A nil db gets a private in-memory SQLite

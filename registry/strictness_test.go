@@ -61,3 +61,17 @@ func TestRefusedChunkAnswersWithRangeAndLocation(t *testing.T) {
 		assert.NotEmpty(t, r.errorCodes(t), "the error body survives the upload headers")
 	}
 }
+
+// With project-scoped anonymous mounts, a digest known from another
+// project's repository links nothing.
+func TestProjectScopedAnonymousMount(t *testing.T) {
+	tr := newTestRegistry(t, WithProjectScopedAnonymousMount())
+	secret := []byte("another tenant's layer")
+	d := tr.pushBlob("tenant-a/private", secret)
+	r := tr.do(http.MethodPost, "/v2/tenant-b/app/blobs/uploads/?mount="+d.String(), nil, nil)
+	assert.Equal(t, http.StatusAccepted, r.Status, "no mount across projects: an upload starts instead")
+	tr.requireNoBlob("tenant-b/app", d)
+
+	r = tr.do(http.MethodPost, "/v2/tenant-a/other/blobs/uploads/?mount="+d.String(), nil, nil)
+	assert.Equal(t, http.StatusCreated, r.Status, "within the project the mount succeeds")
+}

@@ -89,6 +89,8 @@ func (rg *Registry) mount(w http.ResponseWriter, r *http.Request, name, from str
 	switch {
 	case from != "":
 		size, err = rg.meta.blobSize(ctx, from, d)
+	case rg.anonymousMount && rg.projectScopedMount:
+		size, err = rg.meta.blobSizeInProject(ctx, projectOf(name), d)
 	case rg.anonymousMount:
 		size, err = rg.blobs.Stat(ctx, d)
 	default:

@@ -132,7 +132,8 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err erro
 		if a.id, err = openIdentity(ctx, st, cfg, log, counter); err != nil {
 			return nil, err
 		}
-		opts = append(opts, registry.WithAuthorizer(a.id.gk))
+		// Projects are tenants: a mount without a source never crosses them.
+		opts = append(opts, registry.WithAuthorizer(a.id.gk), registry.WithProjectScopedAnonymousMount())
 		sinks = append(sinks, audit.RegistrySink(a.id.recorder))
 	} else {
 		log.Warn("authentication is off: anyone who can reach this server may push, pull and delete")
