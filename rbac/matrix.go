@@ -126,3 +126,7 @@ func perms(table ...any) []Permission {
 	}
 	return out
 }
+
+// DefaultPublicPermissions returns what anyone may do in a public project
+// by default, to extend with WithPublicPermissions.
+func DefaultPublicPermissions() []Permission { return append([]Permission(nil), defaultPublic...) }

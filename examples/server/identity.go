@@ -16,6 +16,7 @@ import (
 	"github.com/berthlabs/berth/auth"
 	"github.com/berthlabs/berth/auth/token"
 	"github.com/berthlabs/berth/project"
+	"github.com/berthlabs/berth/rbac"
 	"github.com/berthlabs/berth/registry"
 )
 
@@ -94,7 +95,7 @@ func openIdentity(ctx context.Context, st *store, cfg config, log *slog.Logger,
 		}
 		opts = append(opts, auth.WithExternalAuthenticator(dir))
 	}
-	id.gk = auth.NewGatekeeper(id.users, id.robots, id.projects, auth.NewPolicy(api.PolicyLoader(id.projects, id.robots)),
+	id.gk = auth.NewGatekeeper(id.users, id.robots, id.projects, auth.NewPolicy(api.PolicyLoader(id.projects, id.robots), publicPermissions()),
 		id.tokens, tokenRealm(cfg.externalURL), opts...)
 	return id, nil
 }
@@ -122,6 +123,16 @@ func tokenKeys(dataDir string) ([]token.Option, error) {
 		opts = append(opts, token.WithVerificationKey(old.Public(), ""))
 	}
 	return opts, nil
+}
+
+// publicPermissions is what anyone may do in a public project: pull images
+// and, as in Harbor, read its Helm charts.
+func publicPermissions() rbac.Option {
+	return rbac.WithPublicPermissions(append(rbac.DefaultPublicPermissions(),
+		rbac.Permission{Resource: rbac.ResourceHelmChart, Action: rbac.ActionRead},
+		rbac.Permission{Resource: rbac.ResourceHelmChart, Action: rbac.ActionList},
+		rbac.Permission{Resource: rbac.ResourceHelmChartVersion, Action: rbac.ActionRead},
+		rbac.Permission{Resource: rbac.ResourceHelmChartVersion, Action: rbac.ActionList})...)
 }
 
 // tokenService is the "service" the token endpoint issues tokens for.

@@ -157,6 +157,9 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err erro
 		}
 		mux.Handle(api.BasePath+"/", mgmt)
 	}
+	if err := a.mountCharts(ctx, mux, log); err != nil {
+		return nil, err
+	}
 	mux.Handle("/v2/", m.instrument(st.reg))
 	mux.Handle("/v2", m.instrument(st.reg))
 	mux.HandleFunc("GET /healthz", health(st.db))

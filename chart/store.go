@@ -1,0 +1,298 @@
+package chart
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/berthlabs/berth/sqldb"
+	"github.com/berthlabs/berth/storage"
+	"github.com/opencontainers/go-digest"
+	helmchart "helm.sh/helm/v3/pkg/chart"
+)
+
+// Version is one stored chart version: its Chart.yaml metadata plus what
+// the repository knows about the archive. It marshals (as JSON and, through
+// sigs.k8s.io/yaml, YAML) with the shape of an index.yaml entry.
+type Version struct {
+	*helmchart.Metadata
+	URLs    []string  `json:"urls"`
+	Created time.Time `json:"created"`
+	Removed bool      `json:"removed,omitempty"`
+	Digest  string    `json:"digest"`
+	// Size and ProvDigest are not part of Helm's index format.
+	Size       int64  `json:"-"`
+	ProvDigest string `json:"-"`
+}
+
+// archiveFile is the file name under which a version's archive is served.
+func archiveFile(name, version string) string { return name + "-" + version + ".tgz" }
+
+// Upload validates a chart archive and stores it (and, when prov is not
+// nil, its provenance file) in project. An existing version is refused
+// with ErrExists unless force is set. Nothing is recorded when validation
+// fails.
+func (r *Repo) Upload(ctx context.Context, project string, archive io.Reader, prov io.Reader, force bool) (*Version, error) {
+	if !validProject(project) {
+		return nil, fmt.Errorf("%w: %q", errBadProject, project)
+	}
+	data, err := readLimited(archive, r.maxSize, "chart archive")
+	if err != nil {
+		return nil, err
+	}
+	md, err := load(data)
+	if err != nil {
+		return nil, err
+	}
+	var provData []byte
+	if prov != nil {
+		if provData, err = readLimited(prov, maxProvSize, "provenance file"); err != nil {
+			return nil, err
+		}
+		if len(provData) == 0 {
+			provData = nil
+		}
+	}
+	if provData != nil && r.keyring != "" {
+		if err := verifyProvenance(r.keyring, archiveFile(md.Name, md.Version), data, provData); err != nil {
+			return nil, err
+		}
+	}
+	if !force {
+		// Refuse early, before writing blobs; checked again in the transaction.
+		if _, err := r.Get(ctx, project, md.Name, md.Version); err == nil {
+			return nil, fmt.Errorf("%w: %s %s", ErrExists, md.Name, md.Version)
+		}
+	}
+	dgst, err := r.putBlob(ctx, data)
+	if err != nil {
+		return nil, err
+	}
+	var provDgst digest.Digest
+	if provData != nil {
+		if provDgst, err = r.putBlob(ctx, provData); err != nil {
+			return nil, err
+		}
+	}
+	v := &Version{
+		Metadata:   md,
+		URLs:       []string{"charts/" + archiveFile(md.Name, md.Version)},
+		Created:    r.now().UTC(),
+		Digest:     dgst.Encoded(),
+		Size:       int64(len(data)),
+		ProvDigest: string(provDgst),
+	}
+	var replaced bool
+	err = r.db.Write(ctx, func(tx *sqldb.Tx) error {
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM chart_versions WHERE project = ? AND name = ? AND version = ?`,
+			project, md.Name, md.Version).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 && !force {
+			return fmt.Errorf("%w: %s %s", ErrExists, md.Name, md.Version)
+		}
+		replaced = n > 0
+		if err := insertVersion(ctx, tx, project, v); err != nil {
+			return err
+		}
+		return bumpGeneration(ctx, tx, project)
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.notify(ctx, Event{Action: EventUpload, Project: project, Name: md.Name, Version: md.Version, Digest: string(dgst), Forced: replaced})
+	return v, nil
+}
+
+// putBlob stores b by its sha256 digest unless it is already stored.
+func (r *Repo) putBlob(ctx context.Context, b []byte) (digest.Digest, error) {
+	sum := sha256.Sum256(b)
+	dgst := digest.NewDigestFromEncoded(digest.SHA256, hex.EncodeToString(sum[:]))
+	if _, err := r.blobs.Stat(ctx, dgst); err == nil {
+		return dgst, nil
+	} else if !errors.Is(err, storage.ErrBlobUnknown) {
+		return "", err
+	}
+	if _, err := storage.Put(ctx, r.blobs, dgst, bytes.NewReader(b)); err != nil {
+		return "", fmt.Errorf("store chart blob: %w", err)
+	}
+	return dgst, nil
+}
+
+func jsonText(v any) string {
+	if v == nil {
+		return ""
+	}
+	b, _ := json.Marshal(v)
+	if string(b) == "null" || string(b) == "[]" || string(b) == "{}" {
+		return ""
+	}
+	return string(b)
+}
+
+func insertVersion(ctx context.Context, tx *sqldb.Tx, project string, v *Version) error {
+	md := v.Metadata
+	deprecated := 0
+	if md.Deprecated {
+		deprecated = 1
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO chart_versions (project, name, version, app_version, description, icon,
+		keywords, home, sources, maintainers, api_version, type, kube_version, annotations, dependencies,
+		deprecated, created, digest, size, prov_digest)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (project, name, version) DO UPDATE SET
+		app_version = excluded.app_version, description = excluded.description, icon = excluded.icon,
+		keywords = excluded.keywords, home = excluded.home, sources = excluded.sources,
+		maintainers = excluded.maintainers, api_version = excluded.api_version, type = excluded.type,
+		kube_version = excluded.kube_version, annotations = excluded.annotations,
+		dependencies = excluded.dependencies, deprecated = excluded.deprecated, created = excluded.created,
+		digest = excluded.digest, size = excluded.size, prov_digest = excluded.prov_digest`,
+		project, md.Name, md.Version, md.AppVersion, md.Description, md.Icon,
+		jsonText(md.Keywords), md.Home, jsonText(md.Sources), jsonText(md.Maintainers), md.APIVersion, md.Type,
+		md.KubeVersion, jsonText(md.Annotations), jsonText(md.Dependencies),
+		deprecated, v.Created.UnixNano(), v.Digest, v.Size, v.ProvDigest)
+	return err
+}
+
+func bumpGeneration(ctx context.Context, tx *sqldb.Tx, project string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO chart_projects (project, generation) VALUES (?, 1)
+		ON CONFLICT (project) DO UPDATE SET generation = chart_projects.generation + 1`, project)
+	return err
+}
+
+const versionColumns = `name, version, app_version, description, icon, keywords, home, sources, maintainers,
+	api_version, type, kube_version, annotations, dependencies, deprecated, created, digest, size, prov_digest`
+
+func scanVersion(row interface{ Scan(...any) error }) (*Version, error) {
+	md := &helmchart.Metadata{}
+	v := &Version{Metadata: md}
+	var keywords, sources, maintainers, annotations, deps string
+	var deprecated int
+	var created int64
+	if err := row.Scan(&md.Name, &md.Version, &md.AppVersion, &md.Description, &md.Icon, &keywords, &md.Home,
+		&sources, &maintainers, &md.APIVersion, &md.Type, &md.KubeVersion, &annotations, &deps, &deprecated,
+		&created, &v.Digest, &v.Size, &v.ProvDigest); err != nil {
+		return nil, err
+	}
+	for _, f := range []struct {
+		s string
+		p any
+	}{{keywords, &md.Keywords}, {sources, &md.Sources}, {maintainers, &md.Maintainers},
+		{annotations, &md.Annotations}, {deps, &md.Dependencies}} {
+		if f.s != "" {
+			if err := json.Unmarshal([]byte(f.s), f.p); err != nil {
+				return nil, fmt.Errorf("chart %s %s: %w", md.Name, md.Version, err)
+			}
+		}
+	}
+	md.Deprecated = deprecated != 0
+	v.Created = time.Unix(0, created).UTC()
+	v.URLs = []string{"charts/" + archiveFile(md.Name, md.Version)}
+	return v, nil
+}
+
+func (r *Repo) queryVersions(ctx context.Context, query string, args ...any) ([]*Version, error) {
+	rows, err := r.db.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Version
+	for rows.Next() {
+		v, err := scanVersion(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// List returns every chart version in project, grouped by chart name and
+// sorted by semantic version, newest first.
+func (r *Repo) List(ctx context.Context, project string) (map[string][]*Version, error) {
+	vs, err := r.queryVersions(ctx, `SELECT `+versionColumns+` FROM chart_versions WHERE project = ?`, project)
+	if err != nil {
+		return nil, err
+	}
+	return groupVersions(vs), nil
+}
+
+// Versions returns the versions of one chart, newest first, or ErrNotFound.
+func (r *Repo) Versions(ctx context.Context, project, name string) ([]*Version, error) {
+	vs, err := r.queryVersions(ctx, `SELECT `+versionColumns+` FROM chart_versions WHERE project = ? AND name = ?`, project, name)
+	if err != nil {
+		return nil, err
+	}
+	if len(vs) == 0 {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, name)
+	}
+	sortVersions(vs)
+	return vs, nil
+}
+
+// Get returns one chart version, or ErrNotFound.
+func (r *Repo) Get(ctx context.Context, project, name, version string) (*Version, error) {
+	v, err := scanVersion(r.db.QueryRow(ctx, `SELECT `+versionColumns+` FROM chart_versions
+		WHERE project = ? AND name = ? AND version = ?`, project, name, version))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: %s %s", ErrNotFound, name, version)
+	}
+	return v, err
+}
+
+// Delete removes one chart version's record. Its blobs stay in the blob
+// store until garbage collection finds nothing referencing them (see
+// References): the same bytes may be an OCI chart's layer too.
+func (r *Repo) Delete(ctx context.Context, project, name, version string) error {
+	var dgst string
+	err := r.db.Write(ctx, func(tx *sqldb.Tx) error {
+		err := tx.QueryRow(ctx, `DELETE FROM chart_versions WHERE project = ? AND name = ? AND version = ? RETURNING digest`,
+			project, name, version).Scan(&dgst)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: %s %s", ErrNotFound, name, version)
+		}
+		if err != nil {
+			return err
+		}
+		return bumpGeneration(ctx, tx, project)
+	})
+	if err != nil {
+		return err
+	}
+	r.notify(ctx, Event{Action: EventDelete, Project: project, Name: name, Version: version, Digest: "sha256:" + dgst})
+	return nil
+}
+
+// References calls fn with every blob digest a chart version holds
+// (archives and provenance files), for garbage collection's root set.
+func (r *Repo) References(ctx context.Context, fn func(digest.Digest) error) error {
+	rows, err := r.db.Query(ctx, `SELECT digest, prov_digest FROM chart_versions`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d, p string
+		if err := rows.Scan(&d, &p); err != nil {
+			return err
+		}
+		if err := fn(digest.NewDigestFromEncoded(digest.SHA256, d)); err != nil {
+			return err
+		}
+		if p != "" {
+			if err := fn(digest.Digest(p)); err != nil {
+				return err
+			}
+		}
+	}
+	return rows.Err()
+}
