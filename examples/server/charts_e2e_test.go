@@ -6,6 +6,9 @@ import (
 	"compress/gzip"
 	"context"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/berthlabs/berth/audit"
+	"github.com/berthlabs/berth/internal/testtool"
 )
 
 // chartArchive packages a minimal chart name-version as a .tgz.
@@ -74,4 +78,38 @@ func TestChartsThroughTheServer(t *testing.T) {
 		actions = append(actions, e.Action+" "+e.Resource)
 	}
 	assert.Contains(t, strings.Join(actions, "\n"), "chart-upload charts/web:1.0.0")
+}
+
+// helm push oci:// stores a chart as an OCI artifact in the registry, and
+// helm pull oci:// gets the same archive back.
+func TestHelmOCIPushPull(t *testing.T) {
+	helm := testtool.Require(t, "helm")
+	a := startAuthApp(t)
+	e2eCreateProject(t, a, "ocicharts", false)
+	dir := t.TempDir()
+	archive := filepath.Join(dir, "web-1.2.3.tgz")
+	require.NoError(t, os.WriteFile(archive, chartArchive(t, "web", "1.2.3"), 0o600))
+	run := func(args ...string) (string, error) {
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, helm, args...)
+		cmd.Env = append(os.Environ(), "HOME="+dir, "HELM_REGISTRY_CONFIG="+filepath.Join(dir, "registry.json"),
+			"HELM_CACHE_HOME="+filepath.Join(dir, "cache"), "HELM_CONFIG_HOME="+filepath.Join(dir, "config"))
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := run("registry", "login", a.host, "-u", "admin", "-p", e2eAdminPassword, "--insecure")
+	require.NoError(t, err, out)
+	out, err = run("push", archive, "oci://"+a.host+"/ocicharts", "--plain-http")
+	require.NoError(t, err, out)
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "pulled"), 0o700))
+	out, err = run("pull", "oci://"+a.host+"/ocicharts/web", "--version", "1.2.3", "--plain-http", "-d", filepath.Join(dir, "pulled"))
+	require.NoError(t, err, out)
+	got, err := os.ReadFile(filepath.Join(dir, "pulled", "web-1.2.3.tgz"))
+	require.NoError(t, err)
+	want, _ := os.ReadFile(archive)
+	assert.Equal(t, want, got, "the same archive comes back")
+	out, err = run("template", "r1", filepath.Join(dir, "pulled", "web-1.2.3.tgz"))
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "kind: ConfigMap")
 }
