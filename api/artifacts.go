@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strconv"
@@ -10,21 +11,23 @@ import (
 	"github.com/berthlabs/berth/project"
 	"github.com/berthlabs/berth/rbac"
 	"github.com/berthlabs/berth/registry"
+	"github.com/opencontainers/go-digest"
 )
 
 // Artifact is a manifest in a repository, as Harbor shows it.
 type Artifact struct {
-	Digest            string    `json:"digest"`
-	Type              string    `json:"type" doc:"IMAGE, CHART or UNKNOWN"`
-	MediaType         string    `json:"media_type" doc:"The artifact's type (OCI artifactType, or its config media type), else the manifest's media type"`
-	ManifestMediaType string    `json:"manifest_media_type"`
-	ArtifactType      string    `json:"artifact_type,omitempty" doc:"berth: the OCI artifactType"`
-	ProjectID         int64     `json:"project_id"`
-	RepositoryName    string    `json:"repository_name"`
-	Size              int64     `json:"size"`
-	PushTime          time.Time `json:"push_time"`
-	Tags              []Tag     `json:"tags"`
-	Subject           string    `json:"subject,omitempty" doc:"berth: the digest of the artifact this one refers to (a signature, an SBOM, ...)"`
+	Digest            string         `json:"digest"`
+	Type              string         `json:"type" doc:"IMAGE, CHART or UNKNOWN"`
+	MediaType         string         `json:"media_type" doc:"The artifact's type (OCI artifactType, or its config media type), else the manifest's media type"`
+	ManifestMediaType string         `json:"manifest_media_type"`
+	ArtifactType      string         `json:"artifact_type,omitempty" doc:"berth: the OCI artifactType"`
+	ProjectID         int64          `json:"project_id"`
+	RepositoryName    string         `json:"repository_name"`
+	Size              int64          `json:"size"`
+	PushTime          time.Time      `json:"push_time"`
+	Tags              []Tag          `json:"tags"`
+	Subject           string         `json:"subject,omitempty" doc:"berth: the digest of the artifact this one refers to (a signature, an SBOM, ...)"`
+	ExtraAttrs        map[string]any `json:"extra_attrs,omitempty" doc:"for Helm charts: name, version, appVersion, description, icon and the rest of Chart.yaml"`
 }
 
 // Tag is a tag of an artifact.
@@ -95,7 +98,7 @@ func (a *API) listArtifacts(c *call) error {
 	}
 	out := make([]Artifact, 0, len(arts))
 	for _, art := range arts {
-		out = append(out, artifactJSON(p, art, tags))
+		out = append(out, a.withChartAttrs(c, artifactJSON(p, art, tags)))
 	}
 	return c.paged(pg, total, out)
 }
@@ -119,7 +122,7 @@ func (a *API) getArtifact(c *call) error {
 	if err != nil {
 		return err
 	}
-	return c.json(http.StatusOK, artifactJSON(p, *art, tags))
+	return c.json(http.StatusOK, a.withChartAttrs(c, artifactJSON(p, *art, tags)))
 }
 
 func (a *API) deleteArtifact(c *call) error {
@@ -156,4 +159,30 @@ func (a *API) deleteTag(c *call) error {
 		return notFound("tag " + strconv.Quote(tag) + " is not a tag of " + art.Repository + "@" + art.Digest.String())
 	}
 	return a.okOr(c, a.deps.Registry.DeleteTag(c.ctx(), art.Repository, tag))
+}
+
+// maxChartConfig bounds the Chart.yaml-as-JSON config read for extra_attrs.
+const maxChartConfig = 1 << 20
+
+// withChartAttrs adds a Helm chart's metadata (its config blob, Chart.yaml
+// as JSON), as Harbor shows it in extra_attrs. An unreadable config leaves
+// the artifact as it is: the listing must not fail for one odd chart.
+func (a *API) withChartAttrs(c *call, art Artifact) Artifact {
+	if art.Type != "CHART" {
+		return art
+	}
+	d, err := digest.Parse(art.Digest)
+	if err != nil {
+		return art
+	}
+	b, err := a.deps.Registry.ReadConfig(c.ctx(), art.RepositoryName, d, maxChartConfig)
+	if err != nil {
+		a.cfg.log.DebugContext(c.ctx(), "chart config", "artifact", art.RepositoryName+"@"+art.Digest, "err", err)
+		return art
+	}
+	var attrs map[string]any
+	if json.Unmarshal(b, &attrs) == nil {
+		art.ExtraAttrs = attrs
+	}
+	return art
 }

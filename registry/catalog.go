@@ -3,8 +3,10 @@ package registry
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -248,4 +250,42 @@ func clampLimit(limit, maxLimit int) int {
 // escapeLike makes s match literally in LIKE ... ESCAPE '\'.
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// ErrTooLarge is returned by ReadConfig for a config over the limit.
+var ErrTooLarge = errors.New("too large")
+
+// ReadConfig returns the config blob of an image manifest in repo (a Helm
+// chart's Chart.yaml as JSON, an image's platform and history), at most
+// limit bytes. Management layers show it; it is read like a pull, without
+// the pull gate, so callers must check read access themselves.
+func (rg *Registry) ReadConfig(ctx context.Context, repo string, d digest.Digest, limit int64) ([]byte, error) {
+	mr, err := rg.meta.queryManifest(ctx, repo, d.String(), true)
+	if errors.Is(err, errNotFound) {
+		return nil, notFound("artifact", repo+"@"+d.String())
+	}
+	if err != nil {
+		return nil, err
+	}
+	var m struct {
+		Config *struct {
+			Digest digest.Digest `json:"digest"`
+			Size   int64         `json:"size"`
+		} `json:"config"`
+	}
+	if err := json.Unmarshal(mr.Content, &m); err != nil || m.Config == nil {
+		return nil, notFound("config of", repo+"@"+d.String())
+	}
+	if m.Config.Size > limit {
+		return nil, fmt.Errorf("config of %s@%s is %d bytes: %w", repo, d, m.Config.Size, ErrTooLarge)
+	}
+	if _, err := rg.meta.blobSize(ctx, repo, m.Config.Digest); err != nil {
+		return nil, notFound("config blob", m.Config.Digest.String())
+	}
+	rc, err := rg.blobs.Open(ctx, m.Config.Digest)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(io.LimitReader(rc, limit))
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"net/http"
 	"os"
 	"os/exec"
@@ -112,4 +113,16 @@ func TestHelmOCIPushPull(t *testing.T) {
 	out, err = run("template", "r1", filepath.Join(dir, "pulled", "web-1.2.3.tgz"))
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "kind: ConfigMap")
+
+	// The management API shows the chart's metadata, read from its config.
+	r := e2eAdmin(t, a, http.MethodGet, "/projects/ocicharts/repositories/web/artifacts/1.2.3", nil, http.StatusOK)
+	var art struct {
+		Type       string         `json:"type"`
+		ExtraAttrs map[string]any `json:"extra_attrs"`
+	}
+	require.NoError(t, json.Unmarshal(r.body, &art))
+	assert.Equal(t, "CHART", art.Type)
+	assert.Equal(t, "web", art.ExtraAttrs["name"])
+	assert.Equal(t, "1.2.3", art.ExtraAttrs["version"])
+	assert.Equal(t, "test chart", art.ExtraAttrs["description"])
 }
