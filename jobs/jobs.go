@@ -1,0 +1,216 @@
+// Package jobs runs durable background jobs in the database berth already
+// uses, on River (github.com/riverqueue/river) with its SQLite driver.
+//
+// Long work — scans, replication, garbage collection, retention — is
+// enqueued as a row in the same SQLite file as the rest of berth's state, so
+// it survives restarts: a job enqueued before a crash or shutdown runs when
+// a Runner next starts on that file. Retries with backoff, unique jobs,
+// scheduled jobs and cancellation are River's.
+//
+// Usage:
+//
+//	type ScanArgs struct{ Digest string `json:"digest"` }
+//
+//	func (ScanArgs) Kind() string { return "scan" }
+//
+//	type ScanWorker struct{ river.WorkerDefaults[ScanArgs] }
+//
+//	func (w *ScanWorker) Work(ctx context.Context, job *river.Job[ScanArgs]) error {
+//		return scan(ctx, job.Args.Digest)
+//	}
+//
+//	err := jobs.Migrate(ctx, db) // once, at startup
+//	r, err := jobs.New(db,
+//		jobs.WithWorker(&ScanWorker{}),
+//		jobs.WithConcurrency(4),
+//		jobs.WithMaxAttempts(5))
+//	err = r.Start(ctx)
+//	defer r.Stop(ctx)
+//	id, err := r.Enqueue(ctx, ScanArgs{Digest: d}, jobs.UniqueByArgs())
+//	st, err := r.Status(ctx, id)
+//
+// The *sql.DB handed to Migrate and New must be a pool of its own on the
+// database file (not one of sqldb's pools) limited to one connection:
+// SQLite allows one writer and River runs many internal operations in
+// parallel, so River's SQLite driver asks for db.SetMaxOpenConns(1). Use
+// busy_timeout so that River's writes wait for, rather than fail on, the
+// writer lock held by berth's own writer:
+//
+//	file:/var/lib/berth/berth.db?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// ErrNotFound is returned by Status and Cancel for an unknown job id.
+var ErrNotFound = errors.New("jobs: job not found")
+
+// Migrate creates or upgrades River's tables (river_job, river_queue, …) in
+// db. It is idempotent; run it once at startup before New.
+func Migrate(ctx context.Context, db *sql.DB) error {
+	m, err := rivermigrate.New(riversqlite.New(db), nil)
+	if err != nil {
+		return fmt.Errorf("jobs: migrate: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("jobs: migrate: %w", err)
+	}
+	return nil
+}
+
+// Runner enqueues jobs and, once started, works them with the registered
+// workers. A Runner that is never started can still enqueue, inspect and
+// cancel jobs.
+type Runner struct {
+	client    *river.Client[*sql.Tx]
+	stopGrace time.Duration
+}
+
+type config struct {
+	workers      *river.Workers
+	register     []func(*river.Workers) error
+	concurrency  int
+	queues       map[string]int
+	maxAttempts  int
+	poll         time.Duration
+	jobTimeout   time.Duration
+	rescueAfter  time.Duration
+	backoff      func(attempt int) time.Duration
+	logger       *slog.Logger
+	stopCancelIn time.Duration
+}
+
+// Option configures a Runner.
+type Option func(*config)
+
+// WithWorker registers the worker for jobs of kind T.Kind().
+func WithWorker[T river.JobArgs](w river.Worker[T]) Option {
+	return func(c *config) {
+		c.register = append(c.register, func(ws *river.Workers) error {
+			return river.AddWorkerSafely(ws, w)
+		})
+	}
+}
+
+// WithWorkers registers every worker in ws (a River worker bundle built by
+// the caller with river.AddWorker). Combine with WithWorker freely; a kind
+// registered twice is an error from New.
+func WithWorkers(ws *river.Workers) Option {
+	return func(c *config) {
+		if ws != nil {
+			c.workers = ws
+		}
+	}
+}
+
+// WithConcurrency bounds how many jobs of the default queue run at once in
+// this process (default 10).
+func WithConcurrency(n int) Option { return func(c *config) { c.concurrency = n } }
+
+// WithQueue adds a named queue worked with at most maxWorkers jobs at once.
+// Jobs go to it with OnQueue.
+func WithQueue(name string, maxWorkers int) Option {
+	return func(c *config) { c.queues[name] = maxWorkers }
+}
+
+// WithMaxAttempts sets how many times a job runs before it is discarded
+// (default 25, River's). EnqueueMaxAttempts overrides it per job.
+func WithMaxAttempts(n int) Option { return func(c *config) { c.maxAttempts = n } }
+
+// WithBackoff replaces River's retry backoff (attempt⁴ seconds with jitter)
+// with f, given the number of the attempt that just failed (1-based).
+func WithBackoff(f func(attempt int) time.Duration) Option {
+	return func(c *config) { c.backoff = f }
+}
+
+// WithPollInterval sets how often the database is polled for new jobs
+// (default 1s). SQLite has no LISTEN/NOTIFY; jobs enqueued through this
+// Runner are noticed at once, jobs enqueued elsewhere within one interval.
+func WithPollInterval(d time.Duration) Option { return func(c *config) { c.poll = d } }
+
+// WithJobTimeout bounds one attempt of a job (default 1 minute; -1 for no
+// timeout). A job exceeding it has its context cancelled.
+func WithJobTimeout(d time.Duration) Option { return func(c *config) { c.jobTimeout = d } }
+
+// WithRescueAfter sets how long a job may stay "running" before it is taken
+// to be orphaned by a crashed process and made retryable (default 1 hour,
+// River's). It must exceed the job timeout.
+func WithRescueAfter(d time.Duration) Option { return func(c *config) { c.rescueAfter = d } }
+
+// WithStopGrace sets how long Stop waits, once its context is done, for
+// running jobs to return after their contexts are cancelled (default 10s).
+func WithStopGrace(d time.Duration) Option { return func(c *config) { c.stopCancelIn = d } }
+
+// WithLogger sets River's logger (default: warnings and errors to stderr).
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+type backoffPolicy struct{ f func(int) time.Duration }
+
+func (p backoffPolicy) NextRetry(job *rivertype.JobRow) time.Time {
+	return time.Now().UTC().Add(p.f(job.Attempt))
+}
+
+// New returns a Runner on db, a SQLite pool on which Migrate has run. The
+// caller keeps ownership of db and closes it after Stop.
+func New(db *sql.DB, opts ...Option) (*Runner, error) {
+	if db == nil {
+		return nil, errors.New("jobs: nil *sql.DB")
+	}
+	c := &config{
+		workers:      river.NewWorkers(),
+		concurrency:  10,
+		queues:       map[string]int{},
+		stopCancelIn: 10 * time.Second,
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	for _, reg := range c.register {
+		if err := reg(c.workers); err != nil {
+			return nil, fmt.Errorf("jobs: %w", err)
+		}
+	}
+	if c.concurrency < 1 {
+		return nil, fmt.Errorf("jobs: concurrency %d < 1", c.concurrency)
+	}
+	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: c.concurrency}}
+	for name, n := range c.queues {
+		queues[name] = river.QueueConfig{MaxWorkers: n}
+	}
+	logger := c.logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	rc := &river.Config{
+		FetchPollInterval:    c.poll,
+		JobTimeout:           c.jobTimeout,
+		Logger:               logger,
+		MaxAttempts:          c.maxAttempts,
+		Queues:               queues,
+		RescueStuckJobsAfter: c.rescueAfter,
+		Workers:              c.workers,
+	}
+	if c.poll > 0 && c.poll < river.FetchCooldownDefault {
+		rc.FetchCooldown = c.poll
+	}
+	if c.backoff != nil {
+		rc.RetryPolicy = backoffPolicy{c.backoff}
+	}
+	client, err := river.NewClient(riversqlite.New(db), rc)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	return &Runner{client: client, stopGrace: c.stopCancelIn}, nil
+}
