@@ -56,6 +56,7 @@ type DB struct {
 	writeMu      sync.Mutex
 	serialWrites bool
 	cacheWrites  bool
+	dsn          string // file SQLite: how to open more pools (NewPool)
 }
 
 // stmtCache holds prepared statements by query text: parsing SQL costs more

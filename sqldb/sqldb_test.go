@@ -166,3 +166,23 @@ func TestPreparedStatementCacheIsBounded(t *testing.T) {
 	}
 	assert.Equal(t, int32(maxPreparedStatements), db.reads.count.Load())
 }
+
+func TestNewPoolSharesTheFile(t *testing.T) {
+	db, _ := openFile(t)
+	ctx := t.Context()
+	require.NoError(t, db.Migrate(ctx, "test", twoMigrations))
+	pool, err := db.NewPool(ctx, 1)
+	require.NoError(t, err)
+	defer pool.Close()
+	_, err = pool.ExecContext(ctx, `INSERT INTO items (name) VALUES ('from-pool')`)
+	require.NoError(t, err)
+	var n int
+	require.NoError(t, db.QueryRow(ctx, `SELECT COUNT(*) FROM items WHERE name = 'from-pool'`).Scan(&n))
+	assert.Equal(t, 1, n)
+
+	mem, err := OpenSQLiteMemory(ctx)
+	require.NoError(t, err)
+	defer mem.Close()
+	_, err = mem.NewPool(ctx, 1)
+	assert.Error(t, err)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 
@@ -20,12 +21,8 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		"busy_timeout(10000)",
 		"foreign_keys(1)",
 	}
-	q := url.Values{}
-	for _, p := range pragmas {
-		q.Add("_pragma", p)
-	}
 	base := "file:" + (&url.URL{Path: path}).EscapedPath()
-	writer, err := sql.Open("sqlite", base+"?"+q.Encode()+"&_txlock=immediate")
+	writer, err := sql.Open("sqlite", base+"?"+dsnQuery(pragmas)+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
@@ -38,8 +35,7 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		writer.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	q.Add("_pragma", "query_only(1)")
-	reader, err := sql.Open("sqlite", base+"?"+q.Encode())
+	reader, err := sql.Open("sqlite", base+"?"+dsnQuery(append(pragmas, "query_only(1)")))
 	if err != nil {
 		writer.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
@@ -47,7 +43,8 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	reader.SetMaxOpenConns(8)
 	reader.SetMaxIdleConns(8)
 	reader.SetConnMaxLifetime(0)
-	return &DB{dialect: SQLite, writer: writer, reader: reader, serialWrites: true, cacheWrites: true}, nil
+	return &DB{dialect: SQLite, writer: writer, reader: reader, serialWrites: true, cacheWrites: true,
+		dsn: base + "?" + dsnQuery(pragmas)}, nil
 }
 
 // OpenSQLiteMemory opens a private in-memory SQLite database, for tests and
@@ -73,4 +70,34 @@ func OpenSQLiteMemory(ctx context.Context) (*DB, error) {
 	// One connection: a write statement cache would deadlock preparing
 	// while a transaction holds it, so writes are not cached here.
 	return &DB{dialect: SQLite, writer: db, reader: db, serialWrites: true}, nil
+}
+
+func dsnQuery(pragmas []string) string {
+	q := url.Values{}
+	for _, p := range pragmas {
+		q.Add("_pragma", p)
+	}
+	return q.Encode()
+}
+
+// NewPool opens another connection pool on the same SQLite file with the
+// same settings, for a library that manages its own transactions (River's
+// job queue). Writes through it contend with Write at SQLite's lock, which
+// busy_timeout absorbs. Close it when done. Not available for in-memory
+// databases.
+func (db *DB) NewPool(ctx context.Context, maxOpen int) (*sql.DB, error) {
+	if db.dsn == "" {
+		return nil, errors.New("sqldb: NewPool needs a file-backed SQLite database")
+	}
+	pool, err := sql.Open("sqlite", db.dsn)
+	if err != nil {
+		return nil, err
+	}
+	pool.SetMaxOpenConns(maxOpen)
+	pool.SetConnMaxLifetime(0)
+	if err := pool.PingContext(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
 }
