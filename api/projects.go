@@ -153,16 +153,40 @@ func (a *API) deleteProject(c *call) error {
 	return c.ok()
 }
 
+// deleteProjectRobots deletes a deleted project's robots and strips its
+// name from system robots' permissions, so a project created later under
+// the same name grants nothing to robots made for the old one.
 func (a *API) deleteProjectRobots(ctx context.Context, name string) error {
 	for {
 		robots, _, err := a.deps.Robots.List(ctx, auth.RobotFilter{Level: auth.RobotProject, Project: name, Limit: auth.MaxPageSize})
 		if err != nil || len(robots) == 0 {
-			return err
+			if err != nil {
+				return err
+			}
+			break
 		}
 		for _, r := range robots {
 			if err := a.deps.Robots.Delete(ctx, r.Name); err != nil && !errors.Is(err, auth.ErrNotFound) {
 				return err
 			}
+		}
+	}
+	for offset := 0; ; offset += auth.MaxPageSize {
+		robots, total, err := a.deps.Robots.List(ctx, auth.RobotFilter{Level: auth.RobotSystem, Offset: offset, Limit: auth.MaxPageSize})
+		if err != nil {
+			return err
+		}
+		for _, r := range robots {
+			kept := slices.DeleteFunc(slices.Clone(r.Permissions), func(p auth.RobotPermission) bool { return p.Project == name })
+			if len(kept) == len(r.Permissions) {
+				continue
+			}
+			if _, err := a.deps.Robots.Update(ctx, r.Name, auth.RobotUpdate{Permissions: &kept}); err != nil {
+				return err
+			}
+		}
+		if offset+len(robots) >= total || len(robots) == 0 {
+			return nil
 		}
 	}
 }

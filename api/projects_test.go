@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/berthlabs/berth/api"
+	"github.com/berthlabs/berth/auth"
 )
 
 func TestProjectCreate(t *testing.T) {
@@ -190,4 +191,24 @@ func TestProjectRepoCount(t *testing.T) {
 	e.do(anonymous, http.MethodGet, "/projects/library", nil).ok(t, http.StatusOK, &p)
 	require.Equal(t, 2, p.RepoCount)
 	assert.Equal(t, []int{}, p.CurrentUserRoleIDs)
+}
+
+// A deleted project's name leaves system robots' permissions, so a new
+// project of that name grants them nothing.
+func TestProjectDeleteStripsSystemRobotPermissions(t *testing.T) {
+	e := newEnv(t)
+	e.project("gone", false)
+	e.project("kept", false)
+	ctx := t.Context()
+	_, _, err := e.robots.Create(ctx, auth.Robot{Name: "sys", Level: auth.RobotSystem, Permissions: []auth.RobotPermission{
+		{Project: "gone", Resource: "repository", Action: "pull"},
+		{Project: "kept", Resource: "repository", Action: "pull"},
+		{Project: "*", Resource: "repository", Action: "list"}}})
+	require.NoError(t, err)
+	e.do(admin(), http.MethodDelete, "/projects/gone", nil).ok(t, http.StatusOK, nil)
+	r, err := e.robots.Get(ctx, auth.RobotName("", "sys"))
+	require.NoError(t, err)
+	assert.Equal(t, []auth.RobotPermission{
+		{Project: "kept", Resource: "repository", Action: "pull"},
+		{Project: "*", Resource: "repository", Action: "list"}}, r.Permissions)
 }
