@@ -5,7 +5,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math"
 	"time"
 
@@ -33,14 +32,7 @@ func NewStore(ctx context.Context, db *sqldb.DB, opts ...StoreOption) (*Store, e
 	if db == nil {
 		return nil, errors.New("audit: a database is required")
 	}
-	sub, err := fs.Sub(migrations, "migrations/"+string(db.Dialect()))
-	if err != nil {
-		return nil, fmt.Errorf("audit: %w", err)
-	}
-	if _, err := fs.Stat(sub, "."); err != nil {
-		return nil, fmt.Errorf("audit: no migrations for the %s dialect", db.Dialect())
-	}
-	if err := db.Migrate(ctx, "audit", sub); err != nil {
+	if err := db.MigrateDialect(ctx, "audit", migrations); err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
 	s := &Store{db: db, now: time.Now}

@@ -6,7 +6,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/berthlabs/berth/sqldb"
@@ -69,11 +68,7 @@ func migrate(ctx context.Context, db *sqldb.DB, component string, fsys embed.FS)
 	if db == nil {
 		return fmt.Errorf("auth: %s: a database is required", component)
 	}
-	sub, err := fs.Sub(fsys, "migrations/"+string(db.Dialect()))
-	if err == nil {
-		err = db.Migrate(ctx, component, sub)
-	}
-	if err != nil {
+	if err := db.MigrateDialect(ctx, component, fsys); err != nil {
 		return fmt.Errorf("auth: %w", err)
 	}
 	return nil

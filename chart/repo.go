@@ -5,7 +5,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"sync"
 	"time"
@@ -97,11 +96,7 @@ func New(ctx context.Context, blobs storage.Driver, db *sqldb.DB, opts ...Option
 			return nil, err
 		}
 	}
-	sub, err := fs.Sub(migrations, "migrations/"+string(db.Dialect()))
-	if err != nil {
-		return nil, err
-	}
-	if err := db.Migrate(ctx, "chart", sub); err != nil {
+	if err := db.MigrateDialect(ctx, "chart", migrations); err != nil {
 		return nil, err
 	}
 	r := &Repo{

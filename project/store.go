@@ -5,7 +5,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/berthlabs/berth/sqldb"
@@ -78,11 +77,7 @@ func NewStore(ctx context.Context, db *sqldb.DB, opts ...Option) (*Store, error)
 	if db == nil {
 		return nil, errors.New("project: a database is required")
 	}
-	sub, err := fs.Sub(migrations, "migrations/"+string(db.Dialect()))
-	if err != nil {
-		return nil, err
-	}
-	if err := db.Migrate(ctx, "project", sub); err != nil {
+	if err := db.MigrateDialect(ctx, "project", migrations); err != nil {
 		return nil, fmt.Errorf("project: %w", err)
 	}
 	s := &Store{

@@ -5,7 +5,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -125,11 +124,7 @@ func New(ctx context.Context, blobs storage.Driver, db *sqldb.DB, opts ...Option
 			return nil, err
 		}
 	}
-	sub, err := fs.Sub(migrations, "migrations/"+string(db.Dialect()))
-	if err != nil {
-		return nil, err
-	}
-	if err := db.Migrate(ctx, "registry", sub); err != nil {
+	if err := db.MigrateDialect(ctx, "registry", migrations); err != nil {
 		return nil, fmt.Errorf("registry: %w", err)
 	}
 	rg := &Registry{

@@ -106,3 +106,24 @@ func onlyComments(s string) bool {
 	}
 	return true
 }
+
+// MigrateDialect applies the migrations under migrations/<dialect>/ in
+// fsys, the layout every berth package embeds:
+//
+//	//go:embed migrations
+//	var migrations embed.FS
+//	err := db.MigrateDialect(ctx, "registry", migrations)
+//
+// A package without migrations for the database's dialect gets an error
+// naming it, rather than an empty schema.
+func (db *DB) MigrateDialect(ctx context.Context, component string, fsys fs.FS) error {
+	dir := "migrations/" + string(db.dialect)
+	if _, err := fs.Stat(fsys, dir); err != nil {
+		return fmt.Errorf("migrate %s: no migrations for the %s dialect", component, db.dialect)
+	}
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		return fmt.Errorf("migrate %s: %w", component, err)
+	}
+	return db.Migrate(ctx, component, sub)
+}

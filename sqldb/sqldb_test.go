@@ -186,3 +186,14 @@ func TestNewPoolSharesTheFile(t *testing.T) {
 	_, err = mem.NewPool(ctx, 1)
 	assert.Error(t, err)
 }
+
+func TestMigrateDialect(t *testing.T) {
+	db, _ := openFile(t)
+	ctx := t.Context()
+	layout := fstest.MapFS{"migrations/sqlite/0001_t.sql": {Data: []byte("CREATE TABLE t (a INT);\n")}}
+	require.NoError(t, db.MigrateDialect(ctx, "layout", layout))
+	var n int
+	require.NoError(t, db.QueryRow(ctx, `SELECT COUNT(*) FROM t`).Scan(&n))
+	err := db.MigrateDialect(ctx, "other", fstest.MapFS{"migrations/postgres/0001_t.sql": {Data: []byte("SELECT 1;\n")}})
+	assert.ErrorContains(t, err, "no migrations for the sqlite dialect")
+}
