@@ -83,14 +83,8 @@ func (a *API) createRobot(c *call) error {
 	default:
 		return badRequest(fmt.Sprintf("level %q: want system or project", req.Level))
 	}
-	perms, err := robotPerms(level, proj, req.Permissions)
+	perms, err := a.grantablePerms(c, level, proj, req.Permissions)
 	if err != nil {
-		return err
-	}
-	if err := a.checkProjects(c, perms); err != nil {
-		return err
-	}
-	if err := c.checkGrantable(perms); err != nil {
 		return err
 	}
 	days := a.cfg.robotDays
@@ -213,14 +207,8 @@ func (a *API) updateRobot(c *call) error {
 	}
 	u := auth.RobotUpdate{Description: req.Description, Disabled: req.Disable}
 	if req.Permissions != nil {
-		perms, err := robotPerms(cur.Level, cur.Project, *req.Permissions)
+		perms, err := a.grantablePerms(c, cur.Level, cur.Project, *req.Permissions)
 		if err != nil {
-			return err
-		}
-		if err := a.checkProjects(c, perms); err != nil {
-			return err
-		}
-		if err := c.checkGrantable(perms); err != nil {
 			return err
 		}
 		u.Permissions = &perms
@@ -267,4 +255,21 @@ func (a *API) deleteRobot(c *call) error {
 		return err
 	}
 	return a.okOr(c, a.deps.Robots.Delete(c.ctx(), name))
+}
+
+// grantablePerms parses a request's permissions for a robot and checks that
+// each names an existing project and is one the caller holds: nobody mints
+// a robot stronger than themselves.
+func (a *API) grantablePerms(c *call, level auth.RobotLevel, proj string, in []RobotPermission) ([]auth.RobotPermission, error) {
+	perms, err := robotPerms(level, proj, in)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.checkProjects(c, perms); err != nil {
+		return nil, err
+	}
+	if err := c.checkGrantable(perms); err != nil {
+		return nil, err
+	}
+	return perms, nil
 }
