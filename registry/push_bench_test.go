@@ -17,22 +17,41 @@ import (
 	"github.com/berthlabs/berth/storage/filesystem"
 )
 
-func BenchmarkPush(b *testing.B)       { benchPush(b) }
-func BenchmarkPushNoSync(b *testing.B) { benchPush(b, filesystem.WithoutFsync()) }
-
-func benchPush(b *testing.B, opts ...filesystem.Option) {
+// benchServer serves a registry over the filesystem driver and file-backed
+// SQLite in a temporary directory, for the benchmark's lifetime.
+func benchServer(b *testing.B, opts ...filesystem.Option) *httptest.Server {
 	ctx := context.Background()
 	dir := b.TempDir()
-	fs, _ := filesystem.New(dir+"/s", opts...)
-	db, _ := sqldb.OpenSQLite(ctx, dir+"/db")
+	fs, err := filesystem.New(dir+"/s", opts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	db, err := sqldb.OpenSQLite(ctx, dir+"/db")
+	if err != nil {
+		b.Fatal(err)
+	}
 	rg, err := registry.New(ctx, fs, db)
 	if err != nil {
 		b.Fatal(err)
 	}
 	srv := httptest.NewServer(rg)
-	defer srv.Close()
+	b.Cleanup(func() { srv.Close(); db.Close() })
+	return srv
+}
+
+// benchData is 256 MiB of deterministic random bytes.
+func benchData() []byte {
 	data := make([]byte, 256<<20)
 	rand.New(rand.NewSource(1)).Read(data)
+	return data
+}
+
+func BenchmarkPush(b *testing.B)       { benchPush(b) }
+func BenchmarkPushNoSync(b *testing.B) { benchPush(b, filesystem.WithoutFsync()) }
+
+func benchPush(b *testing.B, opts ...filesystem.Option) {
+	srv := benchServer(b, opts...)
+	data := benchData()
 	b.SetBytes(int64(len(data)))
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -50,16 +69,7 @@ func benchPush(b *testing.B, opts ...filesystem.Option) {
 // BenchmarkManifestPut measures sequential durable manifest pushes by tag
 // into file-backed SQLite.
 func BenchmarkManifestPut(b *testing.B) {
-	ctx := context.Background()
-	dir := b.TempDir()
-	fs, _ := filesystem.New(dir + "/s")
-	db, _ := sqldb.OpenSQLite(ctx, dir+"/db")
-	rg, err := registry.New(ctx, fs, db)
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := httptest.NewServer(rg)
-	defer srv.Close()
+	srv := benchServer(b)
 	cfg, layer := []byte(`{"architecture":"amd64","os":"linux"}`), []byte("layer")
 	for _, blob := range [][]byte{cfg, layer} {
 		resp, err := http.Post(srv.URL+"/v2/a/b/blobs/uploads/?digest="+digest.FromBytes(blob).String(), "application/octet-stream", bytes.NewReader(blob))
@@ -87,18 +97,8 @@ func BenchmarkManifestPut(b *testing.B) {
 
 // BenchmarkPushChunked measures a 256 MiB push in 16 MiB PATCHes.
 func BenchmarkPushChunked(b *testing.B) {
-	ctx := context.Background()
-	dir := b.TempDir()
-	fs, _ := filesystem.New(dir + "/s")
-	db, _ := sqldb.OpenSQLite(ctx, dir+"/db")
-	rg, err := registry.New(ctx, fs, db)
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := httptest.NewServer(rg)
-	defer srv.Close()
-	data := make([]byte, 256<<20)
-	rand.New(rand.NewSource(1)).Read(data)
+	srv := benchServer(b)
+	data := benchData()
 	const chunk = 16 << 20
 	b.SetBytes(int64(len(data)))
 	for i := 0; i < b.N; i++ {
