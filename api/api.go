@@ -63,6 +63,9 @@ type config struct {
 	log         *slog.Logger
 	now         func() time.Time
 	groupDN     func(string) string
+	scan        scanDeps  // scan.go; zero: no scanning endpoints
+	trust       trustDeps // trust.go; zero: no content-trust endpoints
+	repl        replDeps  // replication.go; zero: no replication endpoints
 }
 
 // Option configures the API.

@@ -64,7 +64,7 @@ func (a *API) routeTable() []route {
 	qWithTag := param{"with_tag", "boolean", "Include the tags of each artifact (default true)", false}
 	paging := []param{{"page", "integer", "Page number, from 1 (default 1)", false},
 		{"page_size", "integer", "Page size, 1 to 100 (default 10)", false}}
-	return []route{
+	core := []route{
 		{method: get, path: "/ping", id: "getPing", tag: "system", summary: "Answer Pong", text: true, handle: a.ping},
 		{method: get, path: "/systeminfo", id: "getSystemInfo", tag: "system", summary: "General information about the server",
 			resp: GeneralInfo{}, handle: a.systemInfo},
@@ -158,4 +158,9 @@ func (a *API) routeTable() []route {
 			summary: "Query a project's audit log, newest first (same q keys as /audit-logs)",
 			query:   append([]param{qQuery}, paging...), resp: []AuditLog{}, paged: true, handle: a.listProjectLogs},
 	}
+	// Optional feature groups, each in its own file, each empty unless its
+	// With... option supplied the component behind it.
+	core = append(core, a.scanRoutes()...)
+	core = append(core, a.trustRoutes()...)
+	return append(core, a.replicationRoutes()...)
 }

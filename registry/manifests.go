@@ -51,7 +51,7 @@ func (rg *Registry) getManifest(w http.ResponseWriter, r *http.Request, rt route
 	}
 	t := Target{Repository: rt.name, Reference: rt.ref, Digest: mr.Digest, MediaType: mr.MediaType,
 		ArtifactType: mr.ArtifactType, Size: mr.Size, Subject: mr.Subject, Manifest: mr.Content}
-	if err := rg.pullGate.CheckPull(r.Context(), t); err != nil {
+	if err := rg.checkPull(r.Context(), t); err != nil {
 		return err
 	}
 	h := w.Header()

@@ -169,7 +169,10 @@ func (rg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rg.writeError(w, r, err)
 		return
 	}
-	ctx, err := rg.authorizer.Authorize(r, need)
+	ctx, err := r.Context(), error(nil)
+	if !isInternal(ctx) {
+		ctx, err = rg.authorizer.Authorize(r, need)
+	}
 	if err != nil {
 		rg.writeError(w, r, err)
 		return
@@ -309,4 +312,12 @@ func (k *keyedMutex) lock(key string) func() {
 		}
 		k.mu.Unlock()
 	}
+}
+
+// checkPull asks the PullGate, except for requests made through Transport.
+func (rg *Registry) checkPull(ctx context.Context, t Target) error {
+	if isInternal(ctx) {
+		return nil
+	}
+	return rg.pullGate.CheckPull(ctx, t)
 }

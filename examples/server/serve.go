@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/berthlabs/berth/api"
 	"github.com/berthlabs/berth/audit"
 	"github.com/berthlabs/berth/auth/ldap"
+	"github.com/berthlabs/berth/jobs"
 	"github.com/berthlabs/berth/registry"
 	"github.com/berthlabs/berth/sqldb"
 )
@@ -32,6 +34,7 @@ type config struct {
 	auth         bool
 	externalURL  string
 	ldapConfig   string
+	features     featureConfig
 }
 
 // serveCmd parses the server's flags and serves until SIGINT or SIGTERM.
@@ -54,6 +57,7 @@ func serveCmd(args []string, stderr io.Writer) int {
 	fs.StringVar(&cfg.ldapConfig, "ldap-config", "", "JSON file configuring LDAP/AD login (bind password from BERTH_LDAP_BIND_PASSWORD)")
 	fs.StringVar(&cfg.debugAddr, "debug-addr", "", "if set, serve Go's pprof profiles on this address (keep it private)")
 	fs.DurationVar(&cfg.uploadMaxAge, "upload-max-age", 7*24*time.Hour, "abandoned upload sessions older than this are purged")
+	cfg.features.addFlags(fs)
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
 	}
@@ -98,9 +102,13 @@ const version = "0.1.0-dev"
 // app is the assembled server: one handler for every endpoint, over one
 // data directory.
 type app struct {
-	handler http.Handler
-	st      *store
-	id      *identity // nil when auth is off
+	handler     http.Handler
+	st          *store
+	id          *identity // nil when auth is off
+	jobs        *jobs.Runner
+	jobDB       *sql.DB
+	jobsStarted bool
+	closers     []func() // run in reverse order by close
 }
 
 // newApp opens the data directory and wires every package. Close it when
@@ -126,7 +134,8 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err erro
 	if cfg.sparse {
 		opts = append(opts, registry.WithSparseManifests())
 	}
-	sinks := eventSinks{logEvents(log)}
+	sinks := &eventSinks{logEvents(log)}
+	gates := &pullGates{}
 	if cfg.auth {
 		counter := func(ctx context.Context, project string) (int, error) { return st.reg.CountRepositories(ctx, project) }
 		if a.id, err = openIdentity(ctx, st, cfg, log, counter); err != nil {
@@ -134,24 +143,41 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err erro
 		}
 		// Projects are tenants: a mount without a source never crosses them.
 		opts = append(opts, registry.WithAuthorizer(a.id.gk), registry.WithProjectScopedAnonymousMount())
-		sinks = append(sinks, audit.RegistrySink(a.id.recorder))
+		*sinks = append(*sinks, audit.RegistrySink(a.id.recorder))
 	} else {
 		log.Warn("authentication is off: anyone who can reach this server may push, pull and delete")
 	}
-	opts = append(opts, registry.WithEventSink(sinks))
+	opts = append(opts, registry.WithEventSink(sinks), registry.WithPullGate(gates))
 	if err := st.openRegistry(ctx, opts...); err != nil {
 		return nil, err
 	}
 	go purgeUploads(ctx, st.reg, cfg.uploadMaxAge, log)
 
+	w, err := a.openJobs(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	w.gates, w.sinks = gates, sinks
+	err = wireFeatures(w)
+	a.closers = append(a.closers, w.closers...)
+	if err != nil {
+		return nil, err
+	}
+	if w.startJobs {
+		if err := a.jobs.Start(ctx); err != nil {
+			return nil, err
+		}
+		a.jobsStarted = true
+	}
+
 	m := newMetrics()
 	mux := http.NewServeMux()
 	if a.id != nil {
 		mux.Handle("/service/token", a.id.tokens.Handler(a.id.gk, a.id.gk))
+		apiOpts := append([]api.Option{api.WithVersion(version), api.WithExternalURL(cfg.externalURL),
+			api.WithRealm(tokenRealm(cfg.externalURL)), api.WithLogger(log), api.WithGroupDN(ldap.CanonicalDN)}, w.apiOpts...)
 		mgmt, err := api.New(api.Deps{Projects: a.id.projects, Users: a.id.users, Robots: a.id.robots,
-			Audit: a.id.audit, Registry: st.reg, Access: a.id.gk},
-			api.WithVersion(version), api.WithExternalURL(cfg.externalURL), api.WithRealm(tokenRealm(cfg.externalURL)),
-			api.WithLogger(log), api.WithGroupDN(ldap.CanonicalDN))
+			Audit: a.id.audit, Registry: st.reg, Access: a.id.gk}, apiOpts...)
 		if err != nil {
 			return nil, err
 		}
@@ -159,6 +185,9 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err erro
 	}
 	if err := a.mountCharts(ctx, mux, log); err != nil {
 		return nil, err
+	}
+	for _, add := range w.routes {
+		add(mux)
 	}
 	mux.Handle("/v2/", m.instrument(st.reg))
 	mux.Handle("/v2", m.instrument(st.reg))
@@ -169,6 +198,10 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err erro
 }
 
 func (a *app) close(log *slog.Logger) {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+	a.stopJobs(log)
 	if a.id != nil {
 		a.id.close(log)
 	}
@@ -226,10 +259,11 @@ func health(db *sqldb.DB) http.HandlerFunc {
 }
 
 // eventSinks sends each event to every sink in turn.
+// Features append to it while the server is assembled, before it serves.
 type eventSinks []registry.EventSink
 
-func (s eventSinks) Emit(ctx context.Context, e registry.Event) {
-	for _, sink := range s {
+func (s *eventSinks) Emit(ctx context.Context, e registry.Event) {
+	for _, sink := range *s {
 		sink.Emit(ctx, e)
 	}
 }
