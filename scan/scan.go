@@ -11,21 +11,22 @@ import (
 )
 
 // Severity ranks a vulnerability, Unknown lowest. Its text form is
-// Harbor's: "Unknown", "Low", "Medium", "High", "Critical" (and "None" for
-// a report with no vulnerabilities).
+// Harbor's: "Unknown", "Negligible", "Low", "Medium", "High", "Critical"
+// (and "None" for a report with no vulnerabilities).
 type Severity int
 
 // Severities, in increasing order.
 const (
 	None Severity = iota
 	Unknown
+	Negligible
 	Low
 	Medium
 	High
 	Critical
 )
 
-var severityNames = [...]string{"None", "Unknown", "Low", "Medium", "High", "Critical"}
+var severityNames = [...]string{"None", "Unknown", "Negligible", "Low", "Medium", "High", "Critical"}
 
 func (s Severity) String() string {
 	if s < None || s > Critical {
