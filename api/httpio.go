@@ -46,25 +46,40 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // decodeBody reads one JSON value of at most maxBody bytes into v. Unknown
 // fields are ignored (Harbor clients send more than this API reads).
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	body := &limitedBody{r: http.MaxBytesReader(w, r.Body, maxBody)}
+	dec := json.NewDecoder(body)
 	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
 		switch {
-		case errors.As(err, &tooBig):
-			return err
+		case body.tooBig != nil:
+			return body.tooBig
 		case errors.Is(err, io.EOF):
 			return emptyBodyError{}
 		}
 		return badRequest("malformed JSON body: " + err.Error())
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return err
+		if body.tooBig != nil {
+			return body.tooBig
 		}
 		return badRequest("malformed JSON body: unexpected data after the JSON value")
 	}
 	return nil
+}
+
+// limitedBody remembers that the body went over its limit: JSON decoders
+// do not all wrap read errors (encoding/json under GOEXPERIMENT=jsonv2
+// flattens them to text), so errors.As on the decode error is not enough.
+type limitedBody struct {
+	r      io.Reader
+	tooBig *http.MaxBytesError
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && b.tooBig == nil {
+		errors.As(err, &b.tooBig)
+	}
+	return n, err
 }
 
 // emptyBodyError is decodeBody's answer to an empty body: a 400, unless

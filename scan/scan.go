@@ -79,6 +79,10 @@ type Source struct {
 	Registry  string            // host[:port] used in references, e.g. "berth.internal"
 	Transport http.RoundTripper // nil: http.DefaultTransport
 	Insecure  bool              // plain HTTP
+	// Authorization, when set, is the Authorization header value a scanner
+	// that pulls over HTTP sends (Harbor's registry.authorization: a Basic
+	// credential of a robot account made for the scan, for example).
+	Authorization string
 }
 
 // Request is one scan: an artifact and where to read it.
