@@ -45,9 +45,13 @@ func Require(t testing.TB, name string) string {
 		}
 	}
 	hint := map[string]string{
-		"skopeo": "apt-get install skopeo",
-		"crane":  "go install github.com/google/go-containerregistry/cmd/crane@v0.22.1",
-		"oras":   "go install oras.land/oras/cmd/oras@v1.3.6",
+		"skopeo":          "apt-get install skopeo",
+		"crane":           "go install github.com/google/go-containerregistry/cmd/crane@v0.22.1",
+		"oras":            "go install oras.land/oras/cmd/oras@v1.3.6",
+		"cosign":          "go install github.com/sigstore/cosign/v2/cmd/cosign@v2.6.5",
+		"helm":            "go install helm.sh/helm/v3/cmd/helm@v3.22.0",
+		"registry":        "go install github.com/distribution/distribution/v3/cmd/registry@v3.1.2",
+		"docker-registry": "apt-get install docker-registry",
 	}[name]
 	if hint == "" {
 		hint = "install it"
