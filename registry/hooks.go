@@ -68,8 +68,11 @@ type Target struct {
 	Manifest     []byte        // raw bytes; read-only
 }
 
-// PullGate is asked before a manifest is served (GET and HEAD). A non-nil
-// error refuses the pull; use Denied(reason) for 412 with a readable reason.
+// PullGate is asked before a manifest's content is served (GET, also
+// through the blob endpoint). A non-nil error refuses the pull; use
+// Denied(reason) for 412 with a readable reason. HEAD is not gated: it
+// reveals only the digest and size, and clients (oras, cosign) HEAD a
+// subject to find its signatures and referrers, which must stay reachable.
 type PullGate interface {
 	CheckPull(ctx context.Context, t Target) error
 }

@@ -51,8 +51,10 @@ func (rg *Registry) getManifest(w http.ResponseWriter, r *http.Request, rt route
 	}
 	t := Target{Repository: rt.name, Reference: rt.ref, Digest: mr.Digest, MediaType: mr.MediaType,
 		ArtifactType: mr.ArtifactType, Size: mr.Size, Subject: mr.Subject, Manifest: mr.Content}
-	if err := rg.checkPull(r.Context(), t); err != nil {
-		return err
+	if !head {
+		if err := rg.checkPull(r.Context(), t); err != nil {
+			return err
+		}
 	}
 	h := w.Header()
 	h.Set("Content-Type", mr.MediaType)
