@@ -1,11 +1,188 @@
 package main
 
-import "flag"
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/berthlabs/berth/api"
+	"github.com/berthlabs/berth/auth"
+	"github.com/berthlabs/berth/registry"
+	"github.com/berthlabs/berth/scan"
+	"github.com/berthlabs/berth/scan/adapter"
+)
 
 // scanConfig holds the vulnerability scanning flags.
-type scanConfig struct{}
+type scanConfig struct {
+	unscanned   string
+	failed      string
+	scanTimeout time.Duration
+	adapterPath string
+	// builtin, when set, replaces builtinScanner (tests plug fakes in).
+	builtin func(ctx context.Context, w *wiring) (string, scan.Scanner, scan.SBOMGenerator, error)
+}
 
-func (c *scanConfig) addFlags(fs *flag.FlagSet) {}
+// scannerAdapterTokenEnv names the variable holding the token Harbor (or
+// another berth) presents to use this server's built-in scanner.
+const scannerAdapterTokenEnv = "BERTH_SCANNER_ADAPTER_TOKEN"
 
-// wireScanning adds vulnerability scanning to the server.
-func wireScanning(w *wiring) error { return nil }
+// scannerActor is who the built-in scanner reads the registry as.
+const scannerActor = "(scanner)"
+
+func (c *scanConfig) addFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.unscanned, "scan-unscanned", "allow", "vulnerability gate for artifacts not (yet) scanned: allow or deny")
+	fs.StringVar(&c.failed, "scan-failed", "allow", "vulnerability gate for artifacts whose last scan failed: allow or deny")
+	fs.DurationVar(&c.scanTimeout, "scan-timeout", 30*time.Minute, "longest one scan attempt may run")
+	fs.StringVar(&c.adapterPath, "scan-adapter-path", "/scanner-adapter",
+		"serve the built-in scanner as a Harbor pluggable scanner adapter under this path (with "+scannerAdapterTokenEnv+" set; empty: off)")
+}
+
+// builtinScanner is the scanner compiled into the server: its name, the
+// scanner and, if it writes SBOMs, its generator. None yet; scanners
+// registered through the API (Harbor scanner adapters) work without one.
+// To plug one in (Trivy), return it here.
+func builtinScanner(ctx context.Context, w *wiring) (string, scan.Scanner, scan.SBOMGenerator, error) {
+	return "", nil, nil, nil
+}
+
+// wireScanning adds vulnerability scanning to the server: the scan service
+// (reports, tasks, allowlists, scanner registrations, scan-all schedule)
+// on the server's database and job queue, its pull gate and scan-on-push
+// sink, its API, and the built-in scanner served as a Harbor adapter.
+func wireScanning(w *wiring) error {
+	if w.id == nil {
+		w.log.Info("vulnerability scanning needs projects: it is off while authentication is off")
+		return nil
+	}
+	cfg := w.cfg.features.scan
+	unscanned, err := scan.ParseRule(cfg.unscanned)
+	if err != nil {
+		return fmt.Errorf("-scan-unscanned: %w", err)
+	}
+	failed, err := scan.ParseRule(cfg.failed)
+	if err != nil {
+		return fmt.Errorf("-scan-failed: %w", err)
+	}
+	builtin := builtinScanner
+	if cfg.builtin != nil {
+		builtin = cfg.builtin
+	}
+	name, sc, gen, err := builtin(w.ctx, w)
+	if err != nil {
+		return fmt.Errorf("built-in scanner: %w", err)
+	}
+	creds := &scannerCreds{robots: w.id.robots, externalURL: w.cfg.externalURL, ttl: cfg.scanTimeout + time.Hour,
+		log: w.log, active: map[string]bool{}}
+	opts := []scan.Option{
+		scan.WithQueue(w.runner),
+		scan.WithProjects(w.id.projects),
+		scan.WithRegistry(w.st.reg, scannerActor),
+		scan.WithAdapters(adapter.NewClientFor, creds.source),
+		scan.WithExempt(creds.exempt),
+		scan.WithRules(unscanned, failed),
+		scan.WithScanTimeout(cfg.scanTimeout),
+		scan.WithLogger(w.log.With("component", "scan")),
+	}
+	if sc != nil {
+		opts = append(opts, scan.WithScanner(name, sc))
+	}
+	if gen != nil {
+		opts = append(opts, scan.WithSBOMGenerator(gen))
+	}
+	return wireScanService(w, cfg, opts, sc, gen)
+}
+
+// wireScanService builds the service from opts and adds it to the server.
+func wireScanService(w *wiring, cfg scanConfig, opts []scan.Option, sc scan.Scanner, gen scan.SBOMGenerator) error {
+	svc, err := scan.NewService(w.ctx, w.st.db, opts...)
+	if err != nil {
+		return err
+	}
+	w.closers = append(w.closers, func() { _ = svc.Close() })
+	if err := svc.Register(w.workers); err != nil {
+		return err
+	}
+	w.startJobs = true
+	*w.gates = append(*w.gates, svc.Gate())
+	*w.sinks = append(*w.sinks, svc.Sink())
+	w.apiOpts = append(w.apiOpts, api.WithScanning(svc))
+	if err := svc.StartSchedule(w.ctx); err != nil {
+		return err
+	}
+	token := os.Getenv(scannerAdapterTokenEnv)
+	if sc != nil && cfg.adapterPath != "" && token != "" {
+		prefix := "/" + strings.Trim(cfg.adapterPath, "/")
+		srvOpts := []adapter.ServerOption{adapter.WithAuthorizer(adapter.RequireToken(token)),
+			adapter.WithServerLogger(w.log.With("component", "scanner-adapter"))}
+		if gen != nil {
+			srvOpts = append(srvOpts, adapter.WithSBOM(gen))
+		}
+		h := http.StripPrefix(prefix, adapter.NewServer(sc, srvOpts...))
+		w.routes = append(w.routes, func(mux *http.ServeMux) { mux.Handle(prefix+"/", h) })
+		w.log.Info("serving the built-in scanner as a Harbor scanner adapter", "url", w.cfg.externalURL+prefix)
+	}
+	return nil
+}
+
+// scannerCreds gives external scanners (Harbor adapters) a credential to
+// pull the artifact they scan: a system robot allowed to pull in the
+// artifact's project, made for one scan and removed after it (and expiring
+// on its own should the server stop mid-scan). The vulnerability gate lets
+// these robots through.
+type scannerCreds struct {
+	robots      *auth.Robots
+	externalURL string
+	ttl         time.Duration
+	log         *slog.Logger
+
+	mu     sync.Mutex
+	active map[string]bool
+}
+
+func (c *scannerCreds) source(ctx context.Context, reg scan.Registration, a scan.Artifact) (scan.Source, func(), error) {
+	u, err := url.Parse(c.externalURL)
+	if err != nil || u.Host == "" {
+		return scan.Source{}, nil, fmt.Errorf("external URL %q: %v", c.externalURL, err)
+	}
+	proj, _, _ := strings.Cut(a.Repository, "/")
+	ctx = registry.WithActor(ctx, systemActor)
+	r, secret, err := c.robots.Create(ctx, auth.Robot{
+		Name:        "scanner-" + strings.ToLower(rand.Text()[:12]),
+		Level:       auth.RobotSystem,
+		Description: fmt.Sprintf("pulls %s@%s for scanner %q; removed after the scan", a.Repository, a.Digest, reg.Name),
+		Permissions: []auth.RobotPermission{{Project: proj, Resource: "repository", Action: "pull"}},
+		ExpiresAt:   time.Now().Add(c.ttl),
+	})
+	if err != nil {
+		return scan.Source{}, nil, fmt.Errorf("creating the scanner's robot account: %w", err)
+	}
+	c.mu.Lock()
+	c.active[r.Name] = true
+	c.mu.Unlock()
+	release := func() {
+		c.mu.Lock()
+		delete(c.active, r.Name)
+		c.mu.Unlock()
+		if err := c.robots.Delete(context.WithoutCancel(ctx), r.Name); err != nil {
+			c.log.Warn("removing a scanner's robot account", "robot", r.Name, "err", err)
+		}
+	}
+	return scan.Source{Registry: u.Host, Insecure: u.Scheme == "http",
+		Authorization: "Basic " + base64.StdEncoding.EncodeToString([]byte(r.Name+":"+secret))}, release, nil
+}
+
+// exempt reports whether actor is a scanner's robot of a scan in progress.
+func (c *scannerCreds) exempt(actor string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.active[actor]
+}

@@ -1,0 +1,178 @@
+package scan
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/berthlabs/berth/sqldb"
+)
+
+// Adapter authentication schemes (Harbor's registration "auth" values).
+const (
+	AuthNone   = ""
+	AuthBasic  = "Basic"
+	AuthBearer = "Bearer"
+	AuthAPIKey = "X-ScannerAdapter-API-Key"
+)
+
+// Registration is a scanner berth knows: the built-in one (Builtin, no
+// URL) or a Harbor pluggable scanner adapter reached at URL.
+type Registration struct {
+	ID          string    `json:"uuid"`
+	Name        string    `json:"name"`
+	Description string    `json:"description"`
+	URL         string    `json:"url"`
+	Auth        string    `json:"auth"`
+	Credential  string    `json:"access_credential,omitempty"`
+	SkipVerify  bool      `json:"skip_certVerify"`
+	UseInternal bool      `json:"use_internal_addr"`
+	Disabled    bool      `json:"disabled"`
+	Default     bool      `json:"is_default"`
+	Builtin     bool      `json:"-"`
+	CreatedAt   time.Time `json:"create_time"`
+	UpdatedAt   time.Time `json:"update_time"`
+}
+
+// validate checks a registration of an adapter before it is stored.
+func (r *Registration) validate() error {
+	r.Name = strings.TrimSpace(r.Name)
+	if r.Name == "" || len(r.Name) > 128 {
+		return fmt.Errorf("%w: scanner name %q: want 1 to 128 characters", ErrInvalid, r.Name)
+	}
+	if len(r.Description) > 1024 || len(r.Credential) > 4096 {
+		return fmt.Errorf("%w: scanner description or credential too long", ErrInvalid)
+	}
+	u, err := url.Parse(r.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(r.URL) > 2048 {
+		return fmt.Errorf("%w: scanner URL %q: want http(s)://host[:port][/path]", ErrInvalid, r.URL)
+	}
+	switch r.Auth {
+	case AuthNone, AuthBasic, AuthBearer, AuthAPIKey:
+	default:
+		return fmt.Errorf("%w: scanner auth %q: want \"\", %q, %q or %q", ErrInvalid, r.Auth, AuthBasic, AuthBearer, AuthAPIKey)
+	}
+	if r.Auth == AuthBasic && !strings.Contains(r.Credential, ":") {
+		return fmt.Errorf("%w: Basic auth needs an access credential of the form user:password", ErrInvalid)
+	}
+	return nil
+}
+
+func newID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+const scannerCols = `id, name, description, url, auth, credential, skip_cert_verify, use_internal, disabled, created_at, updated_at`
+
+func scanRegistration(row interface{ Scan(...any) error }) (Registration, error) {
+	var (
+		r        Registration
+		cre, upd int64
+	)
+	err := row.Scan(&r.ID, &r.Name, &r.Description, &r.URL, &r.Auth, &r.Credential, &r.SkipVerify, &r.UseInternal,
+		&r.Disabled, &cre, &upd)
+	r.CreatedAt, r.UpdatedAt = fromNanos(cre), fromNanos(upd)
+	return r, err
+}
+
+func (s *store) registrations(ctx context.Context) ([]Registration, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+scannerCols+` FROM scan_scanners ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Registration
+	for rows.Next() {
+		r, err := scanRegistration(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (s *store) registration(ctx context.Context, id string) (Registration, error) {
+	r, err := scanRegistration(s.db.QueryRow(ctx, `SELECT `+scannerCols+` FROM scan_scanners WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("scan: scanner %q: %w", id, ErrNotFound)
+	}
+	return r, err
+}
+
+func (s *store) putRegistration(ctx context.Context, r Registration, create bool) error {
+	return s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM scan_scanners WHERE name = ? AND id <> ?`, r.Name, r.ID).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("scan: a scanner named %q: %w", r.Name, ErrExists)
+		}
+		var res sql.Result
+		var err error
+		if create {
+			res, err = tx.Exec(ctx, `INSERT INTO scan_scanners (`+scannerCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				r.ID, r.Name, r.Description, r.URL, r.Auth, r.Credential, r.SkipVerify, r.UseInternal, r.Disabled,
+				nanos(r.CreatedAt), nanos(r.UpdatedAt))
+		} else {
+			res, err = tx.Exec(ctx, `UPDATE scan_scanners SET name = ?, description = ?, url = ?, auth = ?, credential = ?,
+				skip_cert_verify = ?, use_internal = ?, disabled = ?, updated_at = ? WHERE id = ?`,
+				r.Name, r.Description, r.URL, r.Auth, r.Credential, r.SkipVerify, r.UseInternal, r.Disabled, nanos(r.UpdatedAt), r.ID)
+		}
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return errors.Join(err, fmt.Errorf("scan: scanner %q: %w", r.ID, ErrNotFound))
+		}
+		return nil
+	})
+}
+
+func (s *store) deleteRegistration(ctx context.Context, id string) error {
+	return s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		res, err := tx.Exec(ctx, `DELETE FROM scan_scanners WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("scan: scanner %q: %w", id, ErrNotFound)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM scan_project_scanners WHERE scanner = ?`, id); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM scan_settings WHERE name = 'default_scanner' AND value = ?`, id)
+		return err
+	})
+}
+
+func (s *store) projectScanner(ctx context.Context, project string) (string, error) {
+	var id string
+	err := s.db.QueryRow(ctx, `SELECT scanner FROM scan_project_scanners WHERE project = ?`, project).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return id, err
+}
+
+func (s *store) setProjectScanner(ctx context.Context, project, id string) error {
+	return s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		if id == "" {
+			_, err := tx.Exec(ctx, `DELETE FROM scan_project_scanners WHERE project = ?`, project)
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO scan_project_scanners (project, scanner) VALUES (?, ?)
+			ON CONFLICT (project) DO UPDATE SET scanner = excluded.scanner`, project, id)
+		return err
+	})
+}
