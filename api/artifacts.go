@@ -28,6 +28,11 @@ type Artifact struct {
 	Tags              []Tag          `json:"tags"`
 	Subject           string         `json:"subject,omitempty" doc:"berth: the digest of the artifact this one refers to (a signature, an SBOM, ...)"`
 	ExtraAttrs        map[string]any `json:"extra_attrs,omitempty" doc:"for Helm charts: name, version, appVersion, description, icon and the rest of Chart.yaml"`
+	// Optional parts, each asked for with a query flag because each costs
+	// a lookup per artifact.
+	ScanOverview map[string]*NativeReportSummary `json:"scan_overview,omitempty" doc:"with with_scan_overview=true: the latest vulnerability report's summary, by report media type; absent when never scanned"`
+	SBOMOverview *SBOMOverview                   `json:"sbom_overview,omitempty" doc:"with with_sbom_overview=true: the latest SBOM generation"`
+	Signatures   *TrustVerification              `json:"signatures,omitempty" doc:"with with_signature=true: the content trust verdict and the verified signers"`
 }
 
 // Tag is a tag of an artifact.
@@ -67,16 +72,60 @@ func artifactJSON(p project.Project, a registry.Artifact, withTags bool) Artifac
 	return out
 }
 
-func withTags(c *call) (bool, error) {
-	v := c.r.URL.Query().Get("with_tag")
+func withTags(c *call) (bool, error) { return boolQuery(c, "with_tag", true) }
+
+func boolQuery(c *call, name string, def bool) (bool, error) {
+	v := c.r.URL.Query().Get(name)
 	if v == "" {
-		return true, nil
+		return def, nil
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
-		return false, badRequest("with_tag " + strconv.Quote(v) + `: want "true" or "false"`)
+		return false, badRequest(name + " " + strconv.Quote(v) + `: want "true" or "false"`)
 	}
 	return b, nil
+}
+
+// artifactExtras are the optional parts of an artifact's JSON a caller
+// asked for.
+type artifactExtras struct{ scan, sbom, signature bool }
+
+func parseExtras(c *call) (artifactExtras, error) {
+	var x artifactExtras
+	var err error
+	if x.scan, err = boolQuery(c, "with_scan_overview", false); err != nil {
+		return x, err
+	}
+	if x.sbom, err = boolQuery(c, "with_sbom_overview", false); err != nil {
+		return x, err
+	}
+	x.signature, err = boolQuery(c, "with_signature", false)
+	return x, err
+}
+
+// withExtras fills the optional parts x asks for, when the component
+// behind each is wired.
+func (a *API) withExtras(c *call, x artifactExtras, art registry.Artifact, out Artifact) (Artifact, error) {
+	if x.scan {
+		if o := a.overview(c.ctx(), art.Digest); o != nil {
+			out.ScanOverview = map[string]*NativeReportSummary{reportMIME11: o}
+		}
+	}
+	if x.sbom {
+		out.SBOMOverview = a.sbomOverview(c.ctx(), art.Repository, art.Digest)
+	}
+	if x.signature && a.cfg.trust.checker != nil {
+		v, err := a.trustVerification(c.ctx(), art)
+		if err != nil {
+			return out, err
+		}
+		out.Signatures = v
+		signed := len(v.Signers) > 0
+		for i := range out.Tags {
+			out.Tags[i].Signed = signed
+		}
+	}
+	return out, nil
 }
 
 func (a *API) listArtifacts(c *call) error {
@@ -96,9 +145,17 @@ func (a *API) listArtifacts(c *call) error {
 	if err != nil {
 		return err
 	}
+	extras, err := parseExtras(c)
+	if err != nil {
+		return err
+	}
 	out := make([]Artifact, 0, len(arts))
 	for _, art := range arts {
-		out = append(out, a.withChartAttrs(c, artifactJSON(p, art, tags)))
+		j, err := a.withExtras(c, extras, art, a.withChartAttrs(c, artifactJSON(p, art, tags)))
+		if err != nil {
+			return err
+		}
+		out = append(out, j)
 	}
 	return c.paged(pg, total, out)
 }
@@ -118,11 +175,19 @@ func (a *API) getArtifact(c *call) error {
 	if err != nil {
 		return err
 	}
+	extras, err := parseExtras(c)
+	if err != nil {
+		return err
+	}
 	p, art, err := a.artifact(c, permOn(rbac.ResourceArtifact, rbac.ActionRead))
 	if err != nil {
 		return err
 	}
-	return c.json(http.StatusOK, a.withChartAttrs(c, artifactJSON(p, *art, tags)))
+	j, err := a.withExtras(c, extras, *art, a.withChartAttrs(c, artifactJSON(p, *art, tags)))
+	if err != nil {
+		return err
+	}
+	return c.json(http.StatusOK, j)
 }
 
 func (a *API) deleteArtifact(c *call) error {

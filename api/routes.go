@@ -62,6 +62,10 @@ func (a *API) routeTable() []route {
 	get, post, put, del := http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete
 	qQuery := param{"q", "string", "Filter: comma-separated key=value terms; the operation's summary names the keys", false}
 	qWithTag := param{"with_tag", "boolean", "Include the tags of each artifact (default true)", false}
+	qArtifact := []param{qWithTag,
+		{"with_scan_overview", "boolean", "Include the latest vulnerability report's summary (default false)", false},
+		{"with_sbom_overview", "boolean", "Include the latest SBOM generation (default false)", false},
+		{"with_signature", "boolean", "Include the content trust verdict and verified signers; sets tags' signed (default false)", false}}
 	paging := []param{{"page", "integer", "Page number, from 1 (default 1)", false},
 		{"page_size", "integer", "Page size, 1 to 100 (default 10)", false}}
 	core := []route{
@@ -141,9 +145,9 @@ func (a *API) routeTable() []route {
 			summary: "Delete a repository with all its artifacts and tags", handle: a.deleteRepository},
 
 		{method: get, path: pRepo + "/artifacts", id: "listArtifacts", tag: "artifact", summary: "List a repository's artifacts, newest first",
-			query: append([]param{qWithTag}, paging...), resp: []Artifact{}, paged: true, handle: a.listArtifacts},
+			query: append(qArtifact, paging...), resp: []Artifact{}, paged: true, handle: a.listArtifacts},
 		{method: get, path: pArt, id: "getArtifact", tag: "artifact", summary: "Get an artifact by digest or tag",
-			query: []param{qWithTag}, resp: Artifact{}, handle: a.getArtifact},
+			query: qArtifact, resp: Artifact{}, handle: a.getArtifact},
 		{method: del, path: pArt, id: "deleteArtifact", tag: "artifact", summary: "Delete an artifact and all its tags",
 			handle: a.deleteArtifact},
 		{method: get, path: pArt + "/tags", id: "listTags", tag: "artifact", summary: "List an artifact's tags",

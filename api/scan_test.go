@@ -116,6 +116,21 @@ func TestScanArtifactAPI(t *testing.T) {
 	assert.Equal(t, task.ReportID, r.Overview.ReportID)
 	assert.Equal(t, 100, r.Overview.CompletePercent)
 
+	// The summary rides with the artifact when asked for.
+	var a api.Artifact
+	e.do(as("gina"), http.MethodGet, art, nil).ok(t, http.StatusOK, &a)
+	assert.Nil(t, a.ScanOverview)
+	e.do(as("gina"), http.MethodGet, art+"?with_scan_overview=true", nil).ok(t, http.StatusOK, &a)
+	require.Len(t, a.ScanOverview, 1)
+	for _, o := range a.ScanOverview {
+		assert.Equal(t, "Critical", o.Severity)
+		assert.Equal(t, "Success", o.ScanStatus)
+	}
+	var list []api.Artifact
+	e.do(as("gina"), http.MethodGet, "/projects/p/repositories/app/artifacts?with_scan_overview=true", nil).ok(t, http.StatusOK, &list)
+	require.Len(t, list, 1)
+	assert.Len(t, list[0].ScanOverview, 1)
+
 	for q, want := range map[string][]string{
 		"?severity=high":              {"CVE-2024-0001", "CVE-2024-0002"},
 		"?fixable=true":               {"CVE-2024-0001"},

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/berthlabs/berth/rbac"
+	"github.com/berthlabs/berth/registry"
 	"github.com/berthlabs/berth/trust"
 )
 
@@ -302,12 +303,22 @@ func (a *API) artifactSignatures(c *call) error {
 	if err != nil {
 		return err
 	}
-	d, sigs, err := a.cfg.trust.checker.Check(c.ctx(), trust.Subject{Repository: art.Repository, Digest: art.Digest,
-		MediaType: art.MediaType, Size: art.Size})
+	v, err := a.trustVerification(c.ctx(), *art)
 	if err != nil {
 		return err
 	}
-	out := TrustVerification{Digest: art.Digest.String(), Allowed: d.Allowed, Reason: d.Reason,
+	return c.json(http.StatusOK, v)
+}
+
+// trustVerification is the content trust verdict on art, with every
+// signature found.
+func (a *API) trustVerification(ctx context.Context, art registry.Artifact) (*TrustVerification, error) {
+	d, sigs, err := a.cfg.trust.checker.Check(ctx, trust.Subject{Repository: art.Repository, Digest: art.Digest,
+		MediaType: art.MediaType, Size: art.Size})
+	if err != nil {
+		return nil, err
+	}
+	out := &TrustVerification{Digest: art.Digest.String(), Allowed: d.Allowed, Reason: d.Reason,
 		Signers: []TrustSigner{}, Signatures: make([]TrustSignature, 0, len(sigs))}
 	for _, s := range d.Signers {
 		out.Signers = append(out.Signers, trustSignerJSON(s))
@@ -316,5 +327,5 @@ func (a *API) artifactSignatures(c *call) error {
 		out.Signatures = append(out.Signatures, TrustSignature{Format: string(s.Format), Form: s.Form,
 			Manifest: s.Manifest.String(), Verified: s.Verified, Signer: trustSignerJSON(s.Signer), Reason: s.Reason})
 	}
-	return c.json(http.StatusOK, out)
+	return out, nil
 }

@@ -152,6 +152,30 @@ func TestTrustArtifactSignatures(t *testing.T) {
 	assert.Equal(t, api.TrustSignature{Format: "cosign", Form: "tag", Manifest: v.Signatures[0].Manifest, Verified: true,
 		Signer: v.Signers[0]}, v.Signatures[0])
 
+	// The same verdict rides with the artifact when asked for, and marks
+	// its tags signed.
+	var a api.Artifact
+	e.do(as("dave"), http.MethodGet, "/projects/p/repositories/app/artifacts/v1", nil).ok(t, http.StatusOK, &a)
+	assert.Nil(t, a.Signatures)
+	e.do(as("dave"), http.MethodGet, "/projects/p/repositories/app/artifacts/v1?with_signature=true", nil).ok(t, http.StatusOK, &a)
+	require.NotNil(t, a.Signatures)
+	assert.Equal(t, v.Signers, a.Signatures.Signers)
+	require.Len(t, a.Tags, 1)
+	assert.True(t, a.Tags[0].Signed)
+	var list []api.Artifact
+	e.do(as("dave"), http.MethodGet, "/projects/p/repositories/app/artifacts?with_signature=1", nil).ok(t, http.StatusOK, &list)
+	var signedTags []string
+	for _, a := range list {
+		for _, tag := range a.Tags {
+			if tag.Signed {
+				signedTags = append(signedTags, tag.Name)
+			}
+		}
+	}
+	assert.Equal(t, []string{"v1"}, signedTags)
+	e.do(as("dave"), http.MethodGet, "/projects/p/repositories/app/artifacts?with_signature=maybe", nil).
+		fails(t, http.StatusBadRequest, "BAD_REQUEST")
+
 	e.do(anonymous, http.MethodGet, path, nil).fails(t, http.StatusUnauthorized, "UNAUTHORIZED")
 }
 
