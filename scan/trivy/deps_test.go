@@ -1,0 +1,107 @@
+package trivy_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// heavyPrefixes are import paths that must stay out of a program that
+// imports berth's lower packages.
+var heavyPrefixes = []string{
+	"github.com/aquasecurity/",
+	"k8s.io/",
+	"sigs.k8s.io/",
+	"github.com/docker/",
+	"github.com/moby/",
+}
+
+// goList runs `go list -deps` on the packages in dir, offline (module
+// cache only), and returns the non-standard import paths.
+func goList(t *testing.T, dir string, env []string, pkgs ...string) []string {
+	t.Helper()
+	args := append([]string{"list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}"}, pkgs...)
+	cmd := exec.Command("go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), append([]string{"GOWORK=off", "GOPROXY=off", "GOFLAGS=-mod=mod"}, env...)...)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	return strings.Fields(string(out))
+}
+
+func heavy(deps []string) []string {
+	var out []string
+	for _, d := range deps {
+		for _, p := range heavyPrefixes {
+			if strings.HasPrefix(d, p) {
+				out = append(out, d)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// A consumer module importing registry, rbac and storage compiles no
+// Trivy, Kubernetes or Docker package: scan/trivy is a module of its own.
+func TestConsumerDepsStayLight(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the go command")
+	}
+	root, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	gomod := "module example.com/consumer\n\ngo 1.26.0\n\n" +
+		"require github.com/berthlabs/berth v0.0.0\n\n" +
+		"replace github.com/berthlabs/berth => " + root + "\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte(gomod), 0o644))
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644))
+	main := `package main
+
+import (
+	_ "github.com/berthlabs/berth/rbac"
+	_ "github.com/berthlabs/berth/registry"
+	_ "github.com/berthlabs/berth/storage"
+	_ "github.com/berthlabs/berth/storage/filesystem"
+	_ "github.com/berthlabs/berth/storage/memory"
+)
+
+func main() {}
+`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte(main), 0o644))
+
+	deps := goList(t, dir, nil, ".")
+	require.Contains(t, deps, "github.com/berthlabs/berth/registry")
+	t.Logf("consumer compiles %d non-standard packages", len(deps))
+	assert.Empty(t, heavy(deps), "heavy packages in a registry/rbac/storage consumer")
+}
+
+// The scanner module links Trivy's scanning packages but not its CLI: the
+// version check (which also carries Trivy's telemetry) lives in
+// pkg/notification and is not in the binary at all, nor are the CLI
+// commands, the Kubernetes scanner, the RPC server and WASM modules.
+func TestScannerDepsLeaveOutCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the go command")
+	}
+	deps := goList(t, ".", []string{"GOEXPERIMENT=jsonv2"}, ".")
+	require.NotEmpty(t, heavy(deps), "the check must see Trivy here")
+	for _, d := range deps {
+		for _, banned := range []string{
+			"github.com/aquasecurity/trivy/pkg/commands",
+			"github.com/aquasecurity/trivy/pkg/notification",
+			"github.com/aquasecurity/trivy/pkg/k8s",
+			"github.com/aquasecurity/trivy/pkg/rpc/server",
+			"github.com/aquasecurity/trivy/pkg/module",
+		} {
+			assert.False(t, d == banned || strings.HasPrefix(d, banned+"/"), "scanner links %s", d)
+		}
+	}
+}
