@@ -94,7 +94,7 @@ func (a *app) openJobs(ctx context.Context, cfg config, log *slog.Logger) (*wiri
 }
 
 // stopJobs lets running jobs finish for a while, then cancels them (they
-// run again after the next start), and closes the job pool.
+// run again after the next start).
 func (a *app) stopJobs(log *slog.Logger) {
 	if a.jobs != nil && a.jobsStarted {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -102,8 +102,5 @@ func (a *app) stopJobs(log *slog.Logger) {
 			log.Warn("stopping jobs", "err", err)
 		}
 		cancel()
-	}
-	if a.jobDB != nil {
-		_ = a.jobDB.Close()
 	}
 }

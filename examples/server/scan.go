@@ -27,6 +27,7 @@ type scanConfig struct {
 	failed      string
 	scanTimeout time.Duration
 	adapterPath string
+	trivy       trivyConfig
 	// builtin, when set, replaces builtinScanner (tests plug fakes in).
 	builtin func(ctx context.Context, w *wiring) (string, scan.Scanner, scan.SBOMGenerator, error)
 }
@@ -39,19 +40,12 @@ const scannerAdapterTokenEnv = "BERTH_SCANNER_ADAPTER_TOKEN"
 const scannerActor = "(scanner)"
 
 func (c *scanConfig) addFlags(fs *flag.FlagSet) {
+	c.trivy.addFlags(fs)
 	fs.StringVar(&c.unscanned, "scan-unscanned", "allow", "vulnerability gate for artifacts not (yet) scanned: allow or deny")
 	fs.StringVar(&c.failed, "scan-failed", "allow", "vulnerability gate for artifacts whose last scan failed: allow or deny")
 	fs.DurationVar(&c.scanTimeout, "scan-timeout", 30*time.Minute, "longest one scan attempt may run")
 	fs.StringVar(&c.adapterPath, "scan-adapter-path", "/scanner-adapter",
 		"serve the built-in scanner as a Harbor pluggable scanner adapter under this path (with "+scannerAdapterTokenEnv+" set; empty: off)")
-}
-
-// builtinScanner is the scanner compiled into the server: its name, the
-// scanner and, if it writes SBOMs, its generator. None yet; scanners
-// registered through the API (Harbor scanner adapters) work without one.
-// To plug one in (Trivy), return it here.
-func builtinScanner(ctx context.Context, w *wiring) (string, scan.Scanner, scan.SBOMGenerator, error) {
-	return "", nil, nil, nil
 }
 
 // wireScanning adds vulnerability scanning to the server: the scan service

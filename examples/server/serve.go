@@ -198,10 +198,14 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err erro
 }
 
 func (a *app) close(log *slog.Logger) {
+	// Jobs stop first: running ones still use what the closers close.
+	a.stopJobs(log)
 	for i := len(a.closers) - 1; i >= 0; i-- {
 		a.closers[i]()
 	}
-	a.stopJobs(log)
+	if a.jobDB != nil {
+		_ = a.jobDB.Close()
+	}
 	if a.id != nil {
 		a.id.close(log)
 	}

@@ -1,0 +1,18 @@
+//go:build !goexperiment.jsonv2
+
+package main
+
+import (
+	"context"
+
+	"github.com/berthlabs/berth/scan"
+)
+
+// builtinScanner: this build has no Trivy (it needs GOEXPERIMENT=jsonv2).
+// Scanners registered through the API (Harbor scanner adapters) still work.
+func builtinScanner(_ context.Context, w *wiring) (string, scan.Scanner, scan.SBOMGenerator, error) {
+	if w.cfg.features.scan.trivy.enabled {
+		w.log.Warn("built without GOEXPERIMENT=jsonv2: no built-in Trivy scanner; build with GOEXPERIMENT=jsonv2 or register a scanner adapter")
+	}
+	return "", nil, nil, nil
+}
