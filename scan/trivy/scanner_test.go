@@ -1,7 +1,6 @@
 package trivy_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -22,14 +21,13 @@ import (
 
 	"github.com/berthlabs/berth/scan"
 	"github.com/berthlabs/berth/scan/trivy"
+	"github.com/berthlabs/berth/scan/trivy/trivytest"
 )
 
 var (
 	_ scan.Scanner       = (*trivy.Scanner)(nil)
 	_ scan.SBOMGenerator = (*trivy.Scanner)(nil)
 )
-
-const dbRepo = "security/trivy-db:2"
 
 // newScanner opens a Scanner whose DB comes from e's registry through the
 // in-process transport.
@@ -45,137 +43,153 @@ func newScanner(t testing.TB, e *env, opts ...trivy.Option) *trivy.Scanner {
 	return s
 }
 
-type finding struct {
-	ID, Package, Version, Fix string
-	Severity                  scan.Severity
-}
-
-func findings(r *scan.Report) []finding {
-	var out []finding
-	for _, v := range r.Vulnerabilities {
-		out = append(out, finding{v.ID, v.Package, v.Version, v.FixVersion, v.Severity})
-	}
-	return out
-}
-
-// The Debian findings depend on this machine's package versions; check
-// them first so that a changed machine fails with a clear message.
-var debianInstalled = map[string]string{
-	"zlib1g": "1:1.2.13.dfsg-1", "zlib1g-dev": "1:1.2.13.dfsg-1",
-	"coreutils": "9.1-1", "tar": "1.34+dfsg-1.2+deb12u1",
-	"libexpat1": "2.5.0-1+deb12u1", "libexpat1-dev": "2.5.0-1+deb12u1",
-	"liblzma5": "5.4.1-1", "xz-utils": "5.4.1-1",
-}
-
-func requireDebianHost(t testing.TB) {
-	t.Helper()
-	osr := string(readHostFile(t, "/etc/os-release"))
-	require.Contains(t, osr, `VERSION_ID="12"`, "the Debian fixture expects a Debian 12 host")
-	got := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(readHostFile(t, "/var/lib/dpkg/status")))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	var pkg string
-	for sc.Scan() {
-		line := sc.Text()
-		if p, ok := strings.CutPrefix(line, "Package: "); ok {
-			pkg = p
-		}
-		if v, ok := strings.CutPrefix(line, "Version: "); ok {
-			if _, want := debianInstalled[pkg]; want {
-				got[pkg] = v
-			}
-		}
-	}
-	require.Equal(t, debianInstalled, got, "this machine's dpkg versions differ from the ones the test advisories were chosen for")
-}
-
-// Exact findings for this machine's Debian 12 package state.
-var wantDebian = []finding{
-	{"CVE-2005-2541", "tar", "1.34+dfsg-1.2+deb12u1", "", scan.Low},
-	{"CVE-2016-2781", "coreutils", "9.1-1", "", scan.Low},
-	{"CVE-2023-45853", "zlib1g", "1:1.2.13.dfsg-1", "", scan.Critical},
-	{"CVE-2023-45853", "zlib1g-dev", "1:1.2.13.dfsg-1", "", scan.Critical},
-	{"CVE-2024-28757", "libexpat1", "2.5.0-1+deb12u1", "2.5.0-1+deb12u4", scan.High},
-	{"CVE-2024-28757", "libexpat1-dev", "2.5.0-1+deb12u1", "2.5.0-1+deb12u4", scan.High},
-	{"CVE-2025-59375", "libexpat1", "2.5.0-1+deb12u1", "2.5.0-1+deb12u4", scan.High},
-	{"CVE-2025-59375", "libexpat1-dev", "2.5.0-1+deb12u1", "2.5.0-1+deb12u4", scan.High},
-}
-
-// Exact findings for the Alpine 3.10.1 fixture.
-var wantAlpine = []finding{
-	{"CVE-2019-14697", "musl", "1.1.22-r2", "1.1.22-r3", scan.Critical},
-	{"CVE-2019-14697", "musl-utils", "1.1.22-r2", "1.1.22-r3", scan.Critical},
-	{"CVE-2019-1549", "libcrypto1.1", "1.1.1c-r0", "1.1.1d-r0", scan.Medium},
-	{"CVE-2019-1549", "libssl1.1", "1.1.1c-r0", "1.1.1d-r0", scan.Medium},
-	{"CVE-2019-1551", "libcrypto1.1", "1.1.1c-r0", "1.1.1d-r2", scan.Medium},
-	{"CVE-2019-1551", "libssl1.1", "1.1.1c-r0", "1.1.1d-r2", scan.Medium},
-	{"CVE-2019-1563", "libcrypto1.1", "1.1.1c-r0", "1.1.1d-r0", scan.Low},
-	{"CVE-2019-1563", "libssl1.1", "1.1.1c-r0", "1.1.1d-r0", scan.Low},
-}
-
+// The Debian image and an application image on the same base layer, with
+// Trivy's in-memory layer cache and with its on-disk one: each reports the
+// exact findings, and the application image's scan reads only its new
+// layer from the registry — the base layer's analysis comes from the
+// cache. (How much faster that makes the second scan is measured by
+// BenchmarkRescanSharedBase, not asserted.)
 func TestScanDebianFromBerth(t *testing.T) {
-	requireDebianHost(t)
+	want := debianFindings(t)
 	e := newEnv(t)
-	e.pushTestDB(t, dbRepo, testDBUpdatedAt)
-	s := newScanner(t, e)
+	e.pushDB(t, dbRepo, trivytest.DBUpdatedAt)
+	baseImg := must(trivytest.DebianImage())(t)
+	base := e.push(t, "library/debian", baseImg)
+	app := e.push(t, "team/app", must(trivytest.AppImage(baseImg, "app"))(t))
+	require.Len(t, app.layers, 2)
+	baseDigest := must(base.layers[0].Digest())(t)
+	require.Equal(t, baseDigest, must(app.layers[0].Digest())(t), "shared base layer")
+	baseDiffID := must(base.layers[0].DiffID())(t)
+	appLayerDigest := must(app.layers[1].Digest())(t)
 
-	base := layer(t, debianFiles(t))
-	baseImg := e.push(t, "library/debian", image(t, base))
-	appImg := e.push(t, "team/app", image(t, base, appLayer(t, "app")))
-	baseDigest, err := base.Digest()
-	require.NoError(t, err)
-	baseDiffID, err := base.DiffID()
-	require.NoError(t, err)
-
-	appLayerDigest, err := appImg.layers[1].Digest()
-	require.NoError(t, err)
-	for i, p := range []pushed{baseImg, appImg} {
-		t.Run(p.repo, func(t *testing.T) {
-			req := e.request(p)
-			ct := &countingTransport{next: req.Source.Transport, blobs: map[string]int{}}
-			req.Source.Transport = ct
-			rep, err := s.Scan(context.Background(), req)
-			require.NoError(t, err)
-			if i == 0 {
-				assert.Equal(t, 1, ct.get(baseDigest.String()), "first scan reads the base layer")
-			} else {
-				// The base layer's analysis comes from the layer cache:
-				// only the new layer is read from the registry.
-				assert.Zero(t, ct.get(baseDigest.String()), "shared base layer read again")
-				assert.Equal(t, 1, ct.get(appLayerDigest.String()), "new layer")
+	for _, cache := range []string{"memory-cache", "fs-cache"} {
+		t.Run(cache, func(t *testing.T) {
+			var opts []trivy.Option
+			if cache == "fs-cache" {
+				opts = append(opts, trivy.WithCacheDir(t.TempDir()))
 			}
-			assert.Equal(t, wantDebian, findings(rep))
-			assert.Equal(t, scan.Critical, rep.Severity)
-			assert.Equal(t, testDBUpdatedAt.Format(time.RFC3339), rep.DBVersion)
-			assert.Equal(t, scan.ScannerInfo{Name: "Trivy", Vendor: "Aqua Security", Version: "v0.74.0"}, rep.Scanner)
-			assert.Equal(t, p.digest, rep.Artifact.Digest)
-			assert.Equal(t, "application/vnd.oci.image.manifest.v1+json", rep.Artifact.MediaType)
-			for _, v := range rep.Vulnerabilities {
-				// Every package comes from the shared base layer.
-				require.NotNil(t, v.Layer, v.ID)
-				assert.Equal(t, baseDigest.String(), v.Layer.Digest.String(), v.ID)
-				assert.Equal(t, baseDiffID.String(), v.Layer.DiffID.String(), v.ID)
-				assert.Contains(t, v.Links, "https://nvd.nist.gov/vuln/detail/"+v.ID)
-				assert.True(t, strings.HasPrefix(v.PURL, "pkg:deb/debian/"+v.Package+"@"), v.PURL)
+			s := newScanner(t, e, opts...)
+			for i, p := range []pushed{base, app} {
+				req := e.request(p)
+				ct := newCountingTransport(req.Source.Transport)
+				req.Source.Transport = ct
+				rep, err := s.Scan(context.Background(), req)
+				require.NoError(t, err, p.repo)
+				if i == 0 {
+					assert.Equal(t, 1, ct.get(baseDigest.String()), "first scan reads the base layer once")
+				} else {
+					assert.Zero(t, ct.get(baseDigest.String()), "shared base layer read again")
+					assert.Equal(t, 1, ct.get(appLayerDigest.String()), "the new layer is read once")
+				}
+				assert.Equal(t, want, trivytest.Findings(rep), p.repo)
+				assert.Equal(t, worst(want), rep.Severity, p.repo)
+				assert.Equal(t, trivytest.DBUpdatedAt.Format(time.RFC3339), rep.DBVersion)
+				assert.Equal(t, scan.ScannerInfo{Name: "Trivy", Vendor: "Aqua Security", Version: "v0.74.0"}, rep.Scanner)
+				assert.Equal(t, p.digest, rep.Artifact.Digest)
+				assert.Equal(t, "application/vnd.oci.image.manifest.v1+json", rep.Artifact.MediaType)
+				for _, v := range rep.Vulnerabilities {
+					// Every package comes from the shared base layer.
+					require.NotNil(t, v.Layer, v.ID)
+					assert.Equal(t, baseDigest.String(), v.Layer.Digest.String(), v.ID)
+					assert.Equal(t, baseDiffID.String(), v.Layer.DiffID.String(), v.ID)
+					assert.Contains(t, v.Links, "https://nvd.nist.gov/vuln/detail/"+v.ID)
+					assert.True(t, strings.HasPrefix(v.PURL, "pkg:deb/debian/"+v.Package+"@"), v.PURL)
+				}
+				// zlib1g is in every Debian system; CVE-2023-45853 has no fix.
+				zlib, ok := vulnByID(rep, "CVE-2023-45853", "zlib1g")
+				require.True(t, ok, "CVE-2023-45853 in zlib1g")
+				assert.Equal(t, scan.Critical, zlib.Severity)
+				assert.Equal(t, &scan.CVSS{ScoreV3: 9.8, VectorV3: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}, zlib.CVSS)
+				assert.Equal(t, []string{"CWE-190"}, zlib.CWEIDs)
+				assert.Equal(t, "https://avd.aquasec.com/nvd/cve-2023-45853", zlib.Links[0])
+				assert.NotEmpty(t, zlib.Title)
 			}
-			zlib := rep.Vulnerabilities[2]
-			assert.Equal(t, &scan.CVSS{ScoreV3: 9.8, VectorV3: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}, zlib.CVSS)
-			assert.Equal(t, []string{"CWE-190"}, zlib.CWEIDs)
-			assert.Equal(t, "https://avd.aquasec.com/nvd/cve-2023-45853", zlib.Links[0])
-			assert.NotEmpty(t, zlib.Title)
 		})
 	}
 }
 
-func TestScanAlpine(t *testing.T) {
-	e := newEnv(t)
-	e.pushTestDB(t, dbRepo, testDBUpdatedAt)
-	s := newScanner(t, e)
+// The expected Debian findings follow the installed versions: this
+// machine's package state with expat at its fixed version and xz-utils
+// before CVE-2025-31115's fix gives exactly what DebianFindingsFor
+// computes for it.
+func TestScanDebianOtherVersions(t *testing.T) {
+	debianFindings(t) // a Debian 12 machine whose packages the advisories hit
+	files := must(trivytest.DebianFiles())(t)
+	var status []byte
+	for i, f := range files {
+		if f.Path == "var/lib/dpkg/status" {
+			files[i].Data = setDpkgVersions(f.Data, map[string]string{
+				"libexpat1": "2.5.0-1+deb12u4", "libexpat1-dev": "2.5.0-1+deb12u4", // fixed
+				"liblzma5": "5.4.1-0.2", "xz-utils": "5.4.1-0.2", // 0.2 < 1: not fixed
+			})
+			status = files[i].Data
+		}
+	}
+	want := must(trivytest.DebianFindingsFor(status))(t)
+	var ids []string
+	for _, f := range want {
+		ids = append(ids, f.ID)
+	}
+	assert.NotContains(t, ids, "CVE-2024-28757")
+	assert.Contains(t, ids, "CVE-2025-31115")
 
-	img := e.push(t, "library/alpine", image(t, layer(t, alpineFiles())))
+	e := newEnv(t)
+	e.pushDB(t, dbRepo, trivytest.DBUpdatedAt)
+	s := newScanner(t, e)
+	img := e.push(t, "library/debian", must(trivytest.Image(must(trivytest.Layer(files))(t)))(t))
 	rep, err := s.Scan(context.Background(), e.request(img))
 	require.NoError(t, err)
-	assert.Equal(t, wantAlpine, findings(rep))
+	assert.Equal(t, want, trivytest.Findings(rep))
+}
+
+// setDpkgVersions sets the version of packages of a dpkg status file, and
+// their source version when the Source field names one.
+func setDpkgVersions(status []byte, versions map[string]string) []byte {
+	paras := strings.Split(string(status), "\n\n")
+	for i, p := range paras {
+		lines := strings.Split(p, "\n")
+		var v string
+		for _, l := range lines {
+			if name, ok := strings.CutPrefix(l, "Package: "); ok {
+				v = versions[name]
+			}
+		}
+		if v == "" {
+			continue
+		}
+		for j, l := range lines {
+			if strings.HasPrefix(l, "Version: ") {
+				lines[j] = "Version: " + v
+			}
+			if src, ok := strings.CutPrefix(l, "Source: "); ok {
+				if name, _, ok := strings.Cut(src, " ("); ok {
+					lines[j] = "Source: " + name + " (" + v + ")"
+				}
+			}
+		}
+		paras[i] = strings.Join(lines, "\n")
+	}
+	return []byte(strings.Join(paras, "\n\n"))
+}
+
+func vulnByID(r *scan.Report, id, pkg string) (scan.Vulnerability, bool) {
+	for _, v := range r.Vulnerabilities {
+		if v.ID == id && v.Package == pkg {
+			return v, true
+		}
+	}
+	return scan.Vulnerability{}, false
+}
+
+func TestScanAlpine(t *testing.T) {
+	e := newEnv(t)
+	e.pushDB(t, dbRepo, trivytest.DBUpdatedAt)
+	s := newScanner(t, e)
+
+	img := e.push(t, "library/alpine", must(trivytest.AlpineImage())(t))
+	rep, err := s.Scan(context.Background(), e.request(img))
+	require.NoError(t, err)
+	assert.Equal(t, trivytest.AlpineFindings, trivytest.Findings(rep))
 	assert.Equal(t, scan.Critical, rep.Severity)
 	for _, v := range rep.Vulnerabilities {
 		assert.Equal(t, img.layers[0], mustLayerByDigest(t, img, v.Layer.Digest.String()))
@@ -183,7 +197,9 @@ func TestScanAlpine(t *testing.T) {
 	}
 	// The severity and scores of the finding come from NVD (Alpine's
 	// secdb has none).
-	assert.Equal(t, &scan.CVSS{ScoreV3: 3.7, VectorV3: "CVSS:3.0/AV:N/AC:H/PR:N/UI:N/S:U/C:L/I:N/A:N"}, rep.Vulnerabilities[6].CVSS)
+	v, ok := vulnByID(rep, "CVE-2019-1563", "libcrypto1.1")
+	require.True(t, ok)
+	assert.Equal(t, &scan.CVSS{ScoreV3: 3.7, VectorV3: "CVSS:3.0/AV:N/AC:H/PR:N/UI:N/S:U/C:L/I:N/A:N"}, v.CVSS)
 }
 
 func mustLayerByDigest(t testing.TB, p pushed, d string) any {
@@ -200,9 +216,9 @@ func mustLayerByDigest(t testing.TB, p pushed, d string) any {
 
 func TestSBOM(t *testing.T) {
 	e := newEnv(t)
-	e.pushTestDB(t, dbRepo, testDBUpdatedAt)
+	e.pushDB(t, dbRepo, trivytest.DBUpdatedAt)
 	s := newScanner(t, e)
-	img := e.push(t, "library/alpine", image(t, layer(t, alpineFiles())))
+	img := e.push(t, "library/alpine", must(trivytest.AlpineImage())(t))
 	req := e.request(img)
 
 	spdxDoc, err := s.SBOM(context.Background(), req, scan.SPDXJSON)
@@ -247,10 +263,7 @@ func TestSBOM(t *testing.T) {
 		}
 	}
 
-	want := map[string]string{}
-	for _, p := range alpinePackages {
-		want[p.name] = p.version
-	}
+	want := trivytest.AlpinePackages()
 	assert.Equal(t, want, spdxPkgs, "SPDX packages")
 	assert.Equal(t, want, cdxPkgs, "CycloneDX components")
 
@@ -260,15 +273,15 @@ func TestSBOM(t *testing.T) {
 
 func TestDBUpdateSwapsBetweenScans(t *testing.T) {
 	e := newEnv(t)
-	e.pushTestDB(t, dbRepo, testDBUpdatedAt)
+	e.pushDB(t, dbRepo, trivytest.DBUpdatedAt)
 	s := newScanner(t, e)
-	img := e.push(t, "library/alpine", image(t, layer(t, alpineFiles())))
+	img := e.push(t, "library/alpine", must(trivytest.AlpineImage())(t))
 	ctx := context.Background()
 
 	meta, ok := s.DBMetadata()
 	require.True(t, ok)
 	assert.Equal(t, 2, meta.Version)
-	assert.True(t, meta.UpdatedAt.Equal(testDBUpdatedAt))
+	assert.True(t, meta.UpdatedAt.Equal(trivytest.DBUpdatedAt))
 	assert.False(t, meta.DownloadedAt.IsZero())
 
 	// Same manifest in the repository: nothing to do.
@@ -277,15 +290,15 @@ func TestDBUpdateSwapsBetweenScans(t *testing.T) {
 	assert.True(t, meta2.DownloadedAt.Equal(meta.DownloadedAt))
 
 	// A newer DB is published; scans keep running while it is swapped in.
-	newer := testDBUpdatedAt.Add(6 * time.Hour)
-	e.pushTestDB(t, dbRepo, newer)
+	newer := trivytest.DBUpdatedAt.Add(6 * time.Hour)
+	e.pushDB(t, dbRepo, newer)
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
 	for range 4 {
 		wg.Go(func() {
 			for range 3 {
 				rep, err := s.Scan(ctx, e.request(img))
-				if err == nil && len(rep.Vulnerabilities) != len(wantAlpine) {
+				if err == nil && len(rep.Vulnerabilities) != len(trivytest.AlpineFindings) {
 					err = assert.AnError
 				}
 				if err != nil {
@@ -315,7 +328,7 @@ func TestDBUpdateSwapsBetweenScans(t *testing.T) {
 // reuses the DB and the on-disk layer cache.
 func TestDBOverHTTPAndRestart(t *testing.T) {
 	e := newEnv(t)
-	e.pushTestDB(t, dbRepo, testDBUpdatedAt)
+	e.pushDB(t, dbRepo, trivytest.DBUpdatedAt)
 	srv := httptest.NewServer(e.rg)
 	defer srv.Close()
 	host := strings.TrimPrefix(srv.URL, "http://")
@@ -325,13 +338,13 @@ func TestDBOverHTTPAndRestart(t *testing.T) {
 	s, err := trivy.New(context.Background(), trivy.WithDBRepository(host+"/"+dbRepo, nil, true),
 		trivy.WithDBDir(dbDir), trivy.WithCacheDir(cacheDir))
 	require.NoError(t, err)
-	img := e.push(t, "library/alpine", image(t, layer(t, alpineFiles())))
+	img := e.push(t, "library/alpine", must(trivytest.AlpineImage())(t))
 	// The image is read over HTTP too, through Source.Insecure.
 	req := e.request(img)
 	req.Source = scan.Source{Registry: host, Insecure: true}
 	rep, err := s.Scan(context.Background(), req)
 	require.NoError(t, err)
-	assert.Equal(t, wantAlpine, findings(rep))
+	assert.Equal(t, trivytest.AlpineFindings, trivytest.Findings(rep))
 
 	_, err = trivy.New(context.Background(), trivy.WithDBDir(t.TempDir()))
 	assert.ErrorContains(t, err, "another Scanner is open")
@@ -341,11 +354,11 @@ func TestDBOverHTTPAndRestart(t *testing.T) {
 	s, err = trivy.New(context.Background(), trivy.WithOffline(), trivy.WithDBDir(dbDir), trivy.WithCacheDir(cacheDir))
 	require.NoError(t, err)
 	defer s.Close()
-	ct := &countingTransport{next: http.DefaultTransport, blobs: map[string]int{}}
+	ct := newCountingTransport(http.DefaultTransport)
 	req.Source.Transport = ct
 	rep, err = s.Scan(context.Background(), req)
 	require.NoError(t, err)
-	assert.Equal(t, wantAlpine, findings(rep))
+	assert.Equal(t, trivytest.AlpineFindings, trivytest.Findings(rep))
 	ld, err := img.layers[0].Digest()
 	require.NoError(t, err)
 	assert.Zero(t, ct.get(ld.String()), "the on-disk layer cache survived the restart")
@@ -357,17 +370,15 @@ func TestOfflineWithoutDB(t *testing.T) {
 	assert.ErrorContains(t, err, "no vulnerability DB")
 	// The failed New released the process slot.
 	e := newEnv(t)
-	e.pushTestDB(t, dbRepo, testDBUpdatedAt)
+	e.pushDB(t, dbRepo, trivytest.DBUpdatedAt)
 	newScanner(t, e)
 }
 
 func TestNotAnImage(t *testing.T) {
 	e := newEnv(t)
-	e.pushTestDB(t, dbRepo, testDBUpdatedAt)
+	e.pushDB(t, dbRepo, trivytest.DBUpdatedAt)
 	s := newScanner(t, e)
-	dir := t.TempDir()
-	writeTestDB(t, dir, testDBUpdatedAt)
-	p := e.push(t, "security/other-db", dbArtifact(t, dir))
+	p := e.push(t, "security/other-db", must(trivytest.DBImage(trivytest.DBUpdatedAt))(t))
 	_, err := s.Scan(context.Background(), e.request(p))
 	assert.ErrorIs(t, err, trivy.ErrUnsupportedArtifact)
 	assert.ErrorIs(t, err, scan.ErrNotScannable)
@@ -375,10 +386,10 @@ func TestNotAnImage(t *testing.T) {
 
 func TestScheduledUpdate(t *testing.T) {
 	e := newEnv(t)
-	e.pushTestDB(t, dbRepo, testDBUpdatedAt)
+	e.pushDB(t, dbRepo, trivytest.DBUpdatedAt)
 	s := newScanner(t, e, trivy.WithUpdateSchedule("@every 1s"))
-	newer := testDBUpdatedAt.Add(time.Hour)
-	e.pushTestDB(t, dbRepo, newer)
+	newer := trivytest.DBUpdatedAt.Add(time.Hour)
+	e.pushDB(t, dbRepo, newer)
 	require.Eventually(t, func() bool {
 		m, ok := s.DBMetadata()
 		return ok && m.UpdatedAt.Equal(newer)
@@ -396,8 +407,8 @@ func TestLogging(t *testing.T) {
 	prev := slog.Default()
 	defer slog.SetDefault(prev)
 	e := newEnv(t)
-	e.pushTestDB(t, dbRepo, testDBUpdatedAt)
-	img := e.push(t, "library/alpine", image(t, layer(t, alpineFiles())))
+	e.pushDB(t, dbRepo, trivytest.DBUpdatedAt)
+	img := e.push(t, "library/alpine", must(trivytest.AlpineImage())(t))
 
 	t.Run("without logger", func(t *testing.T) {
 		slog.SetDefault(trivyInitDefault)
@@ -439,48 +450,26 @@ func TestTrivyVersionMatchesGoMod(t *testing.T) {
 	assert.Contains(t, string(mod), "\tgithub.com/aquasecurity/trivy "+trivy.TrivyVersion+"\n")
 }
 
-// countingTransport counts blob requests by digest.
-type countingTransport struct {
-	next  http.RoundTripper
-	mu    sync.Mutex
-	blobs map[string]int
-}
-
-func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if i := strings.Index(r.URL.Path, "/blobs/sha256:"); i >= 0 && r.Method == http.MethodGet {
-		c.mu.Lock()
-		c.blobs[r.URL.Path[i+len("/blobs/"):]]++
-		c.mu.Unlock()
-	}
-	return c.next.RoundTrip(r)
-}
-
-func (c *countingTransport) get(d string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.blobs[d]
-}
-
 // Different images scanned at once give each its own exact findings (run
 // with -race: Trivy's analyzers are shared process-wide).
 func TestConcurrentScans(t *testing.T) {
-	requireDebianHost(t)
+	wantDebian := debianFindings(t)
 	e := newEnv(t)
-	e.pushTestDB(t, dbRepo, testDBUpdatedAt)
+	e.pushDB(t, dbRepo, trivytest.DBUpdatedAt)
 	s := newScanner(t, e)
-	deb := e.push(t, "library/debian", image(t, layer(t, debianFiles(t))))
-	alp := e.push(t, "library/alpine", image(t, layer(t, alpineFiles())))
+	deb := e.push(t, "library/debian", must(trivytest.DebianImage())(t))
+	alp := e.push(t, "library/alpine", must(trivytest.AlpineImage())(t))
 
 	var wg sync.WaitGroup
 	for i := range 6 {
 		wg.Go(func() {
 			p, want := deb, wantDebian
 			if i%2 == 1 {
-				p, want = alp, wantAlpine
+				p, want = alp, trivytest.AlpineFindings
 			}
 			rep, err := s.Scan(context.Background(), e.request(p))
 			if assert.NoError(t, err) {
-				assert.Equal(t, want, findings(rep))
+				assert.Equal(t, want, trivytest.Findings(rep))
 			}
 		})
 	}
