@@ -83,13 +83,16 @@ func dsnQuery(pragmas []string) string {
 // NewPool opens another connection pool on the same SQLite file with the
 // same settings, for a library that manages its own transactions (River's
 // job queue). Writes through it contend with Write at SQLite's lock, which
-// busy_timeout absorbs. Close it when done. Not available for in-memory
+// busy_timeout absorbs: its transactions begin IMMEDIATE, taking the write
+// lock up front, since a deferred transaction that reads and then writes
+// fails at once with SQLITE_BUSY_SNAPSHOT (517) when another writer
+// committed in between. Close it when done. Not available for in-memory
 // databases.
 func (db *DB) NewPool(ctx context.Context, maxOpen int) (*sql.DB, error) {
 	if db.dsn == "" {
 		return nil, errors.New("sqldb: NewPool needs a file-backed SQLite database")
 	}
-	pool, err := sql.Open("sqlite", db.dsn)
+	pool, err := sql.Open("sqlite", db.dsn+"&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
