@@ -38,6 +38,9 @@ type identity struct {
 	recorder *audit.Recorder
 	tokens   *token.Service
 	gk       *auth.Gatekeeper
+	// projectDeleted are told of each deleted project, after the commit;
+	// features keeping per-project settings by name add themselves here.
+	projectDeleted []func(ctx context.Context, project string)
 }
 
 // openIdentity builds the identity stores. counter tells how many
@@ -74,7 +77,14 @@ func openIdentity(ctx context.Context, st *store, cfg config, log *slog.Logger,
 		return nil, err
 	}
 	if id.projects, err = project.NewStore(ctx, st.db, project.WithRepositoryCounter(counter),
-		project.WithChangeHook(func(ctx context.Context, c project.Change) { changed(ctx, projectEntry(c)) })); err != nil {
+		project.WithChangeHook(func(ctx context.Context, c project.Change) {
+			changed(ctx, projectEntry(c))
+			if c.Kind == project.ProjectDeleted {
+				for _, f := range id.projectDeleted {
+					f(ctx, c.Project)
+				}
+			}
+		})); err != nil {
 		return nil, err
 	}
 	if err := bootstrapAdmin(ctx, id.users, log); err != nil {

@@ -102,6 +102,13 @@ func wireScanService(w *wiring, cfg scanConfig, opts []scan.Option, sc scan.Scan
 		return err
 	}
 	w.closers = append(w.closers, func() { _ = svc.Close() })
+	// A project created later under a deleted one's name must not inherit
+	// its allowlist or scanner choice.
+	w.id.projectDeleted = append(w.id.projectDeleted, func(ctx context.Context, project string) {
+		if err := svc.ForgetProject(context.WithoutCancel(ctx), project); err != nil {
+			w.log.Warn("forgetting a deleted project's scan settings", "project", project, "err", err)
+		}
+	})
 	if err := svc.Register(w.workers); err != nil {
 		return err
 	}
