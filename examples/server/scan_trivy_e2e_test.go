@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -148,5 +149,39 @@ func TestTrivyScanOnPushGateAndAllowlistE2E(t *testing.T) {
 			assert.True(t, strings.Contains(out, "schemaVersion"), out)
 			s.mustAPI(t, http.MethodPut, "/projects/app/cve-allowlist", api.CVEAllowlist{}, http.StatusOK)
 		})
+	}
+
+	// Trivy's SBOMs of the Alpine image, stored as referrers of it: listed
+	// by the referrers API with an artifactType filter (the image's gate
+	// does not apply to them) and downloadable from the management API.
+	dg := digestOf(alpineRef)
+	art := "/projects/app/repositories/alpine/artifacts/" + dg
+	s.mustAPI(t, http.MethodPost, art+"/scan", api.ScanType{ScanType: "sbom"}, http.StatusAccepted)
+	for _, at := range []string{scan.SPDXJSON, scan.CycloneDXJSON} {
+		waitFor(t, 60*time.Second, "the "+at+" referrer", func() bool {
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodGet,
+				s.URL+"/v2/app/alpine/referrers/"+dg+"?artifactType="+url.QueryEscape(at), nil)
+			require.NoError(t, err)
+			req.SetBasicAuth("admin", e2eAdminPassword)
+			resp, err := s.client.Do(req)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			var idx struct {
+				Manifests []struct {
+					ArtifactType string `json:"artifactType"`
+				} `json:"manifests"`
+			}
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			require.NoError(t, json.NewDecoder(resp.Body).Decode(&idx))
+			return len(idx.Manifests) == 1 && idx.Manifests[0].ArtifactType == at
+		})
+	}
+	for format, want := range map[string]string{"spdx": `"spdxVersion": "SPDX-2.3"`, "cyclonedx": `"bomFormat": "CycloneDX"`} {
+		status, body := s.api(t, http.MethodGet, art+"/additions/sbom?format="+format, nil)
+		require.Equal(t, http.StatusOK, status, "%s", body)
+		assert.True(t, strings.Contains(string(body), want), "%s document has %s", format, want)
+		for pkg := range trivytest.AlpinePackages() {
+			assert.True(t, strings.Contains(string(body), `"`+pkg+`"`), "%s lists %s", format, pkg)
+		}
 	}
 }
