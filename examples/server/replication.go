@@ -1,17 +1,24 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
+	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 
 	"github.com/riverqueue/river"
 
 	"github.com/berthlabs/berth/api"
+	"github.com/berthlabs/berth/project"
+	"github.com/berthlabs/berth/registry"
 	"github.com/berthlabs/berth/replicate"
 )
 
@@ -42,7 +49,11 @@ func wireReplication(w *wiring) error {
 	if err != nil {
 		return fmt.Errorf("replication: %w", err)
 	}
-	svc, err := replicate.NewService(w.ctx, w.st.db, w.st.reg.Transport("replication"), w.runner,
+	local := w.st.reg.Transport("replication")
+	if w.id != nil {
+		local = &projectCreator{next: local, projects: w.id.projects, log: w.log, known: map[string]bool{}}
+	}
+	svc, err := replicate.NewService(w.ctx, w.st.db, local, w.runner,
 		replicate.WithSecretKey(key), replicate.WithLogger(w.log.With("component", "replication")))
 	if err != nil {
 		return err
@@ -87,4 +98,65 @@ func loadOrCreateKey(path string) ([]byte, error) {
 		return nil, fmt.Errorf("key file %s: %d bytes, want 32", path, len(key))
 	}
 	return key, nil
+}
+
+// projectCreator makes sure the project a replicated repository lands in
+// exists, creating it (private) the first time, as Harbor does for pull
+// replication: with auth on, a repository outside any project would be
+// invisible to the API and to RBAC.
+type projectCreator struct {
+	next     http.RoundTripper
+	projects *project.Store
+	log      *slog.Logger
+
+	mu    sync.Mutex
+	known map[string]bool
+}
+
+func (p *projectCreator) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		if name, ok := repositoryOf(r.URL.Path); ok {
+			if err := p.ensure(r.Context(), strings.SplitN(name, "/", 2)[0]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return p.next.RoundTrip(r)
+}
+
+func (p *projectCreator) ensure(ctx context.Context, name string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.known[name] {
+		return nil
+	}
+	_, err := p.projects.Get(ctx, name)
+	if errors.Is(err, project.ErrNotFound) {
+		_, err = p.projects.Create(registry.WithActor(ctx, "replication"), project.Project{Name: name, Owner: "replication"})
+		if errors.Is(err, project.ErrExists) {
+			err = nil
+		} else if err == nil {
+			p.log.Info("created a project for replicated repositories", "project", name)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("replication: project %q for the replicated repository: %w", name, err)
+	}
+	p.known[name] = true
+	return nil
+}
+
+// repositoryOf returns the repository a distribution API write names
+// (/v2/<name>/blobs/uploads/..., /v2/<name>/manifests/<ref>).
+func repositoryOf(path string) (string, bool) {
+	rest, ok := strings.CutPrefix(path, "/v2/")
+	if !ok {
+		return "", false
+	}
+	for _, marker := range []string{"/blobs/", "/manifests/"} {
+		if i := strings.LastIndex(rest, marker); i > 0 {
+			return rest[:i], true
+		}
+	}
+	return "", false
 }
