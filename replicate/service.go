@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/robfig/cron/v3"
 
+	"github.com/berthlabs/berth/internal/seal"
 	"github.com/berthlabs/berth/jobs"
 	"github.com/berthlabs/berth/sqldb"
 )
@@ -54,9 +55,9 @@ type ServiceOption func(*Service) error
 // key (32 bytes). Without it they are stored as they are.
 func WithSecretKey(key []byte) ServiceOption {
 	return func(s *Service) error {
-		sl, err := newSealer(key)
+		sl, err := seal.New(key)
 		if err != nil {
-			return err
+			return fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
 		s.st.seal = sl
 		return nil
@@ -99,8 +100,12 @@ func NewService(ctx context.Context, db *sqldb.DB, local http.RoundTripper, runn
 	if err := db.MigrateDialect(ctx, "replicate", migrations); err != nil {
 		return nil, fmt.Errorf("replicate: %w", err)
 	}
+	plain, err := seal.New(nil) // secrets stay as they are until WithSecretKey
+	if err != nil {
+		return nil, err
+	}
 	s := &Service{
-		st:      &store{db: db, seal: &sealer{}, now: time.Now},
+		st:      &store{db: db, seal: plain, now: time.Now},
 		local:   &Endpoint{Name: "local", URL: "http://berth.local", Transport: local},
 		runner:  runner,
 		log:     slog.Default(),

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berthlabs/berth/internal/seal"
 	"github.com/berthlabs/berth/sqldb"
 )
 
@@ -23,7 +24,7 @@ const maxTaskLog = 256 << 10
 // store persists endpoints, policies, executions and tasks.
 type store struct {
 	db   *sqldb.DB
-	seal *sealer
+	seal *seal.Sealer
 	now  func() time.Time
 }
 
@@ -48,7 +49,7 @@ func isUnique(err error) bool {
 // --- endpoints
 
 func (s *store) createEndpoint(ctx context.Context, e Endpoint) (int64, error) {
-	secret, err := s.seal.seal(e.Password, secretAAD)
+	secret, err := s.seal.Seal(e.Password, secretAAD)
 	if err != nil {
 		return 0, err
 	}
@@ -70,7 +71,7 @@ func (s *store) createEndpoint(ctx context.Context, e Endpoint) (int64, error) {
 }
 
 func (s *store) updateEndpoint(ctx context.Context, e Endpoint, keepSecret bool) error {
-	secret, err := s.seal.seal(e.Password, secretAAD)
+	secret, err := s.seal.Seal(e.Password, secretAAD)
 	if err != nil {
 		return err
 	}
@@ -147,7 +148,7 @@ func (s *store) scanEndpoint(row scanner, withSecret bool) (*Endpoint, error) {
 	}
 	e.ID, e.CreatedAt, e.UpdatedAt = id, fromMS(c), fromMS(u)
 	if withSecret {
-		pw, err := s.seal.open(sealedPw, secretAAD)
+		pw, err := s.seal.Open(sealedPw, secretAAD)
 		if err != nil {
 			return nil, err
 		}

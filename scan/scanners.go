@@ -96,6 +96,9 @@ func (s *store) registrations(ctx context.Context) ([]Registration, error) {
 		if err != nil {
 			return nil, err
 		}
+		if r.Credential, err = s.seal.Open(r.Credential, credentialLabel); err != nil {
+			return nil, fmt.Errorf("scan: scanner %q's credential: %w", r.Name, err)
+		}
 		out = append(out, r)
 	}
 	return out, rows.Err()
@@ -106,10 +109,24 @@ func (s *store) registration(ctx context.Context, id string) (Registration, erro
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("scan: scanner %q: %w", id, ErrNotFound)
 	}
-	return r, err
+	if err != nil {
+		return r, err
+	}
+	if r.Credential, err = s.seal.Open(r.Credential, credentialLabel); err != nil {
+		return r, fmt.Errorf("scan: scanner %q's credential: %w", r.Name, err)
+	}
+	return r, nil
 }
 
+// credentialLabel binds sealed adapter credentials to their column.
+const credentialLabel = "berth-scan-scanner-credential"
+
 func (s *store) putRegistration(ctx context.Context, r Registration, create bool) error {
+	sealed, err := s.seal.Seal(r.Credential, credentialLabel)
+	if err != nil {
+		return err
+	}
+	r.Credential = sealed
 	return s.db.Write(ctx, func(tx *sqldb.Tx) error {
 		var n int
 		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM scan_scanners WHERE name = ? AND id <> ?`, r.Name, r.ID).Scan(&n); err != nil {

@@ -3,6 +3,7 @@ package scan
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/berthlabs/berth/internal/seal"
 	"github.com/berthlabs/berth/jobs"
 	"github.com/berthlabs/berth/project"
 	"github.com/berthlabs/berth/registry"
@@ -49,6 +51,7 @@ const BuiltinID = "builtin"
 // the job runner starts, and Close it after the server stops.
 type Service struct {
 	st          *store
+	secretKey   []byte
 	log         *slog.Logger
 	now         func() time.Time
 	queue       Queue
@@ -150,6 +153,11 @@ func WithCacheTTL(d time.Duration) Option { return func(s *Service) { s.cacheTTL
 // The newest task and report of each artifact are always kept.
 func WithHistory(d time.Duration) Option { return func(s *Service) { s.history = d } }
 
+// WithSecretKey encrypts scanner adapters' credentials at rest with
+// AES-256-GCM under key (32 bytes). Without it they are stored as they
+// are; credentials stored before a key was set still read.
+func WithSecretKey(key []byte) Option { return func(s *Service) { s.secretKey = key } }
+
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 
@@ -170,6 +178,9 @@ func NewService(ctx context.Context, db *sqldb.DB, opts ...Option) (*Service, er
 	st, err := newStore(ctx, db, s.now)
 	if err != nil {
 		return nil, err
+	}
+	if st.seal, err = seal.New(s.secretKey); err != nil {
+		return nil, fmt.Errorf("scan: %w", err)
 	}
 	s.st = st
 	s.cache = newEvidenceCache(s.cacheTTL, s.now)

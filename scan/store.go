@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/berthlabs/berth/internal/seal"
 	"github.com/berthlabs/berth/sqldb"
 )
 
@@ -18,8 +19,9 @@ var migrations embed.FS
 // store keeps reports, tasks, allowlists, scanner registrations and
 // settings in SQL.
 type store struct {
-	db  *sqldb.DB
-	now func() time.Time
+	db   *sqldb.DB
+	now  func() time.Time
+	seal *seal.Sealer // adapter credentials at rest
 }
 
 func newStore(ctx context.Context, db *sqldb.DB, now func() time.Time) (*store, error) {
