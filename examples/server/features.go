@@ -2,11 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"flag"
+	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -19,12 +24,14 @@ import (
 // featureConfig holds the flags of the optional features; each feature
 // file owns its field and registers its flags in addFlags.
 type featureConfig struct {
-	scan  scanConfig
-	trust trustConfig
-	repl  replConfig
+	scan      scanConfig
+	trust     trustConfig
+	repl      replConfig
+	secretKey string // file of the key sealing stored credentials
 }
 
 func (f *featureConfig) addFlags(fs *flag.FlagSet) {
+	fs.StringVar(&f.secretKey, "secret-key", "", "32-byte key file that encrypts stored credentials (replication endpoints, scanner adapters) at rest (default <data>/secret.key, created if missing)")
 	f.scan.addFlags(fs)
 	f.trust.addFlags(fs)
 	f.repl.addFlags(fs)
@@ -103,4 +110,48 @@ func (a *app) stopJobs(log *slog.Logger) {
 		}
 		cancel()
 	}
+}
+
+// secretKey is the key that seals credentials the features store.
+func (w *wiring) secretKey() ([]byte, error) {
+	path := w.cfg.features.secretKey
+	if path == "" {
+		path = filepath.Join(w.cfg.dataDir, "secret.key")
+	}
+	key, err := loadOrCreateKey(path)
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	return key, nil
+}
+
+// loadOrCreateKey reads a 32-byte key, or creates one (mode 0600).
+func loadOrCreateKey(path string) ([]byte, error) {
+	key, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, err
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := f.Write(key); err != nil {
+			f.Close()
+			return nil, err
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return nil, err
+		}
+		return key, f.Close()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(key) != 32 {
+		return nil, fmt.Errorf("key file %s: %d bytes, want 32", path, len(key))
+	}
+	return key, nil
 }

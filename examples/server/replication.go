@@ -2,15 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 
@@ -25,12 +21,10 @@ import (
 // replConfig holds the replication flags.
 type replConfig struct {
 	enabled bool
-	keyFile string
 }
 
 func (c *replConfig) addFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.enabled, "replication", true, "replicate to and from other registries (policies, executions and the /registries and /replication API)")
-	fs.StringVar(&c.keyFile, "replication-key", "", "32-byte key file that encrypts registry credentials at rest (default <data>/replication.key, created if missing)")
 }
 
 // wireReplication adds replication to the server: the service over the
@@ -41,13 +35,9 @@ func wireReplication(w *wiring) error {
 	if !c.enabled {
 		return nil
 	}
-	keyFile := c.keyFile
-	if keyFile == "" {
-		keyFile = filepath.Join(w.cfg.dataDir, "replication.key")
-	}
-	key, err := loadOrCreateKey(keyFile)
+	key, err := w.secretKey()
 	if err != nil {
-		return fmt.Errorf("replication: %w", err)
+		return err
 	}
 	local := w.st.reg.Transport("replication")
 	if w.id != nil {
@@ -67,37 +57,6 @@ func wireReplication(w *wiring) error {
 	*w.sinks = append(*w.sinks, svc)
 	w.apiOpts = append(w.apiOpts, api.WithReplication(svc))
 	return nil
-}
-
-// loadOrCreateKey reads a 32-byte key, or creates one (mode 0600).
-func loadOrCreateKey(path string) ([]byte, error) {
-	key, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		key = make([]byte, 32)
-		if _, err := rand.Read(key); err != nil {
-			return nil, err
-		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := f.Write(key); err != nil {
-			f.Close()
-			return nil, err
-		}
-		if err := f.Sync(); err != nil {
-			f.Close()
-			return nil, err
-		}
-		return key, f.Close()
-	}
-	if err != nil {
-		return nil, err
-	}
-	if len(key) != 32 {
-		return nil, fmt.Errorf("key file %s: %d bytes, want 32", path, len(key))
-	}
-	return key, nil
 }
 
 // projectCreator makes sure the project a replicated repository lands in

@@ -76,7 +76,12 @@ func wireScanning(w *wiring) error {
 	}
 	creds := &scannerCreds{robots: w.id.robots, externalURL: w.cfg.externalURL, ttl: cfg.scanTimeout + time.Hour,
 		log: w.log, active: map[string]bool{}}
+	key, err := w.secretKey()
+	if err != nil {
+		return err
+	}
 	opts := []scan.Option{
+		scan.WithSecretKey(key),
 		scan.WithQueue(w.runner),
 		scan.WithProjects(w.id.projects),
 		scan.WithRegistry(w.st.reg, scannerActor),
