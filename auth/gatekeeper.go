@@ -106,6 +106,9 @@ func (g *Gatekeeper) Authorize(r *http.Request, need []registry.Access) (context
 		if err != nil {
 			return nil, g.tokens.Unauthorized(g.realm, need, err)
 		}
+		if claims.Subject != "" {
+			ctx = withCaller(ctx, caller{subject: claims.Subject, granted: claims.Access})
+		}
 		return registry.WithActor(ctx, claims.Subject), nil
 	}
 	p, err := g.Principal(r)
@@ -126,7 +129,7 @@ func (g *Gatekeeper) Authorize(r *http.Request, need []registry.Access) (context
 	if p.Kind == rbac.Anonymous {
 		return ctx, nil
 	}
-	return registry.WithActor(ctx, p.Name), nil
+	return registry.WithActor(withCaller(ctx, caller{principal: &p}), p.Name), nil
 }
 
 // Principal identifies a request's caller from Basic credentials, or

@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"strings"
 
 	"github.com/notaryproject/notation-core-go/revocation"
 	"github.com/notaryproject/notation-core-go/revocation/purpose"
 
 	"github.com/berthlabs/berth/api"
-	"github.com/berthlabs/berth/auth"
 	"github.com/berthlabs/berth/project"
 	"github.com/berthlabs/berth/rbac"
 	"github.com/berthlabs/berth/registry"
@@ -74,29 +72,13 @@ func wireTrust(w *wiring) error {
 }
 
 // mayPush tells whether the caller of a refused pull may push the
-// repository. The principal is rebuilt from the actor name: users with
-// their system-admin flag, robots by their prefix; group memberships are
-// not known here, so a push right held only through a group does not
-// exempt (the pull is refused, fail closed).
+// repository, as the Gatekeeper let it in: its roles and groups for Basic
+// credentials, its token's scopes for Bearer (cosign asks for push and
+// pull when it signs).
 func mayPush(id *identity) func(ctx context.Context, t registry.Target) bool {
+	push := rbac.Permission{Resource: rbac.ResourceRepository, Action: rbac.ActionPush}
 	return func(ctx context.Context, t registry.Target) bool {
-		actor := registry.ActorFrom(ctx)
-		if actor == "" {
-			return false
-		}
-		p := rbac.Principal{Kind: rbac.User, Name: actor}
-		if strings.HasPrefix(actor, auth.RobotPrefix) {
-			p.Kind = rbac.Robot
-		} else {
-			u, err := id.users.Get(ctx, actor)
-			if err != nil {
-				return false
-			}
-			p.SystemAdmin = u.SystemAdmin
-		}
-		d, err := id.gk.Decide(ctx, p, trust.ProjectOf(t.Repository), t.Repository,
-			rbac.Permission{Resource: rbac.ResourceRepository, Action: rbac.ActionPush})
-		return err == nil && d.Allowed
+		return id.gk.CallerMay(ctx, trust.ProjectOf(t.Repository), t.Repository, push)
 	}
 }
 
