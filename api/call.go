@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/berthlabs/berth/project"
 	"github.com/berthlabs/berth/rbac"
 	"github.com/berthlabs/berth/registry"
 )
@@ -131,4 +132,20 @@ func (c *call) created(location string, v any) error {
 func (c *call) paged(p page, total int, v any) error {
 	setPageHeaders(c.w, c.r, p, total)
 	return c.json(http.StatusOK, v)
+}
+
+// configAdmin admits system administrators only: act is asked on the
+// system configuration.
+func (c *call) configAdmin(act rbac.Action) error {
+	return c.requireAdmin(permOn(rbac.ResourceConfiguration, act))
+}
+
+// projectFor resolves the request's project and checks the caller may
+// perm in it.
+func (c *call) projectFor(perm rbac.Permission) (project.Project, error) {
+	p, err := c.project()
+	if err != nil {
+		return p, err
+	}
+	return p, c.require(p.Name, "", perm)
 }

@@ -149,3 +149,28 @@ func pageOf[T any](all []T, p page) []T {
 	hi := min(lo+p.size, len(all))
 	return all[lo:hi]
 }
+
+// decodeAs reads the request body as one JSON T (see decodeBody).
+func decodeAs[T any](c *call) (T, error) {
+	var v T
+	err := decodeBody(c.w, c.r, &v)
+	return v, err
+}
+
+// convertAll converts each item of a list, as toJSON shows it.
+func convertAll[T, J any](items []T, toJSON func(*T) J) []J {
+	out := make([]J, 0, len(items))
+	for i := range items {
+		out = append(out, toJSON(&items[i]))
+	}
+	return out
+}
+
+// raw answers 200 with b as a body of contentType.
+func (c *call) raw(contentType string, b []byte) error {
+	c.w.Header().Set("Content-Type", contentType)
+	c.w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	c.w.WriteHeader(http.StatusOK)
+	_, _ = c.w.Write(b)
+	return nil
+}

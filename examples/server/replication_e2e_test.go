@@ -6,7 +6,6 @@ package main
 // killed with SIGKILL in the middle of a 200 MiB blob.
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"io/fs"
@@ -34,8 +33,6 @@ import (
 	"github.com/berthlabs/berth/api"
 )
 
-const replAdminPassword = "admin-password-1"
-
 // replServer is a server process with auth on, at a fixed address (so a
 // restart keeps it, and its token realm is right).
 type replServer struct {
@@ -56,35 +53,19 @@ func startReplServer(t *testing.T, dir, addr string) *replServer {
 	return &replServer{server: s, dir: dir, addr: addr}
 }
 
-// call sends a management API request as admin and checks the status.
+// call sends a management API request as admin and checks the status; it
+// returns the Location of a 201 answer, else the body.
 func (s *replServer) call(t *testing.T, method, path string, body any, want int) []byte {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		require.NoError(t, err)
-		rd = bytes.NewReader(b)
+	r := s.mustAdminAPI(t, method, path, body, want)
+	if r.status == http.StatusCreated {
+		return []byte(r.header.Get("Location"))
 	}
-	req, err := http.NewRequestWithContext(t.Context(), method, s.URL+api.BasePath+path, rd)
-	require.NoError(t, err)
-	req.SetBasicAuth("admin", replAdminPassword)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := s.client.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	require.Equal(t, want, resp.StatusCode, "%s %s: %s", method, path, b)
-	if resp.StatusCode == http.StatusCreated {
-		return []byte(resp.Header.Get("Location"))
-	}
-	return b
+	return r.body
 }
 
 func (s *replServer) auth() remote.Option {
-	return remote.WithAuth(&authn.Basic{Username: "admin", Password: replAdminPassword})
+	return remote.WithAuth(&authn.Basic{Username: "admin", Password: e2eAdminPassword})
 }
 
 func (s *replServer) push(t *testing.T, ref string, img v1.Image) string {
@@ -184,7 +165,7 @@ func uploadAtLeast(t *testing.T, dir string, n int64, within time.Duration) {
 }
 
 func TestReplicationBetweenServers(t *testing.T) {
-	t.Setenv(adminPasswordEnv, replAdminPassword)
+	t.Setenv(adminPasswordEnv, e2eAdminPassword)
 	a := startReplServer(t, t.TempDir(), "")
 	b := startReplServer(t, t.TempDir(), "")
 	for _, s := range []*replServer{a, b} {
@@ -194,7 +175,7 @@ func TestReplicationBetweenServers(t *testing.T) {
 
 	// B as a registry of A, with B's admin credentials (token flow).
 	loc := a.call(t, http.MethodPost, "/registries", api.Registry{Name: "b", URL: b.URL,
-		Credential: &api.RegistryCredential{Type: "basic", AccessKey: "admin", AccessSecret: replAdminPassword}}, http.StatusCreated)
+		Credential: &api.RegistryCredential{Type: "basic", AccessKey: "admin", AccessSecret: e2eAdminPassword}}, http.StatusCreated)
 	regID := idFrom(t, loc)
 	a.call(t, http.MethodPost, "/registries/ping", api.RegistryPing{ID: regID}, http.StatusOK)
 	a.call(t, http.MethodPost, "/registries/ping", api.RegistryPing{URL: b.URL,

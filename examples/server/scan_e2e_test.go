@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -67,31 +66,13 @@ func startScanServerAt(t *testing.T, dir, addr string) *scanServer {
 // api calls the management API as admin and returns status and body.
 func (s *scanServer) api(t *testing.T, method, path string, body any) (int, []byte) {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		require.NoError(t, err)
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(t.Context(), method, s.URL+api.BasePath+path, rd)
-	require.NoError(t, err)
-	req.SetBasicAuth("admin", e2eAdminPassword)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := s.client.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, b
+	r := s.adminAPI(t, method, path, body)
+	return r.status, r.body
 }
 
 func (s *scanServer) mustAPI(t *testing.T, method, path string, body any, want int) []byte {
 	t.Helper()
-	status, b := s.api(t, method, path, body)
-	require.Equal(t, want, status, "%s %s: %s", method, path, b)
-	return b
+	return s.mustAdminAPI(t, method, path, body, want).body
 }
 
 // tool runs crane, skopeo or oras with the admin's credentials.

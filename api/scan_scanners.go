@@ -1,0 +1,194 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/berthlabs/berth/rbac"
+	"github.com/berthlabs/berth/scan"
+)
+
+// Scanner registrations (/scanners) and the scanner each project uses.
+
+func registrationJSON(r scan.Registration) ScannerRegistration {
+	return ScannerRegistration{UUID: r.ID, Name: r.Name, Description: r.Description, URL: r.URL, Auth: r.Auth,
+		Disabled: r.Disabled, IsDefault: r.Default, SkipCert: r.SkipVerify, UseInternal: r.UseInternal, Builtin: r.Builtin,
+		CreateTime: r.CreatedAt, UpdateTime: r.UpdatedAt}
+}
+
+func registrationOf(req ScannerRegistrationReq) scan.Registration {
+	return scan.Registration{Name: req.Name, Description: req.Description, URL: req.URL, Auth: req.Auth,
+		Credential: req.AccessCredential, SkipVerify: req.SkipCert, UseInternal: req.UseInternal, Disabled: req.Disabled,
+		Default: req.IsDefault}
+}
+
+func metadataJSON(md scan.Metadata) ScannerAdapterMetadata {
+	props := md.Properties
+	if props == nil {
+		props = map[string]string{}
+	}
+	return ScannerAdapterMetadata{Scanner: ScannerInfo(md.Scanner), Properties: props,
+		Capabilities: []ScannerCapability{{ConsumesMIMETypes: nonNil(md.Consumes), ProducesMIMETypes: nonNil(md.Produces)}}}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// scannerAdmin lets system admins manage scanners.
+func (c *call) scannerAdmin(act rbac.Action) error {
+	return c.requireAdmin(permOn(rbac.ResourceScanner, act))
+}
+
+// scannerRequest admits system admins allowed act on scanners, then
+// reads the request's registration.
+func (c *call) scannerRequest(act rbac.Action) (ScannerRegistrationReq, error) {
+	if err := c.scannerAdmin(act); err != nil {
+		return ScannerRegistrationReq{}, err
+	}
+	return decodeAs[ScannerRegistrationReq](c)
+}
+
+// scannerID is the request's {registration_id}.
+func (c *call) scannerID() string { return c.r.PathValue("registration_id") }
+
+// answerRegistration answers 200 with the registration a scanner call
+// returned, or with the call's error.
+func (c *call) answerRegistration(r scan.Registration, err error) error {
+	if err != nil {
+		return scanErr(err)
+	}
+	return c.json(http.StatusOK, registrationJSON(r))
+}
+
+// answerMetadata answers 200 with what a scanner says of itself, or with
+// why it did not say it.
+func (c *call) answerMetadata(md scan.Metadata, err error) error {
+	if err != nil {
+		return scannerUnreachable(err)
+	}
+	return c.json(http.StatusOK, metadataJSON(md))
+}
+
+// scannerUnreachable answers a scanner that did not answer well.
+func scannerUnreachable(err error) error {
+	if e := scanErr(err); e != err {
+		return e
+	}
+	return &apiError{http.StatusServiceUnavailable, codeUnavailable, "the scanner did not answer: " + err.Error()}
+}
+
+func (a *API) listScanners(c *call) error {
+	if err := c.scannerAdmin(rbac.ActionList); err != nil {
+		return err
+	}
+	regs, err := a.cfg.scan.svc.Scanners(c.ctx())
+	if err != nil {
+		return err
+	}
+	return c.json(http.StatusOK, convertAll(regs, func(r *scan.Registration) ScannerRegistration { return registrationJSON(*r) }))
+}
+
+func (a *API) createScanner(c *call) error {
+	req, err := c.scannerRequest(rbac.ActionCreate)
+	if err != nil {
+		return err
+	}
+	r, err := a.cfg.scan.svc.AddScanner(c.ctx(), registrationOf(req))
+	if err != nil {
+		return scanErr(err)
+	}
+	return c.created(BasePath+"/scanners/"+url.PathEscape(r.ID), registrationJSON(r))
+}
+
+func (a *API) pingScanner(c *call) error {
+	req, err := c.scannerRequest(rbac.ActionCreate)
+	if err != nil {
+		return err
+	}
+	if req.Name == "" {
+		req.Name = "ping"
+	}
+	return c.answerMetadata(a.cfg.scan.svc.PingScanner(c.ctx(), registrationOf(req)))
+}
+
+func (a *API) getScanner(c *call) error {
+	if err := c.scannerAdmin(rbac.ActionRead); err != nil {
+		return err
+	}
+	return c.answerRegistration(a.cfg.scan.svc.Scanner(c.ctx(), c.scannerID()))
+}
+
+func (a *API) updateScanner(c *call) error {
+	req, err := c.scannerRequest(rbac.ActionUpdate)
+	if err != nil {
+		return err
+	}
+	return c.answerRegistration(a.cfg.scan.svc.UpdateScanner(c.ctx(), c.scannerID(), registrationOf(req)))
+}
+
+func (a *API) setDefaultScanner(c *call) error {
+	if err := c.scannerAdmin(rbac.ActionUpdate); err != nil {
+		return err
+	}
+	req, err := decodeAs[IsDefault](c)
+	if err != nil {
+		return err
+	}
+	if !req.IsDefault {
+		return badRequest("is_default must be true: make another scanner the default instead")
+	}
+	return a.okOr(c, scanErr(a.cfg.scan.svc.SetDefaultScanner(c.ctx(), c.scannerID())))
+}
+
+func (a *API) deleteScanner(c *call) error {
+	if err := c.scannerAdmin(rbac.ActionDelete); err != nil {
+		return err
+	}
+	r, err := a.cfg.scan.svc.Scanner(c.ctx(), c.scannerID())
+	if err != nil {
+		return scanErr(err)
+	}
+	return c.answerRegistration(r, a.cfg.scan.svc.DeleteScanner(c.ctx(), c.scannerID()))
+}
+
+func (a *API) scannerMetadata(c *call) error {
+	if err := c.scannerAdmin(rbac.ActionRead); err != nil {
+		return err
+	}
+	return c.answerMetadata(a.cfg.scan.svc.ScannerMetadata(c.ctx(), c.scannerID()))
+}
+
+func (a *API) getProjectScanner(c *call) error {
+	p, err := c.projectFor(permOn(rbac.ResourceScanner, rbac.ActionRead))
+	if err != nil {
+		return err
+	}
+	r, err := a.cfg.scan.svc.ProjectScanner(c.ctx(), p.Name)
+	if errors.Is(err, scan.ErrNoScanner) {
+		return notFound(strings.TrimPrefix(err.Error(), "scan: "))
+	}
+	return c.answerRegistration(r, err)
+}
+
+func (a *API) setProjectScanner(c *call) error {
+	p, err := c.projectFor(permOn(rbac.ResourceScanner, rbac.ActionCreate))
+	if err != nil {
+		return err
+	}
+	req, err := decodeAs[ProjectScanner](c)
+	if err != nil {
+		return err
+	}
+	err = a.cfg.scan.svc.SetProjectScanner(c.ctx(), p.Name, req.UUID)
+	if errors.Is(err, scan.ErrNotFound) {
+		return badRequest(fmt.Sprintf("scanner %q does not exist", req.UUID))
+	}
+	return a.okOr(c, scanErr(err))
+}

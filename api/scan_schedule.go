@@ -1,0 +1,91 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/berthlabs/berth/rbac"
+	"github.com/berthlabs/berth/scan"
+)
+
+// Scan-all: running it now, stopping it, its schedule and its latest run.
+
+func scheduleJSON(s scan.Schedule) ScanAllSchedule {
+	return ScanAllSchedule{Schedule: &ScanScheduleObj{Type: s.Type, Cron: s.Cron}}
+}
+
+func (a *API) getScanAllSchedule(c *call) error {
+	if err := c.configAdmin(rbac.ActionRead); err != nil {
+		return err
+	}
+	s, err := a.cfg.scan.svc.ScanAllSchedule(c.ctx())
+	if err != nil {
+		return err
+	}
+	return c.json(http.StatusOK, scheduleJSON(s))
+}
+
+func (a *API) setScanAllSchedule(c *call) error {
+	if err := c.configAdmin(rbac.ActionUpdate); err != nil {
+		return err
+	}
+	req, err := decodeAs[ScanAllSchedule](c)
+	if err != nil {
+		return err
+	}
+	if req.Schedule == nil {
+		return badRequest("schedule is required: {\"schedule\":{\"type\":\"Daily\"}}")
+	}
+	if req.Schedule.Type == "Manual" {
+		if c.r.Method != http.MethodPost {
+			return badRequest("type Manual runs scan-all now: use POST")
+		}
+		t, err := a.cfg.scan.svc.ScanAll(c.ctx(), scan.TriggerManual)
+		if err != nil {
+			return scanErr(err)
+		}
+		return c.json(http.StatusCreated, scanTaskJSON(t))
+	}
+	s, err := a.cfg.scan.svc.SetScanAllSchedule(c.ctx(), scan.Schedule{Type: req.Schedule.Type, Cron: req.Schedule.Cron})
+	if err != nil {
+		return scanErr(err)
+	}
+	status := http.StatusOK
+	if c.r.Method == http.MethodPost {
+		status = http.StatusCreated
+	}
+	return c.json(status, scheduleJSON(s))
+}
+
+func (a *API) scanAllNow(c *call) error {
+	if err := c.configAdmin(rbac.ActionUpdate); err != nil {
+		return err
+	}
+	return c.acceptedTask(a.cfg.scan.svc.ScanAll(c.ctx(), scan.TriggerManual))
+}
+
+func (a *API) stopScanAll(c *call) error {
+	if err := c.configAdmin(rbac.ActionUpdate); err != nil {
+		return err
+	}
+	if _, err := a.cfg.scan.svc.StopScanAll(c.ctx()); err != nil {
+		return scanErr(err)
+	}
+	c.w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+func (a *API) scanAllMetrics(c *call) error {
+	if err := c.configAdmin(rbac.ActionRead); err != nil {
+		return err
+	}
+	t, ok, err := a.cfg.scan.svc.LatestTask(c.ctx(), "", scan.KindScanAll)
+	if err != nil {
+		return err
+	}
+	var out ScanAllMetrics
+	if ok {
+		ti := scanTaskJSON(t)
+		out = ScanAllMetrics{Ongoing: !t.Status.Finished(), Trigger: string(t.Trigger), Task: &ti}
+	}
+	return c.json(http.StatusOK, out)
+}
