@@ -214,3 +214,18 @@ func New(db *sql.DB, opts ...Option) (*Runner, error) {
 	}
 	return &Runner{client: client, stopGrace: c.stopCancelIn}, nil
 }
+
+// RescueOrphans makes jobs left running by a process that died available
+// again, at once, and returns how many. Call it before Start, and only
+// when no other Runner can be working on db — as in a server that holds
+// its data directory exclusively; otherwise it would hand out jobs that
+// are really running. Without it such jobs wait for River's rescuer
+// (WithRescueAfter, an hour by default).
+func RescueOrphans(ctx context.Context, db *sql.DB) (int, error) {
+	res, err := db.ExecContext(ctx, `UPDATE river_job SET state = 'available' WHERE state = 'running'`)
+	if err != nil {
+		return 0, fmt.Errorf("jobs: rescuing orphans: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}

@@ -89,6 +89,13 @@ func (a *app) openJobs(ctx context.Context, cfg config, log *slog.Logger) (*wiri
 	if err := jobs.Migrate(ctx, pool); err != nil {
 		return nil, err
 	}
+	// This process holds the data directory exclusively (berth.lock): a
+	// job still marked running was cut off by a crash, not being worked.
+	if n, err := jobs.RescueOrphans(ctx, pool); err != nil {
+		return nil, err
+	} else if n > 0 {
+		log.Warn("jobs interrupted by the last shutdown will run again", "count", n)
+	}
 	ws := river.NewWorkers()
 	// Workers added to ws before Start are seen by the runner: River keeps
 	// the bundle, not a copy.
