@@ -64,12 +64,9 @@ func TestHostileSource(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			proxy := httputil.NewSingleHostReverseProxy(u)
-			var req *http.Request
-			proxy.ModifyResponse = func(resp *http.Response) error { tc.tamper(req, resp); return nil }
-			front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				req = r
-				proxy.ServeHTTP(w, r)
-			}))
+			// resp.Request is the proxied request: same method and path.
+			proxy.ModifyResponse = func(resp *http.Response) error { tc.tamper(resp.Request, resp); return nil }
+			front := httptest.NewServer(proxy)
 			defer front.Close()
 			cp, err := replicate.NewCopier(&replicate.Endpoint{Name: "evil", URL: front.URL}, dst.endpoint("dst"),
 				replicate.WithResumes(1, 10*time.Millisecond))
