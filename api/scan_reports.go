@@ -98,7 +98,7 @@ func (a *API) vulnerabilities(c *call) error {
 }
 
 func vulnerabilityJSON(v scan.Vulnerability, allowlisted bool) VulnerabilityItem {
-	it := VulnerabilityItem{ID: v.ID, Package: v.Package, Version: v.Version, FixVersion: v.FixVersion,
+	it := VulnerabilityItem{ID: v.ID, Package: v.Package, Version: v.Version, FixVersion: v.FixVersion, Status: v.Status,
 		Severity: v.Severity.String(), Description: v.Description, Links: v.Links, CWEIDs: v.CWEIDs, Title: v.Title,
 		PURL: v.PURL, Allowlisted: allowlisted}
 	if v.CVSS != nil {

@@ -66,6 +66,7 @@ type VulnerabilityItem struct {
 	Package       string   `json:"package"`
 	Version       string   `json:"version"`
 	FixVersion    string   `json:"fix_version,omitempty"`
+	Status        string   `json:"status,omitempty" doc:"berth: the vendor's word on a fix: fixed, affected, will_not_fix, fix_deferred, end_of_life, under_investigation"`
 	Severity      string   `json:"severity"`
 	Description   string   `json:"description,omitempty"`
 	Links         []string `json:"links,omitempty"`

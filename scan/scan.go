@@ -107,11 +107,15 @@ type CVSS struct {
 
 // Vulnerability is one finding: a vulnerability in one installed package.
 type Vulnerability struct {
-	ID          string   `json:"id"`                    // CVE-2024-1234, GHSA-..., DSA-...
-	Package     string   `json:"package"`               // package name
-	PURL        string   `json:"purl,omitempty"`        // package URL, when known
-	Version     string   `json:"version"`               // installed version
-	FixVersion  string   `json:"fix_version,omitempty"` // empty when no fix is published
+	ID         string `json:"id"`                    // CVE-2024-1234, GHSA-..., DSA-...
+	Package    string `json:"package"`               // package name
+	PURL       string `json:"purl,omitempty"`        // package URL, when known
+	Version    string `json:"version"`               // installed version
+	FixVersion string `json:"fix_version,omitempty"` // empty when no fix is published
+	// Status is the vendor's word on a fix, where it gave one: "fixed",
+	// "affected", "will_not_fix", "fix_deferred", "end_of_life",
+	// "under_investigation"; empty when unknown.
+	Status      string   `json:"status,omitempty"`
 	Severity    Severity `json:"severity"`
 	Title       string   `json:"title,omitempty"`
 	Description string   `json:"description,omitempty"`

@@ -59,6 +59,9 @@ func convert(v ttypes.DetectedVulnerability) scan.Vulnerability {
 	if v.PkgIdentifier.PURL != nil {
 		out.PURL = v.PkgIdentifier.PURL.String()
 	}
+	if v.Status != dbtypes.StatusUnknown {
+		out.Status = v.Status.String()
+	}
 	if v.PrimaryURL != "" {
 		out.Links = append(out.Links, v.PrimaryURL)
 	}
