@@ -36,6 +36,10 @@ type scanConfig struct {
 // another berth) presents to use this server's built-in scanner.
 const scannerAdapterTokenEnv = "BERTH_SCANNER_ADAPTER_TOKEN"
 
+// scanCatchUpWindow is how far back a start looks for pushes that
+// scan-on-push missed; older ones wait for scan-all.
+const scanCatchUpWindow = 24 * time.Hour
+
 // scannerActor is who the built-in scanner reads the registry as.
 const scannerActor = "(scanner)"
 
@@ -124,6 +128,18 @@ func wireScanService(w *wiring, cfg scanConfig, opts []scan.Option, sc scan.Scan
 	if err := svc.StartSchedule(w.ctx); err != nil {
 		return err
 	}
+	// Pushes whose scan-on-push hand-off a crash or stop swallowed.
+	caughtUp := make(chan struct{})
+	go func() {
+		defer close(caughtUp)
+		n, err := svc.CatchUp(w.ctx, time.Now().Add(-scanCatchUpWindow))
+		if err != nil && w.ctx.Err() == nil {
+			w.log.Warn("catching up on scan-on-push", "err", err)
+		} else if n > 0 {
+			w.log.Info("queued scans that scan-on-push missed", "count", n)
+		}
+	}()
+	w.closers = append(w.closers, func() { <-caughtUp })
 	token := os.Getenv(scannerAdapterTokenEnv)
 	if sc != nil && cfg.adapterPath != "" && token != "" {
 		prefix := "/" + strings.Trim(cfg.adapterPath, "/")
