@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -228,21 +229,29 @@ func waitFor(resp *http.Response, attempt int) (time.Duration, bool) {
 	return 0, false
 }
 
-// parseRetryAfter reads delay-seconds or an HTTP date.
+// parseRetryAfter reads delay-seconds or an HTTP date. Waits longer than
+// maxRetryAfter (a hostile or broken server's) are read as maxRetryAfter,
+// which is more than any caller waits.
 func parseRetryAfter(v string) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0, false
 	}
-	var secs int
-	if _, err := fmt.Sscanf(v, "%d", &secs); err == nil && secs >= 0 && fmt.Sprint(secs) == v {
+	if strings.Trim(v, "0123456789") == "" {
+		secs, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || secs > uint64(maxRetryAfter/time.Second) {
+			return maxRetryAfter, true // too many digits to be meant
+		}
 		return time.Duration(secs) * time.Second, true
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		return max(time.Until(t), 0), true
+		return min(max(time.Until(t), 0), maxRetryAfter), true
 	}
 	return 0, false
 }
+
+// maxRetryAfter bounds the waits parseRetryAfter returns.
+const maxRetryAfter = 24 * time.Hour
 
 // statusError is an unexpected answer, with how long the server asked us
 // to wait, if it did.

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"sync"
+	"unicode/utf8"
 )
 
 // FilterType names what a Filter looks at.
@@ -135,8 +135,6 @@ func pass(fs []Filter, typ FilterType, match func(string) bool) bool {
 	return included || !haveIncludes
 }
 
-var globCache sync.Map // pattern → *regexp.Regexp
-
 // Glob reports whether s matches pattern (see Filter for the syntax). A
 // malformed pattern matches nothing.
 func Glob(pattern, s string) bool {
@@ -145,9 +143,6 @@ func Glob(pattern, s string) bool {
 }
 
 func compileGlob(pattern string) (*regexp.Regexp, error) {
-	if v, ok := globCache.Load(pattern); ok {
-		return v.(*regexp.Regexp), nil
-	}
 	if len(pattern) > 1024 {
 		return nil, errors.New("pattern longer than 1024 characters")
 	}
@@ -182,19 +177,18 @@ func compileGlob(pattern string) (*regexp.Regexp, error) {
 			i++
 			b.WriteString(regexp.QuoteMeta(pattern[i : i+1]))
 		default:
-			b.WriteString(regexp.QuoteMeta(string(c)))
+			// One whole character: string(c) would turn a byte of a
+			// multi-byte character into a different character.
+			_, size := utf8.DecodeRuneInString(pattern[i:])
+			b.WriteString(regexp.QuoteMeta(pattern[i : i+size]))
+			i += size - 1
 		}
 	}
 	if depth != 0 {
 		return nil, errors.New("unbalanced '{'")
 	}
 	b.WriteString("$")
-	re, err := regexp.Compile(b.String())
-	if err != nil {
-		return nil, err
-	}
-	globCache.Store(pattern, re)
-	return re, nil
+	return regexp.Compile(b.String())
 }
 
 // Rewrite maps a source repository name to its destination name.
