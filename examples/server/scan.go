@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -78,7 +79,8 @@ func wireScanning(w *wiring) error {
 	if err != nil {
 		return fmt.Errorf("built-in scanner: %w", err)
 	}
-	creds := &scannerCreds{robots: w.id.robots, externalURL: w.cfg.externalURL, ttl: cfg.scanTimeout + time.Hour,
+	creds := &scannerCreds{robots: w.id.robots, externalURL: w.cfg.externalURL, internalURL: internalURL(w.cfg.addr),
+		ttl: cfg.scanTimeout + time.Hour,
 		log: w.log, active: map[string]bool{}}
 	key, err := w.secretKey()
 	if err != nil {
@@ -163,6 +165,7 @@ func wireScanService(w *wiring, cfg scanConfig, opts []scan.Option, sc scan.Scan
 type scannerCreds struct {
 	robots      *auth.Robots
 	externalURL string
+	internalURL string // for registrations with use_internal_addr
 	ttl         time.Duration
 	log         *slog.Logger
 
@@ -171,9 +174,13 @@ type scannerCreds struct {
 }
 
 func (c *scannerCreds) source(ctx context.Context, reg scan.Registration, a scan.Artifact) (scan.Source, func(), error) {
-	u, err := url.Parse(c.externalURL)
+	base := c.externalURL
+	if reg.UseInternal {
+		base = c.internalURL
+	}
+	u, err := url.Parse(base)
 	if err != nil || u.Host == "" {
-		return scan.Source{}, nil, fmt.Errorf("external URL %q: %v", c.externalURL, err)
+		return scan.Source{}, nil, fmt.Errorf("registry URL %q for the scanner: %v", base, err)
 	}
 	proj, _, _ := strings.Cut(a.Repository, "/")
 	ctx = registry.WithActor(ctx, systemActor)
@@ -207,4 +214,18 @@ func (c *scannerCreds) exempt(actor string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.active[actor]
+}
+
+// internalURL is the server's own listening address, for scanners that
+// run beside it (Harbor's use_internal_addr): an unspecified host is
+// reached on loopback.
+func internalURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
