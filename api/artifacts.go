@@ -107,7 +107,7 @@ func parseExtras(c *call) (artifactExtras, error) {
 // behind each is wired.
 func (a *API) withExtras(c *call, x artifactExtras, art registry.Artifact, out Artifact) (Artifact, error) {
 	if x.scan {
-		if o := a.overview(c.ctx(), art.Digest); o != nil {
+		if o := a.artifactOverview(c.ctx(), art); o != nil {
 			out.ScanOverview = map[string]*NativeReportSummary{reportMIME11: o}
 		}
 	}

@@ -25,6 +25,7 @@ type ScanReports interface {
 	Report(ctx context.Context, digest string) (*scan.Report, scan.ReportInfo, error)
 	ReportInfo(ctx context.Context, digest string) (scan.ReportInfo, bool, error)
 	FetchSBOM(ctx context.Context, a scan.Artifact, format string) ([]byte, error)
+	IndexChildren(ctx context.Context, a scan.Artifact) ([]scan.Artifact, error)
 }
 
 // ScanAll runs and schedules scans of every artifact.

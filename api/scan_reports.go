@@ -13,6 +13,7 @@ import (
 
 	"github.com/berthlabs/berth/project"
 	"github.com/berthlabs/berth/rbac"
+	"github.com/berthlabs/berth/registry"
 	"github.com/berthlabs/berth/scan"
 )
 
@@ -212,4 +213,86 @@ func taskSeconds(t scan.Task) int64 {
 		return 0
 	}
 	return int64(t.EndedAt.Sub(t.StartedAt).Round(time.Second) / time.Second)
+}
+
+// artifactOverview is an artifact's scan overview; an index's is its
+// images' taken together, as Harbor shows it: counts summed, the worst
+// severity, and a status that is done only when every image's scan is.
+func (a *API) artifactOverview(ctx context.Context, art registry.Artifact) *NativeReportSummary {
+	if !scan.IsIndex(art.MediaType) || a.cfg.scan.svc == nil {
+		return a.overview(ctx, art.Digest)
+	}
+	kids, err := a.cfg.scan.svc.IndexChildren(ctx, scan.Artifact{Repository: art.Repository, Digest: art.Digest, MediaType: art.MediaType})
+	if err != nil {
+		return nil // not scannable, or unreadable: no overview, as for any unscanned artifact
+	}
+	var parts []*NativeReportSummary
+	for _, k := range kids {
+		if o := a.overview(ctx, k.Digest); o != nil {
+			parts = append(parts, o)
+		}
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	return mergeOverviews(parts, len(kids))
+}
+
+// mergeOverviews sums the overviews of an index's images; of is how many
+// images it has (some may not be scanned yet).
+func mergeOverviews(parts []*NativeReportSummary, of int) *NativeReportSummary {
+	out := &NativeReportSummary{ScanStatus: string(scan.StatusSuccess)}
+	sum := VulnerabilitySummary{Summary: map[string]int{}}
+	worst, done, reported := scan.None, 0, false
+	for _, p := range parts {
+		switch scan.TaskStatus(p.ScanStatus) {
+		case scan.StatusSuccess:
+		case scan.StatusError, scan.StatusStopped:
+			if out.ScanStatus == string(scan.StatusSuccess) {
+				out.ScanStatus = p.ScanStatus
+			}
+		default:
+			out.ScanStatus = string(scan.StatusRunning)
+		}
+		if p.CompletePercent == 100 {
+			done++
+		}
+		if p.StartTime.Before(out.StartTime) || out.StartTime.IsZero() {
+			out.StartTime = p.StartTime
+		}
+		out.EndTime = maxTime(out.EndTime, p.EndTime)
+		if p.Summary != nil {
+			reported = true
+			sum.Total += p.Summary.Total
+			sum.Fixable += p.Summary.Fixable
+			for sev, n := range p.Summary.Summary {
+				sum.Summary[sev] += n
+			}
+		}
+		if sev, err := scan.ParseSeverity(p.Severity); err == nil {
+			worst = max(worst, sev)
+		}
+		if out.Scanner == nil {
+			out.Scanner = p.Scanner
+		}
+	}
+	if done < of && out.ScanStatus == string(scan.StatusSuccess) {
+		out.ScanStatus = string(scan.StatusRunning) // some images not scanned yet
+	}
+	out.CompletePercent = done * 100 / of
+	if reported {
+		out.Summary = &sum
+		out.Severity = worst.String()
+	}
+	if !out.StartTime.IsZero() && !out.EndTime.IsZero() {
+		out.Duration = int64(out.EndTime.Sub(out.StartTime).Seconds())
+	}
+	return out
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

@@ -361,6 +361,18 @@ func TestScanIndexAPI(t *testing.T) {
 	for _, m := range im.Manifests {
 		scanReport(t, e, admin(), "/projects/m/repositories/app/artifacts/"+m.Digest.String()+"/additions/vulnerabilities")
 	}
+	// The index's overview is its images' together: counts summed.
+	var art api.Artifact
+	e.do(admin(), http.MethodGet, "/projects/m/repositories/app/artifacts/1?with_scan_overview=true", nil).ok(t, http.StatusOK, &art)
+	require.Len(t, art.ScanOverview, 1)
+	for _, o := range art.ScanOverview {
+		assert.Equal(t, "Success", o.ScanStatus)
+		assert.Equal(t, 100, o.CompletePercent)
+		assert.Equal(t, "Critical", o.Severity)
+		require.NotNil(t, o.Summary)
+		assert.Equal(t, 6, o.Summary.Total, "3 findings in each of 2 images")
+		assert.Equal(t, map[string]int{"Critical": 2, "High": 2, "Low": 2}, o.Summary.Summary)
+	}
 	e.do(admin(), http.MethodPost, "/projects/m/repositories/app/artifacts/1/scan", api.ScanType{ScanType: "sbom"}).
 		fails(t, http.StatusPreconditionFailed, "PRECONDITION")
 }

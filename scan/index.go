@@ -84,3 +84,12 @@ func (s *Service) ForgetProject(ctx context.Context, project string) error {
 	s.policies.invalidate(project)
 	return err
 }
+
+// IndexChildren lists the image manifests of an index, as ScanImages
+// scans them: for showing an index's overview as the sum of its images'.
+func (s *Service) IndexChildren(ctx context.Context, a Artifact) ([]Artifact, error) {
+	if !IsIndex(a.MediaType) {
+		return nil, fmt.Errorf("%w: %s@%s is not an index", ErrInvalid, a.Repository, a.Digest)
+	}
+	return s.children(ctx, a)
+}
