@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -48,6 +49,15 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	rw := &pipeWriter{header: http.Header{}, body: pw, ready: make(chan struct{})}
 	go func() {
 		defer func() {
+			// A panicking handler must not take the process down (net/http
+			// recovers its own); the client sees a 500 or a cut body.
+			if p := recover(); p != nil {
+				if p != http.ErrAbortHandler {
+					t.rg.log.Error("registry: panic serving an in-process request", "panic", p, "path", req.URL.Path)
+				}
+				rw.WriteHeader(http.StatusInternalServerError)
+				_ = pw.CloseWithError(fmt.Errorf("registry: in-process request aborted: %v", p))
+			}
 			rw.WriteHeader(http.StatusOK) // no-op if the handler wrote one
 			_ = pw.Close()
 			if req.Body != nil {

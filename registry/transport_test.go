@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/berthlabs/berth/registry"
@@ -88,3 +89,21 @@ func (r *recorder) WriteHeader(code int) {
 	}
 }
 func (r *recorder) Write(p []byte) (int, error) { r.WriteHeader(200); return len(p), nil }
+
+type panicGate struct{}
+
+func (panicGate) CheckPush(context.Context, registry.Target, []string) error { panic("gate bug") }
+
+// A handler panic on the in-process path is an error for the client, not
+// the end of the process.
+func TestTransportRecoversPanics(t *testing.T) {
+	rg, err := registry.New(t.Context(), memory.New(), nil, registry.WithPushGate(panicGate{}))
+	require.NoError(t, err)
+	img, err := random.Image(1024, 1)
+	require.NoError(t, err)
+	ref, err := name.ParseReference("berth.internal/lib/app:v1")
+	require.NoError(t, err)
+	err = remote.Write(ref, img, remote.WithTransport(rg.Transport("t")), remote.WithRetryBackoff(remote.Backoff{Steps: 1}))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "in-process request aborted: gate bug")
+}
