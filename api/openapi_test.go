@@ -4,9 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -109,16 +106,8 @@ func TestOpenAPIDocument(t *testing.T) {
 // TestOpenAPIDocumentValidates checks the document against the OpenAPI 3.0
 // specification with openapi-spec-validator, where it is installed.
 func TestOpenAPIDocumentValidates(t *testing.T) {
-	python, err := exec.LookPath("python3")
-	if err != nil || exec.Command(python, "-c", "import openapi_spec_validator").Run() != nil {
-		t.Skip("python3 with openapi-spec-validator is not installed")
-	}
 	e := newEnv(t)
 	r := e.do(anonymous, http.MethodGet, "/openapi.json", nil)
 	require.Equal(t, http.StatusOK, r.Status)
-	path := filepath.Join(t.TempDir(), "openapi.json")
-	require.NoError(t, os.WriteFile(path, r.Body, 0o600))
-	out, err := exec.CommandContext(t.Context(), python, "-c",
-		"import json, sys; from openapi_spec_validator import validate; validate(json.load(open(sys.argv[1])))", path).CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	validateOpenAPI(t, r.Body)
 }

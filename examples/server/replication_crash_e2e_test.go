@@ -47,9 +47,16 @@ func TestReplicationSurvivesReplicatorCrashE2E(t *testing.T) {
 	require.Equal(t, bigDigest, b.digest(t, "proj/big:v1"))
 	require.Contains(t, a.logs.String(), "jobs interrupted by the last shutdown will run again")
 
-	r, err := name.ParseReference(b.addr+"/proj/big:v1", name.Insecure)
+	b.requireIntact(t, "proj/big:v1")
+}
+
+// requireIntact reads ref's image back from s whole: every layer must
+// match its digest (the copy is byte-identical).
+func (s *replServer) requireIntact(t *testing.T, ref string) {
+	t.Helper()
+	r, err := name.ParseReference(s.addr+"/"+ref, name.Insecure)
 	require.NoError(t, err)
-	got, err := remote.Image(r, b.auth())
+	got, err := remote.Image(r, s.auth())
 	require.NoError(t, err)
 	layers, err := got.Layers()
 	require.NoError(t, err)
