@@ -3,18 +3,15 @@ package replicate_test
 import (
 	"context"
 	"io/fs"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/berthlabs/berth/internal/testimage"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/static"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -24,17 +21,7 @@ import (
 // bigImage is an image with one uncompressed layer of size random bytes.
 func bigImage(t testing.TB, size int, seed uint64) v1.Image {
 	t.Helper()
-	b := make([]byte, size)
-	r := rand.New(rand.NewChaCha8([32]byte{byte(seed), byte(seed >> 8)}))
-	for i := 0; i+8 <= len(b); i += 8 {
-		v := r.Uint64()
-		for k := range 8 {
-			b[i+k] = byte(v >> (8 * k))
-		}
-	}
-	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	img, err := mutate.AppendLayers(img, static.NewLayer(b, types.OCIUncompressedLayer))
+	img, err := testimage.Random(size, seed)
 	require.NoError(t, err)
 	return img
 }

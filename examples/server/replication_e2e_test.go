@@ -8,7 +8,6 @@ package main
 import (
 	"encoding/json"
 	"io/fs"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -17,15 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthlabs/berth/internal/testimage"
+
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/static"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -128,17 +125,7 @@ func idFrom(t *testing.T, location []byte) int64 {
 
 func bigRandomImage(t *testing.T, size int) v1.Image {
 	t.Helper()
-	b := make([]byte, size)
-	r := rand.New(rand.NewChaCha8([32]byte{42}))
-	for i := 0; i+8 <= len(b); i += 8 {
-		v := r.Uint64()
-		for k := range 8 {
-			b[i+k] = byte(v >> (8 * k))
-		}
-	}
-	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	img, err := mutate.AppendLayers(img, static.NewLayer(b, types.OCIUncompressedLayer))
+	img, err := testimage.Random(size, 42)
 	require.NoError(t, err)
 	return img
 }
