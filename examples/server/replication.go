@@ -41,7 +41,9 @@ func wireReplication(w *wiring) error {
 	}
 	local := w.st.reg.Transport("replication")
 	if w.id != nil {
-		local = &projectCreator{next: local, projects: w.id.projects, log: w.log, known: map[string]bool{}}
+		pc := &projectCreator{next: local, projects: w.id.projects, log: w.log, known: map[string]bool{}}
+		w.id.projectDeleted = append(w.id.projectDeleted, func(_ context.Context, name string) { pc.forget(name) })
+		local = pc
 	}
 	svc, err := replicate.NewService(w.ctx, w.st.db, local, w.runner,
 		replicate.WithSecretKey(key), replicate.WithLogger(w.log.With("component", "replication")))
@@ -103,6 +105,13 @@ func (p *projectCreator) ensure(ctx context.Context, name string) error {
 	}
 	p.known[name] = true
 	return nil
+}
+
+// forget drops a deleted project from what ensure knows exists.
+func (p *projectCreator) forget(name string) {
+	p.mu.Lock()
+	delete(p.known, name)
+	p.mu.Unlock()
 }
 
 // repositoryOf returns the repository a distribution API write names

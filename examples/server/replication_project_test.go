@@ -46,6 +46,16 @@ func TestReplicationCreatesTheDestinationProject(t *testing.T) {
 	assert.False(t, p.Public)
 	assert.Equal(t, "replication", p.Owner)
 
+	// Deleted (once emptied), then replicated into again: created again.
+	require.NoError(t, reg.DeleteRepository(ctx, "mirror/team/app"))
+	require.NoError(t, projects.Delete(ctx, "mirror"))
+	tr.forget("mirror")
+	r, err := name.ParseReference("berth.internal/mirror/team/app:3")
+	require.NoError(t, err)
+	require.NoError(t, remote.Write(r, img, remote.WithTransport(tr)))
+	_, err = projects.Get(ctx, "mirror")
+	require.NoError(t, err)
+
 	long := strings.Repeat("a", project.MaxNameLength+1) // too long for a project name
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://berth.internal/v2/"+long+"/app/blobs/uploads/", nil)
 	require.NoError(t, err)
