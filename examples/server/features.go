@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -46,7 +45,6 @@ type wiring struct {
 	log     *slog.Logger
 	st      *store
 	id      *identity // nil when auth is off
-	jobDB   *sql.DB   // River's pool on the server's database
 	workers *river.Workers
 	runner  *jobs.Runner // not started until every feature is wired
 	gates   *pullGates
@@ -104,7 +102,7 @@ func (a *app) openJobs(ctx context.Context, cfg config, log *slog.Logger) (*wiri
 		return nil, err
 	}
 	a.jobs = runner
-	return &wiring{ctx: ctx, cfg: cfg, log: log, st: a.st, id: a.id, jobDB: pool, workers: ws, runner: runner}, nil
+	return &wiring{ctx: ctx, cfg: cfg, log: log, st: a.st, id: a.id, workers: ws, runner: runner}, nil
 }
 
 // stopJobs lets running jobs finish for a while, then cancels them (they
