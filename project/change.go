@@ -27,6 +27,9 @@ const (
 type Change struct {
 	Kind    ChangeKind
 	Project string
+	// ProjectID is the project's immutable id, which rows about the
+	// project are keyed by (its name may be taken again after deletion).
+	ProjectID int64
 	// Subject, Repositories and Role describe the member of a member
 	// change: the new role on add and update, the removed role on remove.
 	Subject      string

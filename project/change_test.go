@@ -144,7 +144,8 @@ func TestChangeHooks(t *testing.T) {
 			got, visible := rec.take()
 			for i := range got {
 				assert.False(t, got[i].Time.IsZero(), st.name)
-				got[i].Time = epoch // compare the rest
+				assert.NotZero(t, got[i].ProjectID, "%s: every change names the project's id", st.name)
+				got[i].Time, got[i].ProjectID = epoch, 0 // compare the rest
 			}
 			for i := range st.want {
 				st.want[i].Time = epoch

@@ -55,7 +55,7 @@ const projectWhere = ` FROM project_projects p
 	WHERE p.name LIKE ? ESCAPE '\' AND p.name LIKE ? ESCAPE '\'
 	AND (? OR p.public = ?)
 	AND (? OR (? AND p.public = ?) OR EXISTS (
-		SELECT 1 FROM project_members m WHERE m.project = p.name AND m.subject IN (%s)))`
+		SELECT 1 FROM project_members m WHERE m.project_id = p.id AND m.subject IN (%s)))`
 
 // List returns one page of the projects f selects, ordered by name, and
 // how many projects f selects in all.

@@ -125,7 +125,12 @@ func validRepositories(project, glob string) error {
 	return fmt.Errorf("%w: member repositories %q: %s", ErrInvalid, glob, problem)
 }
 
-const memberCols = `project, subject, repositories, role, created_at, updated_at`
+// Members are keyed by their project's immutable id; memberCols reads
+// the project's current name through memberFrom's join.
+const (
+	memberCols = `p.name, m.subject, m.repositories, m.role, m.created_at, m.updated_at`
+	memberFrom = ` FROM project_members m JOIN project_projects p ON p.id = m.project_id`
+)
 
 func scanMember(row scanner) (Member, error) {
 	var m Member
@@ -143,23 +148,21 @@ func memberName(m Member) string {
 	return s
 }
 
-func insertMember(ctx context.Context, tx *sqldb.Tx, m Member) error {
-	var n int
-	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM project_projects WHERE name = ?`, m.Project).Scan(&n); err != nil {
-		return err
+// insertMember stores m and returns its project's id.
+func insertMember(ctx context.Context, tx *sqldb.Tx, m Member) (int64, error) {
+	id, err := projectIDTx(ctx, tx, m.Project)
+	if err != nil {
+		return 0, err
 	}
-	if n == 0 {
-		return fmt.Errorf("project %q: %w", m.Project, ErrNotFound)
-	}
-	res, err := tx.Exec(ctx, `INSERT INTO project_members (`+memberCols+`) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (project, subject, repositories) DO NOTHING`,
-		m.Project, m.Subject, m.Repositories, m.Role, m.CreatedAt.UnixNano(), m.UpdatedAt.UnixNano())
+	res, err := tx.Exec(ctx, `INSERT INTO project_members (project_id, subject, repositories, role, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, subject, repositories) DO NOTHING`,
+		id, m.Subject, m.Repositories, m.Role, m.CreatedAt.UnixNano(), m.UpdatedAt.UnixNano())
 	if err := oneRow(res, err); errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%s: %w", memberName(m), ErrExists)
+		return 0, fmt.Errorf("%s: %w", memberName(m), ErrExists)
 	} else if err != nil {
-		return err
+		return 0, err
 	}
-	return nil
+	return id, nil
 }
 
 // AddMember grants m.Role to m.Subject on m.Project (or on its
@@ -172,8 +175,12 @@ func (s *Store) AddMember(ctx context.Context, m Member) (Member, error) {
 	}
 	now := s.timestamp()
 	m.CreatedAt, m.UpdatedAt = now, now
-	err := s.db.Write(ctx, func(tx *sqldb.Tx) error { return insertMember(ctx, tx, m) })
-	s.changed(ctx, m.Project, err, Change{Kind: MemberAdded, Project: m.Project, Subject: m.Subject,
+	var id int64
+	err := s.db.Write(ctx, func(tx *sqldb.Tx) (err error) {
+		id, err = insertMember(ctx, tx, m)
+		return err
+	})
+	s.changed(ctx, m.Project, err, Change{Kind: MemberAdded, Project: m.Project, ProjectID: id, Subject: m.Subject,
 		Repositories: m.Repositories, Role: m.Role, Time: now})
 	if err != nil {
 		return Member{}, err
@@ -189,15 +196,19 @@ func (s *Store) UpdateMember(ctx context.Context, m Member) (Member, error) {
 	}
 	now := s.timestamp()
 	m.UpdatedAt = now
-	err := s.db.Write(ctx, func(tx *sqldb.Tx) error {
+	var id int64
+	err := s.db.Write(ctx, func(tx *sqldb.Tx) (err error) {
+		if id, err = projectIDTx(ctx, tx, m.Project); err != nil {
+			return err
+		}
 		var cre int64
-		err := tx.QueryRow(ctx, `UPDATE project_members SET role = ?, updated_at = ?
-			WHERE project = ? AND subject = ? AND repositories = ? RETURNING created_at`,
-			m.Role, now.UnixNano(), m.Project, m.Subject, m.Repositories).Scan(&cre)
+		err = tx.QueryRow(ctx, `UPDATE project_members SET role = ?, updated_at = ?
+			WHERE project_id = ? AND subject = ? AND repositories = ? RETURNING created_at`,
+			m.Role, now.UnixNano(), id, m.Subject, m.Repositories).Scan(&cre)
 		m.CreatedAt = fromUnix(cre)
 		return notFound(memberName(m), err)
 	})
-	s.changed(ctx, m.Project, err, Change{Kind: MemberUpdated, Project: m.Project, Subject: m.Subject,
+	s.changed(ctx, m.Project, err, Change{Kind: MemberUpdated, Project: m.Project, ProjectID: id, Subject: m.Subject,
 		Repositories: m.Repositories, Role: m.Role, Time: now})
 	if err != nil {
 		return Member{}, err
@@ -209,13 +220,17 @@ func (s *Store) UpdateMember(ctx context.Context, m Member) (Member, error) {
 func (s *Store) RemoveMember(ctx context.Context, project, subject, repositories string) error {
 	m := Member{Project: project, Subject: subject, Repositories: repositories}
 	now := s.timestamp()
-	err := s.db.Write(ctx, func(tx *sqldb.Tx) error {
-		err := tx.QueryRow(ctx, `DELETE FROM project_members
-			WHERE project = ? AND subject = ? AND repositories = ? RETURNING role`,
-			project, subject, repositories).Scan(&m.Role)
+	var id int64
+	err := s.db.Write(ctx, func(tx *sqldb.Tx) (err error) {
+		if id, err = projectIDTx(ctx, tx, project); err != nil {
+			return err
+		}
+		err = tx.QueryRow(ctx, `DELETE FROM project_members
+			WHERE project_id = ? AND subject = ? AND repositories = ? RETURNING role`,
+			id, subject, repositories).Scan(&m.Role)
 		return notFound(memberName(m), err)
 	})
-	s.changed(ctx, project, err, Change{Kind: MemberRemoved, Project: project, Subject: subject,
+	s.changed(ctx, project, err, Change{Kind: MemberRemoved, Project: project, ProjectID: id, Subject: subject,
 		Repositories: repositories, Role: m.Role, Time: now})
 	return err
 }
@@ -228,16 +243,17 @@ func (s *Store) ListMembers(ctx context.Context, project string, f MemberFilter,
 	if err != nil {
 		return nil, 0, err
 	}
-	if _, err := s.Get(ctx, project); err != nil {
+	p, err := s.Get(ctx, project)
+	if err != nil {
 		return nil, 0, err
 	}
-	const where = ` FROM project_members WHERE project = ? AND subject LIKE ? ESCAPE '\'`
-	args := []any{project, escapeLike(f.SubjectPrefix) + "%"}
+	const where = memberFrom + ` WHERE m.project_id = ? AND m.subject LIKE ? ESCAPE '\'`
+	args := []any{p.ID, escapeLike(f.SubjectPrefix) + "%"}
 	var total int
 	if err := s.db.QueryRow(ctx, `SELECT COUNT(*)`+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("list members: %w", err)
 	}
-	out, err := s.members(ctx, `SELECT `+memberCols+where+` ORDER BY subject, repositories LIMIT ? OFFSET ?`,
+	out, err := s.members(ctx, `SELECT `+memberCols+where+` ORDER BY m.subject, m.repositories LIMIT ? OFFSET ?`,
 		append(args, pg.Limit, pg.Offset)...)
 	return out, total, err
 }
@@ -250,7 +266,7 @@ func (s *Store) MembershipsOf(ctx context.Context, subjects []string) ([]Member,
 	out := []Member{}
 	for chunk := range slices.Chunk(subjects, 512) {
 		in, args := inList(chunk)
-		ms, err := s.members(ctx, `SELECT `+memberCols+` FROM project_members WHERE subject IN (`+in+`)`, args...)
+		ms, err := s.members(ctx, `SELECT `+memberCols+memberFrom+` WHERE m.subject IN (`+in+`)`, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -283,9 +299,9 @@ func (s *Store) AllMembers(ctx context.Context) iter.Seq2[Member, error] {
 	return func(yield func(Member, error) bool) {
 		var after Member
 		for {
-			page, err := s.members(ctx, `SELECT `+memberCols+` FROM project_members
-				WHERE (project, subject, repositories) > (?, ?, ?)
-				ORDER BY project, subject, repositories LIMIT ?`,
+			page, err := s.members(ctx, `SELECT `+memberCols+memberFrom+`
+				WHERE (p.name, m.subject, m.repositories) > (?, ?, ?)
+				ORDER BY p.name, m.subject, m.repositories LIMIT ?`,
 				after.Project, after.Subject, after.Repositories, allMembersPage)
 			if err != nil {
 				yield(Member{}, err)
@@ -302,6 +318,13 @@ func (s *Store) AllMembers(ctx context.Context) iter.Seq2[Member, error] {
 			after = page[len(page)-1]
 		}
 	}
+}
+
+// projectIDTx returns the id of the project named name, or ErrNotFound.
+func projectIDTx(ctx context.Context, tx *sqldb.Tx, name string) (int64, error) {
+	var id int64
+	err := tx.QueryRow(ctx, `SELECT id FROM project_projects WHERE name = ?`, name).Scan(&id)
+	return id, notFound(fmt.Sprintf("project %q", name), err)
 }
 
 func (s *Store) members(ctx context.Context, q string, args ...any) ([]Member, error) {

@@ -110,12 +110,15 @@ func (s *Store) Create(ctx context.Context, p Project, members ...Member) (Proje
 			return err
 		}
 		for _, m := range members {
-			if err := insertMember(ctx, tx, m); err != nil {
+			if _, err := insertMember(ctx, tx, m); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+	for i := range changes {
+		changes[i].ProjectID = p.ID
+	}
 	s.changed(ctx, p.Name, err, changes...)
 	if err != nil {
 		return Project{}, err
@@ -216,20 +219,23 @@ func (s *Store) Update(ctx context.Context, name string, fn func(p *Project) err
 		out = next
 		return err
 	})
-	s.changed(ctx, name, err, Change{Kind: ProjectUpdated, Project: name, Time: now})
+	s.changed(ctx, name, err, Change{Kind: ProjectUpdated, Project: name, ProjectID: out.ID, Time: now})
 	if err != nil {
 		return Project{}, err
 	}
 	return out, nil
 }
 
-// Delete removes a project and all its members in one transaction. It
-// refuses with ErrNotEmpty while the repository counter (see
-// WithRepositoryCounter) reports repositories in it. The count is taken
-// before the transaction: a push racing with Delete can leave a repository
-// behind, so refuse pushes into projects that do not exist (Exists).
+// Delete removes a project, its members and, in the same transaction,
+// whatever the cascades added with OnDelete remove. It refuses with
+// ErrNotEmpty while the repository counter (see WithRepositoryCounter)
+// reports repositories in it, or while a cascade refuses (charts still
+// stored, say). The repository count is taken before the transaction: a
+// push racing with Delete can leave a repository behind, so refuse pushes
+// into projects that do not exist (Exists).
 func (s *Store) Delete(ctx context.Context, name string) error {
-	if _, err := s.Get(ctx, name); err != nil {
+	p, err := s.Get(ctx, name)
+	if err != nil {
 		return err
 	}
 	if s.repoCount != nil {
@@ -241,19 +247,56 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 			return fmt.Errorf("project %q: %w: it still holds %d repositories; delete them first", name, ErrNotEmpty, n)
 		}
 	}
+	s.mu.Lock()
+	cascades := slices.Clone(s.cascades)
+	s.mu.Unlock()
 	now := s.timestamp()
-	err := s.db.Write(ctx, func(tx *sqldb.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM project_members WHERE project = ?`, name); err != nil {
+	err = s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		for _, c := range cascades {
+			if err := c(ctx, tx, p); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM project_members WHERE project_id = ?`, p.ID); err != nil {
 			return err
 		}
-		res, err := tx.Exec(ctx, `DELETE FROM project_projects WHERE name = ?`, name)
+		res, err := tx.Exec(ctx, `DELETE FROM project_projects WHERE id = ?`, p.ID)
 		if err := oneRow(res, err); err != nil {
 			return notFound(fmt.Sprintf("project %q", name), err)
 		}
 		return nil
 	})
-	s.changed(ctx, name, err, Change{Kind: ProjectDeleted, Project: name, Time: now})
+	s.changed(ctx, name, err, Change{Kind: ProjectDeleted, Project: name, ProjectID: p.ID, Time: now})
 	return err
+}
+
+// Cascade is run inside the transaction that deletes project p: it removes
+// what another package keeps for p (keyed by p.ID) in that transaction,
+// or refuses the deletion with an error wrapping ErrNotEmpty, with a
+// message for people, while p holds something its owner must remove first.
+// Any error rolls the whole deletion back. It must use tx, not the
+// database, and must be quick: the write transaction is held.
+type Cascade func(ctx context.Context, tx *sqldb.Tx, p Project) error
+
+// OnDelete adds a cascade to every later Delete. A package keeping
+// project-scoped rows in the same database adds its own while a server is
+// assembled, so a project's deletion removes all of it at once or nothing.
+func (s *Store) OnDelete(c Cascade) {
+	s.mu.Lock()
+	s.cascades = append(s.cascades, c)
+	s.mu.Unlock()
+}
+
+// ProjectID returns the immutable id of the project named name, or an
+// error wrapping ErrNotFound. Other packages key their project-scoped rows
+// by it, so a project deleted and created again under its name starts
+// with none of them. It is served from memory after the first lookup.
+func (s *Store) ProjectID(ctx context.Context, name string) (int64, error) {
+	p, err := s.Get(ctx, name)
+	if err != nil {
+		return 0, err
+	}
+	return p.ID, nil
 }
 
 // oneRow turns an Exec that touched no row into sql.ErrNoRows.

@@ -3,6 +3,7 @@ package project_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -238,5 +239,66 @@ func TestDelete(t *testing.T) {
 		assert.Zero(t, total)
 
 		assert.ErrorIs(t, s.Delete(ctx, "missing"), project.ErrNotFound)
+	})
+}
+
+// Cascades run inside the deleting transaction: a refusal keeps the
+// project, its members and whatever an earlier cascade removed; success
+// removes all of it together. A re-created name gets a new id.
+func TestDeleteCascades(t *testing.T) {
+	backends(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := t.Context()
+		s := newStore(t, db)
+		require.NoError(t, db.Write(ctx, func(tx *sqldb.Tx) error {
+			_, err := tx.Exec(ctx, `CREATE TABLE feature_rows (project_id BIGINT NOT NULL, v TEXT NOT NULL)`)
+			return err
+		}))
+		p, err := s.Create(ctx, project.Project{Name: "app"}, project.Member{Subject: "user:alice", Role: project.RoleDeveloper})
+		require.NoError(t, err)
+		require.NoError(t, db.Write(ctx, func(tx *sqldb.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO feature_rows (project_id, v) VALUES (?, 'x')`, p.ID)
+			return err
+		}))
+		rows := func() int {
+			var n int
+			require.NoError(t, db.QueryRow(ctx, `SELECT COUNT(*) FROM feature_rows WHERE project_id = ?`, p.ID).Scan(&n))
+			return n
+		}
+		var seen []project.Project
+		s.OnDelete(func(ctx context.Context, tx *sqldb.Tx, p project.Project) error {
+			seen = append(seen, p)
+			_, err := tx.Exec(ctx, `DELETE FROM feature_rows WHERE project_id = ?`, p.ID)
+			return err
+		})
+		charts := 1
+		s.OnDelete(func(_ context.Context, _ *sqldb.Tx, p project.Project) error {
+			if charts > 0 {
+				return fmt.Errorf("project %q: %w: it still holds %d charts", p.Name, project.ErrNotEmpty, charts)
+			}
+			return nil
+		})
+
+		err = s.Delete(ctx, "app")
+		require.ErrorIs(t, err, project.ErrNotEmpty)
+		assert.Contains(t, err.Error(), "still holds 1 charts")
+		assert.Equal(t, 1, rows(), "the refusal rolled the first cascade back")
+		_, total, err := s.ListMembers(ctx, "app", project.MemberFilter{}, project.Page{})
+		require.NoError(t, err)
+		assert.Equal(t, 1, total)
+
+		charts = 0
+		require.NoError(t, s.Delete(ctx, "app"))
+		assert.Zero(t, rows())
+		require.Len(t, seen, 2)
+		assert.Equal(t, p.ID, seen[1].ID, "the cascade is told the project's id")
+
+		again, err := s.Create(ctx, project.Project{Name: "app"})
+		require.NoError(t, err)
+		assert.Greater(t, again.ID, p.ID, "ids are never reused")
+		id, err := s.ProjectID(ctx, "app")
+		require.NoError(t, err)
+		assert.Equal(t, again.ID, id)
+		_, err = s.ProjectID(ctx, "gone")
+		assert.ErrorIs(t, err, project.ErrNotFound)
 	})
 }

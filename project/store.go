@@ -5,6 +5,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/berthlabs/berth/sqldb"
@@ -37,6 +38,9 @@ type Store struct {
 	now       func() time.Time
 	cacheSize int
 	cache     *cache // nil when disabled
+
+	mu       sync.Mutex
+	cascades []Cascade
 }
 
 // Option configures a Store.
