@@ -89,7 +89,7 @@ func (h *handler) writeErr(w http.ResponseWriter, req *http.Request, err error) 
 		writeError(w, http.StatusRequestEntityTooLarge, err.Error())
 	case errors.Is(err, ErrExists):
 		writeError(w, http.StatusConflict, err.Error())
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrNoProject):
 		writeError(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, ErrInvalidChart), errors.Is(err, ErrInvalidProvenance), errors.Is(err, errBadProject):
 		writeError(w, http.StatusBadRequest, err.Error())
@@ -136,7 +136,7 @@ func (h *handler) getFile(w http.ResponseWriter, req *http.Request) {
 		switch {
 		case err == nil:
 			v = got
-		case !errors.Is(err, ErrNotFound):
+		case !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrNoProject):
 			h.writeErr(w, req, err)
 			return
 		}

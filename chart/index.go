@@ -28,39 +28,43 @@ func (r *Repo) Index(ctx context.Context, project string) ([]byte, error) {
 
 // index returns the rendered index and the generation it reflects.
 func (r *Repo) index(ctx context.Context, project string) ([]byte, int64, error) {
-	gen, err := r.generation(ctx, project)
+	id, err := r.readID(ctx, project)
+	if err != nil {
+		return nil, 0, err
+	}
+	gen, err := r.generation(ctx, id)
 	if err != nil {
 		return nil, 0, err
 	}
 	r.mu.Lock()
-	c, ok := r.cache[project]
+	c, ok := r.cache[id]
 	r.mu.Unlock()
 	if ok && c.generation == gen {
 		return c.body, gen, nil
 	}
-	body, err := r.renderIndex(ctx, project)
+	body, err := r.renderIndex(ctx, id)
 	if err != nil {
 		return nil, 0, err
 	}
 	r.mu.Lock()
-	if cur, ok := r.cache[project]; !ok || cur.generation <= gen {
-		r.cache[project] = cachedIndex{generation: gen, body: body}
+	if cur, ok := r.cache[id]; !ok || cur.generation <= gen {
+		r.cache[id] = cachedIndex{generation: gen, body: body}
 	}
 	r.mu.Unlock()
 	return body, gen, nil
 }
 
-func (r *Repo) generation(ctx context.Context, project string) (int64, error) {
+func (r *Repo) generation(ctx context.Context, id int64) (int64, error) {
 	var gen int64
-	err := r.db.QueryRow(ctx, `SELECT generation FROM chart_projects WHERE project = ?`, project).Scan(&gen)
+	err := r.db.QueryRow(ctx, `SELECT generation FROM chart_generations WHERE project_id = ?`, id).Scan(&gen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
 	return gen, err
 }
 
-func (r *Repo) renderIndex(ctx context.Context, project string) ([]byte, error) {
-	entries, err := r.List(ctx, project)
+func (r *Repo) renderIndex(ctx context.Context, id int64) ([]byte, error) {
+	entries, err := r.list(ctx, id)
 	if err != nil {
 		return nil, err
 	}

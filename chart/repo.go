@@ -54,9 +54,11 @@ type Repo struct {
 	keyring string
 	now     func() time.Time
 	events  EventSink
+	// projects resolves names to ids; nil: the Repo numbers names itself.
+	projects Projects
 
 	mu    sync.Mutex
-	cache map[string]cachedIndex // project -> rendered index.yaml
+	cache map[int64]cachedIndex // project id -> rendered index.yaml
 }
 
 type cachedIndex struct {
@@ -105,7 +107,7 @@ func New(ctx context.Context, blobs storage.Driver, db *sqldb.DB, opts ...Option
 		log:     slog.Default(),
 		maxSize: DefaultMaxArchiveSize,
 		now:     time.Now,
-		cache:   map[string]cachedIndex{},
+		cache:   map[int64]cachedIndex{},
 	}
 	for _, o := range opts {
 		o(r)

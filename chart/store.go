@@ -40,8 +40,12 @@ func archiveFile(name, version string) string { return name + "-" + version + ".
 // with ErrExists unless force is set. Nothing is recorded when validation
 // fails.
 func (r *Repo) Upload(ctx context.Context, project string, archive io.Reader, prov io.Reader, force bool) (*Version, error) {
-	if !validProject(project) {
-		return nil, fmt.Errorf("%w: %q", errBadProject, project)
+	id, ok, err := r.projectID(ctx, project, true)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrNoProject, project)
 	}
 	data, err := readLimited(archive, r.maxSize, "chart archive")
 	if err != nil {
@@ -92,18 +96,18 @@ func (r *Repo) Upload(ctx context.Context, project string, archive io.Reader, pr
 	var replaced bool
 	err = r.db.Write(ctx, func(tx *sqldb.Tx) error {
 		var n int
-		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM chart_versions WHERE project = ? AND name = ? AND version = ?`,
-			project, md.Name, md.Version).Scan(&n); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM chart_versions WHERE project_id = ? AND name = ? AND version = ?`,
+			id, md.Name, md.Version).Scan(&n); err != nil {
 			return err
 		}
 		if n > 0 && !force {
 			return fmt.Errorf("%w: %s %s", ErrExists, md.Name, md.Version)
 		}
 		replaced = n > 0
-		if err := insertVersion(ctx, tx, project, v); err != nil {
+		if err := insertVersion(ctx, tx, id, v); err != nil {
 			return err
 		}
-		return bumpGeneration(ctx, tx, project)
+		return bumpGeneration(ctx, tx, id)
 	})
 	if err != nil {
 		return nil, err
@@ -138,33 +142,33 @@ func jsonText(v any) string {
 	return string(b)
 }
 
-func insertVersion(ctx context.Context, tx *sqldb.Tx, project string, v *Version) error {
+func insertVersion(ctx context.Context, tx *sqldb.Tx, projectID int64, v *Version) error {
 	md := v.Metadata
 	deprecated := 0
 	if md.Deprecated {
 		deprecated = 1
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO chart_versions (project, name, version, app_version, description, icon,
+	_, err := tx.Exec(ctx, `INSERT INTO chart_versions (project_id, name, version, app_version, description, icon,
 		keywords, home, sources, maintainers, api_version, type, kube_version, annotations, dependencies,
 		deprecated, created, digest, size, prov_digest)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (project, name, version) DO UPDATE SET
+		ON CONFLICT (project_id, name, version) DO UPDATE SET
 		app_version = excluded.app_version, description = excluded.description, icon = excluded.icon,
 		keywords = excluded.keywords, home = excluded.home, sources = excluded.sources,
 		maintainers = excluded.maintainers, api_version = excluded.api_version, type = excluded.type,
 		kube_version = excluded.kube_version, annotations = excluded.annotations,
 		dependencies = excluded.dependencies, deprecated = excluded.deprecated, created = excluded.created,
 		digest = excluded.digest, size = excluded.size, prov_digest = excluded.prov_digest`,
-		project, md.Name, md.Version, md.AppVersion, md.Description, md.Icon,
+		projectID, md.Name, md.Version, md.AppVersion, md.Description, md.Icon,
 		jsonText(md.Keywords), md.Home, jsonText(md.Sources), jsonText(md.Maintainers), md.APIVersion, md.Type,
 		md.KubeVersion, jsonText(md.Annotations), jsonText(md.Dependencies),
 		deprecated, v.Created.UnixNano(), v.Digest, v.Size, v.ProvDigest)
 	return err
 }
 
-func bumpGeneration(ctx context.Context, tx *sqldb.Tx, project string) error {
-	_, err := tx.Exec(ctx, `INSERT INTO chart_projects (project, generation) VALUES (?, 1)
-		ON CONFLICT (project) DO UPDATE SET generation = chart_projects.generation + 1`, project)
+func bumpGeneration(ctx context.Context, tx *sqldb.Tx, projectID int64) error {
+	_, err := tx.Exec(ctx, `INSERT INTO chart_generations (project_id, generation) VALUES (?, 1)
+		ON CONFLICT (project_id) DO UPDATE SET generation = chart_generations.generation + 1`, projectID)
 	return err
 }
 
@@ -219,7 +223,15 @@ func (r *Repo) queryVersions(ctx context.Context, query string, args ...any) ([]
 // List returns every chart version in project, grouped by chart name and
 // sorted by semantic version, newest first.
 func (r *Repo) List(ctx context.Context, project string) (map[string][]*Version, error) {
-	vs, err := r.queryVersions(ctx, `SELECT `+versionColumns+` FROM chart_versions WHERE project = ?`, project)
+	id, err := r.readID(ctx, project)
+	if err != nil {
+		return nil, err
+	}
+	return r.list(ctx, id)
+}
+
+func (r *Repo) list(ctx context.Context, projectID int64) (map[string][]*Version, error) {
+	vs, err := r.queryVersions(ctx, `SELECT `+versionColumns+` FROM chart_versions WHERE project_id = ?`, projectID)
 	if err != nil {
 		return nil, err
 	}
@@ -228,7 +240,11 @@ func (r *Repo) List(ctx context.Context, project string) (map[string][]*Version,
 
 // Versions returns the versions of one chart, newest first, or ErrNotFound.
 func (r *Repo) Versions(ctx context.Context, project, name string) ([]*Version, error) {
-	vs, err := r.queryVersions(ctx, `SELECT `+versionColumns+` FROM chart_versions WHERE project = ? AND name = ?`, project, name)
+	id, err := r.readID(ctx, project)
+	if err != nil {
+		return nil, err
+	}
+	vs, err := r.queryVersions(ctx, `SELECT `+versionColumns+` FROM chart_versions WHERE project_id = ? AND name = ?`, id, name)
 	if err != nil {
 		return nil, err
 	}
@@ -241,8 +257,12 @@ func (r *Repo) Versions(ctx context.Context, project, name string) ([]*Version, 
 
 // Get returns one chart version, or ErrNotFound.
 func (r *Repo) Get(ctx context.Context, project, name, version string) (*Version, error) {
+	id, err := r.readID(ctx, project)
+	if err != nil {
+		return nil, err
+	}
 	v, err := scanVersion(r.db.QueryRow(ctx, `SELECT `+versionColumns+` FROM chart_versions
-		WHERE project = ? AND name = ? AND version = ?`, project, name, version))
+		WHERE project_id = ? AND name = ? AND version = ?`, id, name, version))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: %s %s", ErrNotFound, name, version)
 	}
@@ -253,17 +273,21 @@ func (r *Repo) Get(ctx context.Context, project, name, version string) (*Version
 // store until garbage collection finds nothing referencing them (see
 // References): the same bytes may be an OCI chart's layer too.
 func (r *Repo) Delete(ctx context.Context, project, name, version string) error {
+	id, err := r.readID(ctx, project)
+	if err != nil {
+		return err
+	}
 	var dgst string
-	err := r.db.Write(ctx, func(tx *sqldb.Tx) error {
-		err := tx.QueryRow(ctx, `DELETE FROM chart_versions WHERE project = ? AND name = ? AND version = ? RETURNING digest`,
-			project, name, version).Scan(&dgst)
+	err = r.db.Write(ctx, func(tx *sqldb.Tx) error {
+		err := tx.QueryRow(ctx, `DELETE FROM chart_versions WHERE project_id = ? AND name = ? AND version = ? RETURNING digest`,
+			id, name, version).Scan(&dgst)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: %s %s", ErrNotFound, name, version)
 		}
 		if err != nil {
 			return err
 		}
-		return bumpGeneration(ctx, tx, project)
+		return bumpGeneration(ctx, tx, id)
 	})
 	if err != nil {
 		return err
@@ -273,9 +297,11 @@ func (r *Repo) Delete(ctx context.Context, project, name, version string) error 
 }
 
 // References calls fn with every blob digest a chart version holds
-// (archives and provenance files), for garbage collection's root set.
+// (archives and provenance files), for garbage collection's root set;
+// versions stored before charts were keyed by project id count too.
 func (r *Repo) References(ctx context.Context, fn func(digest.Digest) error) error {
-	rows, err := r.db.Query(ctx, `SELECT digest, prov_digest FROM chart_versions`)
+	rows, err := r.db.Query(ctx, `SELECT digest, prov_digest FROM chart_versions
+		UNION ALL SELECT digest, prov_digest FROM chart_versions_legacy`)
 	if err != nil {
 		return err
 	}
