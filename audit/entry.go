@@ -19,10 +19,17 @@ type Entry struct {
 	ResourceType string    // ResourceArtifact, ResourceTag, …
 	Resource     string    // e.g. "library/nginx:1.25@sha256:…", "library", "alice"
 	Project      string    // project the resource belongs to, if any
-	Result       string    // ResultSuccess or ResultFailure; "" is recorded as success
-	Detail       string    // short human text, e.g. why it failed
-	RemoteAddr   string
-	UserAgent    string
+	// ProjectID is the project's immutable id, which a project's log is
+	// queried by (its name may be taken again after deletion). Zero on
+	// Record: the Store resolves Project (see WithProjects).
+	ProjectID int64
+	// AttemptedUser is the name a failed login claimed. It is a claim,
+	// not an identity: the Actor of such an entry is anonymous.
+	AttemptedUser string
+	Result        string // ResultSuccess or ResultFailure; "" is recorded as success
+	Detail        string // short human text, e.g. why it failed
+	RemoteAddr    string
+	UserAgent     string
 	// Count is how many identical operations the entry stands for: the
 	// Recorder folds repeated pulls of one resource by one caller that land
 	// in the same batch (a fraction of a second) into one entry whose Time
@@ -127,7 +134,7 @@ func (e Entry) normalize(now func() time.Time) (Entry, error) {
 		e.Result = ResultSuccess
 	}
 	for _, s := range []*string{&e.Actor, &e.ActorKind, &e.Action, &e.ResourceType, &e.Resource,
-		&e.Project, &e.Result, &e.Detail, &e.RemoteAddr, &e.UserAgent} {
+		&e.Project, &e.Result, &e.Detail, &e.RemoteAddr, &e.UserAgent, &e.AttemptedUser} {
 		*s = truncate(*s, maxField)
 	}
 	return e, nil

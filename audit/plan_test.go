@@ -29,6 +29,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 		{Filter{From: at, To: at.Add(time.Hour)}, "audit_log_time"},
 		{Filter{Actor: "alice"}, "audit_log_actor"},
 		{Filter{Project: "library"}, "audit_log_project"},
+		{Filter{ProjectID: 7}, "audit_log_project_id"},
 		{Filter{Action: ActionPush}, "audit_log_action"},
 		{Filter{Resource: "library/ng%_x"}, "audit_log_resource"},
 		{Filter{Resource: "library/nginx", ResourceExact: true}, "audit_log_resource"},

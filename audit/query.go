@@ -18,9 +18,12 @@ type Filter struct {
 	ResourceType  string
 	Resource      string // prefix, case-sensitive; '%' and '_' are literal
 	ResourceExact bool   // match Resource whole instead of as a prefix
-	Project       string
-	Result        string
-	From, To      time.Time // both inclusive; zero is unbounded
+	Project       string // the name, whichever project held it
+	// ProjectID keeps the entries of one project (its immutable id): what
+	// a project's own log shows.
+	ProjectID int64
+	Result    string
+	From, To  time.Time // both inclusive; zero is unbounded
 }
 
 // Page bounds one page of results.
@@ -36,7 +39,7 @@ const (
 )
 
 const selectColumns = `id, op_time, actor, actor_kind, action, resource_type, resource,
-	project, result, detail, remote_addr, user_agent, count`
+	project, project_id, result, detail, remote_addr, user_agent, count, attempted_user`
 
 // Query returns one page of the entries matching f, newest first, and how
 // many entries match in total.
@@ -67,7 +70,7 @@ func (s *Store) Query(ctx context.Context, f Filter, p Page) ([]Entry, int, erro
 		var e Entry
 		var t int64
 		if err := rows.Scan(&e.ID, &t, &e.Actor, &e.ActorKind, &e.Action, &e.ResourceType, &e.Resource,
-			&e.Project, &e.Result, &e.Detail, &e.RemoteAddr, &e.UserAgent, &e.Count); err != nil {
+			&e.Project, &e.ProjectID, &e.Result, &e.Detail, &e.RemoteAddr, &e.UserAgent, &e.Count, &e.AttemptedUser); err != nil {
 			return nil, 0, fmt.Errorf("audit: query: %w", err)
 		}
 		e.Time = time.Unix(0, t).UTC()
@@ -119,6 +122,10 @@ func (f Filter) where() (string, []any) {
 		args = append(args, escapeLike(f.Resource)+"%", f.Resource, f.Resource)
 	}
 	eq("project", f.Project)
+	if f.ProjectID != 0 {
+		conds = append(conds, "project_id = ?")
+		args = append(args, f.ProjectID)
+	}
 	eq("result", f.Result)
 	if !f.From.IsZero() {
 		conds = append(conds, "op_time >= ?")

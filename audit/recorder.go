@@ -97,7 +97,7 @@ func NewRecorder(store *Store, opts ...RecorderOption) *Recorder {
 // blocks while the queue is full; it fails only if ctx ends first, the
 // entry is invalid or the Recorder is closed — never silently.
 func (r *Recorder) Record(ctx context.Context, e Entry) error {
-	e, err := e.normalize(r.store.now)
+	e, err := r.store.prepare(ctx, e)
 	if err != nil {
 		return err
 	}

@@ -16,8 +16,36 @@ var migrations embed.FS
 
 // Store is the durable audit log in a SQL database.
 type Store struct {
-	db  *sqldb.DB
-	now func() time.Time
+	db       *sqldb.DB
+	now      func() time.Time
+	projects Projects // nil: entries keep ProjectID as given
+}
+
+// Projects resolves a project name to its immutable id; ok is false when
+// there is no such project. *project.Store implements it.
+type Projects interface {
+	ProjectID(ctx context.Context, name string) (id int64, ok bool, err error)
+}
+
+// WithProjects makes Record (and a Recorder's Record) fill in the
+// ProjectID of entries that name a Project but no id, from the project
+// currently holding that name.
+func WithProjects(p Projects) StoreOption { return func(s *Store) { s.projects = p } }
+
+// prepare normalizes e and resolves its project id.
+func (s *Store) prepare(ctx context.Context, e Entry) (Entry, error) {
+	e, err := e.normalize(s.now)
+	if err != nil || e.ProjectID != 0 || e.Project == "" || s.projects == nil {
+		return e, err
+	}
+	id, ok, err := s.projects.ProjectID(ctx, e.Project)
+	if err != nil {
+		return e, fmt.Errorf("audit: project %q: %w", e.Project, err)
+	}
+	if ok {
+		e.ProjectID = id
+	}
+	return e, nil
 }
 
 // StoreOption configures a Store.
@@ -45,7 +73,7 @@ func NewStore(ctx context.Context, db *sqldb.DB, opts ...StoreOption) (*Store, e
 // Record writes one entry. It is durable when Record returns nil. For
 // frequent events (pulls) use a Recorder, which batches.
 func (s *Store) Record(ctx context.Context, e Entry) error {
-	e, err := e.normalize(s.now)
+	e, err := s.prepare(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -53,15 +81,16 @@ func (s *Store) Record(ctx context.Context, e Entry) error {
 }
 
 const insertSQL = `INSERT INTO audit_log (op_time, actor, actor_kind, action, resource_type,
-	resource, project, result, detail, remote_addr, user_agent, count)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	resource, project, project_id, result, detail, remote_addr, user_agent, count, attempted_user)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // insert writes normalized entries in one transaction.
 func (s *Store) insert(ctx context.Context, entries []Entry) error {
 	err := s.db.Write(ctx, func(tx *sqldb.Tx) error {
 		for _, e := range entries {
 			if _, err := tx.Exec(ctx, insertSQL, e.Time.UnixNano(), e.Actor, e.ActorKind, e.Action,
-				e.ResourceType, e.Resource, e.Project, e.Result, e.Detail, e.RemoteAddr, e.UserAgent, max(e.Count, 1)); err != nil {
+				e.ResourceType, e.Resource, e.Project, e.ProjectID, e.Result, e.Detail, e.RemoteAddr, e.UserAgent,
+				max(e.Count, 1), e.AttemptedUser); err != nil {
 				return err
 			}
 		}

@@ -1,6 +1,7 @@
 package audit_test
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -251,4 +252,62 @@ func TestDurableAcrossReopen(t *testing.T) {
 func TestNewStoreNeedsDB(t *testing.T) {
 	_, err := audit.NewStore(t.Context(), nil)
 	assert.Error(t, err)
+}
+
+// projectIDs is a project store's name -> id lookup, as of now.
+type projectIDs map[string]int64
+
+func (p projectIDs) ProjectID(_ context.Context, name string) (int64, bool, error) {
+	id, ok := p[name]
+	return id, ok, nil
+}
+
+// A project's log is read by its id: a project created again under a
+// deleted one's name does not show the old history, which stays in the
+// system-wide log.
+func TestProjectLogFollowsProjectID(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqldb.OpenSQLiteMemory(ctx)
+	require.NoError(t, err)
+	defer db.Close()
+	ids := projectIDs{"team": 1}
+	s, err := audit.NewStore(ctx, db, audit.WithProjects(ids))
+	require.NoError(t, err)
+	rec := audit.NewRecorder(s)
+	require.NoError(t, rec.Record(ctx, audit.Entry{Actor: "alice", Action: audit.ActionPush, Project: "team", Resource: "team/app:1"}))
+	require.NoError(t, rec.Close(ctx))
+	require.NoError(t, s.Record(ctx, audit.Entry{Actor: "alice", Action: audit.ActionProjectDelete, Project: "team", ProjectID: 1}))
+	ids["team"] = 2 // deleted and created again
+	require.NoError(t, s.Record(ctx, audit.Entry{Actor: "mallory", Action: audit.ActionPush, Project: "team", Resource: "team/x:1"}))
+
+	old, n, err := s.Query(ctx, audit.Filter{ProjectID: 1}, audit.Page{})
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+	assert.Equal(t, "team/app:1", old[1].Resource)
+	cur, n, err := s.Query(ctx, audit.Filter{ProjectID: 2}, audit.Page{})
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	assert.Equal(t, "mallory", cur[0].Actor)
+	assert.Equal(t, int64(2), cur[0].ProjectID)
+	_, n, err = s.Query(ctx, audit.Filter{Project: "team"}, audit.Page{})
+	require.NoError(t, err)
+	assert.Equal(t, 3, n, "by name, the system-wide log has all of it")
+}
+
+// A failed login's claimed name is kept as a claim beside an anonymous
+// actor.
+func TestAttemptedUser(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqldb.OpenSQLiteMemory(ctx)
+	require.NoError(t, err)
+	defer db.Close()
+	s, err := audit.NewStore(ctx, db)
+	require.NoError(t, err)
+	require.NoError(t, s.Record(ctx, audit.Entry{Action: audit.ActionLoginFailure, AttemptedUser: "admin", Result: audit.ResultFailure}))
+	es, _, err := s.Query(ctx, audit.Filter{}, audit.Page{})
+	require.NoError(t, err)
+	require.Len(t, es, 1)
+	assert.Equal(t, "anonymous", es[0].Actor)
+	assert.Equal(t, audit.KindAnonymous, es[0].ActorKind)
+	assert.Equal(t, "admin", es[0].AttemptedUser)
 }

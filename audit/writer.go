@@ -104,6 +104,7 @@ func (r *Recorder) flush(batch []Entry, entries int) bool {
 func coalescePulls(batch []Entry) []Entry {
 	type key struct {
 		actor, kind, resourceType, resource, project, result, detail, host, agent string
+		projectID                                                                 int64
 	}
 	seen := map[key]int{} // index in out
 	out := batch[:0]
@@ -118,7 +119,7 @@ func coalescePulls(batch []Entry) []Entry {
 		if err != nil {
 			host = e.RemoteAddr
 		}
-		k := key{e.Actor, e.ActorKind, e.ResourceType, e.Resource, e.Project, e.Result, e.Detail, host, e.UserAgent}
+		k := key{e.Actor, e.ActorKind, e.ResourceType, e.Resource, e.Project, e.Result, e.Detail, host, e.UserAgent, e.ProjectID}
 		if i, ok := seen[k]; ok {
 			out[i].Count = max(out[i].Count, 1) + max(e.Count, 1)
 			if e.Time.Before(out[i].Time) {
