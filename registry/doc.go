@@ -26,7 +26,14 @@
 // process is the database's only writer (see WithManifestCache). Blobs are
 // readable only in repositories they were uploaded or mounted into. A mount
 // without a source repository succeeds for any stored blob, as the spec
-// allows; WithoutAnonymousMount turns that off.
+// allows; WithoutAnonymousMount turns that off, WithProjectScopedAnonymousMount
+// keeps it inside the target's project, and WithMountSourceFilter to
+// repositories the caller may pull.
+//
+// Resumable upload sessions are bounded per caller, per project and in
+// all (WithMaxOpenUploadsPerUser, WithMaxOpenUploadsPerProject,
+// WithMaxOpenUploads); a session ends when idle or old (WithUploadTimeouts),
+// and ExpireUploads, run every few minutes, frees what ended sessions hold.
 //
 // The registry knows nothing of users, RBAC, scanners or signatures. Higher
 // packages plug in through hooks, all allow-all by default:

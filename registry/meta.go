@@ -62,15 +62,6 @@ func (m *metaStore) blobSize(ctx context.Context, repo string, d digest.Digest) 
 	return size, err
 }
 
-// blobSizeInProject returns the size of a blob linked to any repository of
-// project, or errNotFound.
-func (m *metaStore) blobSizeInProject(ctx context.Context, project string, d digest.Digest) (int64, error) {
-	var size int64
-	err := m.db.QueryRow(ctx, `SELECT size FROM registry_repo_blobs WHERE digest = ? AND repo LIKE ? ESCAPE '\' LIMIT 1`,
-		d.String(), escapeLike(project)+"/%").Scan(&size)
-	return size, notFoundIfNoRows(err)
-}
-
 // unlinkBlob removes a blob from repo; errNotFound when it was not linked.
 func (m *metaStore) unlinkBlob(ctx context.Context, repo string, d digest.Digest) error {
 	return m.db.Write(ctx, func(tx *sqldb.Tx) error {
@@ -82,54 +73,6 @@ func (m *metaStore) unlinkBlob(ctx context.Context, repo string, d digest.Digest
 			return errNotFound
 		}
 		return nil
-	})
-}
-
-// openUploads counts upload sessions not yet completed or cancelled.
-func (m *metaStore) openUploads(ctx context.Context) (int, error) {
-	var n int
-	err := m.db.QueryRow(ctx, `SELECT COUNT(*) FROM registry_uploads`).Scan(&n)
-	return n, err
-}
-
-func (m *metaStore) createUpload(ctx context.Context, id, repo string, now time.Time) error {
-	return m.db.Write(ctx, func(tx *sqldb.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO registry_uploads (id, repo, started_at) VALUES (?, ?, ?)`, id, repo, nowUnix(now))
-		return err
-	})
-}
-
-// uploadRepo returns the repository an upload session belongs to.
-func (m *metaStore) uploadRepo(ctx context.Context, id string) (string, error) {
-	var repo string
-	err := m.db.QueryRow(ctx, `SELECT repo FROM registry_uploads WHERE id = ?`, id).Scan(&repo)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", errNotFound
-	}
-	return repo, err
-}
-
-func (m *metaStore) deleteUpload(ctx context.Context, id string) error {
-	return m.db.Write(ctx, func(tx *sqldb.Tx) error {
-		_, err := tx.Exec(ctx, `DELETE FROM registry_uploads WHERE id = ?`, id)
-		return err
-	})
-}
-
-// finishUpload links the committed blob and forgets the session in one
-// transaction.
-func (m *metaStore) finishUpload(ctx context.Context, id, repo string, d digest.Digest, size int64, now time.Time) error {
-	return m.db.Write(ctx, func(tx *sqldb.Tx) error {
-		t := nowUnix(now)
-		if err := ensureRepo(ctx, tx, repo, t); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO registry_repo_blobs (repo, digest, size, created_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (repo, digest) DO NOTHING`, repo, d.String(), size, t); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `DELETE FROM registry_uploads WHERE id = ?`, id)
-		return err
 	})
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/berthlabs/berth/sqldb"
@@ -24,6 +23,17 @@ const (
 	DefaultPageSize        = 100
 	// DefaultMaxOpenUploads bounds resumable upload sessions open at once.
 	DefaultMaxOpenUploads = 10000
+	// DefaultMaxOpenUploadsPerUser bounds the sessions one caller holds.
+	DefaultMaxOpenUploadsPerUser = 500
+	// DefaultMaxOpenUploadsPerProject bounds the sessions open in one
+	// project, whoever opened them.
+	DefaultMaxOpenUploadsPerProject = 2000
+	// DefaultUploadIdleTimeout ends a session that received no chunk for
+	// this long.
+	DefaultUploadIdleTimeout = time.Hour
+	// DefaultUploadMaxAge ends a session this long after it started, busy
+	// or not.
+	DefaultUploadMaxAge = 24 * time.Hour
 	// DefaultManifestCacheBytes is the memory for hot manifests.
 	DefaultManifestCacheBytes = 64 << 20
 )
@@ -47,9 +57,14 @@ type Registry struct {
 	// projectScopedMount limits mounts without a source to blobs already
 	// in the target's project.
 	projectScopedMount bool
-	cacheBytes         int64
-	maxUploads         int
-	now                func() time.Time
+	// mountSource, when set, limits mounts without a source to
+	// repositories the caller may pull.
+	mountSource  func(ctx context.Context, project, repository string) bool
+	cacheBytes   int64
+	uploadCaps   uploadCaps
+	uploadIdle   time.Duration
+	uploadMaxAge time.Duration
+	now          func() time.Time
 
 	uploadLocks keyedMutex
 }
@@ -97,11 +112,6 @@ func WithoutAnonymousMount() Option { return func(r *Registry) { r.anonymousMoun
 // (embedded SQLite); with a shared database every read goes to SQL.
 func WithManifestCache(bytes int64) Option { return func(r *Registry) { r.cacheBytes = bytes } }
 
-// WithMaxOpenUploads bounds the resumable upload sessions open at once;
-// past it, starting a session answers 429 with Retry-After. Abandoned
-// sessions count until PurgeUploads removes them.
-func WithMaxOpenUploads(n int) Option { return func(r *Registry) { r.maxUploads = n } }
-
 // WithProjectScopedAnonymousMount keeps mounts without a source repository
 // inside the target's project (its first path component): the blob must
 // already be linked to a repository of that project. Use it when projects
@@ -140,8 +150,11 @@ func New(ctx context.Context, blobs storage.Driver, db *sqldb.DB, opts ...Option
 		maxPageSize:     DefaultMaxPageSize,
 		anonymousMount:  true,
 		cacheBytes:      DefaultManifestCacheBytes,
-		maxUploads:      DefaultMaxOpenUploads,
-		now:             time.Now,
+		uploadCaps: uploadCaps{perUser: DefaultMaxOpenUploadsPerUser,
+			perProject: DefaultMaxOpenUploadsPerProject, global: DefaultMaxOpenUploads},
+		uploadIdle:   DefaultUploadIdleTimeout,
+		uploadMaxAge: DefaultUploadMaxAge,
+		now:          time.Now,
 	}
 	for _, o := range opts {
 		o(rg)
@@ -278,40 +291,6 @@ func truncate(s string) string {
 		return s[:64] + "…"
 	}
 	return s
-}
-
-// keyedMutex serialises requests on one upload session within a process.
-type keyedMutex struct {
-	mu    sync.Mutex
-	locks map[string]*keyedLock
-}
-
-type keyedLock struct {
-	sync.Mutex
-	refs int
-}
-
-func (k *keyedMutex) lock(key string) func() {
-	k.mu.Lock()
-	if k.locks == nil {
-		k.locks = map[string]*keyedLock{}
-	}
-	l := k.locks[key]
-	if l == nil {
-		l = &keyedLock{}
-		k.locks[key] = l
-	}
-	l.refs++
-	k.mu.Unlock()
-	l.Lock()
-	return func() {
-		l.Unlock()
-		k.mu.Lock()
-		if l.refs--; l.refs == 0 {
-			delete(k.locks, key)
-		}
-		k.mu.Unlock()
-	}
 }
 
 // checkPull asks the PullGate, except for requests made through Transport.

@@ -58,61 +58,17 @@ func (rg *Registry) startUpload(w http.ResponseWriter, r *http.Request, rt route
 		}
 		return rg.monolithic(w, r, rt.name, d)
 	}
-	if open, err := rg.meta.openUploads(ctx); err != nil {
-		return err
-	} else if open >= rg.maxUploads {
-		e := newError(http.StatusTooManyRequests, CodeTooManyRequests,
-			fmt.Sprintf("%d upload sessions are open; finish or cancel some, or retry later", open))
-		e.Header = http.Header{"Retry-After": {"60"}}
-		return e
-	}
 	up, err := rg.blobs.NewUpload(ctx)
 	if err != nil {
 		return err
 	}
-	if err := rg.meta.createUpload(ctx, up.ID(), rt.name, up.StartedAt()); err != nil {
+	if err := rg.reserve(r, rt.name, up.ID()); err != nil {
 		_ = up.Cancel(ctx)
 		return err
 	}
 	setUploadHeaders(w, rt.name, up)
 	w.WriteHeader(http.StatusAccepted)
 	return nil
-}
-
-// mount links a blob into name from another repository (or, without from,
-// from anywhere it is stored when anonymous mounts are allowed). It reports
-// false when the blob is not mountable, so the caller starts an upload.
-func (rg *Registry) mount(w http.ResponseWriter, r *http.Request, name, from string, d digest.Digest) (bool, error) {
-	ctx := r.Context()
-	var size int64
-	var err error
-	switch {
-	case from != "":
-		size, err = rg.meta.blobSize(ctx, from, d)
-	case rg.anonymousMount && rg.projectScopedMount:
-		size, err = rg.meta.blobSizeInProject(ctx, projectOf(name), d)
-	case rg.anonymousMount:
-		size, err = rg.blobs.Stat(ctx, d)
-	default:
-		return false, nil
-	}
-	if errors.Is(err, errNotFound) || errors.Is(err, storage.ErrBlobUnknown) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	if _, err := rg.blobs.Stat(ctx, d); errors.Is(err, storage.ErrBlobUnknown) {
-		return false, nil
-	} else if err != nil {
-		return false, err
-	}
-	if err := rg.meta.linkBlob(ctx, name, d, size, rg.now()); err != nil {
-		return false, err
-	}
-	blobCreated(w, name, d)
-	rg.emit(r, Event{Action: EventMount, Target: TargetBlob, Repository: name, Digest: d, Size: size, From: from})
-	return true, nil
 }
 
 // blobCreated answers 201 for a blob now readable in name.
@@ -131,7 +87,7 @@ func (rg *Registry) monolithic(w http.ResponseWriter, r *http.Request, name stri
 	if err != nil {
 		return err
 	}
-	if _, err := rg.writeChunk(r, up); err != nil {
+	if _, err := rg.writeChunk(r, r.Body, up); err != nil {
 		_ = up.Cancel(ctx)
 		return err
 	}
@@ -162,8 +118,7 @@ func commitError(err error, d digest.Digest) error {
 // writeChunk appends the request body to the session. With Content-Range,
 // the chunk must start at the session's offset (else 416) and the body must
 // be exactly that long; a short body is rolled back.
-func (rg *Registry) writeChunk(r *http.Request, up storage.Upload) (int64, error) {
-	body := io.Reader(r.Body)
+func (rg *Registry) writeChunk(r *http.Request, body io.Reader, up storage.Upload) (int64, error) {
 	want := r.ContentLength
 	if cr := r.Header.Get("Content-Range"); cr != "" {
 		start, end, err := parseContentRange(cr)
@@ -192,6 +147,8 @@ func (rg *Registry) writeChunk(r *http.Request, up storage.Upload) (int64, error
 			return n, uploadInvalid("request body shorter than its declared length")
 		case errors.Is(err, errChunkTooLong):
 			return n, uploadInvalid(err.Error())
+		case errors.Is(err, storage.ErrUploadUnknown):
+			return n, uploadUnknown(up.ID())
 		}
 		return n, err
 	}
@@ -234,33 +191,34 @@ func (e *exactReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// session resumes an upload that belongs to name, holding its lock.
-func (rg *Registry) session(r *http.Request, name, id string) (storage.Upload, func(), error) {
+// session resumes an upload that belongs to name and has not ended,
+// holding its lock.
+func (rg *Registry) session(r *http.Request, name, id string) (storage.Upload, uploadRow, func(), error) {
 	if !storage.ValidUploadID(id) {
-		return nil, nil, uploadUnknown(id)
+		return nil, uploadRow{}, nil, uploadUnknown(id)
 	}
 	ctx := r.Context()
-	repo, err := rg.meta.uploadRepo(ctx, id)
-	if errors.Is(err, errNotFound) || (err == nil && repo != name) {
-		return nil, nil, uploadUnknown(id)
+	row, err := rg.meta.uploadSession(ctx, id)
+	if errors.Is(err, errNotFound) || (err == nil && (row.Repo != name || rg.uploadEnded(row))) {
+		return nil, uploadRow{}, nil, uploadUnknown(id)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, uploadRow{}, nil, err
 	}
 	unlock := rg.uploadLocks.lock(id)
 	up, err := rg.blobs.ResumeUpload(ctx, id)
 	if err != nil {
 		unlock()
 		if errors.Is(err, storage.ErrUploadUnknown) {
-			return nil, nil, uploadUnknown(id)
+			return nil, uploadRow{}, nil, uploadUnknown(id)
 		}
-		return nil, nil, err
+		return nil, uploadRow{}, nil, err
 	}
-	return up, unlock, nil
+	return up, row, unlock, nil
 }
 
 func (rg *Registry) uploadStatus(w http.ResponseWriter, r *http.Request, rt route) error {
-	up, unlock, err := rg.session(r, rt.name, rt.ref)
+	up, _, unlock, err := rg.session(r, rt.name, rt.ref)
 	if err != nil {
 		return err
 	}
@@ -271,12 +229,20 @@ func (rg *Registry) uploadStatus(w http.ResponseWriter, r *http.Request, rt rout
 }
 
 func (rg *Registry) patchUpload(w http.ResponseWriter, r *http.Request, rt route) error {
-	up, unlock, err := rg.session(r, rt.name, rt.ref)
+	up, row, unlock, err := rg.session(r, rt.name, rt.ref)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if _, err := rg.writeChunk(r, up); err != nil {
+	ctx := r.Context()
+	n, err := rg.writeChunk(r, rg.activity(r, row), up)
+	if err == nil && n > 0 {
+		err = rg.touch(ctx, up.ID())
+	}
+	if errors.Is(err, errSessionEnded) {
+		return endSession(ctx, up)
+	}
+	if err != nil {
 		// The session lives on at its old offset: tell the client where.
 		setUploadHeaders(w, rt.name, up)
 		return err
@@ -295,13 +261,15 @@ func (rg *Registry) putUpload(w http.ResponseWriter, r *http.Request, rt route) 
 	if err != nil {
 		return digestInvalid(ds, err)
 	}
-	up, unlock, err := rg.session(r, rt.name, rt.ref)
+	up, row, unlock, err := rg.session(r, rt.name, rt.ref)
 	if err != nil {
 		return err
 	}
 	defer unlock()
 	ctx := r.Context()
-	if _, err := rg.writeChunk(r, up); err != nil {
+	if _, err := rg.writeChunk(r, rg.activity(r, row), up); errors.Is(err, errSessionEnded) {
+		return endSession(ctx, up)
+	} else if err != nil {
 		// The session lives on at its old offset: tell the client where.
 		setUploadHeaders(w, rt.name, up)
 		return err
@@ -322,7 +290,7 @@ func (rg *Registry) putUpload(w http.ResponseWriter, r *http.Request, rt route) 
 }
 
 func (rg *Registry) cancelUpload(w http.ResponseWriter, r *http.Request, rt route) error {
-	up, unlock, err := rg.session(r, rt.name, rt.ref)
+	up, _, unlock, err := rg.session(r, rt.name, rt.ref)
 	if err != nil {
 		return err
 	}
