@@ -150,33 +150,6 @@ func (c *conn) url(path string) string {
 	return c.scheme + "://" + c.reg.RegistryStr() + path
 }
 
-// Ping checks that ep answers the distribution API's version check with
-// the credentials it holds: a health check.
-func Ping(ctx context.Context, ep *Endpoint) error {
-	c, err := dial(ep, 5*time.Second)
-	if err != nil {
-		return err
-	}
-	t, err := transport.NewWithContext(ctx, c.reg, c.auth, c.rt, nil)
-	if err != nil {
-		return fmt.Errorf("%s: %w", ep.URL, err)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url("/v2/"), nil)
-	if err != nil {
-		return err
-	}
-	resp, err := (&http.Client{Transport: t}).Do(req)
-	if err != nil {
-		return fmt.Errorf("%s: %w", ep.URL, err)
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: GET /v2/ answered %s", ep.URL, resp.Status)
-	}
-	return nil
-}
-
 // retryAfter waits out 429 (and 503 with Retry-After) answers, up to max
 // per wait, for requests whose body can be sent again.
 type retryAfter struct {

@@ -17,21 +17,28 @@ var (
 	ErrInvalid  = errors.New("replicate: invalid")
 	ErrExists   = errors.New("replicate: already exists")
 	ErrInUse    = errors.New("replicate: in use")
+	// ErrCredentialRequired: an update moves an endpoint with a stored
+	// password to another origin (scheme, host or port) without giving the
+	// password again. It wraps ErrInvalid.
+	ErrCredentialRequired = fmt.Errorf("%w: credential required", ErrInvalid)
 )
 
 // Endpoint is a registry to replicate to or from: any OCI distribution
 // registry.
 type Endpoint struct {
-	ID          int64     `json:"id"`
-	Name        string    `json:"name"`
-	Description string    `json:"description,omitempty"`
-	URL         string    `json:"url"`                // http(s)://host[:port]
-	Username    string    `json:"username,omitempty"` // Basic, or the token flow's credentials
-	Password    string    `json:"password,omitempty"` // or a token; never returned by the Service's listings
-	Insecure    bool      `json:"insecure,omitempty"` // skip TLS certificate verification
-	CACert      string    `json:"ca_cert,omitempty"`  // PEM bundle to trust in addition to the system's
-	CreatedAt   time.Time `json:"creation_time"`
-	UpdatedAt   time.Time `json:"update_time"`
+	ID          int64  `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	URL         string `json:"url"`                // http(s)://host[:port]
+	Username    string `json:"username,omitempty"` // Basic, or the token flow's credentials
+	Password    string `json:"password,omitempty"` // or a token; never returned by the Service's listings
+	Insecure    bool   `json:"insecure,omitempty"` // skip TLS certificate verification
+	CACert      string `json:"ca_cert,omitempty"`  // PEM bundle to trust in addition to the system's
+	// ClearPassword, on UpdateEndpoint, stores no password (Password must
+	// be empty); otherwise an empty Password keeps the stored one.
+	ClearPassword bool      `json:"-"`
+	CreatedAt     time.Time `json:"creation_time"`
+	UpdatedAt     time.Time `json:"update_time"`
 
 	// Transport, when set, carries every request instead of the network:
 	// registry.Registry.Transport for the local registry, or a test's.

@@ -216,13 +216,19 @@ func (s *Service) CreateEndpoint(ctx context.Context, e Endpoint) (int64, error)
 	return s.st.createEndpoint(ctx, e)
 }
 
-// UpdateEndpoint replaces endpoint e.ID; an empty Password keeps the one
-// stored.
+// UpdateEndpoint replaces endpoint e.ID. An empty Password keeps the one
+// stored (ClearPassword drops it), but only while the URL keeps its
+// origin: a stored password is never sent to an address it was not given
+// for, so moving an endpoint that has one to another scheme, host or port
+// fails with ErrCredentialRequired unless the password comes again.
 func (s *Service) UpdateEndpoint(ctx context.Context, e Endpoint) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
-	return s.st.updateEndpoint(ctx, e, e.Password == "")
+	if e.ClearPassword && e.Password != "" {
+		return fmt.Errorf("%w: give a password or clear it, not both", ErrInvalid)
+	}
+	return s.st.updateEndpoint(ctx, e, e.Password == "" && !e.ClearPassword)
 }
 
 // DeleteEndpoint deletes an endpoint no policy uses.

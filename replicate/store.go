@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berthlabs/berth/internal/origin"
 	"github.com/berthlabs/berth/internal/seal"
 	"github.com/berthlabs/berth/sqldb"
 )
@@ -84,6 +85,9 @@ func (s *store) updateEndpoint(ctx context.Context, e Endpoint, keepSecret bool)
 		q := `UPDATE repl_endpoints SET name = ?, body = ?, secret = ?, updated_at = ? WHERE id = ?`
 		args := []any{e.Name, string(body), secret, ms(s.now()), e.ID}
 		if keepSecret {
+			if err := secretStays(ctx, tx, e); err != nil {
+				return err
+			}
 			q = `UPDATE repl_endpoints SET name = ?, body = ?, updated_at = ? WHERE id = ?`
 			args = []any{e.Name, string(body), ms(s.now()), e.ID}
 		}
@@ -100,6 +104,28 @@ func (s *store) updateEndpoint(ctx context.Context, e Endpoint, keepSecret bool)
 		return fmt.Errorf("%w: an endpoint named %q", ErrExists, e.Name)
 	}
 	return err
+}
+
+// secretStays refuses to keep an endpoint's stored password when e moves
+// it to another origin: the next request would carry it there.
+func secretStays(ctx context.Context, tx *sqldb.Tx, e Endpoint) error {
+	var body, sealed string
+	err := tx.QueryRow(ctx, `SELECT body, secret FROM repl_endpoints WHERE id = ?`, e.ID).Scan(&body, &sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: endpoint %d", ErrNotFound, e.ID)
+	}
+	if err != nil {
+		return err
+	}
+	var cur Endpoint
+	if err := json.Unmarshal([]byte(body), &cur); err != nil {
+		return fmt.Errorf("replicate: endpoint %d: %w", e.ID, err)
+	}
+	if sealed == "" || origin.Same(cur.URL, e.URL) {
+		return nil
+	}
+	return fmt.Errorf("%w: endpoint %q moves from %s to %s; give its password again (or clear it): "+
+		"the stored one is not sent to another address", ErrCredentialRequired, cur.Name, cur.URL, e.URL)
 }
 
 func (s *store) deleteEndpoint(ctx context.Context, id int64) error {
