@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -31,7 +32,14 @@ func goList(t *testing.T, dir string, env []string, pkgs ...string) []string {
 	args := append([]string{"list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}"}, pkgs...)
 	cmd := exec.Command("go", args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
+	// The go command may fetch modules (through the module proxy, as any
+	// build would): not through the closed proxy TestMain sets for Trivy.
+	for _, kv := range os.Environ() {
+		if k, v, _ := strings.Cut(kv, "="); !slices.Contains(proxyVars, k) || v != closedProxy {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	return strings.Fields(string(out))
