@@ -97,7 +97,8 @@ func (s *Service) AddScanner(ctx context.Context, r Registration) (Registration,
 }
 
 // UpdateScanner replaces an adapter's registration; an empty credential
-// keeps the stored one.
+// keeps the stored one, unless the URL moves to another origin (ErrInvalid:
+// the credential must come again).
 func (s *Service) UpdateScanner(ctx context.Context, id string, r Registration) (Registration, error) {
 	if id == BuiltinID {
 		return r, fmt.Errorf("%w: the built-in scanner cannot be changed", ErrInvalid)
@@ -106,8 +107,8 @@ func (s *Service) UpdateScanner(ctx context.Context, id string, r Registration) 
 	if err != nil {
 		return r, err
 	}
-	if r.Credential == "" && r.Auth == old.Auth {
-		r.Credential = old.Credential
+	if err := keepCredential(old, &r); err != nil {
+		return r, err
 	}
 	if err := r.validate(); err != nil {
 		return r, err
@@ -188,7 +189,7 @@ func (s *Service) ScannerMetadata(ctx context.Context, id string) (Metadata, err
 	if err != nil {
 		return Metadata{}, err
 	}
-	return sc.Metadata(ctx)
+	return probeMetadata(ctx, sc, r)
 }
 
 // PingScanner asks an unregistered adapter for its metadata, to test a
@@ -201,7 +202,7 @@ func (s *Service) PingScanner(ctx context.Context, r Registration) (Metadata, er
 	if err != nil {
 		return Metadata{}, err
 	}
-	return sc.Metadata(ctx)
+	return probeMetadata(ctx, sc, r)
 }
 
 // scannerFor turns a registration into a Scanner.

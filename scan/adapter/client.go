@@ -128,6 +128,10 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("scanner adapter: %d %s: %s", e.Status, http.StatusText(e.Status), e.Message)
 }
 
+// HTTPStatus is the status the adapter answered: connection tests show it
+// instead of Message, which is the adapter's own text.
+func (e *Error) HTTPStatus() int { return e.Status }
+
 func (c *Client) do(ctx context.Context, method, path, contentType, accept string, body []byte) (*http.Response, error) {
 	var rd io.Reader
 	if body != nil {
