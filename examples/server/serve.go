@@ -19,6 +19,7 @@ import (
 	"github.com/berthlabs/berth/audit"
 	"github.com/berthlabs/berth/auth/ldap"
 	"github.com/berthlabs/berth/jobs"
+	"github.com/berthlabs/berth/rbac"
 	"github.com/berthlabs/berth/registry"
 	"github.com/berthlabs/berth/sqldb"
 )
@@ -141,8 +142,13 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err erro
 		if a.id, err = openIdentity(ctx, st, cfg, log, counter); err != nil {
 			return nil, err
 		}
-		// Projects are tenants: a mount without a source never crosses them.
-		opts = append(opts, registry.WithAuthorizer(a.id.gk), registry.WithProjectScopedAnonymousMount())
+		// Projects are tenants: a mount without a source never crosses them,
+		// and takes a blob only from a repository the caller may pull.
+		pull := rbac.Permission{Resource: rbac.ResourceRepository, Action: rbac.ActionPull}
+		opts = append(opts, registry.WithAuthorizer(a.id.gk), registry.WithProjectScopedAnonymousMount(),
+			registry.WithMountSourceFilter(func(ctx context.Context, project, repo string) bool {
+				return a.id.gk.CallerMay(ctx, project, repo, pull)
+			}))
 		*sinks = append(*sinks, audit.RegistrySink(a.id.recorder))
 	} else {
 		log.Warn("authentication is off: anyone who can reach this server may push, pull and delete")
