@@ -64,7 +64,9 @@ func (a *API) listProjectLogs(c *call) error {
 	if f.Project != "" && f.Project != p.Name {
 		return badRequest("q names project " + f.Project + ", but this is the log of " + p.Name)
 	}
-	f.Project = p.Name
+	// By the project's id: entries of an earlier project that held this
+	// name (deleted, then the name taken again) are not this project's.
+	f.Project, f.ProjectID = "", p.ID
 	return a.queryAudit(c, f)
 }
 

@@ -81,9 +81,14 @@ func newEnv(t *testing.T, opts ...api.Option) *env {
 	e.users, err = auth.NewUsers(ctx, db, authHook,
 		auth.WithHashParams(auth.HashParams{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}))
 	require.NoError(t, err)
-	e.robots, err = auth.NewRobots(ctx, db, authHook, auth.WithClock(e.clock.now))
+	e.robots, err = auth.NewRobots(ctx, db, authHook, auth.WithClock(e.clock.now), auth.WithProjects(e.projects))
 	require.NoError(t, err)
-	e.audit, err = audit.NewStore(ctx, db)
+	// A project's deletion removes its robots, as the server wires it.
+	e.projects.OnDelete(func(ctx context.Context, tx *sqldb.Tx, p project.Project) error {
+		_, err := e.robots.ForgetProject(ctx, tx, p.ID, p.Name)
+		return err
+	})
+	e.audit, err = audit.NewStore(ctx, db, audit.WithProjects(e.projects))
 	require.NoError(t, err)
 	_, err = e.users.Bootstrap(ctx, "admin", adminPassword)
 	require.NoError(t, err)
@@ -166,7 +171,8 @@ type response struct {
 }
 
 // do sends a request under BasePath. body is nil (none), a string (sent
-// as is) or a value sent as JSON.
+// as is) or a value sent as JSON; either is declared application/json
+// unless headers set another Content-Type.
 func (e *env) do(who cred, method, path string, body any, headers ...string) *response {
 	e.t.Helper()
 	var rd io.Reader
@@ -183,6 +189,9 @@ func (e *env) do(who cred, method, path string, body any, headers ...string) *re
 	require.NoError(e.t, err)
 	if who.user != "" {
 		req.SetBasicAuth(who.user, who.pass)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json") // headers may say otherwise
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])

@@ -1,15 +1,12 @@
 package api
 
 import (
-	"context"
-	"errors"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/berthlabs/berth/auth"
 	"github.com/berthlabs/berth/project"
 	"github.com/berthlabs/berth/rbac"
 )
@@ -84,22 +81,25 @@ func (a *API) createProject(c *call) error {
 	if err := c.requireUser(); err != nil {
 		return err
 	}
-	if a.cfg.creation == CreationAdminOnly {
-		if admin, err := c.isAdmin(); err != nil {
-			return err
-		} else if !admin {
-			return forbidden("only system administrators may create projects on this server")
-		}
+	admin, err := c.isAdmin()
+	if err != nil {
+		return err
+	}
+	if a.cfg.creation == CreationAdminOnly && !admin {
+		return forbidden("only system administrators may create projects on this server")
 	}
 	var req ProjectReq
 	if err := decodeBody(c.w, c.r, &req); err != nil {
 		return err
 	}
 	p := project.Project{Name: req.ProjectName, Owner: c.p.Name}
+	if err := checkQuotaChange(admin, req.StorageLimit, project.Unlimited); err != nil {
+		return err
+	}
 	if err := req.apply(&p); err != nil {
 		return err
 	}
-	p, err := a.deps.Projects.Create(c.ctx(), p,
+	p, err = a.deps.Projects.Create(c.ctx(), p,
 		project.Member{Subject: project.UserPrefix + c.p.Name, Role: project.RoleProjectAdmin})
 	if err != nil {
 		return err
@@ -126,7 +126,19 @@ func (a *API) updateProject(c *call) error {
 	if req.ProjectName != "" && req.ProjectName != p.Name {
 		return badRequest("a project cannot be renamed")
 	}
-	if _, err := a.deps.Projects.Update(c.ctx(), p.Name, req.apply); err != nil {
+	admin, err := c.isAdmin()
+	if err != nil {
+		return err
+	}
+	// The check runs on the stored project, in the update's transaction, so
+	// a refusal leaves every field as it was.
+	_, err = a.deps.Projects.Update(c.ctx(), p.Name, func(cur *project.Project) error {
+		if err := checkQuotaChange(admin, req.StorageLimit, cur.Metadata.StorageQuota); err != nil {
+			return err
+		}
+		return req.apply(cur)
+	})
+	if err != nil {
 		return err
 	}
 	return c.ok()
@@ -142,53 +154,12 @@ func (a *API) deleteProject(c *call) error {
 	if err := c.require(p.Name, "", permOn(rbac.ResourceProject, rbac.ActionDelete)); err != nil {
 		return err
 	}
+	// The project store's cascades (added while the server is assembled)
+	// remove its robots, settings and the like in the same transaction.
 	if err := a.deps.Projects.Delete(c.ctx(), p.Name); err != nil {
 		return err
 	}
-	if err := a.deleteProjectRobots(c.ctx(), p.Name); err != nil {
-		// The project is gone; its robots hold permissions in nothing until
-		// a project of that name is created again.
-		a.cfg.log.ErrorContext(c.ctx(), "api: deleting the robots of a deleted project", "project", p.Name, "err", err)
-	}
 	return c.ok()
-}
-
-// deleteProjectRobots deletes a deleted project's robots and strips its
-// name from system robots' permissions, so a project created later under
-// the same name grants nothing to robots made for the old one.
-func (a *API) deleteProjectRobots(ctx context.Context, name string) error {
-	for {
-		robots, _, err := a.deps.Robots.List(ctx, auth.RobotFilter{Level: auth.RobotProject, Project: name, Limit: auth.MaxPageSize})
-		if err != nil || len(robots) == 0 {
-			if err != nil {
-				return err
-			}
-			break
-		}
-		for _, r := range robots {
-			if err := a.deps.Robots.Delete(ctx, r.Name); err != nil && !errors.Is(err, auth.ErrNotFound) {
-				return err
-			}
-		}
-	}
-	for offset := 0; ; offset += auth.MaxPageSize {
-		robots, total, err := a.deps.Robots.List(ctx, auth.RobotFilter{Level: auth.RobotSystem, Offset: offset, Limit: auth.MaxPageSize})
-		if err != nil {
-			return err
-		}
-		for _, r := range robots {
-			kept := slices.DeleteFunc(slices.Clone(r.Permissions), func(p auth.RobotPermission) bool { return p.Project == name })
-			if len(kept) == len(r.Permissions) {
-				continue
-			}
-			if _, err := a.deps.Robots.Update(ctx, r.Name, auth.RobotUpdate{Permissions: &kept}); err != nil {
-				return err
-			}
-		}
-		if offset+len(robots) >= total || len(robots) == 0 {
-			return nil
-		}
-	}
 }
 
 // projectsJSON renders projects with their repository counts and the

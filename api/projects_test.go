@@ -208,7 +208,21 @@ func TestProjectDeleteStripsSystemRobotPermissions(t *testing.T) {
 	e.do(admin(), http.MethodDelete, "/projects/gone", nil).ok(t, http.StatusOK, nil)
 	r, err := e.robots.Get(ctx, auth.RobotName("", "sys"))
 	require.NoError(t, err)
+	kept, err := e.projects.Get(ctx, "kept")
+	require.NoError(t, err)
 	assert.Equal(t, []auth.RobotPermission{
-		{Project: "kept", Resource: "repository", Action: "pull"},
+		{Project: "kept", ProjectID: kept.ID, Resource: "repository", Action: "pull"},
 		{Project: "*", Resource: "repository", Action: "list"}}, r.Permissions)
+
+	// Created again, the name is another project: the robot gains nothing
+	// there even with its old permission put back by name only.
+	e.project("gone", false)
+	stale := append(r.Permissions, auth.RobotPermission{Project: "gone", ProjectID: 1, Resource: "repository", Action: "push"})
+	_, err = e.robots.Update(ctx, r.Name, auth.RobotUpdate{Permissions: &stale})
+	require.NoError(t, err)
+	again, err := e.robots.Get(ctx, r.Name)
+	require.NoError(t, err)
+	gone, err := e.projects.Get(ctx, "gone")
+	require.NoError(t, err)
+	assert.Equal(t, gone.ID, again.Permissions[2].ProjectID, "the store resolves the name as it is now")
 }

@@ -21,9 +21,11 @@ var robotsMigrations embed.FS
 
 // Robot is a machine account with an explicit permission list.
 type Robot struct {
-	Name        string // full name: robot$<name> or robot$<project>+<name>
-	Level       RobotLevel
-	Project     string // the project of a project robot; "" for system robots
+	Name    string // full name: robot$<name> or robot$<project>+<name>
+	Level   RobotLevel
+	Project string // the project of a project robot; "" for system robots
+	// ProjectID is the immutable id of Project (see WithProjects).
+	ProjectID   int64
 	Description string
 	Permissions []RobotPermission
 	Disabled    bool
@@ -53,7 +55,7 @@ func NewRobots(ctx context.Context, db *sqldb.DB, opts ...StoreOption) (*Robots,
 	return &Robots{db: db, cfg: newStoreConfig(opts)}, nil
 }
 
-const robotColumns = `name, level, project, description, permissions, disabled, expires_at, created_at, updated_at, created_by`
+const robotColumns = `name, level, project, project_id, description, permissions, disabled, expires_at, created_at, updated_at, created_by`
 
 // Create adds a robot and returns it with its secret, which is shown only
 // this once: only a hash is stored. r.Name is the short name ("ci") or the
@@ -74,8 +76,8 @@ func (s *Robots) Create(ctx context.Context, r Robot) (*Robot, string, error) {
 	}
 	err = s.db.Write(ctx, func(tx *sqldb.Tx) error {
 		res, err := tx.Exec(ctx, `INSERT INTO auth_robots (`+robotColumns+`, secret_hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
-			r.Name, string(r.Level), r.Project, r.Description, string(perms), r.Disabled,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
+			r.Name, string(r.Level), r.Project, r.ProjectID, r.Description, string(perms), r.Disabled,
 			nanos(r.ExpiresAt), nanos(now), nanos(now), r.CreatedBy, stored)
 		if err != nil {
 			return err
@@ -138,6 +140,9 @@ func (s *Robots) prepare(ctx context.Context, r *Robot, now time.Time) error {
 		return err
 	}
 	r.Permissions = perms
+	if err := s.resolveProjects(ctx, r); err != nil {
+		return err
+	}
 	r.ExpiresAt = r.ExpiresAt.UTC()
 	r.CreatedAt, r.UpdatedAt = now, now
 	if r.CreatedBy == "" {
@@ -199,7 +204,7 @@ func scanRobot(r rowScanner, extra ...any) (*Robot, error) {
 	var rb Robot
 	var level, perms string
 	var expires, created, updated int64
-	dest := append([]any{&rb.Name, &level, &rb.Project, &rb.Description, &perms, &rb.Disabled,
+	dest := append([]any{&rb.Name, &level, &rb.Project, &rb.ProjectID, &rb.Description, &perms, &rb.Disabled,
 		&expires, &created, &updated, &rb.CreatedBy}, extra...)
 	if err := r.Scan(dest...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {

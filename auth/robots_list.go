@@ -26,6 +26,14 @@ func (s *Robots) List(ctx context.Context, f RobotFilter) ([]Robot, int, error) 
 	}
 	if f.Project != "" {
 		where, args = where+" AND project = ?", append(args, f.Project)
+		if s.cfg.projects != nil {
+			// Not the robots of an earlier project that held the name.
+			id, _, err := s.cfg.projects.ProjectID(ctx, f.Project)
+			if err != nil {
+				return nil, 0, fmt.Errorf("auth: list robots: project %q: %w", f.Project, err)
+			}
+			where, args = where+" AND project_id IN (0, ?)", append(args, id)
+		}
 	}
 	var total int
 	if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM auth_robots WHERE `+where, args...).Scan(&total); err != nil {

@@ -104,11 +104,15 @@ func RobotExpiry(now time.Time, days int) (time.Time, error) {
 
 // RobotPermission grants Action on Resource in Project. Project is
 // AllProjects or a project name for system robots, and the robot's own
-// project for project robots.
+// project for project robots. ProjectID is the project's immutable id,
+// filled in by a store built WithProjects (0 otherwise, and for
+// AllProjects): the permission is the named project's only while the
+// name still has that id.
 type RobotPermission struct {
-	Project  string `json:"project"`
-	Resource string `json:"resource"`
-	Action   string `json:"action"`
+	Project   string `json:"project"`
+	ProjectID int64  `json:"project_id,omitempty"`
+	Resource  string `json:"resource"`
+	Action    string `json:"action"`
 }
 
 // normalizePermissions validates perms for a robot of level in project,

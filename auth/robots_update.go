@@ -26,6 +26,23 @@ type RobotUpdate struct {
 // change; delete and create instead.
 func (s *Robots) Update(ctx context.Context, name string, u RobotUpdate) (*Robot, error) {
 	now := s.cfg.now().UTC()
+	if u.Permissions != nil && s.cfg.projects != nil {
+		// Project ids are resolved before the write transaction: the
+		// project store reads the database, which the transaction holds.
+		cur, err := s.Get(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		perms, err := normalizePermissions(cur.Level, cur.Project, *u.Permissions)
+		if err != nil {
+			return nil, err
+		}
+		r := &Robot{Project: cur.Project, Permissions: perms}
+		if err := s.resolveProjects(ctx, r); err != nil {
+			return nil, err
+		}
+		u.Permissions = &r.Permissions
+	}
 	var out *Robot
 	var changed []string
 	err := s.db.Write(ctx, func(tx *sqldb.Tx) error {
@@ -72,6 +89,8 @@ func applyRobotUpdate(r *Robot, u RobotUpdate) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
+		// Ids count: stored without them (or with a re-created project's),
+		// the same grants are stored again with the ids of now.
 		if !slices.Equal(perms, r.Permissions) {
 			r.Permissions, changed = perms, append(changed, "permissions")
 		}

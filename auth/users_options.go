@@ -15,6 +15,12 @@ type storeConfig struct {
 	now    func() time.Time
 	hash   HashParams
 	policy PasswordPolicy
+	// hashBudget bounds concurrent hashes (hasher.go); idKey is argon2.IDKey
+	// unless a test counts calls through it.
+	hashBudget int64
+	idKey      keyFunc
+	// projects resolves project names to ids (robots_projects.go).
+	projects Projects
 }
 
 func newStoreConfig(opts []StoreOption) storeConfig {

@@ -287,16 +287,13 @@ func (s *Store) OnDelete(c Cascade) {
 	s.mu.Unlock()
 }
 
-// ProjectID returns the immutable id of the project named name, or an
-// error wrapping ErrNotFound. Other packages key their project-scoped rows
+// ProjectID returns the immutable id of the project named name; ok is
+// false when there is none. Other packages key their project-scoped rows
 // by it, so a project deleted and created again under its name starts
 // with none of them. It is served from memory after the first lookup.
-func (s *Store) ProjectID(ctx context.Context, name string) (int64, error) {
-	p, err := s.Get(ctx, name)
-	if err != nil {
-		return 0, err
-	}
-	return p.ID, nil
+func (s *Store) ProjectID(ctx context.Context, name string) (id int64, ok bool, err error) {
+	p, ok, err := s.lookup(ctx, name)
+	return p.ID, ok, err
 }
 
 // oneRow turns an Exec that touched no row into sql.ErrNoRows.

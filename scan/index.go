@@ -2,11 +2,12 @@ package scan
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/berthlabs/berth/sqldb"
 )
 
 // maxIndexChildren bounds the platform manifests of one index scanned.
@@ -73,15 +74,17 @@ func (s *Service) children(ctx context.Context, a Artifact) ([]Artifact, error) 
 	return out, nil
 }
 
-// ForgetProject removes what the service keeps for a deleted project (its
-// allowlist and scanner choice), so a later project of that name starts
-// clean. Reports stay: they are keyed by digest.
-func (s *Service) ForgetProject(ctx context.Context, project string) error {
-	if project == "" {
-		return errors.New("scan: ForgetProject needs a project name")
+// ForgetProject removes, inside tx (the transaction deleting the
+// project), what the service keeps for the project with projectID: its
+// allowlist and scanner choice. Reports stay: they are keyed by digest.
+// Settings are keyed by the id, so a later project of the same name
+// starts clean even without this; it frees the rows.
+func (s *Service) ForgetProject(ctx context.Context, tx *sqldb.Tx, projectID int64) error {
+	if projectID <= 0 {
+		return fmt.Errorf("%w: ForgetProject needs a project id", ErrInvalid)
 	}
-	err := errors.Join(s.st.setProjectScanner(ctx, project, ""), s.st.deleteAllowlist(ctx, project))
-	s.policies.invalidate(project)
+	err := forgetProject(ctx, tx, projectID)
+	s.policies.invalidate(policyKey(projectID))
 	return err
 }
 

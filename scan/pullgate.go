@@ -50,18 +50,18 @@ func (s *Service) Policy(ctx context.Context, proj project.Project) (Policy, err
 	if !p.Enabled {
 		return p, nil
 	}
-	key := proj.Name
+	id := proj.ID
 	if md.ReuseSysCVEAllowlist {
-		key = ""
+		id = 0
 	}
-	a, ok := s.policies.get(key)
+	a, ok := s.policies.get(policyKey(id))
 	if !ok {
 		ticket := s.policies.ticket()
 		var err error
-		if a, err = s.st.allowlist(ctx, key); err != nil {
+		if a, err = s.st.allowlist(ctx, id); err != nil {
 			return p, err
 		}
-		s.policies.put(key, a, ticket)
+		s.policies.put(policyKey(id), a, ticket)
 	}
 	p.Allowlist = a
 	return p, nil

@@ -149,7 +149,11 @@ func (s *Service) SetDefaultScanner(ctx context.Context, id string) error {
 // ProjectScanner returns the scanner a project uses: its own choice, else
 // the default. ErrNoScanner when there is none.
 func (s *Service) ProjectScanner(ctx context.Context, project string) (Registration, error) {
-	id, err := s.st.projectScanner(ctx, project)
+	pid, err := s.projectID(ctx, project)
+	if err != nil {
+		return Registration{}, err
+	}
+	id, err := s.st.projectScanner(ctx, pid)
 	if err != nil {
 		return Registration{}, err
 	}
@@ -170,12 +174,16 @@ func (s *Service) ProjectScanner(ctx context.Context, project string) (Registrat
 
 // SetProjectScanner makes a project use scanner id ("" : the default).
 func (s *Service) SetProjectScanner(ctx context.Context, project, id string) error {
+	pid, err := s.projectID(ctx, project)
+	if err != nil {
+		return err
+	}
 	if id != "" {
 		if _, err := s.registration(ctx, id); err != nil {
 			return err
 		}
 	}
-	return s.st.setProjectScanner(ctx, project, id)
+	return s.st.setProjectScanner(ctx, pid, id)
 }
 
 // ScannerMetadata asks a registered scanner for its metadata (a

@@ -173,23 +173,23 @@ func (s *store) deleteRegistration(ctx context.Context, id string) error {
 	})
 }
 
-func (s *store) projectScanner(ctx context.Context, project string) (string, error) {
+func (s *store) projectScanner(ctx context.Context, projectID int64) (string, error) {
 	var id string
-	err := s.db.QueryRow(ctx, `SELECT scanner FROM scan_project_scanners WHERE project = ?`, project).Scan(&id)
+	err := s.db.QueryRow(ctx, `SELECT scanner FROM scan_project_scanners WHERE project_id = ?`, projectID).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
 	return id, err
 }
 
-func (s *store) setProjectScanner(ctx context.Context, project, id string) error {
+func (s *store) setProjectScanner(ctx context.Context, projectID int64, id string) error {
 	return s.db.Write(ctx, func(tx *sqldb.Tx) error {
 		if id == "" {
-			_, err := tx.Exec(ctx, `DELETE FROM scan_project_scanners WHERE project = ?`, project)
+			_, err := tx.Exec(ctx, `DELETE FROM scan_project_scanners WHERE project_id = ?`, projectID)
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO scan_project_scanners (project, scanner) VALUES (?, ?)
-			ON CONFLICT (project) DO UPDATE SET scanner = excluded.scanner`, project, id)
+		_, err := tx.Exec(ctx, `INSERT INTO scan_project_scanners (project_id, scanner) VALUES (?, ?)
+			ON CONFLICT (project_id) DO UPDATE SET scanner = excluded.scanner`, projectID, id)
 		return err
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -221,8 +222,34 @@ func (s *Service) requireQueue() error {
 
 // Allowlist returns the system allowlist (project "") or a project's.
 func (s *Service) Allowlist(ctx context.Context, project string) (Allowlist, error) {
-	return s.st.allowlist(ctx, project)
+	id, err := s.projectID(ctx, project)
+	if err != nil {
+		return Allowlist{}, err
+	}
+	return s.st.allowlist(ctx, id)
 }
+
+// projectID resolves a project name to the id its settings are keyed by:
+// 0 for "" (the system's), ErrNotFound for a project that does not exist.
+func (s *Service) projectID(ctx context.Context, name string) (int64, error) {
+	if name == "" {
+		return 0, nil
+	}
+	if s.projects == nil {
+		return 0, fmt.Errorf("%w: project settings need a project store (WithProjects)", ErrInvalid)
+	}
+	p, err := s.projects.Get(ctx, name)
+	if errors.Is(err, project.ErrNotFound) {
+		return 0, fmt.Errorf("scan: project %q: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return p.ID, nil
+}
+
+// policyKey is the allowlist cache's key for a project id.
+func policyKey(projectID int64) string { return strconv.FormatInt(projectID, 10) }
 
 // SetAllowlist replaces the system allowlist (project "") or a project's.
 func (s *Service) SetAllowlist(ctx context.Context, project string, a Allowlist) (Allowlist, error) {
@@ -230,11 +257,15 @@ func (s *Service) SetAllowlist(ctx context.Context, project string, a Allowlist)
 	if err != nil {
 		return a, err
 	}
-	a.UpdatedAt = s.now().UTC()
-	if err := s.st.putAllowlist(ctx, project, a); err != nil {
+	id, err := s.projectID(ctx, project)
+	if err != nil {
 		return a, err
 	}
-	s.policies.invalidate(project)
+	a.UpdatedAt = s.now().UTC()
+	if err := s.st.putAllowlist(ctx, id, a); err != nil {
+		return a, err
+	}
+	s.policies.invalidate(policyKey(id))
 	return a, nil
 }
 

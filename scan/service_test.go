@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -413,6 +414,8 @@ func TestScannerRegistrations(t *testing.T) {
 	_, err = e.svc.AddScanner(ctx, scan.Registration{Name: "ext", URL: "http://other"})
 	assert.ErrorIs(t, err, scan.ErrExists)
 
+	e.createProject(t, "p1", project.Metadata{})
+	e.createProject(t, "p2", project.Metadata{})
 	require.NoError(t, e.svc.SetProjectScanner(ctx, "p1", r.ID))
 	got, err := e.svc.ProjectScanner(ctx, "p1")
 	require.NoError(t, err)
@@ -476,21 +479,48 @@ func TestScanIndexScansItsImages(t *testing.T) {
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 }
 
-func TestForgetProject(t *testing.T) {
-	e := newEnv(t)
-	ctx := context.Background()
-	_, err := e.svc.SetAllowlist(ctx, "gone", scan.Allowlist{Items: []string{"CVE-1"}})
-	require.NoError(t, err)
-	r, err := e.svc.AddScanner(ctx, scan.Registration{Name: "x", URL: "http://x"})
-	require.NoError(t, err)
-	require.NoError(t, e.svc.SetProjectScanner(ctx, "gone", r.ID))
-	require.NoError(t, e.svc.ForgetProject(ctx, "gone"))
-	al, err := e.svc.Allowlist(ctx, "gone")
-	require.NoError(t, err)
-	assert.Empty(t, al.Items)
-	got, err := e.svc.ProjectScanner(ctx, "gone")
-	require.NoError(t, err)
-	assert.Equal(t, scan.BuiltinID, got.ID)
+// A project's allowlist and scanner choice are keyed by its id: a project
+// created again under a deleted one's name starts with neither, whether
+// or not the deletion ran the cascade that frees the rows.
+func TestProjectSettingsFollowProjectID(t *testing.T) {
+	for _, cascade := range []bool{false, true} {
+		t.Run(fmt.Sprintf("cascade=%v", cascade), func(t *testing.T) {
+			e := newEnv(t)
+			ctx := context.Background()
+			if cascade {
+				e.projects.OnDelete(func(ctx context.Context, tx *sqldb.Tx, p project.Project) error {
+					return e.svc.ForgetProject(ctx, tx, p.ID)
+				})
+			}
+			_, err := e.svc.SetAllowlist(ctx, "gone", scan.Allowlist{Items: []string{"CVE-1"}})
+			require.ErrorIs(t, err, scan.ErrNotFound, "no settings for a project that does not exist")
+			e.createProject(t, "gone", project.Metadata{PreventVulnerable: true})
+			_, err = e.svc.SetAllowlist(ctx, "gone", scan.Allowlist{Items: []string{"CVE-1"}})
+			require.NoError(t, err)
+			r, err := e.svc.AddScanner(ctx, scan.Registration{Name: "x", URL: "http://x"})
+			require.NoError(t, err)
+			require.NoError(t, e.svc.SetProjectScanner(ctx, "gone", r.ID))
+			old, err := e.projects.Get(ctx, "gone")
+			require.NoError(t, err)
+			pol, err := e.svc.Policy(ctx, old)
+			require.NoError(t, err)
+			assert.Equal(t, []string{"CVE-1"}, pol.Allowlist.Items, "cached by the gate")
+
+			require.NoError(t, e.projects.Delete(ctx, "gone"))
+			e.createProject(t, "gone", project.Metadata{PreventVulnerable: true})
+			al, err := e.svc.Allowlist(ctx, "gone")
+			require.NoError(t, err)
+			assert.Empty(t, al.Items)
+			got, err := e.svc.ProjectScanner(ctx, "gone")
+			require.NoError(t, err)
+			assert.Equal(t, scan.BuiltinID, got.ID)
+			again, err := e.projects.Get(ctx, "gone")
+			require.NoError(t, err)
+			pol, err = e.svc.Policy(ctx, again)
+			require.NoError(t, err)
+			assert.Empty(t, pol.Allowlist.Items, "the gate's cache is keyed by id too")
+		})
+	}
 }
 
 func TestPruneKeepsTheNewest(t *testing.T) {

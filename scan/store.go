@@ -141,12 +141,14 @@ func (s *store) latestReport(ctx context.Context, digest string) (*Report, Repor
 
 // Allowlists.
 
-func (s *store) allowlist(ctx context.Context, project string) (Allowlist, error) {
+// allowlist reads the allowlist of the project with projectID (0: the
+// system's).
+func (s *store) allowlist(ctx context.Context, projectID int64) (Allowlist, error) {
 	var (
 		items        string
 		exp, updated int64
 	)
-	err := s.db.QueryRow(ctx, `SELECT items, expires_at, updated_at FROM scan_allowlists WHERE project = ?`, project).
+	err := s.db.QueryRow(ctx, `SELECT items, expires_at, updated_at FROM scan_allowlists WHERE project_id = ?`, projectID).
 		Scan(&items, &exp, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Allowlist{Items: []string{}}, nil
@@ -156,16 +158,16 @@ func (s *store) allowlist(ctx context.Context, project string) (Allowlist, error
 	}
 	a := Allowlist{ExpiresAt: fromNanos(exp), UpdatedAt: fromNanos(updated)}
 	if err := json.Unmarshal([]byte(items), &a.Items); err != nil {
-		return Allowlist{}, fmt.Errorf("scan: stored allowlist of %q: %w", project, err)
+		return Allowlist{}, fmt.Errorf("scan: stored allowlist of project id %d: %w", projectID, err)
 	}
 	return a, nil
 }
 
-func (s *store) putAllowlist(ctx context.Context, project string, a Allowlist) error {
+func (s *store) putAllowlist(ctx context.Context, projectID int64, a Allowlist) error {
 	return s.db.Write(ctx, func(tx *sqldb.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO scan_allowlists (project, items, expires_at, updated_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (project) DO UPDATE SET items = excluded.items, expires_at = excluded.expires_at, updated_at = excluded.updated_at`,
-			project, mustJSON(a.Items), nanos(a.ExpiresAt), nanos(a.UpdatedAt))
+		_, err := tx.Exec(ctx, `INSERT INTO scan_allowlists (project_id, items, expires_at, updated_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (project_id) DO UPDATE SET items = excluded.items, expires_at = excluded.expires_at, updated_at = excluded.updated_at`,
+			projectID, mustJSON(a.Items), nanos(a.ExpiresAt), nanos(a.UpdatedAt))
 		return err
 	})
 }
@@ -206,11 +208,14 @@ func (s *store) claimSetting(ctx context.Context, name, value string) (bool, err
 	return won, err
 }
 
-func (s *store) deleteAllowlist(ctx context.Context, project string) error {
-	return s.db.Write(ctx, func(tx *sqldb.Tx) error {
-		_, err := tx.Exec(ctx, `DELETE FROM scan_allowlists WHERE project = ?`, project)
+// forgetProject removes, inside tx, the allowlist and scanner choice of
+// the project with projectID.
+func forgetProject(ctx context.Context, tx *sqldb.Tx, projectID int64) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM scan_allowlists WHERE project_id = ?`, projectID); err != nil {
 		return err
-	})
+	}
+	_, err := tx.Exec(ctx, `DELETE FROM scan_project_scanners WHERE project_id = ?`, projectID)
+	return err
 }
 
 // prune deletes finished tasks and reports older than before, except the

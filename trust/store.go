@@ -191,18 +191,26 @@ func (s *Store) DeleteEntry(ctx context.Context, project string, id int64) error
 // DeleteProject removes a project's trust store and policy (call it when
 // the project is deleted).
 func (s *Store) DeleteProject(ctx context.Context, project string) error {
+	err := s.db.Write(ctx, func(tx *sqldb.Tx) error { return s.ForgetProject(ctx, tx, project) })
+	if err != nil {
+		return wrapDB("deleting a project's trust settings", err)
+	}
+	return nil
+}
+
+// ForgetProject removes a project's trust store and policy inside tx, the
+// transaction deleting the project. project is the key its settings are
+// kept under (ProjectKey for stores keyed by project id). A cached entry
+// outliving a rolled-back transaction is only re-read.
+func (s *Store) ForgetProject(ctx context.Context, tx *sqldb.Tx, project string) error {
 	if project == "" {
 		return fmt.Errorf("%w: the system trust store is not a project", ErrInvalid)
 	}
-	err := s.db.Write(ctx, func(tx *sqldb.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM trust_entries WHERE project = ?`, project); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `DELETE FROM trust_policies WHERE project = ?`, project)
+	if _, err := tx.Exec(ctx, `DELETE FROM trust_entries WHERE project = ?`, project); err != nil {
 		return err
-	})
-	if err != nil {
-		return wrapDB("deleting a project's trust settings", err)
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM trust_policies WHERE project = ?`, project); err != nil {
+		return err
 	}
 	s.changed()
 	return nil

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 
 	"github.com/berthlabs/berth/audit"
 	"github.com/berthlabs/berth/chart"
+	"github.com/berthlabs/berth/project"
 	"github.com/berthlabs/berth/registry"
+	"github.com/berthlabs/berth/sqldb"
 )
 
 // mountCharts serves Helm chart repositories: the classic index and files
@@ -18,9 +21,28 @@ func (a *app) mountCharts(ctx context.Context, mux *http.ServeMux, log *slog.Log
 	if a.id != nil {
 		sink.recorder = a.id.recorder
 	}
-	repo, err := chart.New(ctx, a.st.blobs, a.st.db, chart.WithEventSink(sink))
+	opts := []chart.Option{chart.WithEventSink(sink)}
+	if a.id != nil {
+		// Charts are keyed by project id; a project holding charts is not
+		// empty (Harbor refuses to delete it), and its deletion frees the
+		// rest of what the repository keeps for it.
+		opts = append(opts, chart.WithProjects(a.id.projects))
+	}
+	repo, err := chart.New(ctx, a.st.blobs, a.st.db, opts...)
 	if err != nil {
 		return err
+	}
+	if a.id != nil {
+		a.id.projects.OnDelete(func(ctx context.Context, tx *sqldb.Tx, p project.Project) error {
+			n, err := repo.ProjectVersions(ctx, tx, p.ID)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				return fmt.Errorf("project %q: %w: it still holds %d Helm chart versions; delete them first", p.Name, project.ErrNotEmpty, n)
+			}
+			return repo.ForgetProject(ctx, tx, p.ID)
+		})
 	}
 	var h http.Handler
 	if a.id == nil {

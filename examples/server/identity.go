@@ -18,6 +18,7 @@ import (
 	"github.com/berthlabs/berth/project"
 	"github.com/berthlabs/berth/rbac"
 	"github.com/berthlabs/berth/registry"
+	"github.com/berthlabs/berth/sqldb"
 )
 
 // systemActor names the server itself in audit entries; parentheses
@@ -49,7 +50,10 @@ func openIdentity(ctx context.Context, st *store, cfg config, log *slog.Logger,
 	counter func(ctx context.Context, project string) (int, error)) (*identity, error) {
 	id := &identity{}
 	var err error
-	if id.audit, err = audit.NewStore(ctx, st.db); err != nil {
+	// Audit entries and robots are keyed by project id; the project store
+	// is opened below (its hooks record into the audit log).
+	projectIDs := lazyProjectIDs(func() *project.Store { return id.projects })
+	if id.audit, err = audit.NewStore(ctx, st.db, audit.WithProjects(projectIDs)); err != nil {
 		return nil, err
 	}
 	id.recorder = audit.NewRecorder(id.audit, audit.WithLogger(log))
@@ -71,7 +75,7 @@ func openIdentity(ctx context.Context, st *store, cfg config, log *slog.Logger,
 	})); err != nil {
 		return nil, err
 	}
-	if id.robots, err = auth.NewRobots(ctx, st.db, auth.WithChangeHook(func(ctx context.Context, c auth.Change) {
+	if id.robots, err = auth.NewRobots(ctx, st.db, auth.WithProjects(projectIDs), auth.WithChangeHook(func(ctx context.Context, c auth.Change) {
 		changed(ctx, authEntry(c))
 	})); err != nil {
 		return nil, err
@@ -87,6 +91,11 @@ func openIdentity(ctx context.Context, st *store, cfg config, log *slog.Logger,
 		})); err != nil {
 		return nil, err
 	}
+	// A project's robots go with it, in the deleting transaction.
+	id.projects.OnDelete(func(ctx context.Context, tx *sqldb.Tx, p project.Project) error {
+		_, err := id.robots.ForgetProject(ctx, tx, p.ID, p.Name)
+		return err
+	})
 	if err := bootstrapAdmin(ctx, id.users, log); err != nil {
 		return nil, err
 	}
@@ -108,6 +117,18 @@ func openIdentity(ctx context.Context, st *store, cfg config, log *slog.Logger,
 	id.gk = auth.NewGatekeeper(id.users, id.robots, id.projects, auth.NewPolicy(api.PolicyLoader(id.projects, id.robots), publicPermissions()),
 		id.tokens, tokenRealm(cfg.externalURL), opts...)
 	return id, nil
+}
+
+// lazyProjectIDs resolves project ids through the project store once it
+// is open.
+type lazyProjectIDs func() *project.Store
+
+func (l lazyProjectIDs) ProjectID(ctx context.Context, name string) (int64, bool, error) {
+	s := l()
+	if s == nil {
+		return 0, false, errors.New("the project store is not open yet")
+	}
+	return s.ProjectID(ctx, name)
 }
 
 // tokenKeys signs with <data>/token.key (created on first start) and also

@@ -28,7 +28,7 @@ func authEntry(c auth.Change) audit.Entry {
 // projectEntry turns a project or member change into an audit entry; a
 // member update is a role change.
 func projectEntry(c project.Change) audit.Entry {
-	e := audit.Entry{Action: string(c.Kind), Project: c.Project, Resource: c.Project,
+	e := audit.Entry{Action: string(c.Kind), Project: c.Project, ProjectID: c.ProjectID, Resource: c.Project,
 		ResourceType: audit.ResourceProject, Result: audit.ResultSuccess}
 	if strings.HasPrefix(string(c.Kind), "member-") {
 		e.ResourceType = audit.ResourceMember

@@ -17,9 +17,11 @@ import (
 
 	"github.com/berthlabs/berth/api"
 	"github.com/berthlabs/berth/auth"
+	"github.com/berthlabs/berth/project"
 	"github.com/berthlabs/berth/registry"
 	"github.com/berthlabs/berth/scan"
 	"github.com/berthlabs/berth/scan/adapter"
+	"github.com/berthlabs/berth/sqldb"
 )
 
 // scanConfig holds the vulnerability scanning flags.
@@ -113,12 +115,10 @@ func wireScanService(w *wiring, cfg scanConfig, opts []scan.Option, sc scan.Scan
 		return err
 	}
 	w.closers = append(w.closers, func() { _ = svc.Close() })
-	// A project created later under a deleted one's name must not inherit
-	// its allowlist or scanner choice.
-	w.id.projectDeleted = append(w.id.projectDeleted, func(ctx context.Context, project string) {
-		if err := svc.ForgetProject(context.WithoutCancel(ctx), project); err != nil {
-			w.log.Warn("forgetting a deleted project's scan settings", "project", project, "err", err)
-		}
+	// A project's scan settings are keyed by its id; its deletion frees
+	// them in the same transaction.
+	w.id.projects.OnDelete(func(ctx context.Context, tx *sqldb.Tx, p project.Project) error {
+		return svc.ForgetProject(ctx, tx, p.ID)
 	})
 	if err := svc.Register(w.workers); err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"github.com/berthlabs/berth/project"
 	"github.com/berthlabs/berth/rbac"
 	"github.com/berthlabs/berth/registry"
+	"github.com/berthlabs/berth/sqldb"
 	"github.com/berthlabs/berth/trust"
 )
 
@@ -50,6 +51,9 @@ func wireTrust(w *wiring) error {
 	var policies trust.Policies = store
 	if w.id != nil {
 		policies = trust.WithProjects(store, projectResolver(w.id.projects))
+		w.id.projects.OnDelete(func(ctx context.Context, tx *sqldb.Tx, p project.Project) error {
+			return store.ForgetProject(ctx, tx, trust.ProjectKey(p.ID))
+		})
 	}
 	opts := []trust.GateOption{trust.WithGateLogger(w.log.With("component", "trust"))}
 	if w.cfg.features.trust.revocation {

@@ -1,0 +1,20 @@
+-- A project's allowlist and scanner choice are keyed by its immutable id
+-- (0: the system allowlist), not its name: a project deleted and created
+-- again under its name must not inherit them. Rows of projects stored
+-- before (keyed by name) are kept, unused, in the *_legacy tables.
+ALTER TABLE scan_allowlists RENAME TO scan_allowlists_legacy;
+CREATE TABLE scan_allowlists (
+    project_id BIGINT  PRIMARY KEY,
+    items      TEXT    NOT NULL,
+    expires_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+INSERT INTO scan_allowlists (project_id, items, expires_at, updated_at)
+    SELECT 0, items, expires_at, updated_at FROM scan_allowlists_legacy WHERE project = '';
+DELETE FROM scan_allowlists_legacy WHERE project = '';
+
+ALTER TABLE scan_project_scanners RENAME TO scan_project_scanners_legacy;
+CREATE TABLE scan_project_scanners (
+    project_id BIGINT PRIMARY KEY,
+    scanner    TEXT   NOT NULL
+);
