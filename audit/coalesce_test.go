@@ -25,6 +25,19 @@ func TestCoalescePulls(t *testing.T) {
 	}, out, "pulls fold by actor and resource keeping the first time; pushes never fold")
 }
 
+// Refused pushes fold like pulls (a client retrying); refused and
+// completed operations never fold together.
+func TestCoalesceRefusedPushes(t *testing.T) {
+	t0 := time.Unix(100, 0)
+	refused := Entry{Actor: "a", Action: ActionPush, Resource: "p/app:1", Result: ResultFailure, Detail: "refused (403): no", Time: t0}
+	done := Entry{Actor: "a", Action: ActionPush, Resource: "p/app:1", Time: t0}
+	pullRefused := Entry{Actor: "a", Action: ActionPull, Resource: "p/app:1", Result: ResultFailure, Detail: "refused (403): no", Time: t0}
+	out := coalescePulls([]Entry{refused, done, refused, pullRefused, refused})
+	folded := refused
+	folded.Count = 3
+	assert.Equal(t, []Entry{folded, done, pullRefused}, out)
+}
+
 // Every pull is accounted for: the counts of the folded rows add up.
 func TestRecorderFoldsRepeatedPulls(t *testing.T) {
 	db, err := sqldb.OpenSQLiteMemory(t.Context())

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/berthlabs/berth/registry"
@@ -17,8 +18,11 @@ import (
 //     is audited, as in Harbor).
 //
 // The actor is the event's (anonymous when empty; its kind from KindOf),
-// the project the repository's first path component. Events come after
-// success, so every entry is a success. Emit blocks while r's queue is
+// the project the repository's first path component. Events of completed
+// work are successes; given to the registry as its refusal sink too
+// (registry.WithRefusalSink), it records refused pulls, pushes and
+// deletes (access denied, a gate's 412) as failures whose Detail is the
+// reason, folded like pulls. Emit blocks while r's queue is
 // full and is not cut short by the request's cancellation; an entry that
 // cannot be recorded (r closed) is logged.
 func RegistrySink(r *Recorder) registry.EventSink {
@@ -45,6 +49,21 @@ func entryOf(ev registry.Event) (Entry, bool) {
 		Result:     ResultSuccess,
 		RemoteAddr: ev.RemoteAddr,
 		UserAgent:  ev.UserAgent,
+	}
+	if ev.Refused != "" {
+		e.Result = ResultFailure
+		e.Detail = fmt.Sprintf("refused (%d): %s", ev.Status, ev.Refused)
+		e.ResourceType, e.Resource = ResourceArtifact, ev.Repository
+		if ev.Target == registry.TargetBlob && ev.Digest != "" {
+			e.ResourceType = ResourceBlob
+		}
+		if ev.Tag != "" {
+			e.Resource += ":" + ev.Tag
+		}
+		if ev.Digest != "" {
+			e.Resource += "@" + ev.Digest.String()
+		}
+		return e, true
 	}
 	switch {
 	case ev.Target == registry.TargetManifest && ev.Action != registry.EventMount:

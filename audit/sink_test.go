@@ -35,6 +35,8 @@ func TestRegistrySinkMapping(t *testing.T) {
 			RemoteAddr: "10.1.2.3:4567", UserAgent: "crane/0.20"}
 	}
 	tagged := func(e *audit.Entry) *audit.Entry { e.Detail = "tag pointed to " + d.String(); return e }
+	refused := func(e registry.Event, status int, why string) registry.Event { e.Status, e.Refused = status, why; return e }
+	failed := func(e *audit.Entry, detail string) *audit.Entry { e.Result, e.Detail = audit.ResultFailure, detail; return e }
 	tests := []struct {
 		name  string
 		event registry.Event
@@ -57,6 +59,12 @@ func TestRegistrySinkMapping(t *testing.T) {
 		{"blob push skipped", ev(registry.EventPush, registry.TargetBlob, "library/nginx", "", "alice"), nil},
 		{"blob pull skipped", ev(registry.EventPull, registry.TargetBlob, "library/nginx", "", "alice"), nil},
 		{"blob mount skipped", ev(registry.EventMount, registry.TargetBlob, "library/nginx", "", "alice"), nil},
+		{"pull refused by a gate", refused(ev(registry.EventPull, registry.TargetManifest, "team/app", "1", "bob"), 412, "2 critical vulnerabilities"),
+			failed(entry("bob", audit.KindUser, audit.ActionPull, audit.ResourceArtifact, "team/app:1@"+d.String(), "team"),
+				"refused (412): 2 critical vulnerabilities")},
+		{"blob push refused", refused(ev(registry.EventPush, registry.TargetBlob, "team/app", "", "bob"), 403, "no push in team"),
+			failed(entry("bob", audit.KindUser, audit.ActionPush, audit.ResourceBlob, "team/app@"+d.String(), "team"),
+				"refused (403): no push in team")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -99,17 +99,18 @@ func (r *Recorder) flush(batch []Entry, entries int) bool {
 // coalescePulls folds pulls that differ only in time into one entry with a
 // count, keeping the first time. Pulls are by far the most frequent entries
 // (a CI fleet pulls one image thousands of times a minute); writing each as
-// a row would cost more than serving the pull. Other actions are kept one
-// by one.
+// a row would cost more than serving the pull. Refused pushes and deletes
+// fold the same way (a client retrying a refused push). Other actions are
+// kept one by one.
 func coalescePulls(batch []Entry) []Entry {
 	type key struct {
-		actor, kind, resourceType, resource, project, result, detail, host, agent string
-		projectID                                                                 int64
+		actor, kind, action, resourceType, resource, project, result, detail, host, agent string
+		projectID                                                                         int64
 	}
 	seen := map[key]int{} // index in out
 	out := batch[:0]
 	for _, e := range batch {
-		if e.Action != ActionPull {
+		if e.Action != ActionPull && (e.Result != ResultFailure || (e.Action != ActionPush && e.Action != ActionDelete)) {
 			out = append(out, e)
 			continue
 		}
@@ -119,7 +120,7 @@ func coalescePulls(batch []Entry) []Entry {
 		if err != nil {
 			host = e.RemoteAddr
 		}
-		k := key{e.Actor, e.ActorKind, e.ResourceType, e.Resource, e.Project, e.Result, e.Detail, host, e.UserAgent, e.ProjectID}
+		k := key{e.Actor, e.ActorKind, e.Action, e.ResourceType, e.Resource, e.Project, e.Result, e.Detail, host, e.UserAgent, e.ProjectID}
 		if i, ok := seen[k]; ok {
 			out[i].Count = max(out[i].Count, 1) + max(e.Count, 1)
 			if e.Time.Before(out[i].Time) {

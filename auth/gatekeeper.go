@@ -104,7 +104,13 @@ func (g *Gatekeeper) Authorize(r *http.Request, need []registry.Access) (context
 	if strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
 		claims, err := g.tokens.VerifyRequest(r, need)
 		if err != nil {
-			return nil, g.tokens.Unauthorized(g.realm, need, err)
+			// A valid token lacking scope names its caller: a refusal to
+			// audit. Other failures name nobody.
+			var refused context.Context
+			if claims != nil && claims.Subject != "" {
+				refused = registry.WithActor(ctx, claims.Subject)
+			}
+			return refused, g.tokens.Unauthorized(g.realm, need, err)
 		}
 		if claims.Subject != "" {
 			ctx = withCaller(ctx, caller{subject: claims.Subject, granted: claims.Access})
@@ -124,7 +130,10 @@ func (g *Gatekeeper) Authorize(r *http.Request, need []registry.Access) (context
 		if errors.As(err, &ae) && p.Kind == rbac.Anonymous {
 			return nil, g.tokens.Unauthorized(g.realm, need, nil)
 		}
-		return nil, toRegistryError(err)
+		if p.Kind == rbac.Anonymous {
+			return nil, toRegistryError(err)
+		}
+		return registry.WithActor(ctx, p.Name), toRegistryError(err)
 	}
 	if p.Kind == rbac.Anonymous {
 		return ctx, nil

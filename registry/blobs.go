@@ -55,7 +55,7 @@ func (rg *Registry) getBlob(w http.ResponseWriter, r *http.Request, rt route) er
 		}
 		if r.Method == http.MethodHead {
 			// Existence is not content: like manifest HEADs, ungated.
-		} else if err := rg.checkPull(ctx, Target{Repository: rt.name, Reference: rt.ref, Digest: mr.Digest, MediaType: mr.MediaType,
+		} else if err := rg.checkPull(r, Target{Repository: rt.name, Reference: rt.ref, Digest: mr.Digest, MediaType: mr.MediaType,
 			ArtifactType: mr.ArtifactType, Size: mr.Size, Subject: mr.Subject, Manifest: mr.Content}); err != nil {
 			return err
 		}

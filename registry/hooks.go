@@ -50,8 +50,10 @@ func ActorFrom(ctx context.Context) string {
 // every /v2/ request with what the request needs (empty for the /v2/ ping,
 // which only needs an authenticated caller when auth is on). It returns the
 // context to continue with — the place to record who is calling — or an
-// error: an *Error with status 401 (and a WWW-Authenticate header) or 403
-// is answered as is.
+// error: an *Error (401 with a WWW-Authenticate header, 403, 429 with
+// Retry-After) is answered as is. With an error it may still return a
+// context naming the caller (WithActor): a known caller refused access is
+// then reported to the refusal sink (see WithRefusalSink, Event.Refused).
 type Authorizer interface {
 	Authorize(r *http.Request, need []Access) (context.Context, error)
 }
@@ -120,6 +122,14 @@ type Event struct {
 	Time         time.Time
 	RemoteAddr   string
 	UserAgent    string
+	// Refused, when not empty, says why the request was refused: access
+	// denied to a known caller (403, or 401 for a token lacking scope) or
+	// a gate's 412. Action is what was asked (pull, push or delete);
+	// nothing happened. Anonymous callers' refusals (the challenge every
+	// client meets before it logs in) are not reported.
+	Refused string
+	// Status is the HTTP status of a refusal.
+	Status int
 }
 
 // EventSink receives events. Emit runs on the request path after the

@@ -52,7 +52,7 @@ func (rg *Registry) getManifest(w http.ResponseWriter, r *http.Request, rt route
 	t := Target{Repository: rt.name, Reference: rt.ref, Digest: mr.Digest, MediaType: mr.MediaType,
 		ArtifactType: mr.ArtifactType, Size: mr.Size, Subject: mr.Subject, Manifest: mr.Content}
 	if !head {
-		if err := rg.checkPull(r.Context(), t); err != nil {
+		if err := rg.checkPull(r, t); err != nil {
 			return err
 		}
 	}
@@ -109,6 +109,8 @@ func (rg *Registry) putManifest(w http.ResponseWriter, r *http.Request, rt route
 		t.Subject = pm.Subject.Digest
 	}
 	if err := rg.pushGate.CheckPush(r.Context(), t, tags); err != nil {
+		rg.emitRefusal(r, Event{Action: EventPush, Target: TargetManifest, Repository: rt.name, Digest: dgst,
+			MediaType: pm.MediaType, ArtifactType: pm.ArtifactType, Size: t.Size, Tag: tagOf(rt.ref)}, err)
 		return err
 	}
 	if err := rg.meta.putManifest(r.Context(), rt.name, dgst, body, pm, tags, rg.allowSparse, rg.now()); err != nil {

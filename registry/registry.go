@@ -49,6 +49,7 @@ type Registry struct {
 	pullGate   PullGate
 	pushGate   PushGate
 	events     EventSink
+	refusals   EventSink
 
 	maxManifestSize int64
 	maxPageSize     int
@@ -86,6 +87,12 @@ func WithPushGate(g PushGate) Option { return func(r *Registry) { r.pushGate = g
 
 // WithEventSink sets where events go (default: nowhere).
 func WithEventSink(s EventSink) Option { return func(r *Registry) { r.events = s } }
+
+// WithRefusalSink sets where refusals go (default: nowhere): events with
+// Refused set, for an audit log. They never reach the WithEventSink sink,
+// whose consumers (scan on push, replication triggers) act on what
+// happened.
+func WithRefusalSink(s EventSink) Option { return func(r *Registry) { r.refusals = s } }
 
 // WithMaxManifestSize bounds manifest bodies (default 4 MiB); larger
 // pushes are answered 413.
@@ -143,6 +150,7 @@ func New(ctx context.Context, blobs storage.Driver, db *sqldb.DB, opts ...Option
 		meta:            &metaStore{db: db},
 		log:             slog.Default(),
 		authorizer:      allowAll{},
+		refusals:        allowAll{},
 		pullGate:        allowAll{},
 		pushGate:        allowAll{},
 		events:          allowAll{},
@@ -187,6 +195,9 @@ func (rg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ctx, err = rg.authorizer.Authorize(r, need)
 	}
 	if err != nil {
+		if ctx != nil && ActorFrom(ctx) != "" {
+			rg.refused(r.WithContext(ctx), rt, need, err)
+		}
 		rg.writeError(w, r, err)
 		return
 	}
@@ -286,6 +297,53 @@ func (rg *Registry) emit(r *http.Request, e Event) {
 	rg.events.Emit(r.Context(), e)
 }
 
+// refused reports an access refusal of a known caller.
+func (rg *Registry) refused(r *http.Request, rt route, need []Access, err error) {
+	if rt.name == "" {
+		return // the ping and the catalog: no repository at stake
+	}
+	e := Event{Action: EventPull, Target: targetOf(rt), Repository: rt.name, Tag: tagOf(rt.ref)}
+	if d, derr := ParseDigest(rt.ref); derr == nil {
+		e.Digest = d
+	}
+	for _, a := range need {
+		if a.Name != rt.name {
+			continue
+		}
+		for _, act := range a.Actions {
+			switch act {
+			case ActionPush:
+				e.Action = EventPush
+			case ActionDelete:
+				e.Action = EventDelete
+			}
+		}
+	}
+	rg.emitRefusal(r, e, err)
+}
+
+// emitRefusal emits e as the refusal err answers.
+func (rg *Registry) emitRefusal(r *http.Request, e Event, err error) {
+	e.Status, e.Refused = http.StatusInternalServerError, err.Error()
+	var re *Error
+	if errors.As(err, &re) {
+		e.Status, e.Refused = re.Status, re.Message
+	}
+	e.Time, e.RemoteAddr, e.UserAgent, e.Actor = rg.now(), r.RemoteAddr, r.UserAgent(), ActorFrom(r.Context())
+	rg.refusals.Emit(r.Context(), e)
+}
+
+// targetOf names what a route is about, for events.
+func targetOf(rt route) EventTarget {
+	switch rt.kind {
+	case routeManifest:
+		return TargetManifest
+	case routeTags:
+		return TargetTag
+	}
+	return TargetBlob
+}
+
 func truncate(s string) string {
 	if len(s) > 64 {
 		return s[:64] + "…"
@@ -293,10 +351,16 @@ func truncate(s string) string {
 	return s
 }
 
-// checkPull asks the PullGate, except for requests made through Transport.
-func (rg *Registry) checkPull(ctx context.Context, t Target) error {
-	if isInternal(ctx) {
+// checkPull asks the PullGate, except for requests made through
+// Transport; a refusal is reported as an event.
+func (rg *Registry) checkPull(r *http.Request, t Target) error {
+	if isInternal(r.Context()) {
 		return nil
 	}
-	return rg.pullGate.CheckPull(ctx, t)
+	err := rg.pullGate.CheckPull(r.Context(), t)
+	if err != nil {
+		rg.emitRefusal(r, Event{Action: EventPull, Target: TargetManifest, Repository: t.Repository, Digest: t.Digest,
+			MediaType: t.MediaType, ArtifactType: t.ArtifactType, Tag: tagOf(t.Reference)}, err)
+	}
+	return err
 }
