@@ -34,6 +34,7 @@ type Gatekeeper struct {
 	log      *slog.Logger
 	observe  func(ctx context.Context, l LoginAttempt)
 	cache    *credentialCache
+	throttle *throttle // failed logins; login_throttle.go
 }
 
 // ProjectLookup tells whether a project exists and is public.
@@ -84,7 +85,8 @@ func WithGatekeeperLogger(l *slog.Logger) GatekeeperOption { return func(g *Gate
 func NewGatekeeper(users *Users, robots *Robots, projects ProjectLookup, policy *Policy, tokens *token.Service,
 	realm string, opts ...GatekeeperOption) *Gatekeeper {
 	g := &Gatekeeper{users: users, robots: robots, projects: projects, policy: policy, tokens: tokens,
-		realm: realm, log: slog.Default(), cache: newCredentialCache(credentialTTL, credentialCacheSize)}
+		realm: realm, log: slog.Default(), cache: newCredentialCache(credentialTTL, credentialCacheSize),
+		throttle: newThrottle(DefaultLoginThrottle())}
 	for _, o := range opts {
 		o(g)
 	}
@@ -165,7 +167,7 @@ func (g *Gatekeeper) Decide(ctx context.Context, p rbac.Principal, project, repo
 
 // Authenticate implements token.Authenticator for the token endpoint.
 func (g *Gatekeeper) Authenticate(ctx context.Context, username, password string) (token.Identity, error) {
-	p, err := g.login(ctx, username, password, "")
+	p, err := g.login(ctx, username, password, token.ClientAddr(ctx))
 	if err != nil {
 		if errors.Is(err, ErrInvalidCredentials) || errors.Is(err, ErrExpired) || errors.Is(err, ErrDisabled) {
 			return token.Identity{}, fmt.Errorf("%w: %v", token.ErrInvalidCredentials, err)

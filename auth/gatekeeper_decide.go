@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/berthlabs/berth/auth/token"
@@ -111,6 +112,11 @@ func toRegistryError(err error) error {
 func (g *Gatekeeper) loginError(need []registry.Access, err error) error {
 	if errors.Is(err, ErrUnavailable) {
 		return toRegistryError(err)
+	}
+	var te *ThrottledError
+	if errors.As(err, &te) {
+		return &registry.Error{Status: http.StatusTooManyRequests, Code: registry.CodeTooManyRequests, Message: te.Error(),
+			Header: http.Header{"Retry-After": {strconv.Itoa(te.Seconds())}}}
 	}
 	if errors.Is(err, ErrInvalidCredentials) || errors.Is(err, ErrExpired) || errors.Is(err, ErrDisabled) {
 		e := g.tokens.Unauthorized(g.realm, need, nil)

@@ -21,7 +21,20 @@ func (g *Gatekeeper) login(ctx context.Context, username, password, remote strin
 	if p, ok := g.cache.get(username, password); ok {
 		return p, nil
 	}
+	tk, err := g.throttle.admit(remote, throttleName(username))
+	if err != nil {
+		g.log.InfoContext(ctx, "login throttled", "user", username, "remote", remote, "err", err)
+		return rbac.Principal{}, err
+	}
 	p, expires, err := g.verify(ctx, username, password)
+	switch {
+	case err == nil:
+		tk.end(true)
+	case isCredentialFailure(err):
+		tk.end(false)
+	default:
+		tk.cancel()
+	}
 	if g.observe != nil {
 		a := LoginAttempt{Username: username, OK: err == nil, RemoteAddr: remote}
 		if err != nil {
@@ -34,6 +47,25 @@ func (g *Gatekeeper) login(ctx context.Context, username, password, remote strin
 	}
 	g.cache.put(username, password, p, expires)
 	return p, nil
+}
+
+// throttleName is the name a login is throttled under: canonical, and cut
+// short, so that huge made-up names cannot bloat the table.
+func throttleName(username string) string {
+	n := CanonicalUserName(username)
+	if len(n) > maxThrottledName {
+		n = n[:maxThrottledName]
+	}
+	return n
+}
+
+// maxThrottledName is the longest valid user name.
+const maxThrottledName = 255
+
+// isCredentialFailure reports whether err says the credentials were
+// wrong, rather than that they could not be checked.
+func isCredentialFailure(err error) bool {
+	return errors.Is(err, ErrInvalidCredentials) || errors.Is(err, ErrExpired) || errors.Is(err, ErrDisabled)
 }
 
 // verify checks credentials; expires is when they stop being valid on

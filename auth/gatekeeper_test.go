@@ -34,7 +34,7 @@ type world struct {
 	robotKey string
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T, opts ...auth.GatekeeperOption) *world {
 	t.Helper()
 	ctx := t.Context()
 	db, err := sqldb.OpenSQLiteMemory(ctx)
@@ -98,7 +98,7 @@ func newWorld(t *testing.T) *world {
 	mux := http.NewServeMux()
 	w.srv = httptest.NewServer(mux)
 	t.Cleanup(w.srv.Close)
-	w.gk = auth.NewGatekeeper(users, robots, projects, policy, tokens, w.srv.URL+"/service/token")
+	w.gk = auth.NewGatekeeper(users, robots, projects, policy, tokens, w.srv.URL+"/service/token", opts...)
 	reg, err := registry.New(ctx, memory.New(), db, registry.WithAuthorizer(w.gk))
 	require.NoError(t, err)
 	mux.Handle("/v2/", reg)

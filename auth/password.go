@@ -62,6 +62,13 @@ func (p HashParams) Validate() error {
 // string format: $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash> (unpadded
 // standard base64).
 func HashPassword(password string, p HashParams) (string, error) {
+	return hashPassword(argon2.IDKey, password, p)
+}
+
+// keyFunc derives an argon2id key: argon2.IDKey, or a test's counting hook.
+type keyFunc func(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte
+
+func hashPassword(idKey keyFunc, password string, p HashParams) (string, error) {
 	if err := p.Validate(); err != nil {
 		return "", err
 	}
@@ -69,7 +76,7 @@ func HashPassword(password string, p HashParams) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("auth: salt: %w", err)
 	}
-	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	key := idKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 	return encodePHC(p, salt, key), nil
 }
 
@@ -84,6 +91,10 @@ func encodePHC(p HashParams, salt, key []byte) string {
 // Keys are compared in constant time. A hash that cannot be parsed is an
 // error wrapping ErrMalformedHash, never a match.
 func VerifyPassword(encoded, password string) (bool, error) {
+	return verifyPassword(argon2.IDKey, encoded, password)
+}
+
+func verifyPassword(idKey keyFunc, encoded, password string) (bool, error) {
 	if isBcrypt(encoded) {
 		return verifyBcrypt(encoded, password)
 	}
@@ -91,7 +102,7 @@ func VerifyPassword(encoded, password string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	got := idKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 	return subtle.ConstantTimeCompare(got, key) == 1, nil
 }
 

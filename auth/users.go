@@ -48,8 +48,9 @@ type User struct {
 // Users stores user accounts and their password hashes in SQL. It is safe
 // for concurrent use.
 type Users struct {
-	db  *sqldb.DB
-	cfg storeConfig
+	db     *sqldb.DB
+	cfg    storeConfig
+	hasher *hasher
 }
 
 // NewUsers returns a user store over db, applying its migrations.
@@ -61,7 +62,7 @@ func NewUsers(ctx context.Context, db *sqldb.DB, opts ...StoreOption) (*Users, e
 	if err := migrate(ctx, db, "auth.users", usersMigrations); err != nil {
 		return nil, err
 	}
-	return &Users{db: db, cfg: cfg}, nil
+	return &Users{db: db, cfg: cfg, hasher: newHasher(cfg)}, nil
 }
 
 func migrate(ctx context.Context, db *sqldb.DB, component string, fsys embed.FS) error {
@@ -93,7 +94,7 @@ func (s *Users) Create(ctx context.Context, u User, password string) (*User, err
 	if err := s.cfg.policy.Check(password); err != nil {
 		return nil, err
 	}
-	hash, err := HashPassword(password, s.cfg.hash)
+	hash, err := s.hasher.hash(ctx, password)
 	if err != nil {
 		return nil, err
 	}

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 
-	"golang.org/x/crypto/argon2"
-
 	"github.com/berthlabs/berth/sqldb"
 )
 
@@ -38,26 +36,25 @@ func (s *Users) Authenticate(ctx context.Context, name, password string) (*User,
 func (s *Users) verify(ctx context.Context, name, password string) (*User, string, error) {
 	name = CanonicalUserName(name)
 	if ValidateUserName(name) != nil || len(password) > maxPasswordBytes {
-		s.dummyHash(password)
-		return nil, "", ErrInvalidCredentials
+		return nil, "", s.dummyHash(ctx, password, ErrInvalidCredentials)
 	}
 	var hash string
 	u, err := scanUser(s.db.QueryRow(ctx, `SELECT `+userColumns+`, password_hash FROM auth_users WHERE name = ?`, name),
 		&hash)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		s.dummyHash(password)
-		return nil, "", ErrInvalidCredentials
+		return nil, "", s.dummyHash(ctx, password, ErrInvalidCredentials)
 	case err != nil:
 		return nil, "", err
 	case hash == "":
-		s.dummyHash(password)
-		return nil, "", fmt.Errorf("%w: %w", ErrInvalidCredentials, ErrExternalUser)
+		return nil, "", s.dummyHash(ctx, password, fmt.Errorf("%w: %w", ErrInvalidCredentials, ErrExternalUser))
 	}
-	ok, err := VerifyPassword(hash, password)
-	if err != nil {
-		s.dummyHash(password)
-		return nil, "", fmt.Errorf("%w: user %q: %w", ErrInvalidCredentials, name, err)
+	ok, err := s.hasher.verify(ctx, hash, password)
+	switch {
+	case errors.Is(err, ErrMalformedHash):
+		return nil, "", s.dummyHash(ctx, password, fmt.Errorf("%w: user %q: %w", ErrInvalidCredentials, name, err))
+	case err != nil:
+		return nil, "", err
 	}
 	if !ok {
 		return nil, "", ErrInvalidCredentials
@@ -66,17 +63,19 @@ func (s *Users) verify(ctx context.Context, name, password string) (*User, strin
 }
 
 // dummyHash spends what verifying a current hash costs, so failing on an
-// unknown user takes as long as failing on a wrong password.
-func (s *Users) dummyHash(password string) {
-	p := s.cfg.hash
-	salt := make([]byte, p.SaltLen)
-	_ = argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+// unknown user takes as long as failing on a wrong password, then returns
+// failed, or why the hash could not run (the caller gave up waiting).
+func (s *Users) dummyHash(ctx context.Context, password string, failed error) error {
+	if err := s.hasher.dummy(ctx, password); err != nil {
+		return err
+	}
+	return failed
 }
 
 // rehash replaces old with a hash made with the current parameters, unless
 // the password changed meanwhile. Best effort: the login has succeeded.
 func (s *Users) rehash(ctx context.Context, name, old, password string) {
-	hash, err := HashPassword(password, s.cfg.hash)
+	hash, err := s.hasher.hash(ctx, password)
 	if err != nil {
 		return
 	}
@@ -115,7 +114,7 @@ func (s *Users) SetPassword(ctx context.Context, name, password string) error {
 // storePassword hashes password and stores it. With ifHash set, it only
 // replaces that hash, so two concurrent changes cannot both succeed.
 func (s *Users) storePassword(ctx context.Context, name, password, ifHash, detail string) error {
-	hash, err := HashPassword(password, s.cfg.hash)
+	hash, err := s.hasher.hash(ctx, password)
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ func (s *Users) Bootstrap(ctx context.Context, name, password string) (created b
 	if err := s.cfg.policy.Check(password); err != nil {
 		return false, fmt.Errorf("initial admin password: %w", err)
 	}
-	hash, err := HashPassword(password, s.cfg.hash)
+	hash, err := s.hasher.hash(ctx, password)
 	if err != nil {
 		return false, err
 	}

@@ -31,6 +31,7 @@ type tokenResponse struct {
 // oauthError is an error answer: a status and an OAuth2-style body.
 type oauthError struct {
 	status      int
+	retryAfter  int    // seconds, for 429
 	Code        string `json:"error"`
 	Description string `json:"error_description"`
 }
@@ -54,7 +55,9 @@ func errUnauthorized() *oauthError {
 //     (the OAuth2 variant; scopes space-separated).
 //
 // service must be this Service's name; scopes are parsed with ParseScope (at
-// most MaxScopes). Wrong credentials get 401 and never a token; bad requests
+// most MaxScopes). Wrong credentials get 401 and never a token; an
+// authenticator's error with a RetryAfter() time.Duration method (too many
+// failed logins) gets 429 with Retry-After; bad requests
 // get 400; errors have an OAuth2-style JSON body. The token holds what authz
 // grants of what was requested, never more. A nil authn refuses every
 // credential; a nil authz grants nothing (the token is good for /v2/ only).
@@ -73,6 +76,9 @@ func (s *Service) Handler(authn Authenticator, authz Authorizer) http.Handler {
 				var b strings.Builder
 				param(&b, "realm", s.service)
 				w.Header().Set("WWW-Authenticate", "Basic "+b.String())
+			}
+			if oe.retryAfter > 0 {
+				w.Header().Set("Retry-After", strconv.Itoa(oe.retryAfter))
 			}
 			writeJSON(w, oe.status, oe)
 			return
@@ -105,7 +111,7 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request, authn Authe
 	}
 	var id *Identity
 	if tr.hasCreds {
-		if id, err = s.authenticate(r.Context(), authn, tr.user, tr.pass); err != nil {
+		if id, err = s.authenticate(withClientAddr(r.Context(), r.RemoteAddr), authn, tr.user, tr.pass); err != nil {
 			return nil, err
 		}
 	}
@@ -137,6 +143,8 @@ func (s *Service) authenticate(ctx context.Context, authn Authenticator, user, p
 	switch {
 	case errors.Is(err, ErrInvalidCredentials):
 		return nil, errUnauthorized()
+	case throttled(err) != nil:
+		return nil, throttled(err)
 	case err != nil:
 		return nil, err
 	case id.Subject == "":
