@@ -63,9 +63,11 @@ type config struct {
 	log         *slog.Logger
 	now         func() time.Time
 	groupDN     func(string) string
-	scan        scanDeps  // scan.go; zero: no scanning endpoints
-	trust       trustDeps // trust.go; zero: no content-trust endpoints
-	repl        replDeps  // replication.go; zero: no replication endpoints
+	audit       AuditRecorder // config_audit.go; nil: configuration changes not audited
+	scan        scanDeps      // scan.go; zero: no scanning endpoints
+	trust       trustDeps     // trust.go; zero: no content-trust endpoints
+	repl        replDeps      // replication.go; zero: no replication endpoints
+	origins     []string      // WithAllowedOrigins
 }
 
 // Option configures the API.
@@ -109,6 +111,14 @@ func WithDefaultRobotDuration(days int) Option { return func(c *config) { c.robo
 // WithLogger sets where internal errors are logged (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
 
+// WithAllowedOrigins lets browser pages served from these origins
+// (scheme://host[:port], e.g. a UI on another host) send requests that
+// change state. Without it, only the server's own origin (the request's
+// Host, or WithExternalURL's) may: see CrossSiteGuard.
+func WithAllowedOrigins(origins ...string) Option {
+	return func(c *config) { c.origins = append(c.origins, origins...) }
+}
+
 // WithClock sets the time source robot expiry is computed from; give it
 // the robot store's clock.
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
@@ -123,6 +133,7 @@ type API struct {
 	paths   *http.ServeMux // path patterns only, to tell 405 from 404
 	methods map[string][]string
 	doc     []byte // the OpenAPI document
+	guard   *crossSite
 }
 
 // New builds the API over deps.
@@ -144,13 +155,19 @@ func New(deps Deps, opts ...Option) (*API, error) {
 	if cfg.robotDays != -1 && (cfg.robotDays < 1 || cfg.robotDays > maxRobotDays) {
 		errs = append(errs, fmt.Errorf("api: default robot duration %d days: want -1 or 1..%d", cfg.robotDays, maxRobotDays))
 	}
+	for _, o := range cfg.origins {
+		if err := validOrigin(o); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if cfg.log == nil || cfg.now == nil {
 		errs = append(errs, errors.New("api: nil logger or clock"))
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	a := &API{deps: deps, cfg: cfg, mux: http.NewServeMux(), paths: http.NewServeMux(), methods: map[string][]string{}}
+	a := &API{deps: deps, cfg: cfg, mux: http.NewServeMux(), paths: http.NewServeMux(), methods: map[string][]string{},
+		guard: newCrossSite([]CrossSiteOption{GuardExternalURL(cfg.externalURL), GuardAllowedOrigins(cfg.origins...)})}
 	a.routes = a.routeTable()
 	for _, rt := range a.routes {
 		full := BasePath + rt.path
@@ -169,9 +186,14 @@ func New(deps Deps, opts ...Option) (*API, error) {
 }
 
 // ServeHTTP routes a request. Paths and methods the API does not serve get
-// Harbor-shaped 404 and 405 answers.
+// Harbor-shaped 404 and 405 answers; cross-site requests that change state
+// get 403 before anything else is looked at (see CrossSiteGuard).
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(headerRequestID, requestID(r))
+	if e := a.guard.refusal(r); e != nil {
+		a.writeError(w, r, e)
+		return
+	}
 	if _, pattern := a.mux.Handler(r); pattern != "" {
 		a.mux.ServeHTTP(w, r)
 		return

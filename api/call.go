@@ -33,9 +33,17 @@ func (a *API) wrap(rt route) http.Handler {
 		if p.Kind != rbac.Anonymous {
 			r = r.WithContext(registry.WithActor(r.Context(), p.Name))
 		}
+		var sw *statusWriter
+		if a.cfg.audit != nil && rt.auditsChanges() {
+			sw = &statusWriter{ResponseWriter: w}
+			w = sw
+		}
 		c := &call{a: a, w: w, r: r, p: p}
 		if err := rt.handle(c); err != nil {
 			a.writeError(w, r, err)
+		}
+		if sw != nil {
+			a.auditChange(r, rt, sw)
 		}
 	})
 }

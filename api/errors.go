@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/berthlabs/berth/auth"
@@ -22,6 +23,7 @@ const (
 	codeTooLarge         = "PAYLOAD_TOO_LARGE"
 	codeInternal         = "INTERNAL_SERVER_ERROR"
 	codeUnavailable      = "SERVICE_UNAVAILABLE"
+	codeTooManyRequests  = "TOO_MANY_REQUESTS"
 )
 
 // Errors is the body of every error answer: {"errors":[{"code","message"}]}.
@@ -76,6 +78,8 @@ func classify(err error) *apiError {
 		return &apiError{http.StatusBadRequest, codeBadRequest, msg}
 	case errors.Is(err, auth.ErrUnavailable):
 		return &apiError{http.StatusServiceUnavailable, codeUnavailable, "the identity provider is unavailable; try again later"}
+	case errors.Is(err, auth.ErrThrottled):
+		return &apiError{http.StatusTooManyRequests, codeTooManyRequests, err.Error()}
 	}
 	return nil
 }
@@ -93,11 +97,16 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if e.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="`+a.cfg.realm+`"`)
 	}
+	var te *auth.ThrottledError
+	if errors.As(err, &te) {
+		w.Header().Set("Retry-After", strconv.Itoa(te.Seconds()))
+	}
 	writeJSON(w, e.Status, Errors{Errors: []Error{{Code: e.Code, Message: e.Message}}})
 }
 
 // loginError answers credentials that failed: 401 for wrong, expired or
-// disabled ones, without saying which (the Gatekeeper logs why).
+// disabled ones, without saying which (the Gatekeeper logs why); 429 with
+// Retry-After when too many failed recently (classify).
 func loginError(err error) error {
 	switch {
 	case errors.Is(err, auth.ErrUnavailable):

@@ -104,7 +104,7 @@ func newEnv(t *testing.T, opts ...api.Option) *env {
 	e.gk = auth.NewGatekeeper(e.users, e.robots, e.projects, policy, tokens, e.srv.URL+"/service/token",
 		auth.WithGatekeeperLogger(logger))
 
-	opts = append([]api.Option{api.WithVersion("1.2.3"), api.WithRegistryURL(e.host()),
+	opts = append([]api.Option{api.WithVersion("1.2.3"), api.WithRegistryURL(e.host()), api.WithAuditRecorder(e.audit),
 		api.WithClock(e.clock.now), api.WithLogger(logger)}, opts...)
 	e.api, err = api.New(api.Deps{Projects: e.projects, Users: e.users, Robots: e.robots, Audit: e.audit,
 		Registry: e.reg, Access: e.gk}, opts...)

@@ -43,10 +43,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(append(body, '\n'))
 }
 
-// decodeBody reads one JSON value of at most maxBody bytes into v. Unknown
-// fields are ignored (Harbor clients send more than this API reads).
+// decodeBody reads one JSON value of at most maxBody bytes into v, sent as
+// application/json (415 otherwise: see requireJSON). Unknown fields are
+// ignored (Harbor clients send more than this API reads).
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	body := &limitedBody{r: http.MaxBytesReader(w, r.Body, maxBody)}
+	if err := requireJSON(r, body); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(body)
 	if err := dec.Decode(v); err != nil {
 		switch {

@@ -101,6 +101,9 @@ func (a *API) createMember(c *call) error {
 		}
 		subject = project.GroupPrefix + name
 	}
+	if err := c.checkRoleCeiling(p, role, "grant"); err != nil {
+		return err
+	}
 	m, err := a.deps.Projects.AddMember(c.ctx(), project.Member{Project: p.Name, Subject: subject, Role: role,
 		Repositories: req.Repositories})
 	if err != nil {
@@ -153,12 +156,18 @@ func (a *API) updateMember(c *call) error {
 	if !ok {
 		return badRequest("role_id " + strconv.Itoa(req.RoleID) + ": want 1 to 5")
 	}
-	subject, repos, err := parseMemberID(c.r.PathValue("mid"))
+	m, err := a.member(c, p)
 	if err != nil {
 		return err
 	}
-	if _, err := a.deps.Projects.UpdateMember(c.ctx(), project.Member{Project: p.Name, Subject: subject,
-		Repositories: repos, Role: role}); err != nil {
+	if err := c.checkRoleCeiling(p, m.Role, "change the role of a member who is"); err != nil {
+		return err
+	}
+	if err := c.checkRoleCeiling(p, role, "grant"); err != nil {
+		return err
+	}
+	if _, err := a.deps.Projects.UpdateMember(c.ctx(), project.Member{Project: p.Name, Subject: m.Subject,
+		Repositories: m.Repositories, Role: role}); err != nil {
 		return err
 	}
 	return c.ok()
@@ -169,11 +178,14 @@ func (a *API) deleteMember(c *call) error {
 	if err != nil {
 		return err
 	}
-	subject, repos, err := parseMemberID(c.r.PathValue("mid"))
+	m, err := a.member(c, p)
 	if err != nil {
 		return err
 	}
-	if err := a.deps.Projects.RemoveMember(c.ctx(), p.Name, subject, repos); err != nil {
+	if err := c.checkRoleCeiling(p, m.Role, "remove a member who is"); err != nil {
+		return err
+	}
+	if err := a.deps.Projects.RemoveMember(c.ctx(), p.Name, m.Subject, m.Repositories); err != nil {
 		return err
 	}
 	return c.ok()

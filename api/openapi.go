@@ -26,7 +26,10 @@ func (a *API) openAPI() ([]byte, error) {
 			"version": a.cfg.version,
 			"description": "Harbor-shaped management API of a berth registry: projects, members, users, robots, " +
 				"repositories, artifacts and the audit log. Errors are {\"errors\":[{\"code\",\"message\"}]}; " +
-				"listings take page and page_size and answer X-Total-Count and Link headers.",
+				"listings take page and page_size and answer X-Total-Count and Link headers. Request bodies must be sent as " +
+				"application/json (415 otherwise). POST, PUT, PATCH and DELETE requests that a browser marks as coming from " +
+				"another site (an Origin that is not the server's own or an allowed one, or Sec-Fetch-Site: cross-site) are " +
+				"refused with 403; clients that send neither header are not affected.",
 		},
 		"servers":  []any{map[string]any{"url": BasePath}},
 		"security": []any{map[string]any{"basic": []any{}}, map[string]any{}},
@@ -81,7 +84,7 @@ func (a *API) operation(rt route, s *schemas, errRef map[string]any) map[string]
 		"tags":        []any{rt.tag},
 		"responses": map[string]any{
 			strconv.Itoa(status): ok,
-			"default": map[string]any{"description": "An error: 400, 401, 403, 404, 409, 412 or 500",
+			"default": map[string]any{"description": errorsDoc(rt),
 				"content": map[string]any{"application/json": map[string]any{"schema": errRef}}},
 		},
 	}
@@ -93,4 +96,17 @@ func (a *API) operation(rt route, s *schemas, errRef map[string]any) map[string]
 			"content": map[string]any{"application/json": map[string]any{"schema": s.of(reflect.TypeOf(rt.body))}}}
 	}
 	return op
+}
+
+// errorsDoc lists the error statuses an operation may answer.
+func errorsDoc(rt route) string {
+	statuses := "400, 401, 403, 404, 409, 412"
+	if rt.body != nil {
+		statuses += ", 413, 415" // too large; not application/json
+	}
+	doc := "An error: " + statuses + " or 500"
+	if rt.method != http.MethodGet && rt.method != http.MethodHead {
+		doc += "; 403 also refuses cross-site browser requests"
+	}
+	return doc
 }

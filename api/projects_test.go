@@ -15,10 +15,14 @@ import (
 func TestProjectCreate(t *testing.T) {
 	e := newEnv(t)
 	e.user("alice")
+	// Only system administrators set quotas; sending the default is fine.
+	e.do(as("alice"), http.MethodPost, "/projects", map[string]any{"project_name": "team", "storage_limit": 1 << 30}).
+		fails(t, 403, "FORBIDDEN")
 	r := e.do(as("alice"), http.MethodPost, "/projects", map[string]any{
 		"project_name": "team", "metadata": map[string]string{"public": "false", "auto_scan": "true", "severity": "High"},
-		"storage_limit": 1 << 30})
+		"storage_limit": -1})
 	r.ok(t, http.StatusCreated, nil)
+	e.do(admin(), http.MethodPut, "/projects/team", map[string]any{"storage_limit": 1 << 30}).ok(t, http.StatusOK, nil)
 	var p api.Project
 	e.do(as("alice"), http.MethodGet, "/projects/team", nil).ok(t, http.StatusOK, &p)
 	assert.Equal(t, r.Header.Get("Location"), api.BasePath+"/projects/"+strconv.FormatInt(p.ProjectID, 10))
@@ -162,7 +166,9 @@ func TestProjectUpdate(t *testing.T) {
 	assert.Equal(t, "false", *p.Metadata.AutoScan, "fields left out are kept")
 
 	e.do(as("owner"), http.MethodPut, "/projects/team", map[string]any{"project_name": "renamed"}).fails(t, 400, "BAD_REQUEST")
-	e.do(as("owner"), http.MethodPut, "/projects/team", map[string]any{"storage_limit": -7}).fails(t, 400, "BAD_REQUEST")
+	e.do(admin(), http.MethodPut, "/projects/team", map[string]any{"storage_limit": -7}).fails(t, 400, "BAD_REQUEST")
+	e.do(as("owner"), http.MethodPut, "/projects/team", map[string]any{"storage_limit": 1 << 20}).fails(t, 403, "FORBIDDEN")
+	e.do(as("owner"), http.MethodPut, "/projects/team", map[string]any{"storage_limit": -1}).ok(t, http.StatusOK, nil)
 	e.do(as("owner"), http.MethodPut, "/projects/nope", map[string]any{}).fails(t, 404, "NOT_FOUND")
 }
 

@@ -73,13 +73,20 @@ func (a *API) pingRegistry(c *call) error {
 	}
 	ctx, cancel := context.WithTimeout(c.ctx(), 30*time.Second)
 	defer cancel()
-	if err := a.cfg.repl.r.PingEndpoint(ctx, e); err != nil {
-		if errors.Is(err, replicate.ErrNotFound) || errors.Is(err, replicate.ErrInvalid) {
-			return replError(err)
-		}
-		return badRequest("the registry is unreachable or refused the credentials: " + err.Error())
+	err = a.cfg.repl.r.PingEndpoint(ctx, e)
+	var pe *replicate.PingError
+	switch {
+	case err == nil:
+		return c.ok()
+	case errors.Is(err, replicate.ErrNotFound), errors.Is(err, replicate.ErrInvalid):
+		return replError(err)
+	case errors.As(err, &pe):
+		// The answer says what happened, never what the remote sent: the
+		// cause goes to the log.
+		a.cfg.log.InfoContext(c.ctx(), "api: registry ping failed", "url", pe.URL, "err", pe.Err)
+		return badRequest("the registry failed the check: " + pe.Error())
 	}
-	return c.ok()
+	return err
 }
 
 func (a *API) getRegistry(c *call) error { return replGet(c, a.cfg.repl.r.Endpoint, registryJSON) }
@@ -98,11 +105,20 @@ func (a *API) updateRegistry(c *call) error {
 	if err != nil {
 		return err
 	}
-	if req.Credential == nil {
+	switch cr := req.Credential; {
+	case cr == nil:
 		e.Username = cur.Username
+	case cr.AccessKey == "" && cr.AccessSecret == "":
+		e.ClearPassword = true // anonymous from now on
 	}
 	e.ID = id
-	return a.okOr(c, replError(a.cfg.repl.r.UpdateEndpoint(c.ctx(), e)))
+	err = a.cfg.repl.r.UpdateEndpoint(c.ctx(), e)
+	if errors.Is(err, replicate.ErrCredentialRequired) {
+		return badRequest(fmt.Sprintf("registry %q moves from %s to %s, another scheme, host or port: send its credential again "+
+			"(credential.access_secret), or a credential with empty access_key and access_secret to clear it; "+
+			"the stored secret is never sent to a new address", cur.Name, cur.URL, e.URL))
+	}
+	return a.okOr(c, replError(err))
 }
 
 func (a *API) deleteRegistry(c *call) error {

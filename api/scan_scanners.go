@@ -71,17 +71,21 @@ func (c *call) answerRegistration(r scan.Registration, err error) error {
 // why it did not say it.
 func (c *call) answerMetadata(md scan.Metadata, err error) error {
 	if err != nil {
-		return scannerUnreachable(err)
+		return c.scannerUnreachable(err)
 	}
 	return c.json(http.StatusOK, metadataJSON(md))
 }
 
-// scannerUnreachable answers a scanner that did not answer well.
-func scannerUnreachable(err error) error {
-	if e := scanErr(err); e != err {
-		return e
+// scannerUnreachable answers a scanner that did not answer well: with
+// what happened, never what the adapter sent (its URL is any address an
+// administrator typed).
+func (c *call) scannerUnreachable(err error) error {
+	var pe *scan.ProbeError
+	if errors.As(err, &pe) {
+		c.a.cfg.log.InfoContext(c.ctx(), "api: scanner check failed", "scanner", pe.Scanner, "url", pe.URL, "err", pe.Err)
+		return &apiError{http.StatusServiceUnavailable, codeUnavailable, "the scanner did not answer: " + pe.Error()}
 	}
-	return &apiError{http.StatusServiceUnavailable, codeUnavailable, "the scanner did not answer: " + err.Error()}
+	return scanErr(err)
 }
 
 func (a *API) listScanners(c *call) error {
