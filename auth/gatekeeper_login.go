@@ -26,6 +26,9 @@ func (g *Gatekeeper) login(ctx context.Context, username, password, remote strin
 		g.log.InfoContext(ctx, "login throttled", "user", username, "remote", remote, "err", err)
 		return rbac.Principal{}, err
 	}
+	if tk.familiar {
+		ctx = withHashPriority(ctx)
+	}
 	p, expires, err := g.verify(ctx, username, password)
 	switch {
 	case err == nil:

@@ -34,7 +34,7 @@ type world struct {
 	robotKey string
 }
 
-func newWorld(t *testing.T, opts ...auth.GatekeeperOption) *world {
+func newWorld(t testing.TB, opts ...auth.GatekeeperOption) *world {
 	t.Helper()
 	ctx := t.Context()
 	db, err := sqldb.OpenSQLiteMemory(ctx)

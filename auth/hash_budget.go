@@ -9,7 +9,9 @@ import (
 // memoryBudget is a FIFO semaphore of KiB: password hashes take their
 // memory from it before they run, and a hash whose caller gives up while
 // waiting leaves the queue. FIFO so that a big hash is not starved by a
-// stream of small ones.
+// stream of small ones; priority waiters (a user logging in from where
+// they last succeeded) queue ahead of the others, so a flood of guesses
+// from elsewhere delays them by one hash at most.
 type memoryBudget struct {
 	mu      sync.Mutex
 	size    int64 // KiB
@@ -18,15 +20,16 @@ type memoryBudget struct {
 }
 
 type budgetWaiter struct {
-	n     int64
-	ready chan struct{} // closed once the memory is taken for the waiter
+	n        int64
+	priority bool
+	ready    chan struct{} // closed once the memory is taken for the waiter
 }
 
 func newMemoryBudget(kib int64) *memoryBudget { return &memoryBudget{size: max(kib, 1)} }
 
 // acquire takes n KiB (the whole budget when n is larger, so that a hash
 // bigger than the budget still runs, alone) and returns what to release.
-func (b *memoryBudget) acquire(ctx context.Context, n int64) (int64, error) {
+func (b *memoryBudget) acquire(ctx context.Context, n int64, priority bool) (int64, error) {
 	n = min(max(n, 1), b.size)
 	if err := ctx.Err(); err != nil {
 		return 0, err // a client that is gone costs no hash
@@ -37,8 +40,8 @@ func (b *memoryBudget) acquire(ctx context.Context, n int64) (int64, error) {
 		b.mu.Unlock()
 		return n, nil
 	}
-	w := budgetWaiter{n: n, ready: make(chan struct{})}
-	elem := b.waiters.PushBack(w)
+	w := budgetWaiter{n: n, priority: priority, ready: make(chan struct{})}
+	elem := b.enqueue(w)
 	b.mu.Unlock()
 	select {
 	case <-w.ready:
@@ -55,6 +58,19 @@ func (b *memoryBudget) acquire(ctx context.Context, n int64) (int64, error) {
 	}
 	b.grant() // whoever queued behind this waiter may fit now
 	return 0, ctx.Err()
+}
+
+// enqueue adds w behind the waiters of its rank: after every priority
+// waiter when it has priority, last otherwise. b.mu is held.
+func (b *memoryBudget) enqueue(w budgetWaiter) *list.Element {
+	if w.priority {
+		for e := b.waiters.Front(); e != nil; e = e.Next() {
+			if !e.Value.(budgetWaiter).priority {
+				return b.waiters.InsertBefore(w, e)
+			}
+		}
+	}
+	return b.waiters.PushBack(w)
 }
 
 // release gives back what acquire took.

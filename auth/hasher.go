@@ -53,7 +53,7 @@ func newHasher(c storeConfig) *hasher {
 
 // run calls f once memKiB of argon2 memory is free in the budget.
 func (h *hasher) run(ctx context.Context, memKiB uint32, f func()) error {
-	n, err := h.budget.acquire(ctx, int64(memKiB)*hashGarbageFactor)
+	n, err := h.budget.acquire(ctx, int64(memKiB)*hashGarbageFactor, hasHashPriority(ctx))
 	if err != nil {
 		return fmt.Errorf("auth: waiting to check a password: %w", err)
 	}
@@ -95,4 +95,17 @@ func (h *hasher) dummy(ctx context.Context, password string) error {
 	p := h.params
 	salt := make([]byte, p.SaltLen)
 	return h.run(ctx, p.Memory, func() { _ = h.idKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen) })
+}
+
+type hashPriorityKey struct{}
+
+// withHashPriority marks a login whose password check goes ahead of the
+// queue: its user last logged in from the same address.
+func withHashPriority(ctx context.Context) context.Context {
+	return context.WithValue(ctx, hashPriorityKey{}, true)
+}
+
+func hasHashPriority(ctx context.Context) bool {
+	v, _ := ctx.Value(hashPriorityKey{}).(bool)
+	return v
 }

@@ -107,3 +107,34 @@ func TestHasherVerifiesWithTheStoredHashCost(t *testing.T) {
 	_, err = h.verify(t.Context(), "$argon2id$garbage", "x")
 	assert.ErrorIs(t, err, ErrMalformedHash)
 }
+
+func TestHasherPriorityGoesAheadOfTheQueue(t *testing.T) {
+	var mu sync.Mutex
+	var order []string
+	step := make(chan struct{})
+	key := func(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
+		mu.Lock()
+		order = append(order, string(password))
+		mu.Unlock()
+		<-step
+		return make([]byte, keyLen)
+	}
+	p := HashParams{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+	h := newHasher(storeConfig{hash: p, idKey: key, hashBudget: 2 << 20}) // one at a time
+	var wg sync.WaitGroup
+	start := func(ctx context.Context, name string, waiting int) {
+		wg.Go(func() { _ = h.dummy(ctx, name) })
+		require.Eventually(t, func() bool { _, w := h.budget.state(); return w == waiting }, 5*time.Second, time.Millisecond)
+	}
+	wg.Go(func() { _ = h.dummy(t.Context(), "running") })
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(order) == 1 }, 5*time.Second, time.Millisecond)
+	start(t.Context(), "guess1", 1)
+	start(t.Context(), "guess2", 2)
+	start(withHashPriority(t.Context()), "alice", 3)
+	start(withHashPriority(t.Context()), "bob", 4)
+	for range 5 {
+		step <- struct{}{}
+	}
+	wg.Wait()
+	assert.Equal(t, []string{"running", "alice", "bob", "guess1", "guess2"}, order)
+}

@@ -49,6 +49,9 @@ func newThrottle(c LoginThrottle) *throttle {
 type ticket struct {
 	t          *throttle
 	addr, name *throttleEntry
+	// familiar: the name last logged in from this address, so its
+	// password check may go ahead of the queue.
+	familiar bool
 }
 
 // admit lets an attempt by name from remote (host:port or host) go on, or
@@ -75,7 +78,7 @@ func (t *throttle) admit(remote, name string) (*ticket, error) {
 		ea.pending++
 	}
 	en.pending++
-	return &ticket{t: t, addr: ea, name: en}, nil
+	return &ticket{t: t, addr: ea, name: en, familiar: addrKey != "" && en.okAddr == addrKey}, nil
 }
 
 // end records the attempt's outcome: a success clears its address's and
