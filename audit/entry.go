@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/berthlabs/berth/registry"
 )
 
 // Entry is one audited operation: who did what to which resource, when,
@@ -102,6 +104,8 @@ func KindOf(actor string) string {
 		return KindAnonymous
 	case strings.HasPrefix(actor, RobotPrefix):
 		return KindRobot
+	case registry.IsSystemActor(actor):
+		return KindSystem
 	default:
 		return KindUser
 	}

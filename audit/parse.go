@@ -10,7 +10,7 @@ import (
 // queryKeys are the keys ParseQuery accepts: Harbor's audit-log keys
 // (username, operation, resource, resource_type, op_time) and this
 // package's extra fields.
-const queryKeys = "username, operation, resource, resource_type, project, actor_kind, result, op_time"
+const queryKeys = "username, operation, resource, resource_type, project, actor_kind, attempted_user, result, op_time"
 
 // ParseQuery parses a Harbor-style q parameter (already URL-decoded) into
 // a Filter: comma-separated terms, each "key=value" (exact), "key=~value"
@@ -71,7 +71,7 @@ func (f *Filter) set(key, val string, prefix bool) error {
 	field := map[string]*string{
 		"username": &f.Actor, "operation": &f.Action, "resource": &f.Resource,
 		"resource_type": &f.ResourceType, "project": &f.Project,
-		"actor_kind": &f.ActorKind, "result": &f.Result,
+		"actor_kind": &f.ActorKind, "result": &f.Result, "attempted_user": &f.AttemptedUser,
 	}[key]
 	switch {
 	case field == nil:

@@ -14,6 +14,7 @@ import (
 type Filter struct {
 	Actor         string
 	ActorKind     string
+	AttemptedUser string // the name failed logins claimed
 	Action        string
 	ResourceType  string
 	Resource      string // prefix, case-sensitive; '%' and '_' are literal
@@ -107,6 +108,7 @@ func (f Filter) where() (string, []any) {
 	}
 	eq("actor", f.Actor)
 	eq("actor_kind", f.ActorKind)
+	eq("attempted_user", f.AttemptedUser)
 	eq("action", f.Action)
 	eq("resource_type", f.ResourceType)
 	// LIKE narrows through the resource index (NOCASE, as SQLite's LIKE

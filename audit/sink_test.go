@@ -35,8 +35,14 @@ func TestRegistrySinkMapping(t *testing.T) {
 			RemoteAddr: "10.1.2.3:4567", UserAgent: "crane/0.20"}
 	}
 	tagged := func(e *audit.Entry) *audit.Entry { e.Detail = "tag pointed to " + d.String(); return e }
-	refused := func(e registry.Event, status int, why string) registry.Event { e.Status, e.Refused = status, why; return e }
-	failed := func(e *audit.Entry, detail string) *audit.Entry { e.Result, e.Detail = audit.ResultFailure, detail; return e }
+	refused := func(e registry.Event, status int, why string) registry.Event {
+		e.Status, e.Refused = status, why
+		return e
+	}
+	failed := func(e *audit.Entry, detail string) *audit.Entry {
+		e.Result, e.Detail = audit.ResultFailure, detail
+		return e
+	}
 	tests := []struct {
 		name  string
 		event registry.Event

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -44,6 +45,22 @@ func WithActor(ctx context.Context, actor string) context.Context {
 func ActorFrom(ctx context.Context) string {
 	s, _ := ctx.Value(actorKey{}).(string)
 	return s
+}
+
+// SystemActor names the server acting on its own, for purpose: "(system)",
+// or "(system: trust gate)", "(system: replication policy 3, execution
+// 7)". Parentheses cannot appear in user or robot names, so it is never
+// mistaken for an account, and the audit log files it as the system.
+func SystemActor(purpose string) string {
+	if purpose == "" {
+		return "(system)"
+	}
+	return "(system: " + purpose + ")"
+}
+
+// IsSystemActor reports whether actor is one SystemActor made.
+func IsSystemActor(actor string) bool {
+	return actor == "(system)" || strings.HasPrefix(actor, "(system: ") && strings.HasSuffix(actor, ")")
 }
 
 // Authorizer decides whether a request may proceed. It is called before

@@ -25,7 +25,9 @@ func isInternal(ctx context.Context) bool {
 // in request URLs; only the path is read.
 //
 // Requests skip the Authorizer and the PullGate (a scanner must read what
-// the gate blocks); the PushGate still applies, and events carry actor.
+// the gate blocks); the PushGate still applies, and events carry actor,
+// or the SystemActor a request's context names (a component naming the
+// job it works for, such as one replication execution).
 // Bodies stream in both directions through pipes: nothing is buffered
 // whole.
 func (rg *Registry) Transport(actor string) http.RoundTripper {
@@ -38,7 +40,11 @@ type transport struct {
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx := context.WithValue(WithActor(req.Context(), t.actor), internalKey{}, true)
+	actor := t.actor
+	if a := ActorFrom(req.Context()); IsSystemActor(a) {
+		actor = a
+	}
+	ctx := context.WithValue(WithActor(req.Context(), actor), internalKey{}, true)
 	in := req.Clone(ctx)
 	if in.Body == nil {
 		in.Body = http.NoBody

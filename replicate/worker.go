@@ -9,6 +9,8 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	"github.com/riverqueue/river"
+
+	"github.com/berthlabs/berth/registry"
 )
 
 // ExecutionArgs is the durable job of one execution. Nonce tells apart the
@@ -73,6 +75,9 @@ func (s *Service) work(ctx context.Context, id int64) error {
 	if err != nil {
 		return fail("reading the policy", err)
 	}
+	// Whatever the execution reads or writes in the local registry is
+	// audited as the system working for this policy and execution.
+	ctx = registry.WithActor(ctx, registry.SystemActor(fmt.Sprintf("replication policy %q (%d), execution %d", p.Name, p.ID, id)))
 	remote, err := s.st.endpoint(ctx, p.RemoteID, true)
 	if err != nil {
 		return fail("reading the endpoint", err)
