@@ -20,12 +20,16 @@ type AuditLog struct {
 	Project      string    `json:"project,omitempty"`
 	Detail       string    `json:"detail,omitempty"`
 	Count        int       `json:"count" doc:"how many identical operations this entry stands for (repeated pulls are folded)"`
+	// AttemptedUser is the name a failed login claimed: a claim, not
+	// who acted (username is empty then).
+	AttemptedUser string `json:"attempted_user,omitempty" doc:"berth: the user name a failed login claimed (not proven, so not the username)"`
+	RemoteAddr    string `json:"remote_addr,omitempty" doc:"berth: the client's address (host:port) as the server saw it"`
 }
 
 func auditJSON(e audit.Entry) AuditLog {
 	return AuditLog{ID: e.ID, Username: e.Actor, Resource: e.Resource, ResourceType: e.ResourceType,
 		Operation: e.Action, OpTime: e.Time, Result: e.Result, Project: e.Project, Detail: e.Detail,
-		Count: max(e.Count, 1)}
+		Count: max(e.Count, 1), AttemptedUser: e.AttemptedUser, RemoteAddr: e.RemoteAddr}
 }
 
 // auditFilter parses q with the audit package's Harbor-style syntax.

@@ -65,7 +65,9 @@ func TestAuditThroughAPI(t *testing.T) {
 	isPull := func(e api.AuditLog) bool {
 		return e.Operation == "pull" && e.Username == "au-dev" && strings.Contains(e.Resource, "audit-team/app")
 	}
-	isLoginFailure := func(e api.AuditLog) bool { return e.Operation == "login-failure" && e.Username == "au-dev" }
+	isLoginFailure := func(e api.AuditLog) bool {
+		return e.Operation == "login-failure" && e.AttemptedUser == "au-dev" && e.Username == "anonymous"
+	}
 	isRoleChange := func(e api.AuditLog) bool {
 		return (e.Operation == "role-change" || e.Operation == "member-update") && e.Username == "admin" &&
 			strings.Contains(e.Resource, "au-guest")
@@ -116,7 +118,7 @@ func TestAuditThroughAPI(t *testing.T) {
 		}
 		assert.NotNil(t, find(pushes, isPush))
 		assert.Equal(t, strconv.Itoa(len(pushes)), r.header.Get("X-Total-Count"))
-		failures, _ := list("q=" + url.QueryEscape("operation=login-failure,username=au-dev"))
+		failures, _ := list("q=" + url.QueryEscape("operation=login-failure,attempted_user=au-dev"))
 		require.Len(t, failures, 1)
 		assert.Equal(t, failure.ID, failures[0].ID)
 	})

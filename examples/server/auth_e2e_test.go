@@ -106,12 +106,16 @@ func TestAuthWithRealClients(t *testing.T) {
 	require.NoError(t, err)
 	seen := map[string]bool{}
 	for _, e := range entries {
-		seen[e.Actor+" "+e.Action] = true
+		who := e.Actor
+		if e.AttemptedUser != "" {
+			who = "claimed:" + e.AttemptedUser // a failed login names nobody
+		}
+		seen[who+" "+e.Action] = true
 	}
 	assert.True(t, seen["alice push"], "%v", seen)
 	assert.True(t, seen["gus pull"], "%v", seen)
 	assert.True(t, seen[robot.Name+" push"], "%v", seen)
-	assert.True(t, seen["alice "+audit.ActionLoginFailure], "%v", seen)
+	assert.True(t, seen["claimed:alice "+audit.ActionLoginFailure], "%v", seen)
 }
 
 func TestAuthChallengesAndTokenEndpoint(t *testing.T) {

@@ -2,13 +2,19 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 
+	"github.com/berthlabs/berth/api"
 	"github.com/berthlabs/berth/audit"
+	"github.com/berthlabs/berth/auth"
 	"github.com/berthlabs/berth/chart"
 	"github.com/berthlabs/berth/project"
+	"github.com/berthlabs/berth/rbac"
 	"github.com/berthlabs/berth/registry"
 	"github.com/berthlabs/berth/sqldb"
 )
@@ -16,7 +22,7 @@ import (
 // mountCharts serves Helm chart repositories: the classic index and files
 // under /chartrepo/ and the ChartMuseum API under /api/chartrepo/, on the
 // same blob store and database, with the same RBAC as images.
-func (a *app) mountCharts(ctx context.Context, mux *http.ServeMux, log *slog.Logger) error {
+func (a *app) mountCharts(ctx context.Context, mux *http.ServeMux, cfg config, log *slog.Logger) error {
 	sink := chartEvents{log: log}
 	if a.id != nil {
 		sink.recorder = a.id.recorder
@@ -49,14 +55,24 @@ func (a *app) mountCharts(ctx context.Context, mux *http.ServeMux, log *slog.Log
 		h = repo.Handler(chart.AllowAll)
 	} else {
 		gk := a.id.gk
-		inner := repo.Handler(chart.RBACAccess(gk.Principal, gk.Decide))
-		// Name the caller in the request context so chart events carry it.
+		inner := repo.Handler(chart.RBACAccess(chartCaller, gk.Decide))
+		// The caller is resolved once per request (one password check, one
+		// throttle count), named in the context for chart events, and
+		// refused here when the credentials fail.
 		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if p, err := gk.Principal(r); err == nil && p.Name != "" {
-				r = r.WithContext(registry.WithActor(r.Context(), p.Name))
+			p, err := gk.Principal(r)
+			if err != nil {
+				chartLoginError(w, err)
+				return
 			}
-			inner.ServeHTTP(w, r)
+			ctx := context.WithValue(r.Context(), chartCallerKey{}, p)
+			if p.Name != "" {
+				ctx = registry.WithActor(ctx, p.Name)
+			}
+			inner.ServeHTTP(w, r.WithContext(ctx))
 		})
+		// Chart uploads and deletes act on a browser's Basic credentials.
+		h = api.CrossSiteGuard(h, api.GuardExternalURL(cfg.externalURL), api.GuardAllowedOrigins(cfg.allowedOrigins...))
 	}
 	mux.Handle("/chartrepo/", h)
 	mux.Handle("/api/chartrepo/", h)
@@ -83,4 +99,33 @@ func (c chartEvents) Notify(ctx context.Context, e chart.Event) {
 	if err != nil {
 		c.log.Error("audit", "err", err)
 	}
+}
+
+type chartCallerKey struct{}
+
+// chartCaller is the caller the chart handler's wrapper resolved.
+func chartCaller(r *http.Request) (rbac.Principal, error) {
+	p, _ := r.Context().Value(chartCallerKey{}).(rbac.Principal)
+	return p, nil
+}
+
+// chartLoginError answers failed credentials on the chart routes as the
+// chart handler answers its own errors ({"error": "..."}): 429 with
+// Retry-After when too many failed recently, 503 when the directory is
+// down, 401 with a challenge otherwise.
+func chartLoginError(w http.ResponseWriter, err error) {
+	status, msg := http.StatusUnauthorized, "invalid credentials"
+	var te *auth.ThrottledError
+	switch {
+	case errors.As(err, &te):
+		status, msg = http.StatusTooManyRequests, te.Error()
+		w.Header().Set("Retry-After", strconv.Itoa(te.Seconds()))
+	case errors.Is(err, auth.ErrUnavailable):
+		status, msg = http.StatusServiceUnavailable, "the identity provider is unavailable; try again later"
+	default:
+		w.Header().Set("WWW-Authenticate", `Basic realm="berth"`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
 }

@@ -45,7 +45,7 @@ func checkCmd(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	st, err := openStore(ctx, *dataDir)
+	st, err := openStore(ctx, *dataDir, log)
 	if err != nil {
 		return fail(err)
 	}

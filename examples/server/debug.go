@@ -15,13 +15,18 @@ func serveDebug(ctx context.Context, addr string, log *slog.Logger) {
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	serveAside(ctx, "debug", addr, mux, log)
+}
+
+// serveAside serves h on a listener of its own until ctx ends.
+func serveAside(ctx context.Context, what, addr string, h http.Handler, log *slog.Logger) {
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		_ = srv.Close()
 	}()
-	log.Info("debug server listening", "addr", addr)
+	log.Info(what+" server listening", "addr", addr)
 	if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
-		log.Warn("debug server stopped", "err", err)
+		log.Warn(what+" server stopped", "err", err)
 	}
 }

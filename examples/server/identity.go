@@ -23,7 +23,7 @@ import (
 
 // systemActor names the server itself in audit entries; parentheses
 // cannot appear in user names, so it is never mistaken for a user.
-const systemActor = "(system)"
+var systemActor = registry.SystemActor("")
 
 // adminPasswordEnv names the variable holding the first admin's password.
 const adminPasswordEnv = "BERTH_ADMIN_PASSWORD"
@@ -42,6 +42,25 @@ type identity struct {
 	// projectDeleted are told of each deleted project, after the commit;
 	// features keeping per-project settings by name add themselves here.
 	projectDeleted []func(ctx context.Context, project string)
+	// systemNames name, for the audit log, accounts the server made for
+	// its own work (a scanner's throwaway robot): they return the
+	// SystemActor an event of such an actor is recorded under.
+	systemNames []func(actor string) (string, bool)
+}
+
+// registrySink records registry events in the audit log, filing the
+// server's own throwaway accounts under the work they did.
+func (id *identity) registrySink() registry.EventSink {
+	sink := audit.RegistrySink(id.recorder)
+	return registry.EventSinkFunc(func(ctx context.Context, e registry.Event) {
+		for _, name := range id.systemNames {
+			if sys, ok := name(e.Actor); ok {
+				e.Actor = sys
+				break
+			}
+		}
+		sink.Emit(ctx, e)
+	})
 }
 
 // openIdentity builds the identity stores. counter tells how many
@@ -63,9 +82,6 @@ func openIdentity(ctx context.Context, st *store, cfg config, log *slog.Logger,
 			id.gk.Invalidate()
 		}
 		e.Actor = registry.ActorFrom(ctx)
-		if e.Actor == systemActor {
-			e.ActorKind = audit.KindSystem
-		}
 		if err := id.recorder.Record(context.WithoutCancel(ctx), e); err != nil {
 			log.Error("audit", "err", err, "action", e.Action)
 		}
@@ -96,7 +112,7 @@ func openIdentity(ctx context.Context, st *store, cfg config, log *slog.Logger,
 		_, err := id.robots.ForgetProject(ctx, tx, p.ID, p.Name)
 		return err
 	})
-	if err := bootstrapAdmin(ctx, id.users, log); err != nil {
+	if err := bootstrapAdmin(ctx, id.users, cfg.dataDir, log); err != nil {
 		return nil, err
 	}
 	tokenOpts, err := tokenKeys(cfg.dataDir)
@@ -107,6 +123,9 @@ func openIdentity(ctx context.Context, st *store, cfg config, log *slog.Logger,
 		return nil, err
 	}
 	opts := []auth.GatekeeperOption{auth.WithGatekeeperLogger(log), auth.WithLoginObserver(id.observeLogin(log))}
+	if cfg.noLoginThrottle {
+		opts = append(opts, auth.WithLoginThrottle(auth.LoginThrottle{}))
+	}
 	if cfg.ldapConfig != "" {
 		dir, err := openLDAP(cfg.ldapConfig, log)
 		if err != nil {
@@ -178,9 +197,11 @@ func tokenRealm(externalURL string) string {
 }
 
 // bootstrapAdmin creates the first system admin. The password comes from
-// BERTH_ADMIN_PASSWORD; without it a random one is generated and logged
-// once, so there is never a built-in default password.
-func bootstrapAdmin(ctx context.Context, users *auth.Users, log *slog.Logger) error {
+// BERTH_ADMIN_PASSWORD; without it a random one is generated and written
+// to <data>/initial-admin-password (0600), whose path alone is logged, so
+// there is never a built-in default password and the password never
+// lands in a log collector.
+func bootstrapAdmin(ctx context.Context, users *auth.Users, dataDir string, log *slog.Logger) error {
 	password := os.Getenv(adminPasswordEnv)
 	generated := false
 	if password == "" {
@@ -190,18 +211,31 @@ func bootstrapAdmin(ctx context.Context, users *auth.Users, log *slog.Logger) er
 		}
 		password, generated = rand.Text(), true
 	}
+	var file string
+	if generated {
+		// Written before the account exists: a crash in between leaves a
+		// file for an admin that is not there, never an admin whose
+		// password is lost.
+		file = filepath.Join(dataDir, initialAdminPasswordFile)
+		if err := os.WriteFile(file, []byte(password+"\n"), 0o600); err != nil {
+			return fmt.Errorf("writing the first admin's password: %w", err)
+		}
+	}
 	created, err := users.Bootstrap(registry.WithActor(ctx, systemActor), auth.DefaultAdminName, password)
 	if err != nil {
 		return fmt.Errorf("creating the first admin (set %s): %w", adminPasswordEnv, err)
 	}
 	if created && generated {
-		log.Warn("created the first system admin with a generated password; change it after logging in",
-			"user", auth.DefaultAdminName, "password", password)
+		log.Warn("created the first system admin with a generated password; read it from the file, change it after logging in, then delete the file",
+			"user", auth.DefaultAdminName, "password_file", file)
 	} else if created {
 		log.Info("created the first system admin", "user", auth.DefaultAdminName)
 	}
 	return nil
 }
+
+// initialAdminPasswordFile holds a generated first admin password.
+const initialAdminPasswordFile = "initial-admin-password"
 
 func hasAdmin(ctx context.Context, users *auth.Users) (bool, error) {
 	u, err := users.Get(ctx, auth.DefaultAdminName)

@@ -52,8 +52,11 @@ func (id *identity) observeLogin(log *slog.Logger) func(ctx context.Context, a a
 			return
 		}
 		log.WarnContext(ctx, "login failed", "user", a.Username, "remote", a.RemoteAddr, "reason", a.Reason)
-		err := id.recorder.Record(context.WithoutCancel(ctx), audit.Entry{Actor: a.Username, Action: audit.ActionLoginFailure,
-			ResourceType: audit.ResourceSession, Resource: a.Username, Result: audit.ResultFailure, RemoteAddr: a.RemoteAddr})
+		// The name is only a claim: nobody proved to be that user, so it is
+		// not the actor.
+		err := id.recorder.Record(context.WithoutCancel(ctx), audit.Entry{Action: audit.ActionLoginFailure,
+			AttemptedUser: a.Username, ResourceType: audit.ResourceSession, Resource: a.Username,
+			Result: audit.ResultFailure, Detail: a.Reason, RemoteAddr: a.RemoteAddr})
 		if err != nil {
 			log.Error("audit", "err", err)
 		}

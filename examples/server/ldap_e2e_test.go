@@ -51,7 +51,9 @@ func TestLDAPLoginAndGroupRoles(t *testing.T) {
 	require.NotContains(t, string(b), slapdtest.SearchPassword, "the file holds no secret")
 	require.NoError(t, os.WriteFile(cfgFile, b, 0o600))
 	t.Setenv("BERTH_LDAP_BIND_PASSWORD", slapdtest.SearchPassword)
-	a := startE2EApp(t, func(c *config) { c.ldapConfig = cfgFile })
+	// Throttling off: the injection checks below fail logins on purpose,
+	// and each must reach the directory to show it logs nobody in.
+	a := startE2EApp(t, func(c *config) { c.ldapConfig, c.noLoginThrottle = cfgFile, true })
 
 	// As admin: a private project whose developers are the LDAP group "org".
 	e2eCreateProject(t, a, "ldap-team", false)

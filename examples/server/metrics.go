@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -117,4 +118,28 @@ func logRequests(log *slog.Logger, next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 		log.Debug("request", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "duration", time.Since(start))
 	})
+}
+
+// adminOnly lets system administrators through (Basic credentials), when
+// auth is on: the metrics name repositories and reveal traffic.
+func adminOnly(id *identity, next http.Handler) http.Handler {
+	if id == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := id.gk.Principal(r)
+		if err != nil || !p.SystemAdmin {
+			w.Header().Set("WWW-Authenticate", `Basic realm="berth metrics"`)
+			http.Error(w, "metrics are for system administrators (or serve them on -metrics-addr)", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// serveMetrics serves /metrics alone on its own listener.
+func serveMetrics(ctx context.Context, addr string, h http.Handler, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	serveAside(ctx, "metrics", addr, mux, log)
 }

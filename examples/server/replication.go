@@ -39,7 +39,7 @@ func wireReplication(w *wiring) error {
 	if err != nil {
 		return err
 	}
-	local := w.st.reg.Transport("replication")
+	local := w.st.reg.Transport(registry.SystemActor("replication"))
 	if w.id != nil {
 		pc := &projectCreator{next: local, projects: w.id.projects, log: w.log, known: map[string]bool{}}
 		w.id.projectDeleted = append(w.id.projectDeleted, func(_ context.Context, name string) { pc.forget(name) })
@@ -93,7 +93,7 @@ func (p *projectCreator) ensure(ctx context.Context, name string) error {
 	}
 	_, err := p.projects.Get(ctx, name)
 	if errors.Is(err, project.ErrNotFound) {
-		_, err = p.projects.Create(registry.WithActor(ctx, "replication"), project.Project{Name: name, Owner: "replication"})
+		_, err = p.projects.Create(registry.WithActor(ctx, registry.SystemActor("replication into a project it creates")), project.Project{Name: name, Owner: "replication"})
 		if errors.Is(err, project.ErrExists) {
 			err = nil
 		} else if err == nil {

@@ -44,7 +44,7 @@ const scannerAdapterTokenEnv = "BERTH_SCANNER_ADAPTER_TOKEN"
 const scanCatchUpWindow = 24 * time.Hour
 
 // scannerActor is who the built-in scanner reads the registry as.
-const scannerActor = "(scanner)"
+var scannerActor = registry.SystemActor("built-in scanner")
 
 func (c *scanConfig) addFlags(fs *flag.FlagSet) {
 	c.trivy.addFlags(fs)
@@ -83,7 +83,8 @@ func wireScanning(w *wiring) error {
 	}
 	creds := &scannerCreds{robots: w.id.robots, externalURL: w.cfg.externalURL, internalURL: internalURL(w.cfg.addr),
 		ttl: cfg.scanTimeout + time.Hour,
-		log: w.log, active: map[string]bool{}}
+		log: w.log, active: map[string]string{}}
+	w.id.systemNames = append(w.id.systemNames, creds.systemName)
 	key, err := w.secretKey()
 	if err != nil {
 		return err
@@ -170,7 +171,7 @@ type scannerCreds struct {
 	log         *slog.Logger
 
 	mu     sync.Mutex
-	active map[string]bool
+	active map[string]string // robot name -> what it is for
 }
 
 func (c *scannerCreds) source(ctx context.Context, reg scan.Registration, a scan.Artifact) (scan.Source, func(), error) {
@@ -183,7 +184,8 @@ func (c *scannerCreds) source(ctx context.Context, reg scan.Registration, a scan
 		return scan.Source{}, nil, fmt.Errorf("registry URL %q for the scanner: %v", base, err)
 	}
 	proj, _, _ := strings.Cut(a.Repository, "/")
-	ctx = registry.WithActor(ctx, systemActor)
+	purpose := fmt.Sprintf("scanner %q, scanning %s@%s", reg.Name, a.Repository, a.Digest)
+	ctx = registry.WithActor(ctx, registry.SystemActor(purpose))
 	r, secret, err := c.robots.Create(ctx, auth.Robot{
 		Name:        "scanner-" + strings.ToLower(rand.Text()[:12]),
 		Level:       auth.RobotSystem,
@@ -195,7 +197,7 @@ func (c *scannerCreds) source(ctx context.Context, reg scan.Registration, a scan
 		return scan.Source{}, nil, fmt.Errorf("creating the scanner's robot account: %w", err)
 	}
 	c.mu.Lock()
-	c.active[r.Name] = true
+	c.active[r.Name] = purpose
 	c.mu.Unlock()
 	release := func() {
 		c.mu.Lock()
@@ -213,7 +215,19 @@ func (c *scannerCreds) source(ctx context.Context, reg scan.Registration, a scan
 func (c *scannerCreds) exempt(actor string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.active[actor]
+	_, ok := c.active[actor]
+	return ok
+}
+
+// systemName is the SystemActor a scanner's robot pulls as, in the audit.
+func (c *scannerCreds) systemName(actor string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	purpose, ok := c.active[actor]
+	if !ok {
+		return "", false
+	}
+	return registry.SystemActor(purpose), true
 }
 
 // internalURL is the server's own listening address, for scanners that

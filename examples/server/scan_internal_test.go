@@ -38,7 +38,7 @@ func TestScannerSourceAddress(t *testing.T) {
 	robots, err := auth.NewRobots(t.Context(), db)
 	require.NoError(t, err)
 	c := &scannerCreds{robots: robots, externalURL: "https://registry.example.com", internalURL: "http://127.0.0.1:5000",
-		ttl: time.Hour, log: slog.New(slog.NewTextHandler(io.Discard, nil)), active: map[string]bool{}}
+		ttl: time.Hour, log: slog.New(slog.NewTextHandler(io.Discard, nil)), active: map[string]string{}}
 	art := scan.Artifact{Repository: "p/app", Digest: digest.FromString("app")}
 	for _, tc := range []struct {
 		internal bool

@@ -10,13 +10,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/berthlabs/berth/api"
-	"github.com/berthlabs/berth/audit"
 	"github.com/berthlabs/berth/auth/ldap"
 	"github.com/berthlabs/berth/jobs"
 	"github.com/berthlabs/berth/rbac"
@@ -32,10 +34,19 @@ type config struct {
 	maxManifest  int64
 	uploadMaxAge time.Duration
 	debugAddr    string
-	auth         bool
-	externalURL  string
-	ldapConfig   string
-	features     featureConfig
+	metricsAddr  string
+	// allowedOrigins may send browser requests that change state
+	// (-allowed-origins), besides the server's own origin.
+	allowedOrigins []string
+	// trustedProxies may name the client in X-Forwarded-For.
+	trustedProxies []netip.Prefix
+	// noLoginThrottle turns off the slowing down of repeated failed
+	// logins (-login-throttle=false).
+	noLoginThrottle bool
+	auth            bool
+	externalURL     string
+	ldapConfig      string
+	features        featureConfig
 }
 
 // serveCmd parses the server's flags and serves until SIGINT or SIGTERM.
@@ -57,6 +68,25 @@ func serveCmd(args []string, stderr io.Writer) int {
 	fs.StringVar(&cfg.externalURL, "external-url", "", "URL clients reach this server at, for token challenges (default http://<addr>)")
 	fs.StringVar(&cfg.ldapConfig, "ldap-config", "", "JSON file configuring LDAP/AD login (bind password from BERTH_LDAP_BIND_PASSWORD)")
 	fs.StringVar(&cfg.debugAddr, "debug-addr", "", "if set, serve Go's pprof profiles on this address (keep it private)")
+	fs.StringVar(&cfg.metricsAddr, "metrics-addr", "", "if set, serve Prometheus /metrics on this address, unauthenticated (keep it private), instead of on -addr for system admins only")
+	fs.Func("allowed-origins", "comma-separated origins (scheme://host[:port]) whose browser pages may change state through the API and chart routes, besides the server's own", func(v string) error {
+		for _, o := range strings.Split(v, ",") {
+			if o = strings.TrimSpace(o); o != "" {
+				cfg.allowedOrigins = append(cfg.allowedOrigins, o)
+			}
+		}
+		return nil
+	})
+	fs.Func("trusted-proxies", "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For names the client (for login throttling and the audit log)", func(v string) error {
+		p, err := parsePrefixes(v)
+		cfg.trustedProxies = append(cfg.trustedProxies, p...)
+		return err
+	})
+	fs.BoolFunc("login-throttle", "true (default) or false: answer 429 to clients and user names with many recent failed logins (doubling delays, never a lockout)", func(v string) error {
+		on, err := strconv.ParseBool(v)
+		cfg.noLoginThrottle = !on
+		return err
+	})
 	fs.DurationVar(&cfg.uploadMaxAge, "upload-max-age", 7*24*time.Hour, "abandoned upload sessions older than this are purged")
 	cfg.features.addFlags(fs)
 	if code, ok := parseFlags(fs, args, stderr); !ok {
@@ -109,16 +139,14 @@ type app struct {
 	jobs        *jobs.Runner
 	jobDB       *sql.DB
 	jobsStarted bool
-	closers     []func() // run in reverse order by close
+	metrics     http.Handler // Prometheus, on the main mux or -metrics-addr
+	closers     []func()     // run in reverse order by close
 }
 
 // newApp opens the data directory and wires every package. Close it when
 // done; background work stops with ctx.
 func newApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err error) {
-	if err := os.MkdirAll(cfg.dataDir, 0o750); err != nil {
-		return nil, err
-	}
-	st, err := openStore(ctx, cfg.dataDir)
+	st, err := openStore(ctx, cfg.dataDir, log)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +177,10 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err erro
 			registry.WithMountSourceFilter(func(ctx context.Context, project, repo string) bool {
 				return a.id.gk.CallerMay(ctx, project, repo, pull)
 			}))
-		*sinks = append(*sinks, audit.RegistrySink(a.id.recorder))
+		*sinks = append(*sinks, a.id.registrySink())
+		// Refused pulls and pushes of known callers (403, a gate's 412) are
+		// audited as failures.
+		opts = append(opts, registry.WithRefusalSink(a.id.registrySink()))
 	} else {
 		log.Warn("authentication is off: anyone who can reach this server may push, pull and delete")
 	}
@@ -181,7 +212,8 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err erro
 	if a.id != nil {
 		mux.Handle("/service/token", a.id.tokens.Handler(a.id.gk, a.id.gk))
 		apiOpts := append([]api.Option{api.WithVersion(version), api.WithExternalURL(cfg.externalURL),
-			api.WithRealm(tokenRealm(cfg.externalURL)), api.WithLogger(log), api.WithGroupDN(ldap.CanonicalDN)}, w.apiOpts...)
+			api.WithRealm(tokenRealm(cfg.externalURL)), api.WithLogger(log), api.WithGroupDN(ldap.CanonicalDN),
+			api.WithAuditRecorder(a.id.recorder), api.WithAllowedOrigins(cfg.allowedOrigins...)}, w.apiOpts...)
 		mgmt, err := api.New(api.Deps{Projects: a.id.projects, Users: a.id.users, Robots: a.id.robots,
 			Audit: a.id.audit, Registry: st.reg, Access: a.id.gk}, apiOpts...)
 		if err != nil {
@@ -189,7 +221,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err erro
 		}
 		mux.Handle(api.BasePath+"/", mgmt)
 	}
-	if err := a.mountCharts(ctx, mux, log); err != nil {
+	if err := a.mountCharts(ctx, mux, cfg, log); err != nil {
 		return nil, err
 	}
 	for _, add := range w.routes {
@@ -198,8 +230,11 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err erro
 	mux.Handle("/v2/", m.instrument(st.reg))
 	mux.Handle("/v2", m.instrument(st.reg))
 	mux.HandleFunc("GET /healthz", health(st.db))
-	mux.Handle("GET /metrics", m.handler())
-	a.handler = logRequests(log, mux)
+	a.metrics = m.handler()
+	if cfg.metricsAddr == "" {
+		mux.Handle("GET /metrics", adminOnly(a.id, a.metrics))
+	}
+	a.handler = behindProxies(cfg.trustedProxies, logRequests(log, mux))
 	return a, nil
 }
 
@@ -228,6 +263,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	defer a.close(log)
 	if cfg.debugAddr != "" {
 		go serveDebug(ctx, cfg.debugAddr, log)
+	}
+	if cfg.metricsAddr != "" {
+		go serveMetrics(ctx, cfg.metricsAddr, a.metrics, log)
 	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -36,10 +38,18 @@ type store struct {
 // One process owns a data directory at a time (an exclusive lock on
 // <dir>/berth.lock): the registry caches manifests in memory on the promise
 // that no other process writes the database behind its back.
-func openStore(ctx context.Context, dir string) (*store, error) {
+func openStore(ctx context.Context, dir string, log *slog.Logger) (*store, error) {
+	if err := privateDir(dir, log); err != nil {
+		return nil, err
+	}
 	lock, err := lockDir(dir)
 	if err != nil {
 		return nil, err
+	}
+	// SQLite creates its -wal and -shm files with the database file's
+	// mode: creating it 0600 first keeps all three private.
+	if err := createPrivate(filepath.Join(dir, dbFile)); err != nil {
+		return nil, errors.Join(err, lock.Close())
 	}
 	blobs, err := filesystem.New(filepath.Join(dir, storageDir))
 	if err != nil {
@@ -67,7 +77,7 @@ func (s *store) Close() error { return errors.Join(s.db.Close(), s.lock.Close())
 // lockDir takes the data directory's exclusive lock, released when the
 // file is closed or the process dies.
 func lockDir(dir string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_CREATE|os.O_RDWR, 0o640)
+	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, err
 	}
@@ -76,4 +86,47 @@ func lockDir(dir string) (*os.File, error) {
 		return nil, fmt.Errorf("data directory %s is in use by another berth process (stop it first): %w", dir, err)
 	}
 	return f, nil
+}
+
+// privateDir creates the data directory 0700, or tightens an existing
+// one: it holds the database (password hashes, sealed credentials), the
+// signing keys and every blob. Files already in it are made 0600. What
+// cannot be tightened (a directory owned by someone else) is logged, not
+// fatal: the operator may have reasons.
+func privateDir(dir string, log *slog.Logger) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		log.Warn("cannot make the data directory private (0700)", "dir", dir, "err", err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil || info.Mode().Perm()&0o077 == 0 {
+			continue
+		}
+		if err := os.Chmod(filepath.Join(dir, e.Name()), 0o600); err != nil {
+			log.Warn("cannot make a data file private (0600)", "file", e.Name(), "err", err)
+		}
+	}
+	return nil
+}
+
+// createPrivate creates path empty with mode 0600 unless it exists.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }

@@ -66,7 +66,7 @@ func wireTrust(w *wiring) error {
 	if w.id != nil && !w.cfg.features.trust.gatePushers {
 		opts = append(opts, trust.WithExemption(mayPush(w.id)))
 	}
-	gate := trust.NewGate(trust.Registry(w.st.reg.Transport("trust"), "http://berth.internal"), policies, opts...)
+	gate := trust.NewGate(trust.Registry(w.st.reg.Transport(registry.SystemActor("trust gate, reading signatures")), "http://berth.internal"), policies, opts...)
 	*w.gates = append(*w.gates, gate)
 	*w.sinks = append(*w.sinks, gate)
 	if w.id != nil {

@@ -35,9 +35,11 @@ import (
 	"github.com/berthlabs/berth/storage"
 )
 
+// Blobs are tenants' private images: owner-only, like the rest of a
+// registry's data directory.
 const (
-	dirPerm  = 0o750
-	filePerm = 0o640
+	dirPerm  = 0o700
+	filePerm = 0o600
 	bufSize  = 256 << 10 // fits in L2: the block is hashed and written while still cached (measured 1.3x over 1 MiB)
 )
 

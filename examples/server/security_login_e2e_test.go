@@ -1,0 +1,167 @@
+package main
+
+// End-to-end checks of the failed-login finding against the real server:
+// a flood of wrong passwords from many addresses neither exhausts memory
+// nor locks a user out of their own account.
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/berthlabs/berth/api"
+)
+
+// clientFrom is an HTTP client whose connections come from the loopback
+// address ip (any of 127.0.0.0/8 works on Linux), so one test can play
+// many clients.
+func clientFrom(ip string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 10 * time.Second}
+	return &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 4}}
+}
+
+// tokenLogin asks the token endpoint for a pull token with Basic
+// credentials and returns the status.
+func (s *server) tokenLogin(t *testing.T, c *http.Client, user, pass string) int {
+	t.Helper()
+	q := url.Values{"service": {tokenService}, "scope": {"repository:alpha/app:pull"}}
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, s.URL+"/service/token?"+q.Encode(), nil)
+	require.NoError(t, err)
+	req.SetBasicAuth(user, pass)
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// rssOf reads a process's resident and peak resident memory in bytes.
+func rssOf(t *testing.T, pid int) (rss, peak int64) {
+	t.Helper()
+	st, err := procStatus(pid, "VmRSS", "VmHWM")
+	require.NoError(t, err)
+	return st["VmRSS"], st["VmHWM"]
+}
+
+// 500 concurrent wrong passwords from 25 addresses: the server's memory
+// stays bounded (argon2id costs 19 MiB a hash), floods from one address
+// are cut off with 429 + Retry-After, and a user logging in from where
+// they last did gets in meanwhile.
+func TestSecurityFailedLoginFloodBoundsMemory(t *testing.T) {
+	s := startSecureServer(t)
+	s.createPrivateProject(t, "alpha")
+	const alicePass, aliceNew = "alice-password-1", "alice-password-2"
+	s.addDeveloper(t, "alice", alicePass, "alpha", "")
+	s.addDeveloper(t, "bob", "bob-password-1", "alpha", "")
+	home := clientFrom("127.0.1.1")
+	require.Equal(t, http.StatusOK, s.tokenLogin(t, home, "alice", alicePass), "alice logs in from home")
+	// A new password: her credentials are no longer in the server's
+	// cache of recent logins, so the next login hashes like any other.
+	s.mustAdminAPI(t, http.MethodPut, "/users/alice/password", api.PasswordReq{NewPassword: aliceNew}, http.StatusOK)
+
+	pid := s.cmd.Process.Pid
+	before, _ := rssOf(t, pid)
+	const addrs, perAddr = 25, 20
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	retryAfter := 0
+	var wg sync.WaitGroup
+	ready := make(chan struct{})
+	for a := range addrs {
+		c := clientFrom(fmt.Sprintf("127.0.0.%d", a+2))
+		for i := range perAddr {
+			wg.Go(func() {
+				<-ready
+				req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, s.URL+"/v2/", nil)
+				req.SetBasicAuth(fmt.Sprintf("guess-%d-%d", a, i), "wrong-password")
+				resp, err := c.Do(req)
+				if !assert.NoError(t, err) {
+					return
+				}
+				resp.Body.Close()
+				mu.Lock()
+				statuses[resp.StatusCode]++
+				if resp.Header.Get("Retry-After") != "" {
+					retryAfter++
+				}
+				mu.Unlock()
+			})
+		}
+	}
+	close(ready)
+	time.Sleep(200 * time.Millisecond) // the flood is queued on the hashes
+	start := time.Now()
+	aliceStatus := s.tokenLogin(t, home, "alice", aliceNew)
+	aliceTook := time.Since(start)
+	wg.Wait()
+	after, peak := rssOf(t, pid)
+
+	t.Logf("RSS before %d MiB, peak %d MiB, after %d MiB; alice's login during the flood: %v; statuses %v",
+		before>>20, peak>>20, after>>20, aliceTook, statuses)
+	assert.Equal(t, http.StatusOK, aliceStatus, "alice logs in during the flood")
+	assert.Less(t, peak-before, int64(256<<20), "500 failed logins add less than 256 MiB")
+	assert.Equal(t, addrs*perAddr, statuses[http.StatusUnauthorized]+statuses[http.StatusTooManyRequests], "%v", statuses)
+	assert.Positive(t, statuses[http.StatusTooManyRequests], "floods from one address are throttled")
+	assert.Equal(t, statuses[http.StatusTooManyRequests], retryAfter, "every 429 says when to retry")
+	assert.LessOrEqual(t, statuses[http.StatusUnauthorized], addrs*10, "at most ten attempts per address reach the hash")
+
+	// A flooding address is throttled more with each failure, even for a
+	// right password not checked lately, but never locked out: after
+	// Retry-After, bob gets in from it.
+	c := clientFrom("127.0.0.2")
+	try := func(user, pass string) (int, int) {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, s.URL+"/v2/", nil)
+		req.SetBasicAuth(user, pass)
+		resp, err := c.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		wait, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+		return resp.StatusCode, wait
+	}
+	status, wait := try("guess-again", "wrong")
+	if status == http.StatusTooManyRequests {
+		time.Sleep(time.Duration(wait) * time.Second)
+		status, _ = try("guess-again", "wrong")
+	}
+	require.Equal(t, http.StatusUnauthorized, status)
+	status, wait = try("bob", "bob-password-1")
+	require.Equal(t, http.StatusTooManyRequests, status, "the next attempt comes too early")
+	require.GreaterOrEqual(t, wait, 2, "the delay doubled")
+	time.Sleep(time.Duration(wait) * time.Second)
+	status, _ = try("bob", "bob-password-1")
+	assert.Equal(t, http.StatusOK, status, "bob gets in once the delay has passed")
+}
+
+// procStatus reads the kB fields of /proc/<pid>/status, in bytes.
+func procStatus(pid int, fields ...string) (map[string]int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || !slices.Contains(fields, k) {
+			continue
+		}
+		var kb int64
+		if _, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kb); err != nil {
+			return nil, fmt.Errorf("%s: %q: %w", k, v, err)
+		}
+		out[k] = kb << 10
+	}
+	if len(out) != len(fields) {
+		return nil, fmt.Errorf("/proc/%d/status lacks some of %v", pid, fields)
+	}
+	return out, nil
+}
