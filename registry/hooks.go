@@ -96,6 +96,12 @@ type PullGate interface {
 	CheckPull(ctx context.Context, t Target) error
 }
 
+// PullGateFunc adapts a function to PullGate.
+type PullGateFunc func(ctx context.Context, t Target) error
+
+// CheckPull calls f.
+func (f PullGateFunc) CheckPull(ctx context.Context, t Target) error { return f(ctx, t) }
+
 // PushGate is asked before a manifest is stored. Tags lists the tags the
 // push would set. A non-nil error refuses it and nothing is stored.
 type PushGate interface {

@@ -23,11 +23,12 @@ import (
 	"github.com/berthlabs/berth/auth"
 	"github.com/berthlabs/berth/internal/testtool"
 	"github.com/berthlabs/berth/project"
+	"github.com/berthlabs/berth/server"
 )
 
 // authApp is the whole server, auth on, served in process.
 type authApp struct {
-	*app
+	*server.Server
 	srv  *httptest.Server
 	host string
 }
@@ -57,17 +58,17 @@ func (a *authApp) crane(t *testing.T, user, pass string, args ...string) (string
 func TestAuthWithRealClients(t *testing.T) {
 	a := startAuthApp(t)
 	ctx := t.Context()
-	_, err := a.id.users.Create(ctx, auth.User{Name: "alice"}, "alice-password-1")
+	_, err := a.Users().Create(ctx, auth.User{Name: "alice"}, "alice-password-1")
 	require.NoError(t, err)
-	_, err = a.id.users.Create(ctx, auth.User{Name: "gus"}, "gus-password-1")
+	_, err = a.Users().Create(ctx, auth.User{Name: "gus"}, "gus-password-1")
 	require.NoError(t, err)
-	_, err = a.id.projects.Create(ctx, project.Project{Name: "team"},
+	_, err = a.Projects().Create(ctx, project.Project{Name: "team"},
 		project.Member{Subject: "user:alice", Role: "developer"}, project.Member{Subject: "user:gus", Role: "guest"})
 	require.NoError(t, err)
-	_, err = a.id.projects.Create(ctx, project.Project{Name: "open", Public: true},
+	_, err = a.Projects().Create(ctx, project.Project{Name: "open", Public: true},
 		project.Member{Subject: "user:alice", Role: "maintainer"})
 	require.NoError(t, err)
-	robot, secret, err := a.id.robots.Create(ctx, auth.Robot{Name: "ci", Project: "team", Permissions: []auth.RobotPermission{
+	robot, secret, err := a.Robots().Create(ctx, auth.Robot{Name: "ci", Project: "team", Permissions: []auth.RobotPermission{
 		{Project: "team", Resource: "repository", Action: "push"}, {Project: "team", Resource: "repository", Action: "pull"}}})
 	require.NoError(t, err)
 
@@ -95,14 +96,14 @@ func TestAuthWithRealClients(t *testing.T) {
 	out, err = a.crane(t, robot.Name, secret, "push", image, a.host+"/team/robot:1")
 	require.NoError(t, err, "robot pushes: %s", out)
 	past := time.Now().Add(-time.Minute)
-	_, err = a.id.robots.Update(ctx, robot.Name, auth.RobotUpdate{ExpiresAt: &past})
+	_, err = a.Robots().Update(ctx, robot.Name, auth.RobotUpdate{ExpiresAt: &past})
 	require.NoError(t, err)
 	out, err = a.crane(t, robot.Name, secret, "manifest", a.host+"/team/robot:1")
 	require.Error(t, err, "expired robot is refused: %s", out)
 
 	// The audit log saw the pushes, the pulls and the failed login.
-	require.NoError(t, a.id.recorder.Close(ctx))
-	entries, _, err := a.id.audit.Query(ctx, audit.Filter{}, audit.Page{Limit: 500})
+	require.NoError(t, a.Audit().Close(ctx))
+	entries, _, err := a.AuditLog().Query(ctx, audit.Filter{}, audit.Page{Limit: 500})
 	require.NoError(t, err)
 	seen := map[string]bool{}
 	for _, e := range entries {

@@ -71,8 +71,8 @@ func TestChartsThroughTheServer(t *testing.T) {
 	assert.Contains(t, string(r.body), "name: web")
 	assert.Contains(t, string(r.body), "charts/web-1.0.0.tgz")
 
-	require.NoError(t, a.id.recorder.Close(context.Background()))
-	entries, _, err := a.id.audit.Query(t.Context(), audit.Filter{Actor: "dev"}, audit.Page{Limit: 50})
+	require.NoError(t, a.Audit().Close(context.Background()))
+	entries, _, err := a.AuditLog().Query(t.Context(), audit.Filter{Actor: "dev"}, audit.Page{Limit: 50})
 	require.NoError(t, err)
 	var actions []string
 	for _, e := range entries {

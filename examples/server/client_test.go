@@ -37,7 +37,7 @@ func (r response) errCode() string {
 
 // do sends a request to target, a path such as "/v2/" or a Location header
 // value, with headers given as name, value pairs.
-func (s *server) do(method, target string, body []byte, header ...string) response {
+func (s *serverProc) do(method, target string, body []byte, header ...string) response {
 	s.t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -66,7 +66,7 @@ func withQuery(target, key, value string) string {
 }
 
 // startUpload opens an upload session in repo and returns its Location.
-func (s *server) startUpload(repo string) string {
+func (s *serverProc) startUpload(repo string) string {
 	s.t.Helper()
 	r := s.do(http.MethodPost, "/v2/"+repo+"/blobs/uploads/", nil)
 	require.Equal(s.t, http.StatusAccepted, r.status, string(r.body))
@@ -76,7 +76,7 @@ func (s *server) startUpload(repo string) string {
 }
 
 // pushBlob stores content in repo with one monolithic POST.
-func (s *server) pushBlob(repo string, content []byte) digest.Digest {
+func (s *serverProc) pushBlob(repo string, content []byte) digest.Digest {
 	s.t.Helper()
 	d := digest.FromBytes(content)
 	r := s.do(http.MethodPost, withQuery("/v2/"+repo+"/blobs/uploads/", "digest", d.String()), content,
@@ -87,7 +87,7 @@ func (s *server) pushBlob(repo string, content []byte) digest.Digest {
 }
 
 // requireBlob requires that repo serves d with exactly content.
-func (s *server) requireBlob(repo string, d digest.Digest, content []byte) {
+func (s *serverProc) requireBlob(repo string, d digest.Digest, content []byte) {
 	s.t.Helper()
 	r := s.do(http.MethodGet, "/v2/"+repo+"/blobs/"+d.String(), nil)
 	require.Equal(s.t, http.StatusOK, r.status, string(r.body))
@@ -97,7 +97,7 @@ func (s *server) requireBlob(repo string, d digest.Digest, content []byte) {
 }
 
 // requireNoBlob requires that neither GET nor HEAD finds d in repo.
-func (s *server) requireNoBlob(repo string, d digest.Digest) {
+func (s *serverProc) requireNoBlob(repo string, d digest.Digest) {
 	s.t.Helper()
 	r := s.do(http.MethodGet, "/v2/"+repo+"/blobs/"+d.String(), nil)
 	require.Equal(s.t, http.StatusNotFound, r.status, "GET blob %s: %s", d, r.body)
@@ -108,13 +108,13 @@ func (s *server) requireNoBlob(repo string, d digest.Digest) {
 
 const manifestType = v1.MediaTypeImageManifest
 
-func (s *server) putManifest(repo, ref string, body []byte) response {
+func (s *serverProc) putManifest(repo, ref string, body []byte) response {
 	s.t.Helper()
 	return s.do(http.MethodPut, "/v2/"+repo+"/manifests/"+ref, body, "Content-Type", manifestType)
 }
 
 // requireManifest requires that repo serves body for ref.
-func (s *server) requireManifest(repo, ref string, body []byte) {
+func (s *serverProc) requireManifest(repo, ref string, body []byte) {
 	s.t.Helper()
 	r := s.do(http.MethodGet, "/v2/"+repo+"/manifests/"+ref, nil, "Accept", manifestType)
 	require.Equal(s.t, http.StatusOK, r.status, "GET manifest %s: %s", ref, r.body)
@@ -124,7 +124,7 @@ func (s *server) requireManifest(repo, ref string, body []byte) {
 }
 
 // requireNoManifest requires that ref is unknown in repo, by GET and HEAD.
-func (s *server) requireNoManifest(repo, ref string) {
+func (s *serverProc) requireNoManifest(repo, ref string) {
 	s.t.Helper()
 	r := s.do(http.MethodGet, "/v2/"+repo+"/manifests/"+ref, nil, "Accept", manifestType)
 	require.Equal(s.t, http.StatusNotFound, r.status, "GET manifest %s: %s", ref, r.body)
@@ -134,7 +134,7 @@ func (s *server) requireNoManifest(repo, ref string) {
 }
 
 // tags lists repo's tags; a repository that is unknown has none.
-func (s *server) tags(repo string) []string {
+func (s *serverProc) tags(repo string) []string {
 	s.t.Helper()
 	r := s.do(http.MethodGet, "/v2/"+repo+"/tags/list", nil)
 	if r.status == http.StatusNotFound {
@@ -148,7 +148,7 @@ func (s *server) tags(repo string) []string {
 }
 
 // scrape reads /metrics.
-func (s *server) scrape() map[string]*dto.MetricFamily {
+func (s *serverProc) scrape() map[string]*dto.MetricFamily {
 	s.t.Helper()
 	r := s.do(http.MethodGet, "/metrics", nil)
 	require.Equal(s.t, http.StatusOK, r.status)

@@ -218,7 +218,7 @@ func TestCheckUsage(t *testing.T) {
 }
 
 // patchChunk sends chunk i of content to an upload session.
-func (s *server) patchChunk(loc string, content []byte, i int) response {
+func (s *serverProc) patchChunk(loc string, content []byte, i int) response {
 	s.t.Helper()
 	return s.do(http.MethodPatch, loc, content[i*chunkSize:(i+1)*chunkSize],
 		"Content-Type", "application/octet-stream", "Content-Range", contentRange(i))

@@ -18,7 +18,7 @@ import (
 // adminAPI sends a management API request to the server process as the
 // admin (whose password the test set to e2eAdminPassword), with body as
 // JSON when it is not nil, and returns the finished exchange.
-func (s *server) adminAPI(t *testing.T, method, path string, body any) e2eResp {
+func (s *serverProc) adminAPI(t *testing.T, method, path string, body any) e2eResp {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -41,7 +41,7 @@ func (s *server) adminAPI(t *testing.T, method, path string, body any) e2eResp {
 }
 
 // mustAdminAPI is adminAPI that requires the answer's status to be want.
-func (s *server) mustAdminAPI(t *testing.T, method, path string, body any, want int) e2eResp {
+func (s *serverProc) mustAdminAPI(t *testing.T, method, path string, body any, want int) e2eResp {
 	t.Helper()
 	r := s.adminAPI(t, method, path, body)
 	require.Equal(t, want, r.status, "%s %s: %s", method, path, r.body)

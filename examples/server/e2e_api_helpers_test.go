@@ -26,6 +26,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/berthlabs/berth/api"
+	"github.com/berthlabs/berth/server"
 )
 
 // e2eAdminPassword is the admin password startAuthApp and startE2EApp set.
@@ -35,33 +36,29 @@ const e2eAdminPassword = "admin-password-1"
 const e2eRequestTimeout = 30 * time.Second
 
 // startE2EApp is startAuthApp with the configuration changed by mod before
-// the server is assembled (an LDAP directory, for example).
-func startE2EApp(t *testing.T, mod func(*config)) *authApp {
+// the server is assembled (an LDAP directory, for example), and opts.
+func startE2EApp(t *testing.T, mod func(*server.Config), opts ...server.Option) *authApp {
 	t.Helper()
-	t.Setenv(adminPasswordEnv, e2eAdminPassword)
 	srv := httptest.NewUnstartedServer(nil)
 	host := srv.Listener.Addr().String()
-	cfg := config{dataDir: t.TempDir(), auth: true, externalURL: "http://" + host,
-		maxManifest: 4 << 20, uploadMaxAge: time.Hour}
+	cfg := server.DefaultConfig()
+	cfg.DataDir, cfg.ExternalURL, cfg.AdminPassword, cfg.UploadMaxAge = t.TempDir(), "http://"+host, e2eAdminPassword, time.Hour
 	if mod != nil {
 		mod(&cfg)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := newApp(ctx, cfg, log)
+	a, err := server.New(context.Background(), cfg, append([]server.Option{server.WithLogger(log)}, opts...)...)
 	if err != nil {
-		cancel()
 		srv.Close()
 		require.NoError(t, err)
 	}
-	srv.Config.Handler = a.handler
+	srv.Config.Handler = a.Handler()
 	srv.Start()
 	t.Cleanup(func() {
 		srv.Close()
-		cancel()
-		a.close(log)
+		_ = a.Close(context.Background())
 	})
-	return &authApp{app: a, srv: srv, host: host}
+	return &authApp{Server: a, srv: srv, host: host}
 }
 
 // e2eResp is a finished HTTP exchange.
@@ -159,7 +156,7 @@ func e2eJSON[T any](t *testing.T, r e2eResp) T {
 // scope's resource (read from the token's claims).
 func e2eToken(t *testing.T, a *authApp, user, pass, scope string) (string, []string) {
 	t.Helper()
-	q := url.Values{"service": {tokenService}, "scope": {scope}}
+	q := url.Values{"service": {"berth"}, "scope": {scope}}
 	r := e2eDo(t, a, user, pass, http.MethodGet, "/service/token?"+q.Encode(), nil)
 	require.Equal(t, http.StatusOK, r.status, "token for %q as %q: %s", scope, user, r)
 	var tok struct{ Token string }

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"io"
@@ -75,8 +77,8 @@ func runCheck(t *testing.T, dir string, extra ...string) (int, string) {
 	return cmd.ProcessState.ExitCode(), stdout.String()
 }
 
-// server is a running server process.
-type server struct {
+// serverProc is a running server process.
+type serverProc struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	logs   *logWriter
@@ -89,7 +91,15 @@ type server struct {
 // startServer runs the server on a free port of 127.0.0.1 over dataDir and
 // waits until /healthz answers 200. The process is killed at cleanup if it
 // is still running.
-func startServer(t *testing.T, dataDir string, extra ...string) *server {
+func startServer(t *testing.T, dataDir string, extra ...string) *serverProc {
+	t.Helper()
+	return startServerTLS(t, dataDir, nil, extra...)
+}
+
+// startServerTLS is startServer for a server speaking HTTPS, whose
+// certificate roots (read once the server has started: a self-signed CA
+// is made at start) verifies; nil roots means plain HTTP.
+func startServerTLS(t *testing.T, dataDir string, roots func() *x509.CertPool, extra ...string) *serverProc {
 	t.Helper()
 	// Auth is off unless a test turns it on: these tests are about storage.
 	// So is Trivy (in jsonv2 builds): its DB download would reach for the
@@ -99,7 +109,7 @@ func startServer(t *testing.T, dataDir string, extra ...string) *server {
 	cmd.Env = append(cmd.Env, exitOnStdinEOFEnv+"=1")
 	_, err := cmd.StdinPipe() // held open until the process exits; Wait closes it
 	require.NoError(t, err)
-	s := &server{t: t, cmd: cmd, logs: newLogWriter(), done: make(chan struct{})}
+	s := &serverProc{t: t, cmd: cmd, logs: newLogWriter(), done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = s.logs, s.logs
 	require.NoError(t, cmd.Start())
 	go func() {
@@ -125,6 +135,10 @@ func startServer(t *testing.T, dataDir string, extra ...string) *server {
 	}
 	s.URL = "http://" + s.addr
 	tr := &http.Transport{}
+	if roots != nil {
+		s.URL = "https://" + s.addr
+		tr = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots()}, ForceAttemptHTTP2: true}
+	}
 	t.Cleanup(tr.CloseIdleConnections)
 	s.client = &http.Client{Transport: tr, Timeout: time.Minute}
 	waitFor(t, startTimeout, "/healthz answers 200", func() bool {
@@ -138,7 +152,7 @@ func startServer(t *testing.T, dataDir string, extra ...string) *server {
 	return s
 }
 
-func (s *server) exited() bool {
+func (s *serverProc) exited() bool {
 	select {
 	case <-s.done:
 		return true
@@ -149,7 +163,7 @@ func (s *server) exited() bool {
 
 // waitExit waits for the process to exit and returns its exit status
 // (-1 when a signal ended it).
-func (s *server) waitExit() int {
+func (s *serverProc) waitExit() int {
 	s.t.Helper()
 	select {
 	case <-s.done:
@@ -161,7 +175,7 @@ func (s *server) waitExit() int {
 }
 
 // kill ends the server with SIGKILL: no shutdown, no flush, as a crash.
-func (s *server) kill() {
+func (s *serverProc) kill() {
 	s.t.Helper()
 	s.client.CloseIdleConnections()
 	require.NoError(s.t, s.cmd.Process.Kill())
@@ -169,7 +183,7 @@ func (s *server) kill() {
 }
 
 // stop ends the server with SIGTERM and requires a clean exit.
-func (s *server) stop() {
+func (s *serverProc) stop() {
 	s.t.Helper()
 	s.client.CloseIdleConnections()
 	require.NoError(s.t, s.cmd.Process.Signal(syscall.SIGTERM))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/berthlabs/berth/api"
 	"github.com/berthlabs/berth/internal/slapdtest"
+	"github.com/berthlabs/berth/server"
 )
 
 // TestLDAPLoginAndGroupRoles runs the whole server against a real OpenLDAP
@@ -36,7 +37,7 @@ func TestLDAPLoginAndGroupRoles(t *testing.T) {
 	require.Equal(t, []string{alice.DN()}, slapdtest.Groups["devs"])
 
 	cfgFile := filepath.Join(t.TempDir(), "ldap.json")
-	b, err := json.Marshal(ldapFile{
+	b, err := json.Marshal(server.LDAPFile{
 		URL:            dir.URL,
 		BindDN:         slapdtest.SearchDN,
 		BaseDN:         slapdtest.BaseDN,
@@ -50,10 +51,11 @@ func TestLDAPLoginAndGroupRoles(t *testing.T) {
 	require.NoError(t, err)
 	require.NotContains(t, string(b), slapdtest.SearchPassword, "the file holds no secret")
 	require.NoError(t, os.WriteFile(cfgFile, b, 0o600))
-	t.Setenv("BERTH_LDAP_BIND_PASSWORD", slapdtest.SearchPassword)
 	// Throttling off: the injection checks below fail logins on purpose,
 	// and each must reach the directory to show it logs nobody in.
-	a := startE2EApp(t, func(c *config) { c.ldapConfig, c.noLoginThrottle = cfgFile, true })
+	a := startE2EApp(t, func(c *server.Config) {
+		c.LDAP.ConfigFile, c.LDAP.BindPassword, c.LoginThrottle = cfgFile, slapdtest.SearchPassword, false
+	})
 
 	// As admin: a private project whose developers are the LDAP group "org".
 	e2eCreateProject(t, a, "ldap-team", false)
@@ -126,7 +128,7 @@ func TestLDAPLoginAndGroupRoles(t *testing.T) {
 		require.Error(t, err, "%s", out)
 		assert.Contains(t, out, "invalid username or password")
 		r := e2eDo(t, a, "alice", "not-"+alice.Password, http.MethodGet,
-			"/service/token?service="+tokenService+"&scope=repository:ldap-team/app:pull", nil)
+			"/service/token?service="+"berth"+"&scope=repository:ldap-team/app:pull", nil)
 		assert.Equal(t, http.StatusUnauthorized, r.status, "the token service refuses the login: %s", r)
 		r = e2eDo(t, a, "alice", "not-"+alice.Password, http.MethodGet, api.BasePath+"/users/current", nil)
 		assert.Equal(t, http.StatusUnauthorized, r.status, "%s", r)
@@ -144,7 +146,7 @@ func TestLDAPLoginAndGroupRoles(t *testing.T) {
 		for _, username := range []string{"*)(uid=*", "*", "al*", "*)(|(uid=*", "alice)(|(uid=*"} {
 			for _, password := range []string{alice.Password, dave.Password, slapdtest.SearchPassword} {
 				r := e2eDo(t, a, username, password, http.MethodGet,
-					"/service/token?service="+tokenService+"&scope=repository:ldap-team/app:pull", nil)
+					"/service/token?service="+"berth"+"&scope=repository:ldap-team/app:pull", nil)
 				assert.Equal(t, http.StatusUnauthorized, r.status, "%q / %q must not log in: %s", username, password, r)
 				r = e2eDo(t, a, username, password, http.MethodGet, api.BasePath+"/users/current", nil)
 				assert.Equal(t, http.StatusUnauthorized, r.status, "%q / %q must not log in: %s", username, password, r)

@@ -1,25 +1,30 @@
-// Command server is berth's reference registry server: the OCI distribution
-// API on the embedded default (filesystem blobs + SQLite) in one data
-// directory.
+// Command server is berth's reference registry server: the server package
+// with its configuration from a file, the environment and flags, and the
+// Trivy scanner plugged in (in builds with GOEXPERIMENT=jsonv2).
 //
-//	go run ./examples/server                 # 127.0.0.1:5000, data under ./data
-//	go run ./examples/server -addr :5000 -data /var/lib/berth
+//	go run ./examples/server                          # 127.0.0.1:5000, data under ./data
+//	go run ./examples/server -config berth.yaml       # see berth.example.yaml
+//	go run ./examples/server -addr :5443 -tls-self-signed
+//	go run ./examples/server config print [flags]     # the effective configuration, secrets masked
 //	go run ./examples/server check -data /var/lib/berth
 //
-// Without a subcommand it serves /v2/ (the registry), /healthz and
-// Prometheus /metrics, logs requests and registry events with slog, and
-// shuts down gracefully on SIGINT or SIGTERM.
-//
-// Admin subcommands work on a data directory:
-//
-//	check    verify that manifests, tags, blob links and blob bytes agree;
-//	         exit status 0 when consistent, 1 otherwise
+// It serves until SIGINT or SIGTERM, then shuts down gracefully. The check
+// subcommand verifies a stopped server's data directory: exit status 0
+// when consistent, 1 otherwise.
 package main
 
 import (
+	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/berthlabs/berth/server"
 )
 
 func main() {
@@ -29,17 +34,101 @@ func main() {
 // cli runs the command line args (without the program name) and returns the
 // process's exit status: 0 success, 1 failure, 2 bad usage.
 func cli(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "check" {
+	switch {
+	case len(args) > 0 && args[0] == "check":
 		return checkCmd(args[1:], stdout, stderr)
+	case len(args) > 1 && args[0] == "config" && args[1] == "print":
+		return configPrintCmd(args[2:], stdout, stderr)
 	}
 	return serveCmd(args, stderr)
 }
 
-func usage(w io.Writer) {
-	fmt.Fprint(w, `usage:
+const usage = `usage:
   server [flags]                                serve the registry
-  server check [-data dir] [-sparse-manifests]  verify a data directory
+  server config print [flags]                   print the effective configuration (secrets masked)
+  server check [-data dir] [-sparse-manifests]  verify a stopped server's data directory
+Configuration comes from -config FILE, then BERTH_<KEY> variables, then flags.
+`
 
-Run "server -h" or "server check -h" for the flags.
-`)
+// loadConfig parses a command line into a configuration; ok false means
+// exit with code.
+func loadConfig(name string, args []string, stderr io.Writer) (cfg server.Config, code int, ok bool) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage, "\nflags:\n")
+		fs.PrintDefaults()
+	}
+	cfg, err := server.LoadConfig(fs, args, os.Environ())
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return cfg, 0, false
+	case err != nil:
+		fmt.Fprintln(stderr, "berth:", err)
+		return cfg, 2, false
+	}
+	return cfg, 0, true
+}
+
+func serveCmd(args []string, stderr io.Writer) int {
+	cfg, code, ok := loadConfig("server", args, stderr)
+	if !ok {
+		return code
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		fmt.Fprintln(stderr, "berth: log_level:", err)
+		return 2
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := server.New(ctx, cfg, server.WithLogger(log), server.WithBuiltinScanner(builtinScanner))
+	if err != nil {
+		log.Error("berth did not start", "err", err)
+		return 1
+	}
+	defer srv.Close(context.Background())
+	if err := srv.Run(ctx); err != nil {
+		log.Error("berth stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func configPrintCmd(args []string, stdout, stderr io.Writer) int {
+	cfg, code, ok := loadConfig("server config print", args, stderr)
+	if !ok {
+		return code
+	}
+	if err := cfg.WriteYAML(stdout); err != nil {
+		fmt.Fprintln(stderr, "berth:", err)
+		return 1
+	}
+	return 0
+}
+
+func checkCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("server check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dataDir := fs.String("data", "./data", "data directory to check")
+	sparse := fs.Bool("sparse-manifests", false, "references to content that is not stored are expected (mirrors)")
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return 0
+	} else if err != nil || fs.NArg() > 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ok, err := server.Check(ctx, *dataDir, *sparse, stdout, log)
+	if err != nil {
+		fmt.Fprintln(stderr, "berth check:", err)
+		return 1
+	}
+	if !ok {
+		return 1
+	}
+	return 0
 }

@@ -5,24 +5,22 @@ import (
 	"encoding/json"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/berthlabs/berth/api"
 	"github.com/berthlabs/berth/scan"
+	"github.com/berthlabs/berth/server"
 )
 
 // A project created under a deleted project's name starts clean: it does
 // not inherit the old one's CVE allowlist, which would weaken its gate.
 func TestDeletedProjectSettingsDoNotCarryOver(t *testing.T) {
-	a := startE2EApp(t, func(cfg *config) {
-		cfg.features.scan = scanConfig{unscanned: "allow", failed: "allow", scanTimeout: time.Minute,
-			builtin: func(context.Context, *wiring) (string, scan.Scanner, scan.SBOMGenerator, error) {
-				return "fake", &scan.Static{Info: scan.ScannerInfo{Name: "fake", Vendor: "tests", Version: "1"}}, nil, nil
-			}}
-	})
+	a := startE2EApp(t, nil, server.WithBuiltinScanner(
+		func(context.Context, *server.Assembly) (string, scan.Scanner, scan.SBOMGenerator, error) {
+			return "fake", &scan.Static{Info: scan.ScannerInfo{Name: "fake", Vendor: "tests", Version: "1"}}, nil, nil
+		}))
 	allowlist := func() api.CVEAllowlist {
 		var l api.CVEAllowlist
 		require.NoError(t, json.Unmarshal(e2eAdmin(t, a, http.MethodGet, "/projects/p/cve-allowlist", nil, http.StatusOK).body, &l))

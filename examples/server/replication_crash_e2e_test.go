@@ -20,7 +20,7 @@ func TestReplicationSurvivesReplicatorCrashE2E(t *testing.T) {
 	if testing.Short() {
 		t.Skip("moves 200 MiB")
 	}
-	t.Setenv(adminPasswordEnv, e2eAdminPassword)
+	t.Setenv("BERTH_ADMIN_PASSWORD", e2eAdminPassword)
 	a := startReplServer(t, t.TempDir(), "")
 	b := startReplServer(t, t.TempDir(), "")
 	for _, s := range []*replServer{a, b} {

@@ -32,7 +32,7 @@ import (
 // replServer is a server process with auth on, at a fixed address (so a
 // restart keeps it, and its token realm is right).
 type replServer struct {
-	*server
+	*serverProc
 	dir  string
 	addr string
 }
@@ -46,7 +46,7 @@ func startReplServer(t *testing.T, dir, addr string) *replServer {
 		require.NoError(t, ln.Close())
 	}
 	s := startServer(t, dir, "-auth=true", "-addr", addr, "-external-url", "http://"+addr)
-	return &replServer{server: s, dir: dir, addr: addr}
+	return &replServer{serverProc: s, dir: dir, addr: addr}
 }
 
 // call sends a management API request as admin and checks the status; it
@@ -134,7 +134,7 @@ func bigRandomImage(t *testing.T, size int) v1.Image {
 // n bytes.
 func uploadAtLeast(t *testing.T, dir string, n int64, within time.Duration) {
 	t.Helper()
-	root := filepath.Join(dir, storageDir, "uploads")
+	root := filepath.Join(dir, "storage", "uploads") // the filesystem driver's sessions
 	waitFor(t, within, "an upload of "+strconv.FormatInt(n, 10)+" bytes at the destination", func() bool {
 		found := false
 		_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -151,7 +151,7 @@ func uploadAtLeast(t *testing.T, dir string, n int64, within time.Duration) {
 }
 
 func TestReplicationBetweenServers(t *testing.T) {
-	t.Setenv(adminPasswordEnv, e2eAdminPassword)
+	t.Setenv("BERTH_ADMIN_PASSWORD", e2eAdminPassword)
 	a := startReplServer(t, t.TempDir(), "")
 	b := startReplServer(t, t.TempDir(), "")
 	for _, s := range []*replServer{a, b} {

@@ -28,6 +28,7 @@ import (
 	"github.com/berthlabs/berth/internal/testtool"
 	"github.com/berthlabs/berth/scan"
 	"github.com/berthlabs/berth/scan/adapter"
+	"github.com/berthlabs/berth/server"
 )
 
 // scanFindings are what the fake adapter reports for every image.
@@ -40,7 +41,7 @@ var scanFindings = []scan.Vulnerability{
 // scanServer is the server as a child process, with auth, and a client for
 // its API as the admin.
 type scanServer struct {
-	*server
+	*serverProc
 	host string
 	dir  string
 }
@@ -58,9 +59,9 @@ func startScanServer(t *testing.T, dir string) *scanServer {
 
 func startScanServerAt(t *testing.T, dir, addr string) *scanServer {
 	t.Helper()
-	t.Setenv(adminPasswordEnv, e2eAdminPassword)
+	t.Setenv("BERTH_ADMIN_PASSWORD", e2eAdminPassword)
 	s := startServer(t, dir, "-auth=true", "-addr", addr, "-log-level", "debug")
-	return &scanServer{server: s, host: addr, dir: dir}
+	return &scanServer{serverProc: s, host: addr, dir: dir}
 }
 
 // api calls the management API as admin and returns status and body.
@@ -337,15 +338,14 @@ func TestSBOMReferrersE2E(t *testing.T) {
 // default, reads through the in-process transport, and is served to Harbor
 // as a pluggable scanner adapter under /scanner-adapter.
 func TestBuiltinScannerE2E(t *testing.T) {
-	t.Setenv(scannerAdapterTokenEnv, "harbor-token")
 	builtin := &scan.Static{Info: scan.ScannerInfo{Name: "builtin-fake", Vendor: "berth-tests", Version: "1"},
 		DBVersion: "2025-04-01T00:00:00Z", Vulnerabilities: scanFindings[:1]}
-	a := startE2EApp(t, func(cfg *config) {
-		cfg.features.scan = scanConfig{unscanned: "deny", failed: "deny", scanTimeout: time.Minute, adapterPath: "/scanner-adapter",
-			builtin: func(context.Context, *wiring) (string, scan.Scanner, scan.SBOMGenerator, error) {
-				return "builtin-fake", builtin, scan.StaticSBOM{}, nil
-			}}
-	})
+	a := startE2EApp(t, func(cfg *server.Config) {
+		cfg.Scan.Unscanned, cfg.Scan.Failed, cfg.Scan.Timeout = "deny", "deny", time.Minute
+		cfg.Scan.AdapterToken = "harbor-token"
+	}, server.WithBuiltinScanner(func(context.Context, *server.Assembly) (string, scan.Scanner, scan.SBOMGenerator, error) {
+		return "builtin-fake", builtin, scan.StaticSBOM{}, nil
+	}))
 	var regs []api.ScannerRegistration
 	require.NoError(t, json.Unmarshal(e2eAdmin(t, a, http.MethodGet, "/scanners", nil, http.StatusOK).body, &regs))
 	require.Len(t, regs, 1)

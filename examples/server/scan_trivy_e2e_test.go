@@ -41,10 +41,10 @@ func TestTrivyScanOnPushGateAndAllowlistE2E(t *testing.T) {
 	require.NoError(t, err)
 	addr := ln.Addr().String()
 	require.NoError(t, ln.Close())
-	t.Setenv(adminPasswordEnv, e2eAdminPassword)
+	t.Setenv("BERTH_ADMIN_PASSWORD", e2eAdminPassword)
 	srv := startServer(t, t.TempDir(), "-auth=true", "-addr", addr, "-trivy=true",
 		"-trivy-db-from-berth", "system/trivy-db:2", "-trivy-retry", "250ms")
-	s := &scanServer{server: srv, host: addr}
+	s := &scanServer{serverProc: srv, host: addr}
 
 	// Until the DB is there, the built-in scanner says why it cannot scan.
 	var regs []api.ScannerRegistration

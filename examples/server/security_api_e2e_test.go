@@ -45,7 +45,7 @@ func harborMessage(t *testing.T, r response) string {
 
 // startTenants runs a secure server with a private project "alpha" whose
 // project admin is alice, and returns alice's credentials.
-func startTenants(t *testing.T) (*server, []string) {
+func startTenants(t *testing.T) (*serverProc, []string) {
 	t.Helper()
 	s := startSecureServer(t)
 	s.createPrivateProject(t, "alpha")
@@ -204,7 +204,7 @@ func TestSecurityAuditGapsClosed(t *testing.T) {
 	must(t, s.do(http.MethodGet, "/v2/alpha/app/manifests/v1", nil, append([]string{"Accept", manifestType}, gus...)...),
 		http.StatusPreconditionFailed, "unsigned pull")
 	// A failed login at the token endpoint.
-	q := url.Values{"service": {tokenService}, "scope": {"repository:alpha/app:pull"}}
+	q := url.Values{"service": {"berth"}, "scope": {"repository:alpha/app:pull"}}
 	must(t, s.do(http.MethodGet, "/service/token?"+q.Encode(), nil, basicAuth("admin", "not-the-password")...),
 		http.StatusUnauthorized, "wrong password")
 

@@ -33,9 +33,9 @@ func clientFrom(ip string) *http.Client {
 
 // tokenLogin asks the token endpoint for a pull token with Basic
 // credentials and returns the status.
-func (s *server) tokenLogin(t *testing.T, c *http.Client, user, pass string) int {
+func (s *serverProc) tokenLogin(t *testing.T, c *http.Client, user, pass string) int {
 	t.Helper()
-	q := url.Values{"service": {tokenService}, "scope": {"repository:alpha/app:pull"}}
+	q := url.Values{"service": {"berth"}, "scope": {"repository:alpha/app:pull"}}
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, s.URL+"/service/token?"+q.Encode(), nil)
 	require.NoError(t, err)
 	req.SetBasicAuth(user, pass)

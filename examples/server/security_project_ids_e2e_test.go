@@ -19,7 +19,7 @@ import (
 
 // apiAs sends a management API request as auth (a basicAuth pair), with
 // body as JSON when not nil.
-func (s *server) apiAs(t *testing.T, auth []string, method, path string, body any) response {
+func (s *serverProc) apiAs(t *testing.T, auth []string, method, path string, body any) response {
 	t.Helper()
 	var b []byte
 	if body != nil {

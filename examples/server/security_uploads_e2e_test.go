@@ -26,7 +26,7 @@ const (
 
 // startSecureServer runs the server with auth on; the admin's password is
 // e2eAdminPassword.
-func startSecureServer(t *testing.T) *server {
+func startSecureServer(t *testing.T) *serverProc {
 	t.Helper()
 	t.Setenv("BERTH_ADMIN_PASSWORD", e2eAdminPassword)
 	return startServer(t, t.TempDir(), "-auth=true")
@@ -39,7 +39,7 @@ func basicAuth(user, pass string) []string {
 
 // addDeveloper creates user and makes it a developer of project, limited
 // to the repositories matching repos ("" for the whole project).
-func (s *server) addDeveloper(t *testing.T, user, pass, project, repos string) {
+func (s *serverProc) addDeveloper(t *testing.T, user, pass, project, repos string) {
 	t.Helper()
 	s.mustAdminAPI(t, http.MethodPost, "/users", api.UserCreationReq{Username: user, Password: pass,
 		Email: user + "@berth.test", Realname: user}, http.StatusCreated)
@@ -48,7 +48,7 @@ func (s *server) addDeveloper(t *testing.T, user, pass, project, repos string) {
 }
 
 // createPrivateProject creates a private project as admin.
-func (s *server) createPrivateProject(t *testing.T, name string) {
+func (s *serverProc) createPrivateProject(t *testing.T, name string) {
 	t.Helper()
 	public := false
 	s.mustAdminAPI(t, http.MethodPost, "/projects", api.ProjectReq{ProjectName: name, Public: &public}, http.StatusCreated)
@@ -56,7 +56,7 @@ func (s *server) createPrivateProject(t *testing.T, name string) {
 
 // pushBlobAs stores content in repo with one monolithic POST, as auth
 // (a basicAuth pair).
-func (s *server) pushBlobAs(t *testing.T, auth []string, repo string, content []byte) digest.Digest {
+func (s *serverProc) pushBlobAs(t *testing.T, auth []string, repo string, content []byte) digest.Digest {
 	t.Helper()
 	d := digest.FromBytes(content)
 	r := s.do(http.MethodPost, withQuery("/v2/"+repo+"/blobs/uploads/", "digest", d.String()), content,

@@ -79,7 +79,7 @@ func TestMetrics(t *testing.T) {
 }
 
 // eventually polls /metrics until value reports want, and requires it.
-func (s *server) eventually(value func(map[string]*dto.MetricFamily) float64, want float64) {
+func (s *serverProc) eventually(value func(map[string]*dto.MetricFamily) float64, want float64) {
 	s.t.Helper()
 	var got float64
 	deadline := time.Now().Add(5 * time.Second)

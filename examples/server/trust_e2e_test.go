@@ -229,7 +229,7 @@ func TestTrustWithRealCosign(t *testing.T) {
 	require.NoError(t, os.WriteFile(berthPub, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600))
 	bySDK := e2ePushRandom(t, a, "signed/app:by-berth")
 	desc := e2eDescriptor(t, a, "signed/app", bySDK)
-	_, err = trust.SignCosign(t.Context(), trust.Registry(a.st.reg.Transport("signer"), "http://berth.internal"),
+	_, err = trust.SignCosign(t.Context(), trust.Registry(a.Registry().Transport("signer"), "http://berth.internal"),
 		trust.Subject{Repository: "signed/app", Digest: desc.Digest, MediaType: desc.MediaType, Size: desc.Size},
 		key, trust.CosignOptions{Identity: a.host + "/signed/app"})
 	require.NoError(t, err)
@@ -242,7 +242,7 @@ func TestTrustWithRealCosign(t *testing.T) {
 // e2eDescriptor reads a manifest's descriptor, past the gate.
 func e2eDescriptor(t *testing.T, a *authApp, repo string, d v1.Hash) ocispec.Descriptor {
 	t.Helper()
-	art, err := a.st.reg.GetArtifact(t.Context(), repo, d.String())
+	art, err := a.Registry().GetArtifact(t.Context(), repo, d.String())
 	require.NoError(t, err)
 	return ocispec.Descriptor{MediaType: art.MediaType, Digest: art.Digest, Size: art.Size}
 }
@@ -346,7 +346,7 @@ func TestTrustWithNotation(t *testing.T) {
 	key2, chain2 := testPKI(t, "berth")
 	other := e2ePushRandom(t, a, "notary/app:v2")
 	_, err = trust.SignNotation(t.Context(), "berth.internal", "notary/app", digestOf(other), key2, chain2,
-		trust.NotationOptions{PlainHTTP: true, Client: &http.Client{Transport: a.st.reg.Transport("signer")}})
+		trust.NotationOptions{PlainHTTP: true, Client: &http.Client{Transport: a.Registry().Transport("signer")}})
 	require.NoError(t, err)
 	require.NoError(t, notationVerify(t, a, "notary/app", other, chain2[1]))
 	require.Error(t, notationVerify(t, a, "notary/app", other, chain[1]), "a signature by another CA must not verify")

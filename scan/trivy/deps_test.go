@@ -58,12 +58,12 @@ func heavy(deps []string) []string {
 	return out
 }
 
-// A consumer module importing registry, rbac and storage compiles no
-// Trivy, Kubernetes or Docker package: scan/trivy is a module of its own.
-func TestConsumerDepsStayLight(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the go command")
-	}
+// consumerDeps lists what a consumer module importing pkgs of berth
+// compiles: outside the workspace, as a consumer's own module, whose
+// versions are those berth's go.mod requires, fetched if this machine
+// lacks them.
+func consumerDeps(t *testing.T, pkgs ...string) []string {
+	t.Helper()
 	root, err := filepath.Abs("../..")
 	require.NoError(t, err)
 	dir := t.TempDir()
@@ -74,26 +74,49 @@ func TestConsumerDepsStayLight(t *testing.T) {
 	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644))
-	main := `package main
-
-import (
-	_ "github.com/berthlabs/berth/rbac"
-	_ "github.com/berthlabs/berth/registry"
-	_ "github.com/berthlabs/berth/storage"
-	_ "github.com/berthlabs/berth/storage/filesystem"
-	_ "github.com/berthlabs/berth/storage/memory"
-)
-
-func main() {}
-`
+	var imports strings.Builder
+	for _, p := range pkgs {
+		imports.WriteString("\t_ \"github.com/berthlabs/berth/" + p + "\"\n")
+	}
+	main := "package main\n\nimport (\n" + imports.String() + ")\n\nfunc main() {}\n"
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte(main), 0o644))
-
-	// Outside the workspace, as a consumer's own module: its versions are
-	// those berth's go.mod requires, fetched if this machine lacks them.
 	deps := goList(t, dir, []string{"GOWORK=off", "GOFLAGS=-mod=mod -buildvcs=false"}, ".")
-	require.Contains(t, deps, "github.com/berthlabs/berth/registry")
-	t.Logf("consumer compiles %d non-standard packages", len(deps))
+	for _, p := range pkgs {
+		require.Contains(t, deps, "github.com/berthlabs/berth/"+p)
+	}
+	t.Logf("a consumer of %v compiles %d non-standard packages", pkgs, len(deps))
+	return deps
+}
+
+// A consumer module importing registry, rbac and storage compiles no
+// Trivy, Kubernetes or Docker package: scan/trivy is a module of its own.
+func TestConsumerDepsStayLight(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the go command")
+	}
+	deps := consumerDeps(t, "rbac", "registry", "storage", "storage/filesystem", "storage/memory")
 	assert.Empty(t, heavy(deps), "heavy packages in a registry/rbac/storage consumer")
+}
+
+// An embedder of the whole server compiles no Trivy, no Kubernetes client
+// and no Docker engine: the binary plugs Trivy in. (go-containerregistry's
+// reader of Docker's config file and a YAML library from sigs.k8s.io come
+// with image and chart handling, and are small.)
+func TestServerConsumerDepsStayLight(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the go command")
+	}
+	deps := consumerDeps(t, "server")
+	var banned []string
+	for _, d := range deps {
+		for _, p := range []string{"github.com/aquasecurity/", "k8s.io/", "sigs.k8s.io/controller-runtime",
+			"github.com/docker/docker/", "github.com/moby/", "helm.sh/helm/v3/pkg/repo", "helm.sh/helm/v3/pkg/action"} {
+			if strings.HasPrefix(d, p) {
+				banned = append(banned, d)
+			}
+		}
+	}
+	assert.Empty(t, banned, "heavy packages in a server consumer")
 }
 
 // The scanner module links Trivy's scanning packages but not its CLI: the

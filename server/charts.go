@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -19,14 +19,12 @@ import (
 	"github.com/berthlabs/berth/sqldb"
 )
 
-// mountCharts serves Helm chart repositories: the classic index and files
+// wireCharts serves Helm chart repositories: the classic index and files
 // under /chartrepo/ and the ChartMuseum API under /api/chartrepo/, on the
 // same blob store and database, with the same RBAC as images.
-func (a *app) mountCharts(ctx context.Context, mux *http.ServeMux, cfg config, log *slog.Logger) error {
-	sink := chartEvents{log: log}
-	if a.id != nil {
-		sink.recorder = a.id.recorder
-	}
+func wireCharts(a *Assembly) error {
+	cfg, log := a.cfg, a.log
+	sink := chartEvents{log: log, recorder: a.Audit()}
 	opts := []chart.Option{chart.WithEventSink(sink)}
 	if a.id != nil {
 		// Charts are keyed by project id; a project holding charts is not
@@ -34,22 +32,20 @@ func (a *app) mountCharts(ctx context.Context, mux *http.ServeMux, cfg config, l
 		// rest of what the repository keeps for it.
 		opts = append(opts, chart.WithProjects(a.id.projects))
 	}
-	repo, err := chart.New(ctx, a.st.blobs, a.st.db, opts...)
+	repo, err := chart.New(a.ctx, a.st.blobs, a.st.db, opts...)
 	if err != nil {
 		return err
 	}
-	if a.id != nil {
-		a.id.projects.OnDelete(func(ctx context.Context, tx *sqldb.Tx, p project.Project) error {
-			n, err := repo.ProjectVersions(ctx, tx, p.ID)
-			if err != nil {
-				return err
-			}
-			if n > 0 {
-				return fmt.Errorf("project %q: %w: it still holds %d Helm chart versions; delete them first", p.Name, project.ErrNotEmpty, n)
-			}
-			return repo.ForgetProject(ctx, tx, p.ID)
-		})
-	}
+	a.OnProjectDelete(func(ctx context.Context, tx *sqldb.Tx, p project.Project) error {
+		n, err := repo.ProjectVersions(ctx, tx, p.ID)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("project %q: %w: it still holds %d Helm chart versions; delete them first", p.Name, project.ErrNotEmpty, n)
+		}
+		return repo.ForgetProject(ctx, tx, p.ID)
+	})
 	var h http.Handler
 	if a.id == nil {
 		h = repo.Handler(chart.AllowAll)
@@ -72,10 +68,10 @@ func (a *app) mountCharts(ctx context.Context, mux *http.ServeMux, cfg config, l
 			inner.ServeHTTP(w, r.WithContext(ctx))
 		})
 		// Chart uploads and deletes act on a browser's Basic credentials.
-		h = api.CrossSiteGuard(h, api.GuardExternalURL(cfg.externalURL), api.GuardAllowedOrigins(cfg.allowedOrigins...))
+		h = api.CrossSiteGuard(h, api.GuardExternalURL(cfg.ExternalURL), api.GuardAllowedOrigins(cfg.AllowedOrigins...))
 	}
-	mux.Handle("/chartrepo/", h)
-	mux.Handle("/api/chartrepo/", h)
+	a.Handle("/chartrepo/", h)
+	a.Handle("/api/chartrepo/", h)
 	return nil
 }
 

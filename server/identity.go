@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -25,8 +25,9 @@ import (
 // cannot appear in user names, so it is never mistaken for a user.
 var systemActor = registry.SystemActor("")
 
-// adminPasswordEnv names the variable holding the first admin's password.
-const adminPasswordEnv = "BERTH_ADMIN_PASSWORD"
+// LibraryProject is the public project a server creates at its first
+// start (Config.LibraryProject).
+const LibraryProject = "library"
 
 // identity is everything "who may do what" in the reference server: users,
 // robots, projects, the audit log, the token service and the Gatekeeper
@@ -65,7 +66,7 @@ func (id *identity) registrySink() registry.EventSink {
 
 // openIdentity builds the identity stores. counter tells how many
 // repositories a project holds (the registry, built later).
-func openIdentity(ctx context.Context, st *store, cfg config, log *slog.Logger,
+func openIdentity(ctx context.Context, st *store, cfg Config, log *slog.Logger,
 	counter func(ctx context.Context, project string) (int, error)) (*identity, error) {
 	id := &identity{}
 	var err error
@@ -112,29 +113,38 @@ func openIdentity(ctx context.Context, st *store, cfg config, log *slog.Logger,
 		_, err := id.robots.ForgetProject(ctx, tx, p.ID, p.Name)
 		return err
 	})
-	if err := bootstrapAdmin(ctx, id.users, cfg.dataDir, log); err != nil {
-		return nil, err
-	}
-	tokenOpts, err := tokenKeys(cfg.dataDir)
+	created, err := bootstrapAdmin(ctx, id.users, cfg.AdminPassword, cfg.DataDir, log)
 	if err != nil {
 		return nil, err
 	}
-	if id.tokens, err = token.New(cfg.externalURL, tokenService, append(tokenOpts, token.WithLogger(log))...); err != nil {
+	if created && cfg.LibraryProject {
+		// First start: a public "library" project, as in Harbor, so that
+		// a first push needs no API call. Deleted later, it stays deleted.
+		if _, err := id.projects.Create(registry.WithActor(ctx, systemActor), project.Project{Name: LibraryProject,
+			Public: true, Owner: auth.DefaultAdminName}); err != nil && !errors.Is(err, project.ErrExists) {
+			return nil, fmt.Errorf("creating the %q project: %w", LibraryProject, err)
+		}
+	}
+	tokenOpts, err := tokenKeys(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if id.tokens, err = token.New(cfg.ExternalURL, tokenService, append(tokenOpts, token.WithLogger(log))...); err != nil {
 		return nil, err
 	}
 	opts := []auth.GatekeeperOption{auth.WithGatekeeperLogger(log), auth.WithLoginObserver(id.observeLogin(log))}
-	if cfg.noLoginThrottle {
+	if !cfg.LoginThrottle {
 		opts = append(opts, auth.WithLoginThrottle(auth.LoginThrottle{}))
 	}
-	if cfg.ldapConfig != "" {
-		dir, err := openLDAP(cfg.ldapConfig, log)
+	if cfg.LDAP.ConfigFile != "" {
+		dir, err := openLDAP(cfg.LDAP.ConfigFile, cfg.LDAP.BindPassword, log)
 		if err != nil {
 			return nil, err
 		}
 		opts = append(opts, auth.WithExternalAuthenticator(dir))
 	}
 	id.gk = auth.NewGatekeeper(id.users, id.robots, id.projects, auth.NewPolicy(api.PolicyLoader(id.projects, id.robots), publicPermissions()),
-		id.tokens, tokenRealm(cfg.externalURL), opts...)
+		id.tokens, tokenRealm(cfg.ExternalURL), opts...)
 	return id, nil
 }
 
@@ -156,6 +166,13 @@ func (l lazyProjectIDs) ProjectID(ctx context.Context, name string) (int64, bool
 // on while tokens already issued stay valid until they expire; remove the
 // retired key after the token lifetime (5 minutes).
 func tokenKeys(dataDir string) ([]token.Option, error) {
+	if dataDir == "" { // an embedded server: a key for this process only
+		key, err := token.GenerateKey()
+		if err != nil {
+			return nil, err
+		}
+		return []token.Option{token.WithSigningKey(key, "")}, nil
+	}
 	key, err := token.LoadOrCreateKey(filepath.Join(dataDir, "token.key"))
 	if err != nil {
 		return nil, err
@@ -196,18 +213,18 @@ func tokenRealm(externalURL string) string {
 	return u.JoinPath("service", "token").String()
 }
 
-// bootstrapAdmin creates the first system admin. The password comes from
-// BERTH_ADMIN_PASSWORD; without it a random one is generated and written
-// to <data>/initial-admin-password (0600), whose path alone is logged, so
-// there is never a built-in default password and the password never
-// lands in a log collector.
-func bootstrapAdmin(ctx context.Context, users *auth.Users, dataDir string, log *slog.Logger) error {
-	password := os.Getenv(adminPasswordEnv)
+// bootstrapAdmin creates the first system admin when there is none, and
+// reports whether it did. The password is the configured one (from
+// admin_password or BERTH_ADMIN_PASSWORD); without one a random one is
+// generated and written to <data>/initial-admin-password (0600), whose
+// path alone is logged, so there is never a built-in default password and
+// the password never lands in a log collector.
+func bootstrapAdmin(ctx context.Context, users *auth.Users, password, dataDir string, log *slog.Logger) (bool, error) {
 	generated := false
 	if password == "" {
 		has, err := hasAdmin(ctx, users)
 		if err != nil || has {
-			return err
+			return false, err
 		}
 		password, generated = rand.Text(), true
 	}
@@ -218,12 +235,12 @@ func bootstrapAdmin(ctx context.Context, users *auth.Users, dataDir string, log 
 		// password is lost.
 		file = filepath.Join(dataDir, initialAdminPasswordFile)
 		if err := os.WriteFile(file, []byte(password+"\n"), 0o600); err != nil {
-			return fmt.Errorf("writing the first admin's password: %w", err)
+			return false, fmt.Errorf("writing the first admin's password: %w", err)
 		}
 	}
 	created, err := users.Bootstrap(registry.WithActor(ctx, systemActor), auth.DefaultAdminName, password)
 	if err != nil {
-		return fmt.Errorf("creating the first admin (set %s): %w", adminPasswordEnv, err)
+		return false, fmt.Errorf("creating the first admin (set admin_password or %sADMIN_PASSWORD): %w", EnvPrefix, err)
 	}
 	if created && generated {
 		log.Warn("created the first system admin with a generated password; read it from the file, change it after logging in, then delete the file",
@@ -231,7 +248,7 @@ func bootstrapAdmin(ctx context.Context, users *auth.Users, dataDir string, log 
 	} else if created {
 		log.Info("created the first system admin", "user", auth.DefaultAdminName)
 	}
-	return nil
+	return created, nil
 }
 
 // initialAdminPasswordFile holds a generated first admin password.

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"fmt"
@@ -8,11 +8,11 @@ import (
 	"strings"
 )
 
-// parsePrefixes parses a comma-separated list of CIDR prefixes or bare
-// addresses (a bare address is a /32 or /128).
-func parsePrefixes(v string) ([]netip.Prefix, error) {
+// parsePrefixes parses CIDR prefixes or bare addresses (a bare address is
+// a /32 or /128).
+func parsePrefixes(list []string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
-	for _, s := range strings.Split(v, ",") {
+	for _, s := range list {
 		if s = strings.TrimSpace(s); s == "" {
 			continue
 		}

@@ -1,67 +1,43 @@
-package main
+package server
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 
 	"github.com/berthlabs/berth/registry"
 )
 
-// checkCmd runs "server check": a consistency check of a data directory. It
-// prints a report on stdout and returns 0 when the store is consistent, 1
-// when it found a problem or could not check, 2 on bad usage.
-func checkCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("server check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dataDir := fs.String("data", "./data", "data directory to check")
-	sparse := fs.Bool("sparse-manifests", false, "references to content that is not stored are expected (mirrors)")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: server check [-data dir] [-sparse-manifests]\n\n"+
-			"Verifies that every manifest matches its digest and its references resolve,\n"+
-			"every tag points at a manifest of its repository, every blob link has its blob\n"+
-			"and every stored blob matches its digest. Exit status 0 when consistent, 1 otherwise.\n\n")
-		fs.PrintDefaults()
+// Check verifies a stopped server's data directory: every manifest
+// matches its digest and its references resolve, every tag points at a
+// manifest of its repository, every blob link has its blob and every
+// stored blob matches its digest. It writes a report to w and returns
+// whether the store is consistent (with sparse, references to content
+// that is not stored are expected, as for mirrors). It takes the data
+// directory's lock, so it refuses to run beside a server.
+func Check(ctx context.Context, dataDir string, sparse bool, w io.Writer, log *slog.Logger) (bool, error) {
+	if err := isDataDir(dataDir); err != nil {
+		return false, err
 	}
-	if code, ok := parseFlags(fs, args, stderr); !ok {
-		return code
-	}
-	fail := func(err error) int {
-		fmt.Fprintln(stderr, "berth check:", err)
-		return 1
-	}
-	if err := isDataDir(*dataDir); err != nil {
-		return fail(err)
-	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	st, err := openStore(ctx, *dataDir, log)
+	st, err := openStore(ctx, dataDir, log)
 	if err != nil {
-		return fail(err)
+		return false, err
 	}
 	defer st.Close()
 	if err := st.openRegistry(ctx, registry.WithLogger(log)); err != nil {
-		return fail(err)
+		return false, err
 	}
 	rep, err := st.reg.Check(ctx)
 	if err != nil {
-		return fail(err)
+		return false, err
 	}
-	printReport(stdout, *dataDir, rep, *sparse)
-	if !rep.OK(*sparse) {
-		return 1
-	}
-	return 0
+	printReport(w, dataDir, rep, sparse)
+	return rep.OK(sparse), nil
 }
 
 // isDataDir refuses a directory a server never ran on: checking it would

@@ -1,16 +1,14 @@
-package main
+package server
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -24,20 +22,15 @@ import (
 	"github.com/berthlabs/berth/sqldb"
 )
 
-// scanConfig holds the vulnerability scanning flags.
-type scanConfig struct {
-	unscanned   string
-	failed      string
-	scanTimeout time.Duration
-	adapterPath string
-	trivy       trivyConfig
-	// builtin, when set, replaces builtinScanner (tests plug fakes in).
-	builtin func(ctx context.Context, w *wiring) (string, scan.Scanner, scan.SBOMGenerator, error)
-}
+// BuiltinScanner opens the scanner compiled into a binary (Trivy in the
+// reference server): its name, the scanner and, optionally, an SBOM
+// generator; nil scanner for none. It may add closers and read
+// Config.Trivy through the Assembly.
+type BuiltinScanner func(ctx context.Context, a *Assembly) (name string, sc scan.Scanner, gen scan.SBOMGenerator, err error)
 
-// scannerAdapterTokenEnv names the variable holding the token Harbor (or
-// another berth) presents to use this server's built-in scanner.
-const scannerAdapterTokenEnv = "BERTH_SCANNER_ADAPTER_TOKEN"
+// WithBuiltinScanner plugs in the scanner compiled into the binary; the
+// server package itself links none.
+func WithBuiltinScanner(b BuiltinScanner) Option { return func(o *options) { o.builtin = b } }
 
 // scanCatchUpWindow is how far back a start looks for pushes that
 // scan-on-push missed; older ones wait for scan-all.
@@ -46,46 +39,43 @@ const scanCatchUpWindow = 24 * time.Hour
 // scannerActor is who the built-in scanner reads the registry as.
 var scannerActor = registry.SystemActor("built-in scanner")
 
-func (c *scanConfig) addFlags(fs *flag.FlagSet) {
-	c.trivy.addFlags(fs)
-	fs.StringVar(&c.unscanned, "scan-unscanned", "allow", "vulnerability gate for artifacts not (yet) scanned: allow or deny")
-	fs.StringVar(&c.failed, "scan-failed", "allow", "vulnerability gate for artifacts whose last scan failed: allow or deny")
-	fs.DurationVar(&c.scanTimeout, "scan-timeout", 30*time.Minute, "longest one scan attempt may run")
-	fs.StringVar(&c.adapterPath, "scan-adapter-path", "/scanner-adapter",
-		"serve the built-in scanner as a Harbor pluggable scanner adapter under this path (with "+scannerAdapterTokenEnv+" set; empty: off)")
-}
-
 // wireScanning adds vulnerability scanning to the server: the scan service
 // (reports, tasks, allowlists, scanner registrations, scan-all schedule)
 // on the server's database and job queue, its pull gate and scan-on-push
 // sink, its API, and the built-in scanner served as a Harbor adapter.
-func wireScanning(w *wiring) error {
+func scanning(builtin BuiltinScanner) Feature {
+	return FeatureFunc(func(a *Assembly) error { return wireScanning(a, builtin) })
+}
+
+func wireScanning(w *Assembly, builtin BuiltinScanner) error {
 	if w.id == nil {
 		w.log.Info("vulnerability scanning needs projects: it is off while authentication is off")
 		return nil
 	}
-	cfg := w.cfg.features.scan
-	unscanned, err := scan.ParseRule(cfg.unscanned)
+	cfg := w.cfg.Scan
+	unscanned, err := scan.ParseRule(cfg.Unscanned)
 	if err != nil {
-		return fmt.Errorf("-scan-unscanned: %w", err)
+		return fmt.Errorf("scan.unscanned: %w", err)
 	}
-	failed, err := scan.ParseRule(cfg.failed)
+	failed, err := scan.ParseRule(cfg.Failed)
 	if err != nil {
-		return fmt.Errorf("-scan-failed: %w", err)
+		return fmt.Errorf("scan.failed: %w", err)
 	}
-	builtin := builtinScanner
-	if cfg.builtin != nil {
-		builtin = cfg.builtin
+	var (
+		name string
+		sc   scan.Scanner
+		gen  scan.SBOMGenerator
+	)
+	if builtin != nil {
+		if name, sc, gen, err = builtin(w.ctx, w); err != nil {
+			return fmt.Errorf("built-in scanner: %w", err)
+		}
 	}
-	name, sc, gen, err := builtin(w.ctx, w)
-	if err != nil {
-		return fmt.Errorf("built-in scanner: %w", err)
-	}
-	creds := &scannerCreds{robots: w.id.robots, externalURL: w.cfg.externalURL, internalURL: internalURL(w.cfg.addr),
-		ttl: cfg.scanTimeout + time.Hour,
+	creds := &scannerCreds{robots: w.id.robots, externalURL: w.cfg.ExternalURL, internalURL: internalURL(w.cfg.Addr),
+		ttl: cfg.Timeout + time.Hour,
 		log: w.log, active: map[string]string{}}
 	w.id.systemNames = append(w.id.systemNames, creds.systemName)
-	key, err := w.secretKey()
+	key, err := w.SecretKey()
 	if err != nil {
 		return err
 	}
@@ -97,7 +87,7 @@ func wireScanning(w *wiring) error {
 		scan.WithAdapters(adapter.NewClientFor, creds.source),
 		scan.WithExempt(creds.exempt),
 		scan.WithRules(unscanned, failed),
-		scan.WithScanTimeout(cfg.scanTimeout),
+		scan.WithScanTimeout(cfg.Timeout),
 		scan.WithLogger(w.log.With("component", "scan")),
 	}
 	if sc != nil {
@@ -110,24 +100,23 @@ func wireScanning(w *wiring) error {
 }
 
 // wireScanService builds the service from opts and adds it to the server.
-func wireScanService(w *wiring, cfg scanConfig, opts []scan.Option, sc scan.Scanner, gen scan.SBOMGenerator) error {
+func wireScanService(w *Assembly, cfg ScanConfig, opts []scan.Option, sc scan.Scanner, gen scan.SBOMGenerator) error {
 	svc, err := scan.NewService(w.ctx, w.st.db, opts...)
 	if err != nil {
 		return err
 	}
-	w.closers = append(w.closers, func() { _ = svc.Close() })
+	w.AddCloser(func() { _ = svc.Close() })
 	// A project's scan settings are keyed by its id; its deletion frees
 	// them in the same transaction.
 	w.id.projects.OnDelete(func(ctx context.Context, tx *sqldb.Tx, p project.Project) error {
 		return svc.ForgetProject(ctx, tx, p.ID)
 	})
-	if err := svc.Register(w.workers); err != nil {
+	if err := svc.Register(w.Workers()); err != nil {
 		return err
 	}
-	w.startJobs = true
-	*w.gates = append(*w.gates, svc.Gate())
-	*w.sinks = append(*w.sinks, svc.Sink())
-	w.apiOpts = append(w.apiOpts, api.WithScanning(svc))
+	w.AddPullGate(svc.Gate())
+	w.AddEventSink(svc.Sink())
+	w.AddAPIOptions(api.WithScanning(svc))
 	if err := svc.StartSchedule(w.ctx); err != nil {
 		return err
 	}
@@ -142,18 +131,17 @@ func wireScanService(w *wiring, cfg scanConfig, opts []scan.Option, sc scan.Scan
 			w.log.Info("queued scans that scan-on-push missed", "count", n)
 		}
 	}()
-	w.closers = append(w.closers, func() { <-caughtUp })
-	token := os.Getenv(scannerAdapterTokenEnv)
-	if sc != nil && cfg.adapterPath != "" && token != "" {
-		prefix := "/" + strings.Trim(cfg.adapterPath, "/")
-		srvOpts := []adapter.ServerOption{adapter.WithAuthorizer(adapter.RequireToken(token)),
+	w.AddCloser(func() { <-caughtUp })
+	if sc != nil && cfg.AdapterPath != "" && cfg.AdapterToken != "" {
+		prefix := "/" + strings.Trim(cfg.AdapterPath, "/")
+		srvOpts := []adapter.ServerOption{adapter.WithAuthorizer(adapter.RequireToken(cfg.AdapterToken)),
 			adapter.WithServerLogger(w.log.With("component", "scanner-adapter"))}
 		if gen != nil {
 			srvOpts = append(srvOpts, adapter.WithSBOM(gen))
 		}
 		h := http.StripPrefix(prefix, adapter.NewServer(sc, srvOpts...))
-		w.routes = append(w.routes, func(mux *http.ServeMux) { mux.Handle(prefix+"/", h) })
-		w.log.Info("serving the built-in scanner as a Harbor scanner adapter", "url", w.cfg.externalURL+prefix)
+		w.Handle(prefix+"/", h)
+		w.log.Info("serving the built-in scanner as a Harbor scanner adapter", "url", w.cfg.ExternalURL+prefix)
 	}
 	return nil
 }

@@ -1,9 +1,8 @@
-package main
+package server
 
 import (
 	"context"
 	"errors"
-	"flag"
 
 	"github.com/notaryproject/notation-core-go/revocation"
 	"github.com/notaryproject/notation-core-go/revocation/purpose"
@@ -16,22 +15,6 @@ import (
 	"github.com/berthlabs/berth/trust"
 )
 
-// trustConfig holds the content trust flags.
-type trustConfig struct {
-	off         bool
-	gatePushers bool
-	revocation  bool
-}
-
-func (c *trustConfig) addFlags(fs *flag.FlagSet) {
-	fs.BoolVar(&c.off, "content-trust-off", false,
-		"do not load content trust: no signature gate on pulls, no trust API (policies are off until set anyway)")
-	fs.BoolVar(&c.revocation, "content-trust-revocation", false,
-		"check Notation signing certificates for revocation online (OCSP, then CRL); off, verification never leaves the server")
-	fs.BoolVar(&c.gatePushers, "content-trust-gate-pushers", false,
-		"apply content trust to callers who may push the repository too (by default they may read unsigned manifests: signing clients read what they sign)")
-}
-
 // wireTrust adds content trust to the server: trust stores and policies
 // in the server's database, the signature gate in front of manifest pulls
 // (fed by registry events so a new signature takes effect at once) and,
@@ -40,10 +23,7 @@ func (c *trustConfig) addFlags(fs *flag.FlagSet) {
 // metadata (Harbor's enable_content_trust), then the system default.
 // With auth off there are no projects: settings are keyed by the
 // repository's first path component, and only the Go API sets them.
-func wireTrust(w *wiring) error {
-	if w.cfg.features.trust.off {
-		return nil
-	}
+func wireTrust(w *Assembly) error {
 	store, err := trust.NewStore(w.ctx, w.st.db)
 	if err != nil {
 		return err
@@ -56,21 +36,21 @@ func wireTrust(w *wiring) error {
 		})
 	}
 	opts := []trust.GateOption{trust.WithGateLogger(w.log.With("component", "trust"))}
-	if w.cfg.features.trust.revocation {
+	if w.cfg.Trust.Revocation {
 		rv, err := revocation.NewWithOptions(revocation.Options{CertChainPurpose: purpose.CodeSigning})
 		if err != nil {
 			return err
 		}
 		opts = append(opts, trust.WithRevocation(trust.VerifyOptions{Revocation: rv}))
 	}
-	if w.id != nil && !w.cfg.features.trust.gatePushers {
+	if w.id != nil && !w.cfg.Trust.GatePushers {
 		opts = append(opts, trust.WithExemption(mayPush(w.id)))
 	}
 	gate := trust.NewGate(trust.Registry(w.st.reg.Transport(registry.SystemActor("trust gate, reading signatures")), "http://berth.internal"), policies, opts...)
-	*w.gates = append(*w.gates, gate)
-	*w.sinks = append(*w.sinks, gate)
+	w.AddPullGate(gate)
+	w.AddEventSink(gate)
 	if w.id != nil {
-		w.apiOpts = append(w.apiOpts, api.WithTrust(store, gate))
+		w.AddAPIOptions(api.WithTrust(store, gate))
 	}
 	return nil
 }

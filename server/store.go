@@ -1,7 +1,8 @@
-package main
+package server
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/berthlabs/berth/registry"
 	"github.com/berthlabs/berth/sqldb"
+	"github.com/berthlabs/berth/storage"
 	"github.com/berthlabs/berth/storage/filesystem"
 )
 
@@ -28,8 +30,18 @@ const (
 type store struct {
 	reg   *registry.Registry
 	db    *sqldb.DB
-	blobs *filesystem.Driver
-	lock  *os.File
+	blobs storage.Driver
+	lock  *os.File // nil for an embedder's store, which it closes itself
+	// secretKey seals stored credentials; loaded on first use.
+	secretKey []byte
+}
+
+// embeddedStore is a store over an embedder's blobs and database, with no
+// data directory: its keys live in memory.
+func embeddedStore(blobs storage.Driver, db *sqldb.DB) *store {
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	return &store{db: db, blobs: blobs, secretKey: key}
 }
 
 // openStore opens the data directory dir, creating what is missing; call
@@ -72,7 +84,12 @@ func (s *store) openRegistry(ctx context.Context, opts ...registry.Option) error
 	return nil
 }
 
-func (s *store) Close() error { return errors.Join(s.db.Close(), s.lock.Close()) }
+func (s *store) Close() error {
+	if s.lock == nil {
+		return nil
+	}
+	return errors.Join(s.db.Close(), s.lock.Close())
+}
 
 // lockDir takes the data directory's exclusive lock, released when the
 // file is closed or the process dies.

@@ -1,9 +1,8 @@
-package main
+package server
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -18,24 +17,11 @@ import (
 	"github.com/berthlabs/berth/replicate"
 )
 
-// replConfig holds the replication flags.
-type replConfig struct {
-	enabled bool
-}
-
-func (c *replConfig) addFlags(fs *flag.FlagSet) {
-	fs.BoolVar(&c.enabled, "replication", true, "replicate to and from other registries (policies, executions and the /registries and /replication API)")
-}
-
 // wireReplication adds replication to the server: the service over the
 // server's database, its job worker, its event sink (event-based
 // policies) and its API.
-func wireReplication(w *wiring) error {
-	c := w.cfg.features.repl
-	if !c.enabled {
-		return nil
-	}
-	key, err := w.secretKey()
+func wireReplication(w *Assembly) error {
+	key, err := w.SecretKey()
 	if err != nil {
 		return err
 	}
@@ -50,14 +36,13 @@ func wireReplication(w *wiring) error {
 	if err != nil {
 		return err
 	}
-	river.AddWorker(w.workers, svc.Worker())
-	w.startJobs = true
+	river.AddWorker(w.Workers(), svc.Worker())
 	if err := svc.Start(w.ctx); err != nil {
 		return err
 	}
-	w.closers = append(w.closers, svc.Close)
-	*w.sinks = append(*w.sinks, svc)
-	w.apiOpts = append(w.apiOpts, api.WithReplication(svc))
+	w.AddCloser(svc.Close)
+	w.AddEventSink(svc)
+	w.AddAPIOptions(api.WithReplication(svc))
 	return nil
 }
 

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"net/http"
@@ -10,7 +10,7 @@ import (
 )
 
 func TestBehindProxies(t *testing.T) {
-	trusted, err := parsePrefixes("10.0.0.0/8, 192.0.2.1,2001:db8::/32")
+	trusted, err := parsePrefixes([]string{"10.0.0.0/8", " 192.0.2.1", "2001:db8::/32"})
 	require.NoError(t, err)
 	var got string
 	h := behindProxies(trusted, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = r.RemoteAddr }))
@@ -34,6 +34,6 @@ func TestBehindProxies(t *testing.T) {
 		h.ServeHTTP(httptest.NewRecorder(), req)
 		assert.Equal(t, tt.want, got, tt.name)
 	}
-	_, err = parsePrefixes("10.0.0.0/8,nonsense")
+	_, err = parsePrefixes([]string{"10.0.0.0/8", "nonsense"})
 	assert.Error(t, err)
 }

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -15,9 +15,11 @@ import (
 	"github.com/berthlabs/berth/auth/ldap"
 )
 
-// ldapFile is the JSON file named by -ldap-config. The bind password comes
-// from BERTH_LDAP_BIND_PASSWORD so the file holds no secret.
-type ldapFile struct {
+// LDAPFile is the JSON file ldap.config names: where the directory is and
+// how users and groups are found. The bind password is
+// configured apart (ldap.bind_password, BERTH_LDAP_BIND_PASSWORD) so the
+// file holds no secret.
+type LDAPFile struct {
 	URL             string `json:"url"`
 	StartTLS        bool   `json:"start_tls"`
 	CAFile          string `json:"ca_file"`
@@ -35,16 +37,16 @@ type ldapFile struct {
 
 // openLDAP reads the LDAP configuration and returns the directory as the
 // Gatekeeper consumes it.
-func openLDAP(path string, log *slog.Logger) (auth.ExternalAuthenticator, error) {
+func openLDAP(path, bindPassword string, log *slog.Logger) (auth.ExternalAuthenticator, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	var f ldapFile
+	var f LDAPFile
 	if err := json.Unmarshal(b, &f); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	cfg := ldap.Config{URL: f.URL, StartTLS: f.StartTLS, BindDN: f.BindDN, BindPassword: os.Getenv("BERTH_LDAP_BIND_PASSWORD"),
+	cfg := ldap.Config{URL: f.URL, StartTLS: f.StartTLS, BindDN: f.BindDN, BindPassword: bindPassword,
 		BaseDN: f.BaseDN, UserFilter: f.UserFilter, UserAttr: f.UserAttr, GroupBaseDN: f.GroupBaseDN,
 		GroupFilter: f.GroupFilter, GroupMemberAttr: f.GroupMemberAttr, GroupNameAttr: f.GroupNameAttr,
 		Nested: ldap.NestedMode(f.Nested), Timeout: time.Duration(f.TimeoutSeconds) * time.Second}

@@ -1,0 +1,227 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"github.com/riverqueue/river"
+
+	"github.com/berthlabs/berth/api"
+	"github.com/berthlabs/berth/audit"
+	"github.com/berthlabs/berth/auth"
+	"github.com/berthlabs/berth/jobs"
+	"github.com/berthlabs/berth/project"
+	"github.com/berthlabs/berth/registry"
+	"github.com/berthlabs/berth/sqldb"
+	"github.com/berthlabs/berth/storage"
+)
+
+// A Feature adds a capability to the server while it is assembled:
+// scanning, content trust, replication and charts are features, and an
+// embedder's own policy is one too (WithFeature). Wire runs once, after
+// the registry and the identity stores are open and before the API, the
+// routes and the job runner start; what it adds goes through the Assembly.
+type Feature interface {
+	Wire(a *Assembly) error
+}
+
+// FeatureFunc adapts a function to Feature.
+type FeatureFunc func(a *Assembly) error
+
+// Wire calls f.
+func (f FeatureFunc) Wire(a *Assembly) error { return f(a) }
+
+// Assembly is what a Feature sees of the server being assembled, and where
+// it leaves what it adds.
+type Assembly struct {
+	ctx     context.Context
+	cfg     Config
+	log     *slog.Logger
+	st      *store
+	id      *identity // nil when auth is off
+	workers *river.Workers
+	runner  *jobs.Runner // not started until every feature is wired
+	gates   *pullGates
+	sinks   *eventSinks
+	apiOpts []api.Option
+	routes  []route
+	closers []func()
+	// startJobs is set by a feature that registered a worker; River
+	// refuses to start with none.
+	startJobs bool
+}
+
+type route struct {
+	pattern string
+	h       http.Handler
+}
+
+// Context ends when the server stops; background work of a feature
+// follows it.
+func (a *Assembly) Context() context.Context { return a.ctx }
+
+// Config is the server's configuration.
+func (a *Assembly) Config() Config { return a.cfg }
+
+// Logger is the server's logger.
+func (a *Assembly) Logger() *slog.Logger { return a.log }
+
+// Registry is the OCI registry; Registry().Transport serves trusted
+// in-process clients.
+func (a *Assembly) Registry() *registry.Registry { return a.st.reg }
+
+// DB is the server's SQL database; features keep their state in it.
+func (a *Assembly) DB() *sqldb.DB { return a.st.db }
+
+// Blobs is the content-addressed blob store.
+func (a *Assembly) Blobs() storage.Driver { return a.st.blobs }
+
+// Auth reports whether authentication and RBAC are on; the identity
+// accessors return nil when they are not.
+func (a *Assembly) Auth() bool { return a.id != nil }
+
+// Projects is the project store (nil when auth is off).
+func (a *Assembly) Projects() *project.Store {
+	if a.id == nil {
+		return nil
+	}
+	return a.id.projects
+}
+
+// Gatekeeper identifies callers and decides with RBAC (nil when auth is
+// off).
+func (a *Assembly) Gatekeeper() *auth.Gatekeeper {
+	if a.id == nil {
+		return nil
+	}
+	return a.id.gk
+}
+
+// Audit records entries in the audit log (nil when auth is off).
+func (a *Assembly) Audit() *audit.Recorder {
+	if a.id == nil {
+		return nil
+	}
+	return a.id.recorder
+}
+
+// AddPullGate adds a gate asked before every manifest is served; the
+// first refusal wins.
+func (a *Assembly) AddPullGate(g registry.PullGate) { *a.gates = append(*a.gates, g) }
+
+// AddEventSink adds a sink told of every registry change.
+func (a *Assembly) AddEventSink(s registry.EventSink) { *a.sinks = append(*a.sinks, s) }
+
+// Handle serves h for pattern (http.ServeMux syntax) on the server's
+// address.
+func (a *Assembly) Handle(pattern string, h http.Handler) {
+	a.routes = append(a.routes, route{pattern, h})
+}
+
+// AddAPIOptions configures the management API (adds its endpoint groups:
+// api.WithScanning, api.WithTrust, ...). No effect when auth is off.
+func (a *Assembly) AddAPIOptions(opts ...api.Option) { a.apiOpts = append(a.apiOpts, opts...) }
+
+// OnProjectDelete runs f in the transaction that deletes a project: a
+// feature keeping rows for a project removes them, or refuses the
+// deletion with an error wrapping project.ErrNotEmpty. No effect when auth
+// is off.
+func (a *Assembly) OnProjectDelete(f func(ctx context.Context, tx *sqldb.Tx, p project.Project) error) {
+	if a.id != nil {
+		a.id.projects.OnDelete(f)
+	}
+}
+
+// Workers is where a feature registers its durable job workers; the job
+// runner starts after every feature is wired.
+func (a *Assembly) Workers() *river.Workers {
+	a.startJobs = true
+	return a.workers
+}
+
+// Jobs enqueues durable jobs in the server's database.
+func (a *Assembly) Jobs() *jobs.Runner { return a.runner }
+
+// AddCloser runs f when the server closes, after the job runner stopped,
+// in the reverse order of adding.
+func (a *Assembly) AddCloser(f func()) { a.closers = append(a.closers, f) }
+
+// SecretKey is the 32-byte key that seals the credentials features store
+// (Config.SecretKeyFile, default <data>/secret.key, created if missing;
+// in memory for a server without a data directory).
+func (a *Assembly) SecretKey() ([]byte, error) {
+	if a.st.secretKey != nil {
+		return a.st.secretKey, nil
+	}
+	path := a.cfg.SecretKeyFile
+	if path == "" {
+		path = filepath.Join(a.cfg.DataDir, "secret.key")
+	}
+	key, err := loadOrCreateKey(path)
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	a.st.secretKey = key
+	return key, nil
+}
+
+// pullGates asks every gate in turn; the first refusal wins. Features
+// append to it while the server is assembled, before it serves.
+type pullGates []registry.PullGate
+
+func (g *pullGates) CheckPull(ctx context.Context, t registry.Target) error {
+	for _, gate := range *g {
+		if err := gate.CheckPull(ctx, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eventSinks sends each event to every sink in turn. Features append to
+// it while the server is assembled, before it serves.
+type eventSinks []registry.EventSink
+
+func (s *eventSinks) Emit(ctx context.Context, e registry.Event) {
+	for _, sink := range *s {
+		sink.Emit(ctx, e)
+	}
+}
+
+// loadOrCreateKey reads a 32-byte key, or creates one (mode 0600).
+func loadOrCreateKey(path string) ([]byte, error) {
+	key, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, err
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := f.Write(key); err != nil {
+			f.Close()
+			return nil, err
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return nil, err
+		}
+		return key, f.Close()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(key) != 32 {
+		return nil, fmt.Errorf("key file %s: %d bytes, want 32", path, len(key))
+	}
+	return key, nil
+}

@@ -1,0 +1,151 @@
+package server
+
+import (
+	"time"
+
+	"github.com/berthlabs/berth/registry"
+)
+
+// Config is everything the server reads at start, as plain data. Each field
+// has a key in the configuration file (its yaml tag, sections nested), an
+// environment variable (BERTH_ and the key upper-cased, dots as
+// underscores: BERTH_TLS_CERT_FILE) and a command-line flag (the key with
+// dots and underscores as dashes; a section's "enabled" is the section's
+// name: -replication=false). DefaultConfig fills the defaults; see
+// LoadConfig for how file, environment and flags combine.
+type Config struct {
+	// Addr is the listen address.
+	Addr string `yaml:"addr" help:"listen address"`
+	// DataDir holds the SQLite database, the blobs and the keys. Empty
+	// only for an embedder who passes WithStorage and WithDatabase (then
+	// keys live in memory and AdminPassword is required).
+	DataDir string `yaml:"data" help:"data directory (blobs, the SQLite database, keys)"`
+	// LogLevel is debug, info, warn or error (for the logger Main makes;
+	// an embedder passes its own with WithLogger).
+	LogLevel string `yaml:"log_level" help:"debug, info, warn or error"`
+	// ExternalURL is where clients reach the server, for token challenges
+	// and links; default http(s)://Addr.
+	ExternalURL string `yaml:"external_url" help:"URL clients reach this server at (default http(s)://<addr>)"`
+	// Auth requires authentication and RBAC; off, anyone may do anything.
+	Auth bool `yaml:"auth" help:"require authentication and RBAC (users, robots, projects, token service); off serves everyone"`
+	// AdminPassword is the first system admin's password, used once when
+	// no admin exists; empty generates one into <data>/initial-admin-password.
+	AdminPassword string `yaml:"admin_password" secret:"true" help:"password of the first system admin, used when none exists (default: generated into <data>/initial-admin-password)"`
+	// LibraryProject creates a public project "library" at first start, as
+	// Harbor does, so a first push needs no API call.
+	LibraryProject bool `yaml:"library_project" help:"create a public project \"library\" at first start"`
+
+	SparseManifests  bool          `yaml:"sparse_manifests" help:"accept manifests whose layers or child manifests are not pushed (mirrors)"`
+	MaxManifestBytes int64         `yaml:"max_manifest_bytes" help:"largest manifest accepted, in bytes"`
+	UploadMaxAge     time.Duration `yaml:"upload_max_age" help:"abandoned upload sessions older than this are purged"`
+
+	// DebugAddr serves Go's pprof profiles (keep it private).
+	DebugAddr string `yaml:"debug_addr" help:"serve Go's pprof profiles on this address (keep it private)"`
+	// MetricsAddr serves /metrics unauthenticated on its own listener;
+	// empty serves it on Addr for system admins only.
+	MetricsAddr string `yaml:"metrics_addr" help:"serve Prometheus /metrics here, unauthenticated (keep it private), instead of on addr for system admins only"`
+	// AllowedOrigins may send browser requests that change state, besides
+	// the server's own origin.
+	AllowedOrigins []string `yaml:"allowed_origins" help:"origins (scheme://host[:port]) whose browser pages may change state through the API, besides the server's own"`
+	// TrustedProxies are addresses or CIDR prefixes of reverse proxies
+	// whose X-Forwarded-For names the client.
+	TrustedProxies []string `yaml:"trusted_proxies" help:"addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For names the client"`
+	// LoginThrottle answers 429 to addresses and names with many recent
+	// failed logins.
+	LoginThrottle bool `yaml:"login_throttle" help:"answer 429 to clients and user names with many recent failed logins (doubling delays, never a lockout)"`
+	// SecretKeyFile holds the 32-byte key sealing stored credentials;
+	// default <data>/secret.key, created if missing.
+	SecretKeyFile string `yaml:"secret_key_file" help:"32-byte key file sealing stored credentials (default <data>/secret.key, created if missing)"`
+
+	TLS         TLSConfig         `yaml:"tls"`
+	LDAP        LDAPConfig        `yaml:"ldap"`
+	Scan        ScanConfig        `yaml:"scan"`
+	Trivy       TrivyConfig       `yaml:"trivy"`
+	Trust       TrustConfig       `yaml:"content_trust"`
+	Replication ReplicationConfig `yaml:"replication"`
+	Charts      ChartsConfig      `yaml:"charts"`
+}
+
+// TLSConfig makes the server speak HTTPS (and HTTP/2) itself: Docker,
+// containerd and podman refuse plain HTTP to hosts other than loopback.
+type TLSConfig struct {
+	// CertFile and KeyFile are PEM files, re-read when they change (a
+	// cert-manager rotation needs no restart).
+	CertFile string `yaml:"cert_file" help:"PEM certificate chain; reloaded when the file changes"`
+	KeyFile  string `yaml:"key_file" help:"PEM private key of cert_file"`
+	// SelfSigned generates (once, kept in <data>/tls/) a CA and a
+	// certificate for the external host name: for development.
+	SelfSigned bool `yaml:"self_signed" help:"serve a certificate for the external host name signed by a CA generated once into <data>/tls/ca.crt (development)"`
+}
+
+// LDAPConfig logs users in against LDAP or Active Directory.
+type LDAPConfig struct {
+	// ConfigFile is a JSON file describing the directory (see SECURITY.md
+	// and the README); the bind password is kept apart.
+	ConfigFile   string `yaml:"config" help:"JSON file configuring LDAP/AD login"`
+	BindPassword string `yaml:"bind_password" secret:"true" help:"password of the LDAP bind DN"`
+}
+
+// ScanConfig configures vulnerability scanning (with auth on).
+type ScanConfig struct {
+	Enabled bool `yaml:"enabled" help:"vulnerability scanning: scanners, reports, the vulnerability gate, scan-on-push"`
+	// Unscanned and Failed are the gate's rules for artifacts with no
+	// report and with a failed scan: allow or deny.
+	Unscanned string        `yaml:"unscanned" help:"vulnerability gate for artifacts not (yet) scanned: allow or deny"`
+	Failed    string        `yaml:"failed" help:"vulnerability gate for artifacts whose last scan failed: allow or deny"`
+	Timeout   time.Duration `yaml:"timeout" help:"longest one scan attempt may run"`
+	// AdapterPath serves the built-in scanner as a Harbor pluggable
+	// scanner adapter there, when AdapterToken is set.
+	AdapterPath  string `yaml:"adapter_path" help:"serve the built-in scanner as a Harbor scanner adapter under this path (with adapter_token set; empty: off)"`
+	AdapterToken string `yaml:"adapter_token" secret:"true" help:"token Harbor (or another berth) presents to use the built-in scanner's adapter"`
+}
+
+// TrivyConfig configures the built-in Trivy scanner, for binaries that
+// plug it in (WithBuiltinScanner); the server itself does not read it.
+type TrivyConfig struct {
+	Enabled      bool          `yaml:"enabled" help:"scan with the built-in Trivy scanner (in builds with GOEXPERIMENT=jsonv2)"`
+	DBRepository string        `yaml:"db_repository" help:"OCI repository of Trivy's vulnerability DB (default: Trivy's public ones)"`
+	DBFromBerth  string        `yaml:"db_from_berth" help:"read Trivy's vulnerability DB from this repository:tag in this server (air-gapped sites), e.g. system/trivy-db:2"`
+	DBUpdate     string        `yaml:"db_update" help:"cron schedule of vulnerability DB updates (never during a scan)"`
+	Retry        time.Duration `yaml:"retry" help:"while the vulnerability DB is unavailable, retry fetching it this often"`
+}
+
+// TrustConfig configures content trust (cosign and Notation signatures).
+type TrustConfig struct {
+	Enabled bool `yaml:"enabled" help:"content trust: the signature gate on pulls and the trust API (policies are off until set)"`
+	// Revocation checks Notation certificates online (OCSP, then CRL).
+	Revocation bool `yaml:"revocation" help:"check Notation signing certificates for revocation online; off, verification never leaves the server"`
+	// GatePushers applies the gate to callers who may push too.
+	GatePushers bool `yaml:"gate_pushers" help:"apply content trust to callers who may push the repository too (by default signing clients read what they sign)"`
+}
+
+// ReplicationConfig configures replication between registries.
+type ReplicationConfig struct {
+	Enabled bool `yaml:"enabled" help:"replicate to and from other registries (policies, executions, the /registries and /replication API)"`
+}
+
+// ChartsConfig configures the Helm chart repositories.
+type ChartsConfig struct {
+	Enabled bool `yaml:"enabled" help:"Helm chart repositories under /chartrepo/ and /api/chartrepo/"`
+}
+
+// DefaultConfig is the configuration of a server started with no file,
+// no environment and no flags.
+func DefaultConfig() Config {
+	return Config{
+		Addr:             "127.0.0.1:5000",
+		DataDir:          "./data",
+		LogLevel:         "info",
+		Auth:             true,
+		LibraryProject:   true,
+		MaxManifestBytes: registry.DefaultMaxManifestSize,
+		UploadMaxAge:     7 * 24 * time.Hour,
+		LoginThrottle:    true,
+		Scan: ScanConfig{Enabled: true, Unscanned: "allow", Failed: "allow", Timeout: 30 * time.Minute,
+			AdapterPath: "/scanner-adapter"},
+		Trivy:       TrivyConfig{Enabled: true, DBUpdate: "@every 6h", Retry: time.Minute},
+		Trust:       TrustConfig{Enabled: true},
+		Replication: ReplicationConfig{Enabled: true},
+		Charts:      ChartsConfig{Enabled: true},
+	}
+}
