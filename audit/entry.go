@@ -7,7 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/berthlabs/berth/registry"
+	"github.com/berthlabs/berth/core"
 )
 
 // Entry is one audited operation: who did what to which resource, when,
@@ -104,7 +104,7 @@ func KindOf(actor string) string {
 		return KindAnonymous
 	case strings.HasPrefix(actor, RobotPrefix):
 		return KindRobot
-	case registry.IsSystemActor(actor):
+	case core.IsSystemActor(actor):
 		return KindSystem
 	default:
 		return KindUser

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/berthlabs/berth/registry"
+	"github.com/berthlabs/berth/core"
 )
 
 // RegistrySink records the registry's events through r:
@@ -25,8 +25,8 @@ import (
 // reason, folded like pulls. Emit blocks while r's queue is
 // full and is not cut short by the request's cancellation; an entry that
 // cannot be recorded (r closed) is logged.
-func RegistrySink(r *Recorder) registry.EventSink {
-	return registry.EventSinkFunc(func(ctx context.Context, ev registry.Event) {
+func RegistrySink(r *Recorder) core.EventSink {
+	return core.EventSinkFunc(func(ctx context.Context, ev core.Event) {
 		e, ok := entryOf(ev)
 		if !ok {
 			return
@@ -40,7 +40,7 @@ func RegistrySink(r *Recorder) registry.EventSink {
 
 // entryOf maps a registry event to an entry, or false when it is not
 // audited.
-func entryOf(ev registry.Event) (Entry, bool) {
+func entryOf(ev core.Event) (Entry, bool) {
 	e := Entry{
 		Time:       ev.Time,
 		Actor:      ev.Actor,
@@ -54,7 +54,7 @@ func entryOf(ev registry.Event) (Entry, bool) {
 		e.Result = ResultFailure
 		e.Detail = fmt.Sprintf("refused (%d): %s", ev.Status, ev.Refused)
 		e.ResourceType, e.Resource = ResourceArtifact, ev.Repository
-		if ev.Target == registry.TargetBlob && ev.Digest != "" {
+		if ev.Target == core.TargetBlob && ev.Digest != "" {
 			e.ResourceType = ResourceBlob
 		}
 		if ev.Tag != "" {
@@ -66,7 +66,7 @@ func entryOf(ev registry.Event) (Entry, bool) {
 		return e, true
 	}
 	switch {
-	case ev.Target == registry.TargetManifest && ev.Action != registry.EventMount:
+	case ev.Target == core.TargetManifest && ev.Action != core.EventMount:
 		e.ResourceType = ResourceArtifact
 		e.Resource = ev.Repository
 		if ev.Tag != "" {
@@ -75,13 +75,13 @@ func entryOf(ev registry.Event) (Entry, bool) {
 		if ev.Digest != "" {
 			e.Resource += "@" + ev.Digest.String()
 		}
-	case ev.Target == registry.TargetTag && ev.Action != registry.EventMount:
+	case ev.Target == core.TargetTag && ev.Action != core.EventMount:
 		e.ResourceType = ResourceTag
 		e.Resource = ev.Repository + ":" + ev.Tag
 		if ev.Digest != "" {
 			e.Detail = "tag pointed to " + ev.Digest.String()
 		}
-	case ev.Target == registry.TargetBlob && ev.Action == registry.EventDelete:
+	case ev.Target == core.TargetBlob && ev.Action == core.EventDelete:
 		e.ResourceType = ResourceBlob
 		e.Resource = ev.Repository + "@" + ev.Digest.String()
 	default:

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+
+	"github.com/berthlabs/berth/core"
 )
 
 // Error codes of the OCI distribution specification.
@@ -29,18 +31,9 @@ const (
 )
 
 // Error is an error the registry answers with: an HTTP status and one entry
-// of the spec's error body. Hooks may return it (or wrap it) to choose the
-// status, code and message a client sees.
-type Error struct {
-	Status  int
-	Code    string
-	Message string
-	Detail  any
-	// Header is added to the response, e.g. WWW-Authenticate on 401.
-	Header http.Header
-}
-
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
+// of the spec's error body (core.StatusError). Hooks may return it (or wrap
+// it) to choose the status, code and message a client sees.
+type Error = core.StatusError
 
 func newError(status int, code, msg string) *Error {
 	return &Error{Status: status, Code: code, Message: msg}

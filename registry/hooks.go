@@ -3,65 +3,43 @@ package registry
 import (
 	"context"
 	"net/http"
-	"strings"
-	"time"
 
 	"github.com/opencontainers/go-digest"
+
+	"github.com/berthlabs/berth/core"
 )
 
-// Actions a request may need on a resource; the names of the distribution
-// token specification.
+// The shared vocabulary lives in package core; these names are the
+// registry's view of it.
+
+// Actions a request may need on a resource (core's).
 const (
-	ActionPull   = "pull"
-	ActionPush   = "push"
-	ActionDelete = "delete"
-	ActionAll    = "*"
+	ActionPull   = core.ActionPull
+	ActionPush   = core.ActionPush
+	ActionDelete = core.ActionDelete
+	ActionAll    = core.ActionAll
 )
 
-// Resource types of the token specification.
+// Resource types of the token specification (core's).
 const (
-	ResourceRepository = "repository"
-	ResourceRegistry   = "registry"
+	ResourceRepository = core.ResourceRepository
+	ResourceRegistry   = core.ResourceRegistry
 )
 
-// Access is one resource a request needs and the actions on it, in the shape
-// of a token scope ("repository:library/nginx:pull,push").
-type Access struct {
-	Type    string // ResourceRepository or ResourceRegistry
-	Name    string // repository name, or "catalog"
-	Actions []string
-}
+// Access is one resource a request needs and the actions on it.
+type Access = core.Access
 
-// actorKey carries the caller's name in a request context.
-type actorKey struct{}
+// WithActor records who is calling: core.WithActor.
+func WithActor(ctx context.Context, actor string) context.Context { return core.WithActor(ctx, actor) }
 
-// WithActor records who is calling; an Authorizer returns the context it
-// makes, and every Event of the request carries the name.
-func WithActor(ctx context.Context, actor string) context.Context {
-	return context.WithValue(ctx, actorKey{}, actor)
-}
+// ActorFrom returns the name WithActor recorded: core.ActorFrom.
+func ActorFrom(ctx context.Context) string { return core.ActorFrom(ctx) }
 
-// ActorFrom returns the name WithActor recorded, or "".
-func ActorFrom(ctx context.Context) string {
-	s, _ := ctx.Value(actorKey{}).(string)
-	return s
-}
-
-// SystemActor names the server acting on its own, for purpose: "(system)",
-// or "(system: trust gate)", "(system: replication policy 3, execution
-// 7)". Parentheses cannot appear in user or robot names, so it is never
-// mistaken for an account, and the audit log files it as the system.
-func SystemActor(purpose string) string {
-	if purpose == "" {
-		return "(system)"
-	}
-	return "(system: " + purpose + ")"
-}
+// SystemActor names the server acting on its own: core.SystemActor.
+func SystemActor(purpose string) string { return core.SystemActor(purpose) }
 
 // IsSystemActor reports whether actor is one SystemActor made.
-func IsSystemActor(actor string) bool {
-	return actor == "(system)" || strings.HasPrefix(actor, "(system: ") && strings.HasSuffix(actor, ")")
-}
+func IsSystemActor(actor string) bool { return core.IsSystemActor(actor) }
 
 // Authorizer decides whether a request may proceed. It is called before
 // every /v2/ request with what the request needs (empty for the /v2/ ping,
@@ -108,64 +86,25 @@ type PushGate interface {
 	CheckPush(ctx context.Context, t Target, tags []string) error
 }
 
-// EventAction is what happened.
-type EventAction string
-
-// Event actions.
-const (
-	EventPush   EventAction = "push"
-	EventPull   EventAction = "pull"
-	EventMount  EventAction = "mount"
-	EventDelete EventAction = "delete"
+// Events are core's: what happened, to what, by whom.
+type (
+	EventAction   = core.EventAction
+	EventTarget   = core.EventTarget
+	Event         = core.Event
+	EventSink     = core.EventSink
+	EventSinkFunc = core.EventSinkFunc
 )
 
-// EventTarget is what an event is about.
-type EventTarget string
-
-// Event targets.
+// Event actions and targets.
 const (
-	TargetManifest EventTarget = "manifest"
-	TargetBlob     EventTarget = "blob"
-	TargetTag      EventTarget = "tag"
+	EventPush      = core.EventPush
+	EventPull      = core.EventPull
+	EventMount     = core.EventMount
+	EventDelete    = core.EventDelete
+	TargetManifest = core.TargetManifest
+	TargetBlob     = core.TargetBlob
+	TargetTag      = core.TargetTag
 )
-
-// Event is emitted after a change or a read has completed successfully.
-type Event struct {
-	Action       EventAction
-	Target       EventTarget
-	Repository   string
-	Digest       digest.Digest
-	MediaType    string
-	ArtifactType string
-	Size         int64
-	Tag          string        // for tag events and manifest pushes by tag
-	Subject      digest.Digest // manifest pushes with a subject
-	From         string        // mount source repository, if any
-	Actor        string        // who, as the Authorizer recorded it with WithActor
-	Time         time.Time
-	RemoteAddr   string
-	UserAgent    string
-	// Refused, when not empty, says why the request was refused: access
-	// denied to a known caller (403, or 401 for a token lacking scope) or
-	// a gate's 412. Action is what was asked (pull, push or delete);
-	// nothing happened. Anonymous callers' refusals (the challenge every
-	// client meets before it logs in) are not reported.
-	Refused string
-	// Status is the HTTP status of a refusal.
-	Status int
-}
-
-// EventSink receives events. Emit runs on the request path after the
-// response is decided, so it should be quick or hand off.
-type EventSink interface {
-	Emit(ctx context.Context, e Event)
-}
-
-// EventSinkFunc adapts a function to EventSink.
-type EventSinkFunc func(ctx context.Context, e Event)
-
-// Emit calls f.
-func (f EventSinkFunc) Emit(ctx context.Context, e Event) { f(ctx, e) }
 
 type allowAll struct{}
 

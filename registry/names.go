@@ -6,24 +6,18 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/berthlabs/berth/core"
 	"github.com/berthlabs/berth/storage"
 )
 
-// MaxNameLength bounds repository names; clients limit host + "/" + name to
-// 255 characters, so a longer name could never be pulled.
-const MaxNameLength = 255
+// MaxNameLength bounds repository names (core.MaxNameLength).
+const MaxNameLength = core.MaxNameLength
 
-var (
-	nameComponent = `[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*`
-	nameRE        = regexp.MustCompile(`^` + nameComponent + `(?:/` + nameComponent + `)*$`)
-	tagRE         = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
-)
+var tagRE = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
 
 // ValidName reports whether name is a valid repository name per the
-// distribution spec (lower-case components separated by '/').
-func ValidName(name string) bool {
-	return len(name) <= MaxNameLength && nameRE.MatchString(name)
-}
+// distribution spec (core.ValidRepository).
+func ValidName(name string) bool { return core.ValidRepository(name) }
 
 // ValidTag reports whether tag is a valid tag.
 func ValidTag(tag string) bool { return tagRE.MatchString(tag) }

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/berthlabs/berth/registry"
+	"github.com/berthlabs/berth/core"
 )
 
 // Challenge error codes (RFC 6750).
@@ -21,7 +21,7 @@ const (
 //	Bearer realm="https://host/service/token",service="berth",scope="repository:foo:pull,push",error="insufficient_scope"
 //
 // Values are quoted with '"' and '\' escaped and control characters removed.
-func Challenge(realm, service string, need []registry.Access, errCode string) string {
+func Challenge(realm, service string, need []core.Access, errCode string) string {
 	var b strings.Builder
 	b.WriteString("Bearer ")
 	param(&b, "realm", realm)
@@ -56,7 +56,7 @@ func param(b *strings.Builder, name, value string) {
 // it and checks that it allows need. Without a bearer token (none, or
 // another scheme such as Basic) it returns ErrNoToken. A valid token that
 // lacks scope returns its claims together with a *ScopeError.
-func (s *Service) VerifyRequest(r *http.Request, need []registry.Access) (*Claims, error) {
+func (s *Service) VerifyRequest(r *http.Request, need []core.Access) (*Claims, error) {
 	scheme, raw, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	raw = strings.TrimSpace(raw)
 	if !strings.EqualFold(scheme, "Bearer") || raw == "" {
@@ -74,7 +74,7 @@ func (s *Service) VerifyRequest(r *http.Request, need []registry.Access) (*Claim
 // and need; the challenge names error="insufficient_scope" when cause is a
 // *ScopeError, error="invalid_token" for a token that failed verification,
 // and no error when there was no token (cause nil or ErrNoToken).
-func (s *Service) Unauthorized(realm string, need []registry.Access, cause error) *registry.Error {
+func (s *Service) Unauthorized(realm string, need []core.Access, cause error) *core.StatusError {
 	code, msg := "", "authentication required"
 	var detail any
 	var se *ScopeError
@@ -85,11 +85,15 @@ func (s *Service) Unauthorized(realm string, need []registry.Access, cause error
 	default:
 		code, msg = ErrCodeInvalidToken, "invalid token: "+strings.TrimPrefix(cause.Error(), "token: ")
 	}
-	return &registry.Error{
+	return &core.StatusError{
 		Status:  http.StatusUnauthorized,
-		Code:    registry.CodeUnauthorized,
+		Code:    codeUnauthorized,
 		Message: msg,
 		Detail:  detail,
 		Header:  http.Header{"Www-Authenticate": {Challenge(realm, s.service, need, code)}},
 	}
 }
+
+// codeUnauthorized is the OCI distribution error code of a 401
+// (registry.CodeUnauthorized).
+const codeUnauthorized = "UNAUTHORIZED"

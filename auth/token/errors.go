@@ -3,7 +3,7 @@ package token
 import (
 	"errors"
 
-	"github.com/berthlabs/berth/registry"
+	"github.com/berthlabs/berth/core"
 )
 
 // Errors of Verify, VerifyRequest, Allows and ParseScope; match with errors.Is.
@@ -28,7 +28,7 @@ var ErrInvalidCredentials = errors.New("token: invalid credentials")
 // ScopeError is the error of Allows: a valid token that does not cover what
 // a request needs. It matches ErrInsufficientScope.
 type ScopeError struct {
-	Missing []registry.Access // the needed actions the token lacks
+	Missing []core.Access // the needed actions the token lacks
 }
 
 func (e *ScopeError) Error() string {

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/berthlabs/berth/registry"
+	"github.com/berthlabs/berth/core"
 )
 
 // Request bounds of the token endpoint.
@@ -96,7 +96,7 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request, authn Authe
 	if svc := form["service"]; len(svc) != 1 || svc[0] != s.service {
 		return nil, badRequest("invalid_request", "service must be "+strconv.Quote(s.service))
 	}
-	var requested []registry.Access
+	var requested []core.Access
 	for _, sc := range form["scope"] {
 		acc, err := ParseScope(sc)
 		if err != nil {
@@ -115,7 +115,7 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request, authn Authe
 			return nil, err
 		}
 	}
-	var granted []registry.Access
+	var granted []core.Access
 	if authz != nil && len(requested) > 0 {
 		granted = intersect(requested, authz.Grant(r.Context(), id, requested))
 	}

@@ -3,7 +3,7 @@ package token
 import (
 	"context"
 
-	"github.com/berthlabs/berth/registry"
+	"github.com/berthlabs/berth/core"
 )
 
 // Authenticator checks a username and password. A wrong pair returns
@@ -23,7 +23,7 @@ type Identity struct {
 // for an anonymous caller. It returns the allowed subset of requested;
 // the token endpoint intersects the result with requested again.
 type Authorizer interface {
-	Grant(ctx context.Context, id *Identity, requested []registry.Access) []registry.Access
+	Grant(ctx context.Context, id *Identity, requested []core.Access) []core.Access
 }
 
 // AuthenticatorFunc adapts a function to Authenticator.
@@ -35,9 +35,9 @@ func (f AuthenticatorFunc) Authenticate(ctx context.Context, u, p string) (Ident
 }
 
 // AuthorizerFunc adapts a function to Authorizer.
-type AuthorizerFunc func(ctx context.Context, id *Identity, requested []registry.Access) []registry.Access
+type AuthorizerFunc func(ctx context.Context, id *Identity, requested []core.Access) []core.Access
 
 // Grant calls f.
-func (f AuthorizerFunc) Grant(ctx context.Context, id *Identity, req []registry.Access) []registry.Access {
+func (f AuthorizerFunc) Grant(ctx context.Context, id *Identity, req []core.Access) []core.Access {
 	return f(ctx, id, req)
 }

@@ -12,7 +12,7 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/berthlabs/berth/registry"
+	"github.com/berthlabs/berth/core"
 )
 
 // maxSubject bounds the sub claim.
@@ -72,7 +72,7 @@ func (a *audience) UnmarshalJSON(b []byte) error {
 // Issue signs a token for subject ("" for anonymous) granting access, which
 // is merged per resource; every entry must be a valid scope. The caller has
 // decided what subject may do: Issue grants exactly access.
-func (s *Service) Issue(subject string, access []registry.Access) (Token, error) {
+func (s *Service) Issue(subject string, access []core.Access) (Token, error) {
 	if len(subject) > maxSubject || strings.ContainsFunc(subject, unicode.IsControl) {
 		return Token{}, fmt.Errorf("token: invalid subject")
 	}
@@ -83,7 +83,7 @@ func (s *Service) Issue(subject string, access []registry.Access) (Token, error)
 	wa := make([]wireAccess, 0, len(acc))
 	for _, a := range acc {
 		if why := checkAccess(a); why != "" {
-			return Token{}, fmt.Errorf("%w: %s: %s", ErrInvalidScope, FormatScope([]registry.Access{a}), why)
+			return Token{}, fmt.Errorf("%w: %s: %s", ErrInvalidScope, FormatScope([]core.Access{a}), why)
 		}
 		wa = append(wa, wireAccess{Type: a.Type, Name: a.Name, Actions: a.Actions})
 	}

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/berthlabs/berth/registry"
+	"github.com/berthlabs/berth/core"
 )
 
 // Bounds on what a request or a token may carry.
@@ -27,11 +27,11 @@ const catalogName = "catalog"
 // be valid repository names; actions are pull, push, delete and *. Duplicate
 // actions are removed; scopes are returned in order, not merged. An empty
 // parameter yields no scopes. Errors wrap ErrInvalidScope.
-func ParseScope(s string) ([]registry.Access, error) {
+func ParseScope(s string) ([]core.Access, error) {
 	if len(s) > maxScopeLength {
 		return nil, fmt.Errorf("%w: scope parameter longer than %d bytes", ErrInvalidScope, maxScopeLength)
 	}
-	var out []registry.Access
+	var out []core.Access
 	for _, f := range strings.Fields(s) {
 		a, err := parseOne(f)
 		if err != nil {
@@ -42,12 +42,12 @@ func ParseScope(s string) ([]registry.Access, error) {
 	return out, nil
 }
 
-func parseOne(f string) (registry.Access, error) {
-	bad := func(why string) (registry.Access, error) {
+func parseOne(f string) (core.Access, error) {
+	bad := func(why string) (core.Access, error) {
 		if len(f) > 80 {
 			f = f[:80] + "..."
 		}
-		return registry.Access{}, fmt.Errorf("%w: %q: %s", ErrInvalidScope, f, why)
+		return core.Access{}, fmt.Errorf("%w: %q: %s", ErrInvalidScope, f, why)
 	}
 	typ, rest, ok := strings.Cut(f, ":")
 	i := strings.LastIndexByte(rest, ':')
@@ -58,7 +58,7 @@ func parseOne(f string) (registry.Access, error) {
 	if !ok {
 		return bad("invalid resource class")
 	}
-	a := registry.Access{Type: typ, Name: rest[:i]}
+	a := core.Access{Type: typ, Name: rest[:i]}
 	for act := range strings.SplitSeq(rest[i+1:], ",") {
 		if !slices.Contains(a.Actions, act) {
 			a.Actions = append(a.Actions, act)
@@ -86,28 +86,28 @@ func stripClass(typ string) (string, bool) {
 func isLowerAlnum(r rune) bool { return r >= 'a' && r <= 'z' || r >= '0' && r <= '9' }
 
 // checkAccess reports what is wrong with a, or "".
-func checkAccess(a registry.Access) string {
+func checkAccess(a core.Access) string {
 	if len(a.Actions) == 0 {
 		return "no actions"
 	}
 	switch a.Type {
-	case registry.ResourceRepository:
-		if !registry.ValidName(a.Name) {
+	case core.ResourceRepository:
+		if !core.ValidRepository(a.Name) {
 			return "invalid repository name"
 		}
 		for _, act := range a.Actions {
 			switch act {
-			case registry.ActionPull, registry.ActionPush, registry.ActionDelete, registry.ActionAll:
+			case core.ActionPull, core.ActionPush, core.ActionDelete, core.ActionAll:
 			default:
 				return "unknown action"
 			}
 		}
-	case registry.ResourceRegistry:
+	case core.ResourceRegistry:
 		if a.Name != catalogName {
 			return "unknown registry resource"
 		}
 		for _, act := range a.Actions {
-			if act != registry.ActionAll {
+			if act != core.ActionAll {
 				return "registry:catalog takes only the * action"
 			}
 		}
@@ -120,7 +120,7 @@ func checkAccess(a registry.Access) string {
 // FormatScope formats access as a scope parameter: resource scopes separated
 // by spaces, the form ParseScope reads and a challenge carries. Entries
 // without actions are left out.
-func FormatScope(access []registry.Access) string {
+func FormatScope(access []core.Access) string {
 	var b strings.Builder
 	for _, a := range access {
 		if len(a.Actions) == 0 {
@@ -136,12 +136,12 @@ func FormatScope(access []registry.Access) string {
 
 // merge combines entries for the same resource, removes duplicate actions
 // and entries without actions. It never aliases the input's slices.
-func merge(in []registry.Access) []registry.Access {
-	var out []registry.Access
+func merge(in []core.Access) []core.Access {
+	var out []core.Access
 	for _, a := range in {
-		i := slices.IndexFunc(out, func(o registry.Access) bool { return o.Type == a.Type && o.Name == a.Name })
+		i := slices.IndexFunc(out, func(o core.Access) bool { return o.Type == a.Type && o.Name == a.Name })
 		if i < 0 {
-			out = append(out, registry.Access{Type: a.Type, Name: a.Name})
+			out = append(out, core.Access{Type: a.Type, Name: a.Name})
 			i = len(out) - 1
 		}
 		for _, act := range a.Actions {
@@ -150,16 +150,16 @@ func merge(in []registry.Access) []registry.Access {
 			}
 		}
 	}
-	return slices.DeleteFunc(out, func(a registry.Access) bool { return len(a.Actions) == 0 })
+	return slices.DeleteFunc(out, func(a core.Access) bool { return len(a.Actions) == 0 })
 }
 
 // covers reports whether the action set grants act; "*" grants everything.
 func covers(set []string, act string) bool {
-	return slices.Contains(set, act) || slices.Contains(set, registry.ActionAll)
+	return slices.Contains(set, act) || slices.Contains(set, core.ActionAll)
 }
 
 // actionsFor collects the actions set grants on one resource.
-func actionsFor(set []registry.Access, typ, name string) []string {
+func actionsFor(set []core.Access, typ, name string) []string {
 	var acts []string
 	for _, a := range set {
 		if a.Type == typ && a.Name == name {
@@ -171,18 +171,18 @@ func actionsFor(set []registry.Access, typ, name string) []string {
 
 // intersect returns what granted gives of what requested asks for, so that a
 // token never carries more than was requested, whatever granted holds.
-func intersect(requested, granted []registry.Access) []registry.Access {
-	var out []registry.Access
+func intersect(requested, granted []core.Access) []core.Access {
+	var out []core.Access
 	for _, r := range merge(requested) {
 		g := actionsFor(granted, r.Type, r.Name)
-		a := registry.Access{Type: r.Type, Name: r.Name}
+		a := core.Access{Type: r.Type, Name: r.Name}
 		for _, act := range r.Actions {
 			if covers(g, act) {
 				a.Actions = append(a.Actions, act)
 			}
 		}
 		for _, act := range g { // "*" requested, narrower actions granted
-			one := registry.Access{Type: r.Type, Name: r.Name, Actions: []string{act}}
+			one := core.Access{Type: r.Type, Name: r.Name, Actions: []string{act}}
 			if covers(r.Actions, act) && !slices.Contains(a.Actions, act) && checkAccess(one) == "" {
 				a.Actions = append(a.Actions, act)
 			}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/berthlabs/berth/registry"
+	"github.com/berthlabs/berth/core"
 )
 
 // MaxTokenLength bounds the tokens Verify reads.
@@ -26,7 +26,7 @@ type Claims struct {
 	IssuedAt  time.Time
 	ID        string
 	KeyID     string
-	Access    []registry.Access
+	Access    []core.Access
 }
 
 // Verify checks a token and returns its claims. It accepts only the
@@ -123,9 +123,9 @@ func (w *wireClaims) claims(kid string) (*Claims, error) {
 		IssuedAt:  time.Unix(*w.IssuedAt, 0).UTC(),
 	}
 	for _, a := range w.Access {
-		ra := registry.Access{Type: a.Type, Name: a.Name, Actions: a.Actions}
+		ra := core.Access{Type: a.Type, Name: a.Name, Actions: a.Actions}
 		if why := checkAccess(ra); why != "" {
-			return nil, fmt.Errorf("%w: access %s: %s", ErrMalformed, FormatScope([]registry.Access{ra}), why)
+			return nil, fmt.Errorf("%w: access %s: %s", ErrMalformed, FormatScope([]core.Access{ra}), why)
 		}
 		c.Access = append(c.Access, ra)
 	}
@@ -153,11 +153,11 @@ func (s *Service) checkClaims(c *Claims) error {
 // need: the same type and name, and each action granted or "*" granted. An
 // entry without actions (the /v2/ ping) needs only a valid token. The error
 // is a *ScopeError naming what is missing.
-func (c *Claims) Allows(need []registry.Access) error {
-	var missing []registry.Access
+func (c *Claims) Allows(need []core.Access) error {
+	var missing []core.Access
 	for _, n := range merge(need) {
 		have := actionsFor(c.Access, n.Type, n.Name)
-		m := registry.Access{Type: n.Type, Name: n.Name}
+		m := core.Access{Type: n.Type, Name: n.Name}
 		for _, act := range n.Actions {
 			if !covers(have, act) {
 				m.Actions = append(m.Actions, act)
