@@ -1,7 +1,6 @@
 package api
 
 import (
-	"strings"
 	"time"
 
 	"github.com/berthlabs/berth/audit"
@@ -36,7 +35,7 @@ func auditJSON(e audit.Entry) AuditLog {
 func auditFilter(c *call) (audit.Filter, error) {
 	f, err := audit.ParseQuery(c.r.URL.Query().Get("q"))
 	if err != nil {
-		return f, badRequest(strings.TrimPrefix(err.Error(), "audit: "))
+		return f, err // invalid: 400 with what is wrong
 	}
 	return f, nil
 }

@@ -4,11 +4,9 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/berthlabs/berth/auth"
-	"github.com/berthlabs/berth/project"
-	"github.com/berthlabs/berth/registry"
+	"github.com/berthlabs/berth/core"
 )
 
 // Error codes, as Harbor spells them.
@@ -54,34 +52,56 @@ func unauthorized(msg string) error {
 }
 
 // classify turns an error into the answer to give, or nil when it is an
-// internal error whose text must not reach the client. The stores' errors
-// for a caller's mistake carry messages written for people.
+// internal error whose text must not reach the client. Errors of a kind
+// (core.ErrNotFound, ...) carry messages written for people: their status
+// is the kind's (core.HTTPStatus), their message their text.
 func classify(err error) *apiError {
 	var e *apiError
 	if errors.As(err, &e) {
 		return e
 	}
 	var tooBig *http.MaxBytesError
-	msg := strings.TrimPrefix(err.Error(), "auth: ")
+	var se *core.StatusError
 	switch {
 	case isEmptyBody(err):
-		return &apiError{http.StatusBadRequest, codeBadRequest, msg}
+		return &apiError{http.StatusBadRequest, codeBadRequest, err.Error()}
 	case errors.As(err, &tooBig):
 		return &apiError{http.StatusRequestEntityTooLarge, codeTooLarge, "request body larger than the limit of 1 MiB"}
-	case errors.Is(err, project.ErrNotFound), errors.Is(err, auth.ErrNotFound), errors.Is(err, registry.ErrNotFound):
-		return &apiError{http.StatusNotFound, codeNotFound, msg}
-	case errors.Is(err, project.ErrExists), errors.Is(err, auth.ErrExists):
-		return &apiError{http.StatusConflict, codeConflict, msg}
-	case errors.Is(err, project.ErrNotEmpty), errors.Is(err, auth.ErrLastAdmin), errors.Is(err, auth.ErrExternalUser):
-		return &apiError{http.StatusPreconditionFailed, codePrecondition, msg}
-	case errors.Is(err, project.ErrInvalid), errors.Is(err, auth.ErrInvalid), errors.Is(err, auth.ErrPasswordPolicy):
-		return &apiError{http.StatusBadRequest, codeBadRequest, msg}
-	case errors.Is(err, auth.ErrUnavailable):
-		return &apiError{http.StatusServiceUnavailable, codeUnavailable, "the identity provider is unavailable; try again later"}
 	case errors.Is(err, auth.ErrThrottled):
 		return &apiError{http.StatusTooManyRequests, codeTooManyRequests, err.Error()}
+	case errors.Is(err, auth.ErrUnavailable):
+		return &apiError{http.StatusServiceUnavailable, codeUnavailable, "the identity provider is unavailable; try again later"}
+	case errors.As(err, &se):
+		return &apiError{se.Status, codeOf(se.Status), se.Message}
 	}
-	return nil
+	status, ok := core.HTTPStatus(err)
+	if !ok {
+		return nil
+	}
+	return &apiError{status, codeOf(status), err.Error()}
+}
+
+// codeOf is Harbor's error code for a status.
+func codeOf(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return codeBadRequest
+	case http.StatusUnauthorized:
+		return codeUnauthorized
+	case http.StatusForbidden:
+		return codeForbidden
+	case http.StatusNotFound:
+		return codeNotFound
+	case http.StatusConflict:
+		return codeConflict
+	case http.StatusPreconditionFailed:
+		return codePrecondition
+	case http.StatusTooManyRequests:
+		return codeTooManyRequests
+	case http.StatusServiceUnavailable:
+		return codeUnavailable
+	}
+	return codeInternal
 }
 
 // writeError answers with err: as classified, or as an internal error that

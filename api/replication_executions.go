@@ -48,7 +48,7 @@ func (a *API) listExecutions(c *call) error {
 	status := replicate.Status(c.r.URL.Query().Get("status"))
 	es, total, err := a.cfg.repl.r.Executions(c.ctx(), policyID, status, pg.offset(), pg.size)
 	if err != nil {
-		return replError(err)
+		return err
 	}
 	return c.paged(pg, total, convertAll(es, executionJSON))
 }
@@ -84,7 +84,7 @@ func (a *API) listTasks(c *call) error {
 	}
 	ts, total, err := a.cfg.repl.r.Tasks(c.ctx(), id, pg.offset(), pg.size)
 	if err != nil {
-		return replError(err)
+		return err
 	}
 	return c.paged(pg, total, convertAll(ts, taskJSON))
 }
@@ -100,7 +100,7 @@ func (a *API) taskLog(c *call) error {
 	}
 	log, err := a.cfg.repl.r.TaskLog(c.ctx(), id, tid)
 	if err != nil {
-		return replError(err)
+		return err
 	}
 	return c.raw("text/plain; charset=utf-8", []byte(log))
 }

@@ -2,35 +2,16 @@ package api
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 
 	"github.com/berthlabs/berth/rbac"
-	"github.com/berthlabs/berth/replicate"
 )
 
 // The replication endpoints are for system administrators only, and most
 // of them do one thing to the object named by {id}: these helpers hold
 // what they share.
-
-// replError turns the replication service's errors into answers.
-func replError(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, replicate.ErrNotFound):
-		return notFound(err.Error())
-	case errors.Is(err, replicate.ErrInvalid):
-		return badRequest(err.Error())
-	case errors.Is(err, replicate.ErrExists):
-		return &apiError{http.StatusConflict, codeConflict, err.Error()}
-	case errors.Is(err, replicate.ErrInUse):
-		return &apiError{http.StatusPreconditionFailed, codePrecondition, err.Error()}
-	}
-	return err
-}
 
 func (c *call) pathID(name string) (int64, error) {
 	v := c.r.PathValue(name)
@@ -72,7 +53,7 @@ func replFetch[T any](c *call, act rbac.Action, get func(context.Context, int64)
 	}
 	v, err := get(c.ctx(), id)
 	if err != nil {
-		return 0, nil, replError(err)
+		return 0, nil, err
 	}
 	return id, v, nil
 }
@@ -93,7 +74,7 @@ func replDo(c *call, act rbac.Action, do func(context.Context, int64) error) err
 	if err != nil {
 		return err
 	}
-	return c.a.okOr(c, replError(do(c.ctx(), id)))
+	return c.a.okOr(c, do(c.ctx(), id))
 }
 
 // replCreate answers POST on collection: the body, a J, becomes what
@@ -112,7 +93,7 @@ func replCreate[J, T any](c *call, collection string, of func(J) (T, error), cre
 	}
 	id, err := create(c.ctx(), v)
 	if err != nil {
-		return replError(err)
+		return err
 	}
 	return c.created(BasePath+collection+"/"+strconv.FormatInt(id, 10), nil)
 }
@@ -134,7 +115,7 @@ func replList[T, J any](c *call, list func(ctx context.Context, name string, off
 	}
 	items, total, err := list(c.ctx(), name, pg.offset(), pg.size)
 	if err != nil {
-		return replError(err)
+		return err
 	}
 	return c.paged(pg, total, convertAll(items, toJSON))
 }

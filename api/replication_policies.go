@@ -109,7 +109,7 @@ func (a *API) updatePolicy(c *call) error {
 		return err
 	}
 	p.ID = id
-	return a.okOr(c, replError(a.cfg.repl.r.UpdatePolicy(c.ctx(), p)))
+	return a.okOr(c, a.cfg.repl.r.UpdatePolicy(c.ctx(), p))
 }
 
 func (a *API) deletePolicy(c *call) error {

@@ -79,7 +79,7 @@ func (a *API) pingRegistry(c *call) error {
 	case err == nil:
 		return c.ok()
 	case errors.Is(err, replicate.ErrNotFound), errors.Is(err, replicate.ErrInvalid):
-		return replError(err)
+		return err
 	case errors.As(err, &pe):
 		// The answer says what happened, never what the remote sent: the
 		// cause goes to the log.
@@ -118,7 +118,7 @@ func (a *API) updateRegistry(c *call) error {
 			"(credential.access_secret), or a credential with empty access_key and access_secret to clear it; "+
 			"the stored secret is never sent to a new address", cur.Name, cur.URL, e.URL))
 	}
-	return a.okOr(c, replError(err))
+	return a.okOr(c, err)
 }
 
 func (a *API) deleteRegistry(c *call) error {

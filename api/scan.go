@@ -2,9 +2,7 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/berthlabs/berth/scan"
 )
@@ -162,23 +160,4 @@ func (a *API) scanRoutes() []route {
 		{method: put, path: pProject + "/cve-allowlist", id: "updateProjectCVEAllowlist", tag: "project",
 			summary: "Replace the project's CVE allowlist (project admins)", body: CVEAllowlist{}, handle: a.setProjectAllowlist},
 	}
-}
-
-// scanErr maps the scan package's errors to answers.
-func scanErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	msg := strings.TrimPrefix(err.Error(), "scan: ")
-	switch {
-	case errors.Is(err, scan.ErrNotFound):
-		return notFound(msg)
-	case errors.Is(err, scan.ErrExists):
-		return &apiError{http.StatusConflict, codeConflict, msg}
-	case errors.Is(err, scan.ErrInvalid):
-		return badRequest(msg)
-	case errors.Is(err, scan.ErrNoScanner), errors.Is(err, scan.ErrUnsupported), errors.Is(err, scan.ErrNotScannable):
-		return &apiError{http.StatusPreconditionFailed, codePrecondition, msg}
-	}
-	return err
 }

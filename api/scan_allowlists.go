@@ -51,7 +51,7 @@ func (a *API) putAllowlist(c *call, proj string) error {
 		return err
 	}
 	_, err = a.cfg.scan.svc.SetAllowlist(c.ctx(), proj, allowlistOf(req))
-	return a.okOr(c, scanErr(err))
+	return a.okOr(c, err)
 }
 
 func (a *API) getSystemAllowlist(c *call) error {

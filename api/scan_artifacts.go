@@ -24,7 +24,7 @@ func scanTaskJSON(t scan.Task) ScanTaskInfo {
 // or with the call's error.
 func (c *call) acceptedTask(t scan.Task, err error) error {
 	if err != nil {
-		return scanErr(err)
+		return err
 	}
 	return c.json(http.StatusAccepted, scanTaskJSON(t))
 }
@@ -90,7 +90,7 @@ func (a *API) scanArtifact(c *call) error {
 	}
 	ts, err := a.cfg.scan.svc.ScanImages(c.ctx(), art, scan.TriggerManual)
 	if err != nil {
-		return scanErr(err)
+		return err
 	}
 	if !scan.IsIndex(ra.MediaType) && len(ts) == 1 {
 		return c.json(http.StatusAccepted, scanTaskJSON(ts[0]))
@@ -126,7 +126,7 @@ func (a *API) artifactTask(c *call) (scan.Task, error) {
 	}
 	t, err := a.cfg.scan.svc.Task(c.ctx(), id)
 	if err != nil {
-		return t, scanErr(err)
+		return t, err
 	}
 	if t.Artifact.Digest != art.Digest {
 		return t, notFound(fmt.Sprintf("report %d is not one of %s@%s", id, art.Repository, art.Digest))
@@ -149,7 +149,7 @@ func (a *API) scanLog(c *call) error {
 	}
 	log, err := a.cfg.scan.svc.TaskLog(c.ctx(), t.ID)
 	if err != nil {
-		return scanErr(err)
+		return err
 	}
 	c.w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	c.w.WriteHeader(http.StatusOK)
@@ -172,7 +172,7 @@ func (a *API) sbom(c *call) error {
 	}
 	b, err := a.cfg.scan.svc.FetchSBOM(c.ctx(), art, format)
 	if err != nil {
-		return scanErr(err)
+		return err
 	}
 	return c.raw(format, b)
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/berthlabs/berth/rbac"
 	"github.com/berthlabs/berth/scan"
@@ -62,7 +61,7 @@ func (c *call) scannerID() string { return c.r.PathValue("registration_id") }
 // returned, or with the call's error.
 func (c *call) answerRegistration(r scan.Registration, err error) error {
 	if err != nil {
-		return scanErr(err)
+		return err
 	}
 	return c.json(http.StatusOK, registrationJSON(r))
 }
@@ -85,7 +84,7 @@ func (c *call) scannerUnreachable(err error) error {
 		c.a.cfg.log.InfoContext(c.ctx(), "api: scanner check failed", "scanner", pe.Scanner, "url", pe.URL, "err", pe.Err)
 		return &apiError{http.StatusServiceUnavailable, codeUnavailable, "the scanner did not answer: " + pe.Error()}
 	}
-	return scanErr(err)
+	return err
 }
 
 func (a *API) listScanners(c *call) error {
@@ -106,7 +105,7 @@ func (a *API) createScanner(c *call) error {
 	}
 	r, err := a.cfg.scan.svc.AddScanner(c.ctx(), registrationOf(req))
 	if err != nil {
-		return scanErr(err)
+		return err
 	}
 	return c.created(BasePath+"/scanners/"+url.PathEscape(r.ID), registrationJSON(r))
 }
@@ -148,7 +147,7 @@ func (a *API) setDefaultScanner(c *call) error {
 	if !req.IsDefault {
 		return badRequest("is_default must be true: make another scanner the default instead")
 	}
-	return a.okOr(c, scanErr(a.cfg.scan.svc.SetDefaultScanner(c.ctx(), c.scannerID())))
+	return a.okOr(c, a.cfg.scan.svc.SetDefaultScanner(c.ctx(), c.scannerID()))
 }
 
 func (a *API) deleteScanner(c *call) error {
@@ -157,7 +156,7 @@ func (a *API) deleteScanner(c *call) error {
 	}
 	r, err := a.cfg.scan.svc.Scanner(c.ctx(), c.scannerID())
 	if err != nil {
-		return scanErr(err)
+		return err
 	}
 	return c.answerRegistration(r, a.cfg.scan.svc.DeleteScanner(c.ctx(), c.scannerID()))
 }
@@ -176,7 +175,7 @@ func (a *API) getProjectScanner(c *call) error {
 	}
 	r, err := a.cfg.scan.svc.ProjectScanner(c.ctx(), p.Name)
 	if errors.Is(err, scan.ErrNoScanner) {
-		return notFound(strings.TrimPrefix(err.Error(), "scan: "))
+		return notFound(err.Error())
 	}
 	return c.answerRegistration(r, err)
 }
@@ -194,5 +193,5 @@ func (a *API) setProjectScanner(c *call) error {
 	if errors.Is(err, scan.ErrNotFound) {
 		return badRequest(fmt.Sprintf("scanner %q does not exist", req.UUID))
 	}
-	return a.okOr(c, scanErr(err))
+	return a.okOr(c, err)
 }

@@ -41,13 +41,13 @@ func (a *API) setScanAllSchedule(c *call) error {
 		}
 		t, err := a.cfg.scan.svc.ScanAll(c.ctx(), scan.TriggerManual)
 		if err != nil {
-			return scanErr(err)
+			return err
 		}
 		return c.json(http.StatusCreated, scanTaskJSON(t))
 	}
 	s, err := a.cfg.scan.svc.SetScanAllSchedule(c.ctx(), scan.Schedule{Type: req.Schedule.Type, Cron: req.Schedule.Cron})
 	if err != nil {
-		return scanErr(err)
+		return err
 	}
 	status := http.StatusOK
 	if c.r.Method == http.MethodPost {
@@ -68,7 +68,7 @@ func (a *API) stopScanAll(c *call) error {
 		return err
 	}
 	if _, err := a.cfg.scan.svc.StopScanAll(c.ctx()); err != nil {
-		return scanErr(err)
+		return err
 	}
 	c.w.WriteHeader(http.StatusAccepted)
 	return nil

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -174,19 +173,6 @@ func trustKeyJSON(e *trust.Entry) TrustKey {
 		NotAfter: e.NotAfter, PEM: e.PEM, Created: e.Created}
 }
 
-// trustError answers the trust package's errors for a caller's mistake.
-func trustError(err error) error {
-	switch {
-	case errors.Is(err, trust.ErrInvalid):
-		return badRequest(err.Error())
-	case errors.Is(err, trust.ErrNotFound):
-		return notFound(err.Error())
-	case errors.Is(err, trust.ErrExists):
-		return &apiError{http.StatusConflict, codeConflict, err.Error()}
-	}
-	return err
-}
-
 func (a *API) listTrustKeys(c *call) error {
 	scope, err := c.trustScope(false)
 	if err != nil {
@@ -214,7 +200,7 @@ func (a *API) addTrustKey(c *call) error {
 	}
 	e, err := a.cfg.trust.stores.AddEntry(c.ctx(), scope, req.Name, []byte(req.PEM))
 	if err != nil {
-		return trustError(err)
+		return err
 	}
 	loc := BasePath + "/trust/keys/"
 	if scope != "" {
@@ -233,7 +219,7 @@ func (a *API) deleteTrustKey(c *call) error {
 		return notFound(fmt.Sprintf("trust store entry %q does not exist", c.r.PathValue("key_id")))
 	}
 	if err := a.cfg.trust.stores.DeleteEntry(c.ctx(), scope, id); err != nil {
-		return trustError(err)
+		return err
 	}
 	return c.ok()
 }
@@ -278,7 +264,7 @@ func (a *API) setTrustPolicy(c *call) error {
 	}
 	p := trust.Policy{Mode: trust.Mode(req.Mode), Format: trust.Format(req.Format), Signers: req.Signers}
 	if err := a.cfg.trust.stores.SetPolicy(c.ctx(), scope, p); err != nil {
-		return trustError(err)
+		return err
 	}
 	return c.ok()
 }
@@ -289,7 +275,7 @@ func (a *API) resetTrustPolicy(c *call) error {
 		return err
 	}
 	if err := a.cfg.trust.stores.ResetPolicy(c.ctx(), scope); err != nil {
-		return trustError(err)
+		return err
 	}
 	return c.ok()
 }

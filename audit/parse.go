@@ -3,6 +3,7 @@ package audit
 import (
 	"errors"
 	"fmt"
+	"github.com/berthlabs/berth/core"
 	"strings"
 	"time"
 )
@@ -33,10 +34,10 @@ func ParseQuery(q string) (Filter, error) {
 		key, val, ok := strings.Cut(term, "=")
 		key = strings.TrimSpace(key)
 		if !ok || key == "" {
-			return f, fmt.Errorf("audit: query term %q: want key=value, key=~value or key=[from~to]", term)
+			return f, fmt.Errorf("query term %q: want key=value, key=~value or key=[from~to]: %w", term, core.ErrInvalid)
 		}
 		if seen[key] {
-			return f, fmt.Errorf("audit: query key %q given twice", key)
+			return f, fmt.Errorf("query key %q given twice: %w", key, core.ErrInvalid)
 		}
 		seen[key] = true
 		prefix := strings.HasPrefix(val, "~")
@@ -44,7 +45,7 @@ func ParseQuery(q string) (Filter, error) {
 			val = val[1:]
 		}
 		if err := f.set(key, strings.TrimSpace(val), prefix); err != nil {
-			return f, fmt.Errorf("audit: query key %q: %w", key, err)
+			return f, fmt.Errorf("query key %q: %w (%w)", key, err, core.ErrInvalid)
 		}
 	}
 	return f, nil
@@ -163,7 +164,7 @@ func splitTerms(q string) ([]string, error) {
 		}
 	}
 	if depth != 0 || quote != 0 {
-		return nil, fmt.Errorf("audit: query %q: unbalanced brackets or quotes", q)
+		return nil, fmt.Errorf("query %q: unbalanced brackets or quotes: %w", q, core.ErrInvalid)
 	}
 	return terms, nil
 }

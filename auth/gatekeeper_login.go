@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/berthlabs/berth/core"
 	"github.com/berthlabs/berth/rbac"
 )
 
 // ErrUnavailable means an identity provider could not be reached.
-var ErrUnavailable = errors.New("identity provider unavailable")
+var ErrUnavailable = core.New(core.ErrUnavailable, "identity provider unavailable")
 
 // login checks Basic credentials: robots by their "robot$" prefix, then
 // local users, then the external directory for users that are not local.

@@ -1,14 +1,15 @@
 package auth
 
 import (
-	"errors"
 	"fmt"
 	"unicode/utf8"
+
+	"github.com/berthlabs/berth/core"
 )
 
 // ErrPasswordPolicy is wrapped by every password policy violation; the
 // message says what to change.
-var ErrPasswordPolicy = errors.New("auth: password does not meet the policy")
+var ErrPasswordPolicy = core.New(core.ErrInvalid, "password does not meet the policy")
 
 // PasswordPolicy bounds the passwords local users may set. Lengths count
 // characters (Unicode code points), not bytes.

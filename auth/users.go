@@ -8,22 +8,26 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/berthlabs/berth/core"
 	"github.com/berthlabs/berth/sqldb"
 )
 
 //go:embed migrations/sqlite/*_users.sql
 var usersMigrations embed.FS
 
-// Errors the stores return; match them with errors.Is.
+// Errors the stores return; match them with errors.Is. The first ones are
+// core's kinds (or cases of them), so an HTTP layer answers them without
+// knowing this package.
 var (
-	ErrNotFound           = errors.New("auth: not found")
-	ErrExists             = errors.New("auth: already exists")
-	ErrInvalid            = errors.New("auth: invalid")
-	ErrInvalidCredentials = errors.New("auth: invalid credentials")
-	ErrExternalUser       = errors.New("auth: user is managed by an external identity source")
-	ErrLastAdmin          = errors.New("auth: refusing to remove the last system admin")
-	ErrExpired            = errors.New("auth: account expired")
-	ErrDisabled           = errors.New("auth: account disabled")
+	ErrNotFound     = core.ErrNotFound
+	ErrExists       = core.ErrExists
+	ErrInvalid      = core.ErrInvalid
+	ErrExternalUser = core.New(core.ErrPrecondition, "user is managed by an external identity source")
+	ErrLastAdmin    = core.New(core.ErrPrecondition, "refusing to remove the last system admin")
+	// Credentials that fail: answered 401 without saying which.
+	ErrInvalidCredentials = errors.New("invalid credentials")
+	ErrExpired            = errors.New("account expired")
+	ErrDisabled           = errors.New("account disabled")
 )
 
 // Sources of user accounts.

@@ -5,12 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/berthlabs/berth/core"
 
 	"github.com/berthlabs/berth/sqldb"
 )
 
 // ErrNoProject: the project a request names does not exist.
-var ErrNoProject = errors.New("project not found")
+var ErrNoProject = core.New(core.ErrNotFound, "project not found")
 
 // Projects resolves a project name to its immutable id; ok is false when
 // there is no such project. *project.Store implements it. Chart rows are

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"github.com/berthlabs/berth/core"
 	"log/slog"
 	"sync"
 	"time"
@@ -25,13 +26,13 @@ const maxProvSize = 1 << 20
 // Errors; match them with errors.Is (or errors.As for *TooLargeError).
 var (
 	// ErrExists: the chart version is already stored and force was not set.
-	ErrExists = errors.New("chart version already exists")
+	ErrExists = core.New(core.ErrExists, "chart version already exists")
 	// ErrNotFound: no such chart or chart version.
-	ErrNotFound = errors.New("chart not found")
+	ErrNotFound = core.New(core.ErrNotFound, "chart not found")
 	// ErrInvalidChart: the archive is not a valid chart.
-	ErrInvalidChart = errors.New("invalid chart")
+	ErrInvalidChart = core.New(core.ErrInvalid, "invalid chart")
 	// ErrInvalidProvenance: the .prov file does not verify.
-	ErrInvalidProvenance = errors.New("invalid provenance")
+	ErrInvalidProvenance = core.New(core.ErrInvalid, "invalid provenance")
 )
 
 // TooLargeError reports an upload over the configured size limit.

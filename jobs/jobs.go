@@ -44,6 +44,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/berthlabs/berth/core"
 	"log/slog"
 	"os"
 	"time"
@@ -55,7 +56,7 @@ import (
 )
 
 // ErrNotFound is returned by Status and Cancel for an unknown job id.
-var ErrNotFound = errors.New("jobs: job not found")
+var ErrNotFound = core.New(core.ErrNotFound, "job not found")
 
 // Migrate creates or upgrades River's tables (river_job, river_queue, …) in
 // db. It is idempotent; run it once at startup before New.

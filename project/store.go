@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berthlabs/berth/core"
 	"github.com/berthlabs/berth/sqldb"
 )
 
@@ -18,10 +19,10 @@ var migrations embed.FS
 // caller's mistake wraps one of them, so an API maps them to 404, 409, 412
 // and 400.
 var (
-	ErrNotFound = errors.New("not found")
-	ErrExists   = errors.New("already exists")
-	ErrNotEmpty = errors.New("not empty")
-	ErrInvalid  = errors.New("invalid")
+	ErrNotFound = core.ErrNotFound
+	ErrExists   = core.ErrExists
+	ErrNotEmpty = core.New(core.ErrPrecondition, "not empty")
+	ErrInvalid  = core.ErrInvalid
 )
 
 // DefaultCacheSize is how many projects the in-process cache holds.

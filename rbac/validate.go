@@ -1,16 +1,16 @@
 package rbac
 
 import (
-	"errors"
 	"fmt"
+	"github.com/berthlabs/berth/core"
 	"strings"
 )
 
 // Errors New wraps; match them with errors.Is.
 var (
-	ErrUnknownRole    = errors.New("unknown role")
-	ErrUnknownProject = errors.New("unknown project")
-	ErrInvalidPolicy  = errors.New("invalid policy")
+	ErrUnknownRole    = core.New(core.ErrInvalid, "unknown role")
+	ErrUnknownProject = core.New(core.ErrInvalid, "unknown project")
+	ErrInvalidPolicy  = core.New(core.ErrInvalid, "invalid policy")
 )
 
 // validate checks a Policy before it reaches Casbin, so that every rule in

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/berthlabs/berth/core"
 	"io"
 	"strings"
 	"time"
@@ -21,7 +22,7 @@ import (
 
 // ErrNotFound is returned by the Go API for a repository or artifact that
 // does not exist.
-var ErrNotFound = errors.New("not found")
+var ErrNotFound = core.ErrNotFound
 
 // Repository summarises one repository.
 type Repository struct {
@@ -253,7 +254,7 @@ func escapeLike(s string) string {
 }
 
 // ErrTooLarge is returned by ReadConfig for a config over the limit.
-var ErrTooLarge = errors.New("too large")
+var ErrTooLarge = core.New(core.ErrInvalid, "too large")
 
 // ReadConfig returns the config blob of an image manifest in repo (a Helm
 // chart's Chart.yaml as JSON, an image's platform and history), at most

@@ -1,8 +1,8 @@
 package replicate
 
 import (
-	"errors"
 	"fmt"
+	"github.com/berthlabs/berth/core"
 	"net/http"
 	"net/url"
 	"strings"
@@ -13,10 +13,10 @@ import (
 
 // Errors callers match with errors.Is.
 var (
-	ErrNotFound = errors.New("replicate: not found")
-	ErrInvalid  = errors.New("replicate: invalid")
-	ErrExists   = errors.New("replicate: already exists")
-	ErrInUse    = errors.New("replicate: in use")
+	ErrNotFound = core.ErrNotFound
+	ErrInvalid  = core.ErrInvalid
+	ErrExists   = core.ErrExists
+	ErrInUse    = core.New(core.ErrPrecondition, "in use")
 	// ErrCredentialRequired: an update moves an endpoint with a stored
 	// password to another origin (scheme, host or port) without giving the
 	// password again. It wraps ErrInvalid.

@@ -14,7 +14,7 @@ package storage
 
 import (
 	"context"
-	"errors"
+	"github.com/berthlabs/berth/core"
 	"io"
 	"time"
 
@@ -23,10 +23,10 @@ import (
 
 // Errors every driver returns (wrapped or bare); match them with errors.Is.
 var (
-	ErrBlobUnknown     = errors.New("blob unknown")
-	ErrUploadUnknown   = errors.New("upload unknown")
-	ErrDigestMismatch  = errors.New("content does not match digest")
-	ErrUnsupportedAlgo = errors.New("unsupported digest algorithm")
+	ErrBlobUnknown     = core.New(core.ErrNotFound, "blob unknown")
+	ErrUploadUnknown   = core.New(core.ErrNotFound, "upload unknown")
+	ErrDigestMismatch  = core.New(core.ErrInvalid, "content does not match digest")
+	ErrUnsupportedAlgo = core.New(core.ErrInvalid, "unsupported digest algorithm")
 )
 
 // Blobs reads and removes committed content.

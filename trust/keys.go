@@ -9,17 +9,17 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
-	"errors"
 	"fmt"
+	"github.com/berthlabs/berth/core"
 	"strings"
 	"time"
 )
 
 // Errors of the package.
 var (
-	ErrInvalid  = errors.New("trust: invalid")
-	ErrNotFound = errors.New("trust: not found")
-	ErrExists   = errors.New("trust: already exists")
+	ErrInvalid  = core.ErrInvalid
+	ErrNotFound = core.ErrNotFound
+	ErrExists   = core.ErrExists
 )
 
 // Kind is the kind of a trust store entry.
