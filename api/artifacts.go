@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"github.com/berthlabs/berth/core"
 	"net/http"
 	"slices"
 	"strconv"
@@ -141,7 +142,7 @@ func (a *API) listArtifacts(c *call) error {
 	if err != nil {
 		return err
 	}
-	arts, total, err := a.deps.Registry.ListArtifacts(c.ctx(), repo, pg.offset(), pg.size)
+	arts, total, err := a.deps.Registry.ListArtifacts(c.ctx(), repo, core.Page{Offset: pg.offset(), Limit: pg.size})
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"github.com/berthlabs/berth/core"
 	"strings"
 
 	"github.com/berthlabs/berth/auth"
@@ -48,7 +49,7 @@ func PolicyLoader(projects *project.Store, robots *auth.Robots) func(ctx context
 			}
 		}
 		for off := 0; ; {
-			rs, total, err := robots.List(ctx, auth.RobotFilter{Offset: off, Limit: auth.MaxPageSize})
+			rs, total, err := robots.List(ctx, auth.RobotFilter{Page: core.Page{Offset: off, Limit: auth.MaxPageSize}})
 			if err != nil {
 				return rbac.Policy{}, err
 			}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"github.com/berthlabs/berth/core"
 	"net/http"
 
 	"github.com/berthlabs/berth/replicate"
@@ -13,7 +14,7 @@ type ReplicationEndpoints interface {
 	UpdateEndpoint(ctx context.Context, e replicate.Endpoint) error
 	DeleteEndpoint(ctx context.Context, id int64) error
 	Endpoint(ctx context.Context, id int64) (*replicate.Endpoint, error)
-	Endpoints(ctx context.Context, name string, offset, limit int) ([]replicate.Endpoint, int, error)
+	Endpoints(ctx context.Context, name string, page core.Page) ([]replicate.Endpoint, int, error)
 }
 
 // ReplicationPolicies manages replication policies.
@@ -22,7 +23,7 @@ type ReplicationPolicies interface {
 	UpdatePolicy(ctx context.Context, p replicate.Policy) error
 	DeletePolicy(ctx context.Context, id int64) error
 	Policy(ctx context.Context, id int64) (*replicate.Policy, error)
-	Policies(ctx context.Context, name string, offset, limit int) ([]replicate.Policy, int, error)
+	Policies(ctx context.Context, name string, page core.Page) ([]replicate.Policy, int, error)
 }
 
 // ReplicationExecutions starts, stops and reports executions.
@@ -30,8 +31,8 @@ type ReplicationExecutions interface {
 	StartExecution(ctx context.Context, policyID int64, trigger replicate.TriggerType) (int64, error)
 	StopExecution(ctx context.Context, id int64) error
 	Execution(ctx context.Context, id int64) (*replicate.Execution, error)
-	Executions(ctx context.Context, policyID int64, status replicate.Status, offset, limit int) ([]replicate.Execution, int, error)
-	Tasks(ctx context.Context, executionID int64, offset, limit int) ([]replicate.Task, int, error)
+	Executions(ctx context.Context, policyID int64, status replicate.Status, page core.Page) ([]replicate.Execution, int, error)
+	Tasks(ctx context.Context, executionID int64, page core.Page) ([]replicate.Task, int, error)
 	TaskLog(ctx context.Context, executionID, taskID int64) (string, error)
 }
 

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"github.com/berthlabs/berth/core"
 	"strconv"
 	"time"
 
@@ -46,7 +47,7 @@ func (a *API) listExecutions(c *call) error {
 		}
 	}
 	status := replicate.Status(c.r.URL.Query().Get("status"))
-	es, total, err := a.cfg.repl.r.Executions(c.ctx(), policyID, status, pg.offset(), pg.size)
+	es, total, err := a.cfg.repl.r.Executions(c.ctx(), policyID, status, core.Page{Offset: pg.offset(), Limit: pg.size})
 	if err != nil {
 		return err
 	}
@@ -82,7 +83,7 @@ func (a *API) listTasks(c *call) error {
 	if err != nil {
 		return err
 	}
-	ts, total, err := a.cfg.repl.r.Tasks(c.ctx(), id, pg.offset(), pg.size)
+	ts, total, err := a.cfg.repl.r.Tasks(c.ctx(), id, core.Page{Offset: pg.offset(), Limit: pg.size})
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"github.com/berthlabs/berth/core"
 	"net/http"
 	"strconv"
 
@@ -100,7 +101,7 @@ func replCreate[J, T any](c *call, collection string, of func(J) (T, error), cre
 
 // replList answers a listing filtered by name: one page of what list
 // finds, each as toJSON shows it.
-func replList[T, J any](c *call, list func(ctx context.Context, name string, offset, limit int) ([]T, int, error),
+func replList[T, J any](c *call, list func(ctx context.Context, name string, page core.Page) ([]T, int, error),
 	toJSON func(*T) J) error {
 	if err := c.configAdmin(rbac.ActionList); err != nil {
 		return err
@@ -113,7 +114,7 @@ func replList[T, J any](c *call, list func(ctx context.Context, name string, off
 	if err != nil {
 		return err
 	}
-	items, total, err := list(c.ctx(), name, pg.offset(), pg.size)
+	items, total, err := list(c.ctx(), name, core.Page{Offset: pg.offset(), Limit: pg.size})
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"github.com/berthlabs/berth/core"
 	"net/http"
 	"net/url"
 	"strings"
@@ -57,7 +58,7 @@ func (c *call) repository(perm rbac.Permission) (project.Project, string, error)
 // findRepository returns the repository named full, if it exists.
 func (a *API) findRepository(c *call, full string) (registry.Repository, bool, error) {
 	// Names sort before the longer names they prefix.
-	rs, _, err := a.deps.Registry.ListRepositories(c.ctx(), full, 0, 1)
+	rs, _, err := a.deps.Registry.ListRepositories(c.ctx(), full, core.Page{Limit: 1})
 	if err != nil || len(rs) == 0 || rs[0].Name != full {
 		return registry.Repository{}, false, err
 	}
@@ -95,7 +96,7 @@ func (a *API) listRepositories(c *call) error {
 		}
 		prefix += name
 	}
-	rs, total, err := a.deps.Registry.ListRepositories(c.ctx(), prefix, pg.offset(), pg.size)
+	rs, total, err := a.deps.Registry.ListRepositories(c.ctx(), prefix, core.Page{Offset: pg.offset(), Limit: pg.size})
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"github.com/berthlabs/berth/core"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -131,7 +132,7 @@ func (a *API) listRobots(c *call) error {
 	if err != nil {
 		return err
 	}
-	f := auth.RobotFilter{Offset: pg.offset(), Limit: pg.size}
+	f := auth.RobotFilter{Page: core.Page{Offset: pg.offset(), Limit: pg.size}}
 	if t, ok := terms["level"]; ok {
 		f.Level = auth.RobotLevel(t.value)
 		if f.Level != auth.RobotSystem && f.Level != auth.RobotProject {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"github.com/berthlabs/berth/core"
 	"net/http"
 	"net/url"
 	"time"
@@ -84,7 +85,7 @@ func (a *API) listUsers(c *call) error {
 		}
 		prefix = t.value
 	}
-	us, total, err := a.deps.Users.List(c.ctx(), auth.UserFilter{NamePrefix: prefix, Offset: pg.offset(), Limit: pg.size})
+	us, total, err := a.deps.Users.List(c.ctx(), auth.UserFilter{NamePrefix: prefix, Page: core.Page{Offset: pg.offset(), Limit: pg.size}})
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/berthlabs/berth/core"
 	"math"
 	"strings"
 	"time"
@@ -27,11 +28,9 @@ type Filter struct {
 	From, To  time.Time // both inclusive; zero is unbounded
 }
 
-// Page bounds one page of results.
-type Page struct {
-	Offset int
-	Limit  int // 0 means DefaultPageSize; capped at MaxPageSize
-}
+// Page bounds one page of results (core's page): Limit 0 means
+// DefaultPageSize; it is capped at MaxPageSize.
+type Page = core.Page
 
 // Page sizes.
 const (

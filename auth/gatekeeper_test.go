@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/berthlabs/berth/core"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -80,7 +81,7 @@ func newWorld(t testing.TB, opts ...auth.GatekeeperOption) *world {
 			pol.Bindings = append(pol.Bindings, rbac.Binding{Subject: m.Subject, Project: m.Project,
 				Role: rbac.Role(m.Role), Repositories: m.Repositories})
 		}
-		rs, _, err := robots.List(ctx, auth.RobotFilter{Limit: 1000})
+		rs, _, err := robots.List(ctx, auth.RobotFilter{Page: core.Page{Limit: 1000}})
 		for _, r := range rs {
 			for _, perm := range r.Permissions {
 				pol.Bindings = append(pol.Bindings, rbac.Binding{Subject: "robot:" + r.Name, Project: perm.Project,

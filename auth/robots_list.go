@@ -3,14 +3,15 @@ package auth
 import (
 	"context"
 	"fmt"
+	"github.com/berthlabs/berth/core"
 )
 
 // RobotFilter selects a page of robots.
 type RobotFilter struct {
 	Level   RobotLevel // "" for both
 	Project string     // "" for any; a name for that project's robots
-	Offset  int
-	Limit   int // 0 for DefaultPageSize; at most MaxPageSize
+	// Page: Limit 0 for DefaultPageSize; at most MaxPageSize.
+	core.Page
 }
 
 // List returns a page of robots ordered by name, and how many match the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"github.com/berthlabs/berth/core"
 	"strings"
 	"testing"
 	"time"
@@ -175,12 +176,12 @@ func TestRobotList(t *testing.T) {
 			total  int
 		}{
 			{RobotFilter{Project: "library"}, []string{"robot$library+a", "robot$library+b", "robot$library+c"}, 3},
-			{RobotFilter{Project: "library", Limit: 2}, []string{"robot$library+a", "robot$library+b"}, 3},
-			{RobotFilter{Project: "library", Offset: 2, Limit: 2}, []string{"robot$library+c"}, 3},
+			{RobotFilter{Project: "library", Page: core.Page{Limit: 2}}, []string{"robot$library+a", "robot$library+b"}, 3},
+			{RobotFilter{Project: "library", Page: core.Page{Offset: 2, Limit: 2}}, []string{"robot$library+c"}, 3},
 			{RobotFilter{Project: "team"}, []string{"robot$team+a"}, 1},
 			{RobotFilter{Project: "none"}, []string{}, 0},
 			{RobotFilter{Level: RobotSystem}, []string{"robot$sys1", "robot$sys2"}, 2},
-			{RobotFilter{Level: RobotProject, Limit: 1}, []string{"robot$library+a"}, 4},
+			{RobotFilter{Level: RobotProject, Page: core.Page{Limit: 1}}, []string{"robot$library+a"}, 4},
 			{RobotFilter{}, []string{"robot$library+a", "robot$library+b", "robot$library+c", "robot$sys1", "robot$sys2", "robot$team+a"}, 6},
 		}
 		for _, tt := range tests {

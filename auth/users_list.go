@@ -3,14 +3,15 @@ package auth
 import (
 	"context"
 	"fmt"
+	"github.com/berthlabs/berth/core"
 	"strings"
 )
 
 // UserFilter selects a page of users.
 type UserFilter struct {
 	NamePrefix string // "" for all
-	Offset     int
-	Limit      int // 0 for DefaultPageSize; at most MaxPageSize
+	// Page: Limit 0 for DefaultPageSize; at most MaxPageSize.
+	core.Page
 }
 
 // Page sizes of List.

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"fmt"
+	"github.com/berthlabs/berth/core"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -187,8 +188,8 @@ func TestUserList(t *testing.T) {
 		}{
 			{UserFilter{}, []string{"d_x", "dev1", "dev2", "dev3", "dzx", "ops1"}, 6},
 			{UserFilter{NamePrefix: "dev"}, []string{"dev1", "dev2", "dev3"}, 3},
-			{UserFilter{NamePrefix: "DEV", Limit: 2}, []string{"dev1", "dev2"}, 3},
-			{UserFilter{NamePrefix: "dev", Offset: 2, Limit: 2}, []string{"dev3"}, 3},
+			{UserFilter{NamePrefix: "DEV", Page: core.Page{Limit: 2}}, []string{"dev1", "dev2"}, 3},
+			{UserFilter{NamePrefix: "dev", Page: core.Page{Offset: 2, Limit: 2}}, []string{"dev3"}, 3},
 			{UserFilter{NamePrefix: "d_"}, []string{"d_x"}, 1}, // '_' is not a wildcard
 			{UserFilter{NamePrefix: "%"}, []string{}, 0},
 			{UserFilter{NamePrefix: "zzz"}, []string{}, 0},
@@ -205,7 +206,7 @@ func TestUserList(t *testing.T) {
 				assert.Equal(t, tt.total, total)
 			})
 		}
-		_, _, err := users.List(ctx, UserFilter{Offset: -1})
+		_, _, err := users.List(ctx, UserFilter{Page: core.Page{Offset: -1}})
 		assert.ErrorIs(t, err, ErrInvalid)
 	})
 }

@@ -40,7 +40,7 @@ func TestHTTPStatus(t *testing.T) {
 }
 
 func TestPageBounded(t *testing.T) {
-	assert.Equal(t, core.Page{Offset: 0, Limit: 20}, core.Page{Offset: -3}.Bounded(20, 100))
+	assert.Equal(t, core.Page{Limit: 20}, core.Page{Offset: -3}.Bounded(20, 100))
 	assert.Equal(t, core.Page{Offset: 5, Limit: 100}, core.Page{Offset: 5, Limit: 1000}.Bounded(20, 100))
 	assert.Equal(t, core.Page{Offset: 5, Limit: 7}, core.Page{Offset: 5, Limit: 7}.Bounded(20, 100))
 }

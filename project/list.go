@@ -3,6 +3,7 @@ package project
 import (
 	"context"
 	"fmt"
+	"github.com/berthlabs/berth/core"
 	"strings"
 )
 
@@ -14,14 +15,11 @@ const (
 	MaxSubjects = 4096
 )
 
-// Page selects a window of a listing ordered by name. Limit 0 means
-// DefaultPageSize; a Limit above MaxPageSize is lowered to it.
-type Page struct {
-	Offset int
-	Limit  int
-}
+// Page selects a window of a listing ordered by name (core's page). Limit
+// 0 means DefaultPageSize; a Limit above MaxPageSize is lowered to it.
+type Page = core.Page
 
-func (pg Page) normalized() (Page, error) {
+func normalizedPage(pg Page) (Page, error) {
 	if pg.Offset < 0 || pg.Limit < 0 {
 		return pg, fmt.Errorf("%w: page offset %d, limit %d: must not be negative", ErrInvalid, pg.Offset, pg.Limit)
 	}
@@ -60,7 +58,7 @@ const projectWhere = ` FROM project_projects p
 // List returns one page of the projects f selects, ordered by name, and
 // how many projects f selects in all.
 func (s *Store) List(ctx context.Context, f Filter, pg Page) ([]Project, int, error) {
-	pg, err := pg.normalized()
+	pg, err := normalizedPage(pg)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -239,7 +239,7 @@ func (s *Store) RemoveMember(ctx context.Context, project, subject, repositories
 // and repositories, and how many members f selects in all. A project that
 // does not exist is ErrNotFound.
 func (s *Store) ListMembers(ctx context.Context, project string, f MemberFilter, pg Page) ([]Member, int, error) {
-	pg, err := pg.normalized()
+	pg, err := normalizedPage(pg)
 	if err != nil {
 		return nil, 0, err
 	}

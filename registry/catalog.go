@@ -46,7 +46,7 @@ type Artifact struct {
 
 // ListRepositories lists repositories whose name starts with prefix, by
 // name, with the total count of matches.
-func (rg *Registry) ListRepositories(ctx context.Context, prefix string, offset, limit int) ([]Repository, int, error) {
+func (rg *Registry) ListRepositories(ctx context.Context, prefix string, page core.Page) ([]Repository, int, error) {
 	like := escapeLike(prefix) + "%"
 	var total int
 	if err := rg.db.QueryRow(ctx, `SELECT COUNT(*) FROM registry_repositories WHERE name LIKE ? ESCAPE '\'`, like).Scan(&total); err != nil {
@@ -57,7 +57,7 @@ func (rg *Registry) ListRepositories(ctx context.Context, prefix string, offset,
 			COALESCE((SELECT MAX(rm.created_at) FROM registry_repo_manifests rm WHERE rm.repo = r.name), r.created_at),
 			COALESCE((SELECT MAX(t.updated_at) FROM registry_tags t WHERE t.repo = r.name), 0)
 		FROM registry_repositories r WHERE r.name LIKE ? ESCAPE '\' ORDER BY r.name LIMIT ? OFFSET ?`,
-		like, clampLimit(limit, rg.maxPageSize), max(offset, 0))
+		like, clampLimit(page.Limit, rg.maxPageSize), max(page.Offset, 0))
 	if err != nil {
 		return nil, 0, err
 	}
@@ -85,7 +85,7 @@ func (rg *Registry) CountRepositories(ctx context.Context, project string) (int,
 }
 
 // ListArtifacts lists a repository's manifests, newest first, with tags.
-func (rg *Registry) ListArtifacts(ctx context.Context, repo string, offset, limit int) ([]Artifact, int, error) {
+func (rg *Registry) ListArtifacts(ctx context.Context, repo string, page core.Page) ([]Artifact, int, error) {
 	var total int
 	if err := rg.db.QueryRow(ctx, `SELECT COUNT(*) FROM registry_repo_manifests WHERE repo = ?`, repo).Scan(&total); err != nil {
 		return nil, 0, err
@@ -98,7 +98,7 @@ func (rg *Registry) ListArtifacts(ctx context.Context, repo string, offset, limi
 	rows, err := rg.db.Query(ctx, `SELECT m.digest, m.media_type, m.artifact_type, m.subject, m.size, rm.created_at
 		FROM registry_repo_manifests rm JOIN registry_manifests m ON m.digest = rm.digest
 		WHERE rm.repo = ? ORDER BY rm.created_at DESC, m.digest LIMIT ? OFFSET ?`,
-		repo, clampLimit(limit, rg.maxPageSize), max(offset, 0))
+		repo, clampLimit(page.Limit, rg.maxPageSize), max(page.Offset, 0))
 	if err != nil {
 		return nil, 0, err
 	}

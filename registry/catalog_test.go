@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"github.com/berthlabs/berth/core"
 	"net/http"
 	"testing"
 
@@ -19,13 +20,13 @@ func TestGoAPIListsAndDeletes(t *testing.T) {
 	tr.pushImage("lib/appx", "v1", 1)
 	tr.pushImage("other/app", "v1", 1)
 
-	repos, total, err := tr.rg.ListRepositories(ctx, "lib/", 0, 2)
+	repos, total, err := tr.rg.ListRepositories(ctx, "lib/", core.Page{Limit: 2})
 	require.NoError(t, err)
 	assert.Equal(t, 3, total)
 	require.Len(t, repos, 2, "the page is limited, the total is not")
 	assert.Equal(t, "lib/app", repos[0].Name)
 	assert.Equal(t, 2, repos[0].Artifacts)
-	repos, total, err = tr.rg.ListRepositories(ctx, "lib/app_", 0, 10)
+	repos, total, err = tr.rg.ListRepositories(ctx, "lib/app_", core.Page{Limit: 10})
 	require.NoError(t, err)
 	assert.Equal(t, 1, total, "'_' matches itself, not any character")
 	assert.Equal(t, "lib/app_x", repos[0].Name)
@@ -33,7 +34,7 @@ func TestGoAPIListsAndDeletes(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 3, n)
 
-	arts, total, err := tr.rg.ListArtifacts(ctx, "lib/app", 0, 10)
+	arts, total, err := tr.rg.ListArtifacts(ctx, "lib/app", core.Page{Limit: 10})
 	require.NoError(t, err)
 	assert.Equal(t, 2, total)
 	byDigest := map[string][]string{}
@@ -42,7 +43,7 @@ func TestGoAPIListsAndDeletes(t *testing.T) {
 	}
 	assert.Equal(t, []string{"v1"}, byDigest[a.Digest.String()])
 	assert.Equal(t, []string{"latest", "v2"}, byDigest[b.Digest.String()])
-	_, _, err = tr.rg.ListArtifacts(ctx, "lib/nope", 0, 10)
+	_, _, err = tr.rg.ListArtifacts(ctx, "lib/nope", core.Page{Limit: 10})
 	assert.ErrorIs(t, err, ErrNotFound)
 
 	got, err := tr.rg.GetArtifact(ctx, "lib/app", "latest")

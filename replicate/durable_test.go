@@ -3,6 +3,7 @@ package replicate_test
 import (
 	"context"
 	"database/sql"
+	"github.com/berthlabs/berth/core"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -48,7 +49,7 @@ func TestBandwidthAndStop(t *testing.T) {
 	eid, err := l.svc.StartExecution(ctx, pid, replicate.TriggerManual)
 	require.NoError(t, err)
 	running := func() []replicate.Task {
-		ts, _, err := l.svc.Tasks(ctx, eid, 0, 10)
+		ts, _, err := l.svc.Tasks(ctx, eid, core.Page{Limit: 10})
 		require.NoError(t, err)
 		var out []replicate.Task
 		for _, tk := range ts {
@@ -67,7 +68,7 @@ func TestBandwidthAndStop(t *testing.T) {
 	assert.Equal(t, replicate.StatusStopped, e.Status)
 	// The copy notices the stop and returns; its task records it.
 	taskStatus := func() replicate.Status {
-		ts, _, err := l.svc.Tasks(ctx, eid, 0, 10)
+		ts, _, err := l.svc.Tasks(ctx, eid, core.Page{Limit: 10})
 		require.NoError(t, err)
 		for _, tk := range ts {
 			if tk.ID == slow.ID {
@@ -94,7 +95,7 @@ func TestExecutionSurvivesRestart(t *testing.T) {
 	eid, err := l.svc.StartExecution(ctx, pid, replicate.TriggerManual)
 	require.NoError(t, err)
 	waitFor(t, 5*time.Second, "a task running", func() bool {
-		ts, _, err := l.svc.Tasks(ctx, eid, 0, 10)
+		ts, _, err := l.svc.Tasks(ctx, eid, core.Page{Limit: 10})
 		return err == nil && len(ts) == 1 && ts[0].Status == replicate.StatusInProgress
 	})
 	time.Sleep(2 * time.Second) // a chunk or two acknowledged
@@ -123,7 +124,7 @@ func TestExecutionSurvivesRestart(t *testing.T) {
 	l.svc = svc
 	e = waitExec(t, svc, eid, 30*time.Second)
 	require.Equal(t, replicate.StatusSucceed, e.Status, "%+v", e)
-	ts, _, err := svc.Tasks(ctx, eid, 0, 10)
+	ts, _, err := svc.Tasks(ctx, eid, core.Page{Limit: 10})
 	require.NoError(t, err)
 	log, err := svc.TaskLog(ctx, eid, ts[0].ID)
 	require.NoError(t, err)

@@ -2,6 +2,7 @@ package replicate_test
 
 import (
 	"context"
+	"github.com/berthlabs/berth/core"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -78,7 +79,7 @@ func TestKillDestinationMidBlob(t *testing.T) {
 	d.start()
 
 	e := waitExec(t, l.svc, eid, 3*time.Minute)
-	tasks, _, err := l.svc.Tasks(ctx, eid, 0, 10)
+	tasks, _, err := l.svc.Tasks(ctx, eid, core.Page{Limit: 10})
 	require.NoError(t, err)
 	log, _ := l.svc.TaskLog(ctx, eid, tasks[0].ID)
 	t.Logf("task log:\n%s", log)

@@ -3,6 +3,7 @@ package replicate_test
 import (
 	"context"
 	"fmt"
+	"github.com/berthlabs/berth/core"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -119,7 +120,7 @@ func TestRetryAfter(t *testing.T) {
 	require.Equal(t, replicate.StatusSucceed, e.Status, "%+v", e)
 	assert.Equal(t, int64(2), limited.Load())
 	assert.GreaterOrEqual(t, took, 4*time.Second, "two waits of 2s")
-	tasks, _, err := l.svc.Tasks(ctx, e.ID, 0, 10)
+	tasks, _, err := l.svc.Tasks(ctx, e.ID, core.Page{Limit: 10})
 	require.NoError(t, err)
 	require.Len(t, tasks, 1)
 	log, _ := l.svc.TaskLog(ctx, e.ID, tasks[0].ID)

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"github.com/berthlabs/berth/core"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -242,8 +243,8 @@ func (s *Service) Endpoint(ctx context.Context, id int64) (*Endpoint, error) {
 }
 
 // Endpoints lists endpoints whose name contains name, without passwords.
-func (s *Service) Endpoints(ctx context.Context, name string, offset, limit int) ([]Endpoint, int, error) {
-	return s.st.endpoints(ctx, name, offset, limit)
+func (s *Service) Endpoints(ctx context.Context, name string, page core.Page) ([]Endpoint, int, error) {
+	return s.st.endpoints(ctx, name, page.Offset, page.Limit)
 }
 
 // PingEndpoint checks an endpoint's health: the stored one when e.ID is
@@ -304,8 +305,8 @@ func (s *Service) DeletePolicy(ctx context.Context, id int64) error {
 func (s *Service) Policy(ctx context.Context, id int64) (*Policy, error) { return s.st.policy(ctx, id) }
 
 // Policies lists policies whose name contains name.
-func (s *Service) Policies(ctx context.Context, name string, offset, limit int) ([]Policy, int, error) {
-	return s.st.policies(ctx, name, offset, limit)
+func (s *Service) Policies(ctx context.Context, name string, page core.Page) ([]Policy, int, error) {
+	return s.st.policies(ctx, name, page.Offset, page.Limit)
 }
 
 // --- executions
@@ -372,16 +373,16 @@ func (s *Service) Execution(ctx context.Context, id int64) (*Execution, error) {
 
 // Executions lists executions, newest first, of one policy (0: all),
 // with one status ("" all).
-func (s *Service) Executions(ctx context.Context, policyID int64, status Status, offset, limit int) ([]Execution, int, error) {
-	return s.st.executions(ctx, policyID, status, offset, limit)
+func (s *Service) Executions(ctx context.Context, policyID int64, status Status, page core.Page) ([]Execution, int, error) {
+	return s.st.executions(ctx, policyID, status, page.Offset, page.Limit)
 }
 
 // Tasks lists an execution's tasks.
-func (s *Service) Tasks(ctx context.Context, execID int64, offset, limit int) ([]Task, int, error) {
+func (s *Service) Tasks(ctx context.Context, execID int64, page core.Page) ([]Task, int, error) {
 	if _, err := s.st.execution(ctx, execID); err != nil {
 		return nil, 0, err
 	}
-	rows, total, err := s.st.tasks(ctx, execID, offset, limit)
+	rows, total, err := s.st.tasks(ctx, execID, page.Offset, page.Limit)
 	out := make([]Task, 0, len(rows))
 	for _, r := range rows {
 		out = append(out, r.Task)

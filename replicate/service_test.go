@@ -3,6 +3,7 @@ package replicate_test
 import (
 	"context"
 	"database/sql"
+	"github.com/berthlabs/berth/core"
 	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
@@ -133,7 +134,7 @@ func TestServiceManualEventAndCron(t *testing.T) {
 		assert.NotContains(t, row, "hunter2")
 	}
 	require.NoError(t, rows.Close())
-	es, _, err := l.svc.Endpoints(ctx, "", 0, 10)
+	es, _, err := l.svc.Endpoints(ctx, "", core.Page{Limit: 10})
 	require.NoError(t, err)
 	require.Len(t, es, 2)
 	assert.Empty(t, es[1].Password, "listings never return secrets")
@@ -158,7 +159,7 @@ func TestServiceManualEventAndCron(t *testing.T) {
 	assert.NotEmpty(t, digestAt(t, remote.host, "backup/b:v2"))
 	assert.Empty(t, digestAt(t, remote.host, "backup/a:dev"))
 	assert.Empty(t, digestAt(t, remote.host, "backup/c:v1"))
-	tasks, total, err := l.svc.Tasks(ctx, eid, 0, 10)
+	tasks, total, err := l.svc.Tasks(ctx, eid, core.Page{Limit: 10})
 	require.NoError(t, err)
 	require.Equal(t, 2, total)
 	log, err := l.svc.TaskLog(ctx, eid, tasks[0].ID)
@@ -185,7 +186,7 @@ func TestServiceManualEventAndCron(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, l.svc.NextRun(cid).IsZero())
 	waitFor(t, 5*time.Second, "cron-triggered copy", func() bool { return digestAt(t, remote.host, "cron/x:v1") != "" })
-	execs, _, err := l.svc.Executions(ctx, cid, "", 0, 10)
+	execs, _, err := l.svc.Executions(ctx, cid, "", core.Page{Limit: 10})
 	require.NoError(t, err)
 	require.NotEmpty(t, execs)
 	assert.Equal(t, replicate.TriggerScheduled, execs[0].Trigger)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/berthlabs/berth/core"
 	"time"
 
 	"github.com/berthlabs/berth/project"
@@ -22,7 +23,7 @@ func (s *Service) CatchUp(ctx context.Context, since time.Time) (int, error) {
 	settings := map[string]*project.Metadata{} // nil: no such project
 	queued := 0
 	for off := 0; ; off += catalogPage {
-		repos, _, err := s.catalog.ListRepositories(ctx, "", off, catalogPage)
+		repos, _, err := s.catalog.ListRepositories(ctx, "", core.Page{Offset: off, Limit: catalogPage})
 		if err != nil {
 			return queued, fmt.Errorf("scan: catching up: %w", err)
 		}
@@ -65,7 +66,7 @@ func (s *Service) projectSettings(ctx context.Context, seen map[string]*project.
 func (s *Service) catchUpRepository(ctx context.Context, repo string, md *project.Metadata, since time.Time) (int, error) {
 	queued := 0
 	for off := 0; ; off += catalogPage {
-		arts, _, err := s.catalog.ListArtifacts(ctx, repo, off, catalogPage)
+		arts, _, err := s.catalog.ListArtifacts(ctx, repo, core.Page{Offset: off, Limit: catalogPage})
 		if err != nil {
 			return queued, fmt.Errorf("scan: catching up: %s: %w", repo, err)
 		}

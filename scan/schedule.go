@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/berthlabs/berth/core"
 	"strings"
 	"time"
 
@@ -219,14 +220,14 @@ func (s *Service) runScanAll(ctx context.Context, id int64) error {
 	logf := func(format string, args ...any) { _ = s.st.appendLog(context.WithoutCancel(ctx), id, format, args...) }
 	queued, skipped, failed := 0, 0, 0
 	for off := 0; ; off += catalogPage {
-		repos, _, err := s.catalog.ListRepositories(ctx, "", off, catalogPage)
+		repos, _, err := s.catalog.ListRepositories(ctx, "", core.Page{Offset: off, Limit: catalogPage})
 		if err != nil {
 			logf("error listing repositories: %v", err)
 			return err
 		}
 		for _, r := range repos {
 			for aoff := 0; ; aoff += catalogPage {
-				arts, _, err := s.catalog.ListArtifacts(ctx, r.Name, aoff, catalogPage)
+				arts, _, err := s.catalog.ListArtifacts(ctx, r.Name, core.Page{Offset: aoff, Limit: catalogPage})
 				if err != nil {
 					logf("error listing %s: %v", r.Name, err)
 					failed++

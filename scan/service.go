@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/berthlabs/berth/core"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -33,8 +34,8 @@ type Projects interface {
 
 // Catalog lists what scan-all walks; *registry.Registry implements it.
 type Catalog interface {
-	ListRepositories(ctx context.Context, prefix string, offset, limit int) ([]registry.Repository, int, error)
-	ListArtifacts(ctx context.Context, repo string, offset, limit int) ([]registry.Artifact, int, error)
+	ListRepositories(ctx context.Context, prefix string, page core.Page) ([]registry.Repository, int, error)
+	ListArtifacts(ctx context.Context, repo string, page core.Page) ([]registry.Artifact, int, error)
 }
 
 // SourceFunc tells an adapter scanner where and how to pull an artifact:
