@@ -20,14 +20,14 @@ type Event struct {
 	Forced bool
 }
 
-// EventSink receives events after each change has been committed. Notify
+// EventSink receives events after each change has been committed. Emit
 // must not block for long; it is called on the request's goroutine.
 type EventSink interface {
-	Notify(ctx context.Context, e Event)
+	Emit(ctx context.Context, e Event)
 }
 
 func (r *Repo) notify(ctx context.Context, e Event) {
 	if r.events != nil {
-		r.events.Notify(ctx, e)
+		r.events.Emit(ctx, e)
 	}
 }

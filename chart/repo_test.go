@@ -14,7 +14,7 @@ import (
 
 type recordSink struct{ events []Event }
 
-func (s *recordSink) Notify(_ context.Context, e Event) { s.events = append(s.events, e) }
+func (s *recordSink) Emit(_ context.Context, e Event) { s.events = append(s.events, e) }
 
 func TestUploadListGetDelete(t *testing.T) {
 	ctx := context.Background()

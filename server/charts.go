@@ -82,7 +82,7 @@ type chartEvents struct {
 	recorder *audit.Recorder
 }
 
-func (c chartEvents) Notify(ctx context.Context, e chart.Event) {
+func (c chartEvents) Emit(ctx context.Context, e chart.Event) {
 	actor := registry.ActorFrom(ctx)
 	c.log.InfoContext(ctx, "chart event", "action", e.Action, "project", e.Project, "chart", e.Name,
 		"version", e.Version, "actor", actor)
