@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -38,13 +37,13 @@ func replEnv(t *testing.T) *env {
 	require.NoError(t, err)
 	pool.SetMaxOpenConns(1)
 	require.NoError(t, jobs.Migrate(ctx, pool))
-	ws := river.NewWorkers()
+	ws := jobs.NewWorkers()
 	runner, err := jobs.New(pool, jobs.WithWorkers(ws), jobs.WithPollInterval(50*time.Millisecond))
 	require.NoError(t, err)
 	key := make([]byte, 32)
 	svc, err := replicate.NewService(ctx, db, e.reg.Transport("replication"), runner, replicate.WithSecretKey(key))
 	require.NoError(t, err)
-	river.AddWorker(ws, svc.Worker())
+	require.NoError(t, svc.Register(ws))
 	require.NoError(t, svc.Start(ctx))
 	require.NoError(t, runner.Start(ctx))
 	late.Replicator = svc

@@ -13,7 +13,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -40,7 +39,7 @@ func newScanEnv(t *testing.T) (*env, *scan.Service) {
 	require.NoError(t, err)
 	pool.SetMaxOpenConns(1)
 	require.NoError(t, jobs.Migrate(ctx, pool))
-	ws := river.NewWorkers()
+	ws := jobs.NewWorkers()
 	runner, err := jobs.New(pool, jobs.WithWorkers(ws), jobs.WithPollInterval(20*time.Millisecond),
 		jobs.WithStopGrace(2*time.Second))
 	require.NoError(t, err)

@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/berthlabs/berth/jobs"
 )
 
@@ -25,12 +23,11 @@ func (GCArgs) Kind() string { return "gc" }
 
 // GCWorker works GCArgs jobs.
 type GCWorker struct {
-	river.WorkerDefaults[GCArgs]
 	done chan string
 }
 
 // Work runs one attempt; an error schedules a retry with backoff.
-func (w *GCWorker) Work(ctx context.Context, job *river.Job[GCArgs]) error {
+func (w *GCWorker) Work(ctx context.Context, job *jobs.Job[GCArgs]) error {
 	w.done <- job.Args.Repository
 	return nil
 }

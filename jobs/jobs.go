@@ -1,5 +1,7 @@
 // Package jobs runs durable background jobs in the database berth already
-// uses, on River (github.com/riverqueue/river) with its SQLite driver.
+// uses, on River (github.com/riverqueue/river) with its SQLite driver,
+// behind types of its own (Args, Job, Worker, Workers), so that packages
+// with jobs never name River.
 //
 // Long work — scans, replication, garbage collection, retention — is
 // enqueued as a row in the same SQLite file as the rest of berth's state, so
@@ -13,9 +15,9 @@
 //
 //	func (ScanArgs) Kind() string { return "scan" }
 //
-//	type ScanWorker struct{ river.WorkerDefaults[ScanArgs] }
+//	type ScanWorker struct{}
 //
-//	func (w *ScanWorker) Work(ctx context.Context, job *river.Job[ScanArgs]) error {
+//	func (w *ScanWorker) Work(ctx context.Context, job *jobs.Job[ScanArgs]) error {
 //		return scan(ctx, job.Args.Digest)
 //	}
 //
@@ -44,7 +46,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/berthlabs/berth/core"
 	"log/slog"
 	"os"
 	"time"
@@ -53,6 +54,8 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
+
+	"github.com/berthlabs/berth/core"
 )
 
 // ErrNotFound is returned by Status and Cancel for an unknown job id.
@@ -80,8 +83,8 @@ type Runner struct {
 }
 
 type config struct {
-	workers      *river.Workers
-	register     []func(*river.Workers) error
+	workers      *Workers
+	register     []func(*Workers) error
 	concurrency  int
 	queues       map[string]int
 	maxAttempts  int
@@ -97,18 +100,16 @@ type config struct {
 type Option func(*config)
 
 // WithWorker registers the worker for jobs of kind T.Kind().
-func WithWorker[T river.JobArgs](w river.Worker[T]) Option {
+func WithWorker[T Args](w Worker[T]) Option {
 	return func(c *config) {
-		c.register = append(c.register, func(ws *river.Workers) error {
-			return river.AddWorkerSafely(ws, w)
-		})
+		c.register = append(c.register, func(ws *Workers) error { return Register(ws, w) })
 	}
 }
 
-// WithWorkers registers every worker in ws (a River worker bundle built by
-// the caller with river.AddWorker). Combine with WithWorker freely; a kind
-// registered twice is an error from New.
-func WithWorkers(ws *river.Workers) Option {
+// WithWorkers runs every worker in ws, including those registered after
+// New and before Start. Combine with WithWorker freely; a kind registered
+// twice is an error.
+func WithWorkers(ws *Workers) Option {
 	return func(c *config) {
 		if ws != nil {
 			c.workers = ws
@@ -170,7 +171,7 @@ func New(db *sql.DB, opts ...Option) (*Runner, error) {
 		return nil, errors.New("jobs: nil *sql.DB")
 	}
 	c := &config{
-		workers:      river.NewWorkers(),
+		workers:      NewWorkers(),
 		concurrency:  10,
 		queues:       map[string]int{},
 		stopCancelIn: 10 * time.Second,
@@ -201,7 +202,7 @@ func New(db *sql.DB, opts ...Option) (*Runner, error) {
 		MaxAttempts:          c.maxAttempts,
 		Queues:               queues,
 		RescueStuckJobsAfter: c.rescueAfter,
-		Workers:              c.workers,
+		Workers:              c.workers.ws,
 	}
 	if c.poll > 0 && c.poll < river.FetchCooldownDefault {
 		rc.FetchCooldown = c.poll

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -85,12 +84,11 @@ type echoArgs struct {
 func (echoArgs) Kind() string { return "echo" }
 
 type echoWorker struct {
-	river.WorkerDefaults[echoArgs]
 	mu   sync.Mutex
 	seen []string
 }
 
-func (w *echoWorker) Work(_ context.Context, job *river.Job[echoArgs]) error {
+func (w *echoWorker) Work(_ context.Context, job *jobs.Job[echoArgs]) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.seen = append(w.seen, job.Args.Msg)
@@ -125,11 +123,10 @@ type failArgs struct{}
 func (failArgs) Kind() string { return "fail" }
 
 type failWorker struct {
-	river.WorkerDefaults[failArgs]
 	calls atomic.Int32
 }
 
-func (w *failWorker) Work(context.Context, *river.Job[failArgs]) error {
+func (w *failWorker) Work(context.Context, *jobs.Job[failArgs]) error {
 	return fmt.Errorf("boom %d", w.calls.Add(1))
 }
 
@@ -197,13 +194,12 @@ func (blockArgs) Kind() string { return "block" }
 
 // blockWorker blocks until released or its context ends.
 type blockWorker struct {
-	river.WorkerDefaults[blockArgs]
 	started chan int
 	release chan struct{}
 	ran     atomic.Int32
 }
 
-func (w *blockWorker) Work(ctx context.Context, job *river.Job[blockArgs]) error {
+func (w *blockWorker) Work(ctx context.Context, job *jobs.Job[blockArgs]) error {
 	w.ran.Add(1)
 	if w.started != nil {
 		w.started <- job.Args.N
@@ -329,11 +325,10 @@ type sleepArgs struct {
 func (sleepArgs) Kind() string { return "sleep" }
 
 type sleepWorker struct {
-	river.WorkerDefaults[sleepArgs]
 	cur, max atomic.Int32
 }
 
-func (w *sleepWorker) Work(context.Context, *river.Job[sleepArgs]) error {
+func (w *sleepWorker) Work(context.Context, *jobs.Job[sleepArgs]) error {
 	n := w.cur.Add(1)
 	defer w.cur.Add(-1)
 	for {

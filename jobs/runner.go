@@ -104,7 +104,7 @@ func EnqueueMaxAttempts(n int) EnqueueOption {
 // Enqueue durably inserts a job and returns its id. For a unique job that
 // duplicates an existing one, nothing is inserted and the existing job's id
 // is returned.
-func (r *Runner) Enqueue(ctx context.Context, args river.JobArgs, opts ...EnqueueOption) (int64, error) {
+func (r *Runner) Enqueue(ctx context.Context, args Args, opts ...EnqueueOption) (int64, error) {
 	var io river.InsertOpts
 	for _, o := range opts {
 		o(&io)

@@ -49,7 +49,7 @@
 //
 //	svc, err := replicate.NewService(ctx, db, reg.Transport("replication"), runner,
 //		replicate.WithSecretKey(key))
-//	river.AddWorker(workers, svc.Worker()) // before the runner starts
+//	svc.Register(workers) // before the runner starts
 //	err = svc.Start(ctx)
 //	// and registry.WithEventSink(svc) on the local registry
 package replicate

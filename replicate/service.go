@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/riverqueue/river"
 	"github.com/robfig/cron/v3"
 
 	"github.com/berthlabs/berth/internal/seal"
@@ -127,9 +126,11 @@ func NewService(ctx context.Context, db *sqldb.DB, local http.RoundTripper, runn
 	return s, nil
 }
 
-// Worker is the job worker of executions; register it on the runner's
-// workers (jobs.WithWorker, or river.AddWorker on the bundle).
-func (s *Service) Worker() river.Worker[ExecutionArgs] { return &worker{s: s} }
+// Register adds the job worker of executions to the runner's workers;
+// call it before the runner starts.
+func (s *Service) Register(ws *jobs.Workers) error {
+	return jobs.Register[ExecutionArgs](ws, &worker{s: s})
+}
 
 // Start schedules the cron policies, starts handling events, and gives
 // executions that a crash left unfinished a new job. Call it before the

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -73,7 +72,7 @@ func newLocal(t *testing.T, dir string, opts ...replicate.ServiceOption) *local 
 func newService(t *testing.T, db *sqldb.DB, pool *sql.DB, reg *registry.Registry, opts ...replicate.ServiceOption) (*replicate.Service, *jobs.Runner) {
 	t.Helper()
 	ctx := context.Background()
-	ws := river.NewWorkers()
+	ws := jobs.NewWorkers()
 	runner, err := jobs.New(pool, jobs.WithWorkers(ws), jobs.WithPollInterval(50*time.Millisecond),
 		jobs.WithLogger(slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	require.NoError(t, err)
@@ -82,7 +81,7 @@ func newService(t *testing.T, db *sqldb.DB, pool *sql.DB, reg *registry.Registry
 		replicate.WithEventBatch(50 * time.Millisecond)}, opts...)
 	svc, err := replicate.NewService(ctx, db, reg.Transport("replication"), runner, opts...)
 	require.NoError(t, err)
-	river.AddWorker(ws, svc.Worker()) // River reads the bundle when it starts
+	require.NoError(t, svc.Register(ws)) // the runner reads the set when it starts
 	require.NoError(t, svc.Start(ctx))
 	require.NoError(t, runner.Start(ctx))
 	return svc, runner

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/berthlabs/berth/jobs"
 	"sync"
 	"time"
 
 	"github.com/opencontainers/go-digest"
-	"github.com/riverqueue/river"
 
 	"github.com/berthlabs/berth/registry"
 )
@@ -27,14 +27,13 @@ func (ExecutionArgs) Kind() string { return "replication_execution" }
 const maxTasks = 100_000
 
 type worker struct {
-	river.WorkerDefaults[ExecutionArgs]
 	s *Service
 }
 
 // Timeout: an execution runs as long as its copies take.
-func (w *worker) Timeout(*river.Job[ExecutionArgs]) time.Duration { return -1 }
+func (w *worker) Timeout(*jobs.Job[ExecutionArgs]) time.Duration { return -1 }
 
-func (w *worker) Work(ctx context.Context, job *river.Job[ExecutionArgs]) error {
+func (w *worker) Work(ctx context.Context, job *jobs.Job[ExecutionArgs]) error {
 	return w.s.work(ctx, job.Args.ExecutionID)
 }
 

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
-	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 
 	"github.com/berthlabs/berth/jobs"
@@ -36,7 +35,7 @@ func TestScanDurableAcrossRestart(t *testing.T) {
 		pool, err := db.NewPool(ctx, 1)
 		require.NoError(t, err)
 		require.NoError(t, jobs.Migrate(ctx, pool))
-		ws := river.NewWorkers()
+		ws := jobs.NewWorkers()
 		runner, err := jobs.New(pool, jobs.WithWorkers(ws), jobs.WithPollInterval(20*time.Millisecond))
 		require.NoError(t, err)
 		// No registry: the static scanner reads nothing, so give it a

@@ -16,7 +16,6 @@ import (
 	"github.com/opencontainers/go-digest"
 	"github.com/opencontainers/image-spec/specs-go"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
-	"github.com/riverqueue/river"
 
 	"github.com/berthlabs/berth/jobs"
 )
@@ -40,13 +39,12 @@ type sbomArgs struct {
 func (sbomArgs) Kind() string { return jobSBOM }
 
 type sbomWorker struct {
-	river.WorkerDefaults[sbomArgs]
 	s *Service
 }
 
-func (w *sbomWorker) Timeout(*river.Job[sbomArgs]) time.Duration { return w.s.scanTimeout }
+func (w *sbomWorker) Timeout(*jobs.Job[sbomArgs]) time.Duration { return w.s.scanTimeout }
 
-func (w *sbomWorker) Work(ctx context.Context, job *river.Job[sbomArgs]) error {
+func (w *sbomWorker) Work(ctx context.Context, job *jobs.Job[sbomArgs]) error {
 	return w.s.runSBOM(ctx, job.Args.Task, job.Attempt, job.MaxAttempts)
 }
 
@@ -104,7 +102,7 @@ func (s *Service) runSBOM(ctx context.Context, id int64, attempt, maxAttempts in
 	if err != nil {
 		logf("error: %v", err)
 		_, _ = s.st.transition(context.WithoutCancel(ctx), id, StatusError, err.Error())
-		return river.JobCancel(err)
+		return jobs.Cancel(err)
 	}
 	if release != nil {
 		defer release()
@@ -113,7 +111,7 @@ func (s *Service) runSBOM(ctx context.Context, id int64, attempt, maxAttempts in
 		d, err := s.writeSBOM(ctx, gen, name, src, t.Artifact, f)
 		if err != nil {
 			if cur, _ := s.st.task(context.WithoutCancel(ctx), id); cur.Status == StatusStopped {
-				return river.JobCancel(err)
+				return jobs.Cancel(err)
 			}
 			logf("error: %s: %v", f, err)
 			if attempt < maxAttempts && !errors.Is(err, ErrUnsupported) {
@@ -122,7 +120,7 @@ func (s *Service) runSBOM(ctx context.Context, id int64, attempt, maxAttempts in
 				return err
 			}
 			_, _ = s.st.transition(context.WithoutCancel(ctx), id, StatusError, err.Error())
-			return river.JobCancel(err)
+			return jobs.Cancel(err)
 		}
 		logf("stored %s as referrer %s", f, d)
 	}

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/riverqueue/river"
 	"github.com/robfig/cron/v3"
 
 	"github.com/berthlabs/berth/jobs"
@@ -172,13 +171,12 @@ type scanAllArgs struct {
 func (scanAllArgs) Kind() string { return jobScanAll }
 
 type scanAllWorker struct {
-	river.WorkerDefaults[scanAllArgs]
 	s *Service
 }
 
-func (w *scanAllWorker) Timeout(*river.Job[scanAllArgs]) time.Duration { return time.Hour }
+func (w *scanAllWorker) Timeout(*jobs.Job[scanAllArgs]) time.Duration { return time.Hour }
 
-func (w *scanAllWorker) Work(ctx context.Context, job *river.Job[scanAllArgs]) error {
+func (w *scanAllWorker) Work(ctx context.Context, job *jobs.Job[scanAllArgs]) error {
 	return w.s.runScanAll(ctx, job.Args.Task)
 }
 

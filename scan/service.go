@@ -11,8 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/berthlabs/berth/internal/seal"
 	"github.com/berthlabs/berth/jobs"
 	"github.com/berthlabs/berth/project"
@@ -23,7 +21,7 @@ import (
 // Queue is where the Service puts its durable jobs; *jobs.Runner
 // implements it.
 type Queue interface {
-	Enqueue(ctx context.Context, args river.JobArgs, opts ...jobs.EnqueueOption) (int64, error)
+	Enqueue(ctx context.Context, args jobs.Args, opts ...jobs.EnqueueOption) (int64, error)
 	Cancel(ctx context.Context, id int64) (*jobs.Status, error)
 }
 
@@ -207,11 +205,11 @@ func (s *Service) Close() error {
 
 // Register adds the Service's job workers to ws; call it before the job
 // runner starts.
-func (s *Service) Register(ws *river.Workers) error {
+func (s *Service) Register(ws *jobs.Workers) error {
 	return errors.Join(
-		river.AddWorkerSafely(ws, &scanWorker{s: s}),
-		river.AddWorkerSafely(ws, &sbomWorker{s: s}),
-		river.AddWorkerSafely(ws, &scanAllWorker{s: s}))
+		jobs.Register(ws, &scanWorker{s: s}),
+		jobs.Register(ws, &sbomWorker{s: s}),
+		jobs.Register(ws, &scanAllWorker{s: s}))
 }
 
 func (s *Service) requireQueue() error {

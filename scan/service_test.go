@@ -19,7 +19,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/opencontainers/go-digest"
-	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -93,7 +92,7 @@ func newEnvB(t testing.TB, opts ...scan.Option) *env {
 	pool, err := db.NewPool(ctx, 1)
 	require.NoError(t, err)
 	require.NoError(t, jobs.Migrate(ctx, pool))
-	ws := river.NewWorkers()
+	ws := jobs.NewWorkers()
 	runner, err := jobs.New(pool, jobs.WithWorkers(ws), jobs.WithPollInterval(20*time.Millisecond),
 		jobs.WithBackoff(func(int) time.Duration { return 10 * time.Millisecond }), jobs.WithStopGrace(2*time.Second))
 	require.NoError(t, err)

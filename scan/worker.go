@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
-	"github.com/riverqueue/river"
 
 	"github.com/berthlabs/berth/jobs"
 )
@@ -26,13 +25,12 @@ type scanArgs struct {
 func (scanArgs) Kind() string { return jobScan }
 
 type scanWorker struct {
-	river.WorkerDefaults[scanArgs]
 	s *Service
 }
 
-func (w *scanWorker) Timeout(*river.Job[scanArgs]) time.Duration { return w.s.scanTimeout }
+func (w *scanWorker) Timeout(*jobs.Job[scanArgs]) time.Duration { return w.s.scanTimeout }
 
-func (w *scanWorker) Work(ctx context.Context, job *river.Job[scanArgs]) error {
+func (w *scanWorker) Work(ctx context.Context, job *jobs.Job[scanArgs]) error {
 	return w.s.runScan(ctx, job.Args.Task, job.Attempt, job.MaxAttempts)
 }
 
@@ -67,7 +65,7 @@ func (s *Service) ScanArtifact(ctx context.Context, a Artifact, trigger Trigger)
 }
 
 // enqueue puts a task's job in the queue and records its ID.
-func (s *Service) enqueue(ctx context.Context, t Task, args river.JobArgs, opts ...jobs.EnqueueOption) (Task, error) {
+func (s *Service) enqueue(ctx context.Context, t Task, args jobs.Args, opts ...jobs.EnqueueOption) (Task, error) {
 	id, err := s.queue.Enqueue(ctx, args, opts...)
 	if err != nil {
 		_, _ = s.st.transition(context.WithoutCancel(ctx), t.ID, StatusError, "could not queue: "+err.Error())
@@ -108,7 +106,7 @@ func (s *Service) stop(ctx context.Context, dg string, kind TaskKind) (Task, err
 func (s *Service) runScan(ctx context.Context, id int64, attempt, maxAttempts int) error {
 	t, err := s.st.task(ctx, id)
 	if errors.Is(err, ErrNotFound) {
-		return river.JobCancel(err)
+		return jobs.Cancel(err)
 	}
 	if err != nil {
 		return err
@@ -130,7 +128,7 @@ func (s *Service) runScan(ctx context.Context, id int64, attempt, maxAttempts in
 	report, reg, err := s.scanOnce(ctx, t)
 	if err != nil {
 		if cur, _ := s.st.task(context.WithoutCancel(ctx), id); cur.Status == StatusStopped {
-			return river.JobCancel(fmt.Errorf("stopped: %w", err))
+			return jobs.Cancel(fmt.Errorf("stopped: %w", err))
 		}
 		logf("error: %v", err)
 		if attempt < maxAttempts && !errors.Is(err, ErrNoScanner) && !errors.Is(err, ErrUnsupported) && !errors.Is(err, ErrNotScannable) {
@@ -139,7 +137,7 @@ func (s *Service) runScan(ctx context.Context, id int64, attempt, maxAttempts in
 			return err
 		}
 		_, _ = s.st.transition(context.WithoutCancel(ctx), id, StatusError, err.Error())
-		return river.JobCancel(err)
+		return jobs.Cancel(err)
 	}
 	sum := Summarize(report.Vulnerabilities)
 	logf("done: %d vulnerabilities (%d fixable), worst %s; scanner %s %s, database %s",

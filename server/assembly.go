@@ -11,8 +11,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/riverqueue/river"
-
 	"github.com/berthlabs/berth/api"
 	"github.com/berthlabs/berth/audit"
 	"github.com/berthlabs/berth/auth"
@@ -46,7 +44,7 @@ type Assembly struct {
 	log     *slog.Logger
 	st      *store
 	id      *identity // nil when auth is off
-	workers *river.Workers
+	workers *jobs.Workers
 	runner  *jobs.Runner // not started until every feature is wired
 	gates   *pullGates
 	sinks   *eventSinks
@@ -141,7 +139,7 @@ func (a *Assembly) OnProjectDelete(f func(ctx context.Context, tx *sqldb.Tx, p p
 
 // Workers is where a feature registers its durable job workers; the job
 // runner starts after every feature is wired.
-func (a *Assembly) Workers() *river.Workers {
+func (a *Assembly) Workers() *jobs.Workers {
 	a.startJobs = true
 	return a.workers
 }

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/riverqueue/river"
-
 	"github.com/berthlabs/berth/api"
 	"github.com/berthlabs/berth/project"
 	"github.com/berthlabs/berth/registry"
@@ -36,7 +34,9 @@ func wireReplication(w *Assembly) error {
 	if err != nil {
 		return err
 	}
-	river.AddWorker(w.Workers(), svc.Worker())
+	if err := svc.Register(w.Workers()); err != nil {
+		return err
+	}
 	if err := svc.Start(w.ctx); err != nil {
 		return err
 	}

@@ -11,8 +11,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/berthlabs/berth/jobs"
 	"github.com/berthlabs/berth/registry"
 	"github.com/berthlabs/berth/sqldb"
@@ -93,7 +91,7 @@ func (s *Server) openJobs(ctx context.Context, cfg Config, log *slog.Logger) (*A
 	} else if n > 0 {
 		log.Warn("jobs interrupted by the last shutdown will run again", "count", n)
 	}
-	ws := river.NewWorkers()
+	ws := jobs.NewWorkers()
 	// Workers added to ws before Start are seen by the runner: River keeps
 	// the bundle, not a copy.
 	runner, err := jobs.New(pool, jobs.WithWorkers(ws), jobs.WithLogger(log.With("component", "jobs")))
