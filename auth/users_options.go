@@ -72,6 +72,15 @@ const (
 	ChangeRobotRefresh ChangeKind = "robot-refresh"
 )
 
+// IsRobot reports whether k is a change to a robot account.
+func (k ChangeKind) IsRobot() bool {
+	switch k {
+	case ChangeRobotCreate, ChangeRobotUpdate, ChangeRobotDelete, ChangeRobotRefresh:
+		return true
+	}
+	return false
+}
+
 // Change describes one committed change to a user or robot account.
 type Change struct {
 	Kind   ChangeKind

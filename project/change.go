@@ -22,6 +22,11 @@ const (
 	MemberRemoved  ChangeKind = "member-remove"
 )
 
+// IsMember reports whether k is a change to a project's members.
+func (k ChangeKind) IsMember() bool {
+	return k == MemberAdded || k == MemberUpdated || k == MemberRemoved
+}
+
 // Change describes one committed change, for an audit log and for
 // invalidating caches built from the Store (an RBAC policy).
 type Change struct {

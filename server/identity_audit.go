@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"log/slog"
-	"strings"
 
 	"github.com/berthlabs/berth/audit"
 	"github.com/berthlabs/berth/auth"
@@ -14,7 +13,7 @@ import (
 func authEntry(c auth.Change) audit.Entry {
 	e := audit.Entry{Action: string(c.Kind), Resource: c.Name, Detail: c.Detail, Result: audit.ResultSuccess}
 	switch {
-	case strings.HasPrefix(string(c.Kind), "robot-"):
+	case c.Kind.IsRobot():
 		e.ResourceType = audit.ResourceRobot
 		if proj, _, err := auth.ParseRobotName(c.Name); err == nil {
 			e.Project = proj
@@ -30,7 +29,7 @@ func authEntry(c auth.Change) audit.Entry {
 func projectEntry(c project.Change) audit.Entry {
 	e := audit.Entry{Action: string(c.Kind), Project: c.Project, ProjectID: c.ProjectID, Resource: c.Project,
 		ResourceType: audit.ResourceProject, Result: audit.ResultSuccess}
-	if strings.HasPrefix(string(c.Kind), "member-") {
+	if c.Kind.IsMember() {
 		e.ResourceType = audit.ResourceMember
 		e.Resource = c.Project + "/" + c.Subject
 		e.Detail = "role " + c.Role
