@@ -37,7 +37,7 @@ type Config struct {
 
 	SparseManifests  bool          `yaml:"sparse_manifests" help:"accept manifests whose layers or child manifests are not pushed (mirrors)"`
 	MaxManifestBytes int64         `yaml:"max_manifest_bytes" help:"largest manifest accepted, in bytes"`
-	UploadMaxAge     time.Duration `yaml:"upload_max_age" help:"abandoned upload sessions older than this are purged"`
+	UploadMaxAge     time.Duration `yaml:"upload_max_age" help:"upload sessions idle this long are purged, hourly (sessions end on their own after an hour idle or a day old; this can only shorten the idle time)"`
 
 	// DebugAddr serves Go's pprof profiles (keep it private).
 	DebugAddr string `yaml:"debug_addr" help:"serve Go's pprof profiles on this address (keep it private)"`
@@ -139,7 +139,7 @@ func DefaultConfig() Config {
 		Auth:             true,
 		LibraryProject:   true,
 		MaxManifestBytes: registry.DefaultMaxManifestSize,
-		UploadMaxAge:     7 * 24 * time.Hour,
+		UploadMaxAge:     time.Hour,
 		LoginThrottle:    true,
 		Scan: ScanConfig{Enabled: true, Unscanned: "allow", Failed: "allow", Timeout: 30 * time.Minute,
 			AdapterPath: "/scanner-adapter"},
