@@ -204,6 +204,11 @@ func (rg *Registry) DeleteRepository(ctx context.Context, repo string) error {
 			gone = append(gone, d)
 		}
 		rows.Close()
+		now := nowUnix(rg.now())
+		if _, err := tx.Exec(ctx, `INSERT INTO registry_gc_blobs (digest, since)
+			SELECT digest, ? FROM registry_repo_blobs WHERE repo = ? ON CONFLICT (digest) DO NOTHING`, now, repo); err != nil {
+			return err
+		}
 		for _, q := range []string{
 			`DELETE FROM registry_tags WHERE repo = ?`,
 			`DELETE FROM registry_repo_manifests WHERE repo = ?`,
@@ -216,16 +221,12 @@ func (rg *Registry) DeleteRepository(ctx context.Context, repo string) error {
 		}
 		// Manifests no other repository holds go with their references.
 		for _, d := range gone {
-			if _, err := tx.Exec(ctx, `DELETE FROM registry_manifest_refs WHERE parent = ?
-				AND NOT EXISTS (SELECT 1 FROM registry_repo_manifests WHERE digest = ?)`, d, d); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `DELETE FROM registry_manifests WHERE digest = ?
-				AND NOT EXISTS (SELECT 1 FROM registry_repo_manifests WHERE digest = ?)`, d, d); err != nil {
+			if err := dropManifestRow(ctx, tx, repo, d, now); err != nil {
 				return err
 			}
 		}
-		return nil
+		_, err = tx.Exec(ctx, `DELETE FROM registry_gc_untagged WHERE repo = ?`, repo)
+		return err
 	})
 	if err != nil {
 		return err

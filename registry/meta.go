@@ -46,9 +46,13 @@ func (m *metaStore) linkBlob(ctx context.Context, repo string, d digest.Digest, 
 		if err := ensureRepo(ctx, tx, repo, t); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO registry_repo_blobs (repo, digest, size, created_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (repo, digest) DO NOTHING`, repo, d.String(), size, t)
-		return err
+		if _, err := tx.Exec(ctx, `INSERT INTO registry_repo_blobs (repo, digest, size, created_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (repo, digest) DO UPDATE SET created_at = excluded.created_at`, repo, d.String(), size, t); err != nil {
+			return err
+		}
+		// Unreferenced until a manifest names it; the link's time keeps it
+		// through GC's grace window.
+		return enqueueBlob(ctx, tx, d.String(), t)
 	})
 }
 
@@ -72,7 +76,7 @@ func (m *metaStore) unlinkBlob(ctx context.Context, repo string, d digest.Digest
 		if n, _ := res.RowsAffected(); n == 0 {
 			return errNotFound
 		}
-		return nil
+		return enqueueBlob(ctx, tx, d.String(), nowUnix(time.Now()))
 	})
 }
 

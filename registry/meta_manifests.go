@@ -2,6 +2,8 @@ package registry
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -46,18 +48,34 @@ func (m *metaStore) putManifest(ctx context.Context, repo string, dgst digest.Di
 		if err := insertRefs(ctx, tx, dgst, pm); err != nil {
 			return err
 		}
+		if err := dequeueBlobs(ctx, tx, digestStrings(pm.Blobs)); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO registry_repo_manifests (repo, digest, created_at) VALUES (?, ?, ?)
 			ON CONFLICT (repo, digest) DO NOTHING`, repo, dgst.String(), t); err != nil {
 			return err
 		}
 		for _, tag := range tags {
+			var old string
+			err := tx.QueryRow(ctx, `SELECT digest FROM registry_tags WHERE repo = ? AND name = ?`, repo, tag).Scan(&old)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
 			if _, err := tx.Exec(ctx, `INSERT INTO registry_tags (repo, name, digest, updated_at) VALUES (?, ?, ?, ?)
 				ON CONFLICT (repo, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at`,
 				repo, tag, dgst.String(), t); err != nil {
 				return err
 			}
+			if old != "" && old != dgst.String() {
+				if err := enqueueUntagged(ctx, tx, repo, old, t); err != nil { // the tag moved off it
+					return err
+				}
+			}
 		}
-		return nil
+		if len(tags) > 0 {
+			return dequeueUntagged(ctx, tx, repo, dgst.String())
+		}
+		return enqueueUntagged(ctx, tx, repo, dgst.String(), t)
 	})
 }
 
@@ -131,7 +149,7 @@ func (m *metaStore) deleteTag(ctx context.Context, repo, tag string) (digest.Dig
 		if err := tx.QueryRow(ctx, `DELETE FROM registry_tags WHERE repo = ? AND name = ? RETURNING digest`, repo, tag).Scan(&d); err != nil {
 			return notFoundIfNoRows(err)
 		}
-		return nil
+		return enqueueUntagged(ctx, tx, repo, d, nowUnix(time.Now()))
 	})
 	return digest.Digest(d), err
 }
@@ -156,18 +174,42 @@ func (m *metaStore) deleteManifest(ctx context.Context, repo string, dgst digest
 				return err
 			}
 		}
-		var holders int
-		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM registry_repo_manifests WHERE digest = ?`, dgst.String()).Scan(&holders); err != nil {
-			return err
-		}
-		if holders > 0 {
-			return nil
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM registry_manifest_refs WHERE parent = ?`, dgst.String()); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `DELETE FROM registry_manifests WHERE digest = ?`, dgst.String())
-		return err
+		return dropManifestRow(ctx, tx, repo, dgst.String(), nowUnix(time.Now()))
 	})
 	return mr, err
+}
+
+// dropManifestRow removes a manifest's row and references once no
+// repository holds it, making candidates of what it referenced; repo is
+// the repository that last held it. Its own untagged entry in repo goes.
+func dropManifestRow(ctx context.Context, tx *sqldb.Tx, repo, d string, now int64) error {
+	if err := dequeueUntagged(ctx, tx, repo, d); err != nil {
+		return err
+	}
+	if err := enqueueDependents(ctx, tx, repo, d, now); err != nil {
+		return err
+	}
+	var holders int
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM registry_repo_manifests WHERE digest = ?`, d).Scan(&holders); err != nil {
+		return err
+	}
+	if holders > 0 {
+		return nil
+	}
+	if err := enqueueBlobRefs(ctx, tx, d, now); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM registry_manifest_refs WHERE parent = ?`, d); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `DELETE FROM registry_manifests WHERE digest = ?`, d)
+	return err
+}
+
+func digestStrings(ds []v1.Descriptor) []string {
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = d.Digest.String()
+	}
+	return out
 }

@@ -125,7 +125,10 @@ func (m *metaStore) finishUpload(ctx context.Context, id, repo string, d digest.
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO registry_repo_blobs (repo, digest, size, created_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (repo, digest) DO NOTHING`, repo, d.String(), size, t); err != nil {
+			ON CONFLICT (repo, digest) DO UPDATE SET created_at = excluded.created_at`, repo, d.String(), size, t); err != nil {
+			return err
+		}
+		if err := enqueueBlob(ctx, tx, d.String(), t); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `DELETE FROM registry_uploads WHERE id = ?`, id)

@@ -51,6 +51,10 @@ func (rg *Registry) mount(w http.ResponseWriter, r *http.Request, name, from str
 	if err != nil {
 		return false, err
 	}
+	// The bytes are checked and the link made under the digest's lock, so
+	// garbage collection cannot remove them in between.
+	unlock := rg.LockBlob(d)
+	defer unlock()
 	if _, err := rg.blobs.Stat(ctx, d); errors.Is(err, storage.ErrBlobUnknown) {
 		return false, nil
 	} else if err != nil {

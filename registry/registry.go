@@ -68,6 +68,10 @@ type Registry struct {
 	now          func() time.Time
 
 	uploadLocks keyedMutex
+	// blobLocks serialise committing or linking a digest with garbage
+	// collection removing it (gc.go).
+	blobLocks keyedMutex
+	holders   []BlobHolder
 }
 
 // Option configures a Registry.

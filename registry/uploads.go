@@ -92,6 +92,8 @@ func (rg *Registry) monolithic(w http.ResponseWriter, r *http.Request, name stri
 		return err
 	}
 	size := up.Size()
+	unlockBlob := rg.LockBlob(d)
+	defer unlockBlob()
 	if err := up.Commit(ctx, d); err != nil {
 		return commitError(err, d)
 	}
@@ -275,6 +277,8 @@ func (rg *Registry) putUpload(w http.ResponseWriter, r *http.Request, rt route) 
 		return err
 	}
 	size := up.Size()
+	unlockBlob := rg.LockBlob(d)
+	defer unlockBlob()
 	if err := up.Commit(ctx, d); err != nil {
 		if errors.Is(err, storage.ErrDigestMismatch) {
 			_ = rg.meta.deleteUpload(ctx, up.ID())
