@@ -57,6 +57,8 @@ type Repo struct {
 	events  EventSink
 	// projects resolves names to ids; nil: the Repo numbers names itself.
 	projects Projects
+	// gc coordinates with the shared blob store's garbage collector.
+	gc BlobCoordinator
 
 	mu    sync.Mutex
 	cache map[int64]cachedIndex // project id -> rendered index.yaml

@@ -75,13 +75,18 @@ func (r *Repo) Upload(ctx context.Context, project string, archive io.Reader, pr
 			return nil, fmt.Errorf("%w: %s %s", ErrExists, md.Name, md.Version)
 		}
 	}
-	dgst, err := r.putBlob(ctx, data)
-	if err != nil {
+	dgst, provDgst := sha256Digest(data), digest.Digest("")
+	if provData != nil {
+		provDgst = sha256Digest(provData)
+	}
+	// Stored and recorded under the garbage collector's locks, so it
+	// cannot remove the bytes in between.
+	defer r.lockBlobs(dgst, provDgst)()
+	if err := r.putBlob(ctx, dgst, data); err != nil {
 		return nil, err
 	}
-	var provDgst digest.Digest
 	if provData != nil {
-		if provDgst, err = r.putBlob(ctx, provData); err != nil {
+		if err := r.putBlob(ctx, provDgst, provData); err != nil {
 			return nil, err
 		}
 	}
@@ -94,16 +99,17 @@ func (r *Repo) Upload(ctx context.Context, project string, archive io.Reader, pr
 		ProvDigest: string(provDgst),
 	}
 	var replaced bool
+	var oldDgst, oldProv string
 	err = r.db.Write(ctx, func(tx *sqldb.Tx) error {
-		var n int
-		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM chart_versions WHERE project_id = ? AND name = ? AND version = ?`,
-			id, md.Name, md.Version).Scan(&n); err != nil {
+		err := tx.QueryRow(ctx, `SELECT digest, prov_digest FROM chart_versions WHERE project_id = ? AND name = ? AND version = ?`,
+			id, md.Name, md.Version).Scan(&oldDgst, &oldProv)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		if n > 0 && !force {
+		replaced = err == nil
+		if replaced && !force {
 			return fmt.Errorf("%w: %s %s", ErrExists, md.Name, md.Version)
 		}
-		replaced = n > 0
 		if err := insertVersion(ctx, tx, id, v); err != nil {
 			return err
 		}
@@ -112,23 +118,29 @@ func (r *Repo) Upload(ctx context.Context, project string, archive io.Reader, pr
 	if err != nil {
 		return nil, err
 	}
+	if replaced {
+		r.release(ctx, digest.NewDigestFromEncoded(digest.SHA256, oldDgst), digest.Digest(oldProv))
+	}
 	r.notify(ctx, Event{Action: EventUpload, Project: project, Name: md.Name, Version: md.Version, Digest: string(dgst), Forced: replaced})
 	return v, nil
 }
 
-// putBlob stores b by its sha256 digest unless it is already stored.
-func (r *Repo) putBlob(ctx context.Context, b []byte) (digest.Digest, error) {
+func sha256Digest(b []byte) digest.Digest {
 	sum := sha256.Sum256(b)
-	dgst := digest.NewDigestFromEncoded(digest.SHA256, hex.EncodeToString(sum[:]))
+	return digest.NewDigestFromEncoded(digest.SHA256, hex.EncodeToString(sum[:]))
+}
+
+// putBlob stores b as dgst unless it is already stored.
+func (r *Repo) putBlob(ctx context.Context, dgst digest.Digest, b []byte) error {
 	if _, err := r.blobs.Stat(ctx, dgst); err == nil {
-		return dgst, nil
+		return nil
 	} else if !errors.Is(err, storage.ErrBlobUnknown) {
-		return "", err
+		return err
 	}
 	if _, err := storage.Put(ctx, r.blobs, dgst, bytes.NewReader(b)); err != nil {
-		return "", fmt.Errorf("store chart blob: %w", err)
+		return fmt.Errorf("store chart blob: %w", err)
 	}
-	return dgst, nil
+	return nil
 }
 
 func jsonText(v any) string {
@@ -277,10 +289,10 @@ func (r *Repo) Delete(ctx context.Context, project, name, version string) error 
 	if err != nil {
 		return err
 	}
-	var dgst string
+	var dgst, prov string
 	err = r.db.Write(ctx, func(tx *sqldb.Tx) error {
-		err := tx.QueryRow(ctx, `DELETE FROM chart_versions WHERE project_id = ? AND name = ? AND version = ? RETURNING digest`,
-			id, name, version).Scan(&dgst)
+		err := tx.QueryRow(ctx, `DELETE FROM chart_versions WHERE project_id = ? AND name = ? AND version = ? RETURNING digest, prov_digest`,
+			id, name, version).Scan(&dgst, &prov)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: %s %s", ErrNotFound, name, version)
 		}
@@ -292,6 +304,7 @@ func (r *Repo) Delete(ctx context.Context, project, name, version string) error 
 	if err != nil {
 		return err
 	}
+	r.release(ctx, digest.NewDigestFromEncoded(digest.SHA256, dgst), digest.Digest(prov))
 	r.notify(ctx, Event{Action: EventDelete, Project: project, Name: name, Version: version, Digest: "sha256:" + dgst})
 	return nil
 }

@@ -57,6 +57,11 @@ func WithBlobHolder(h BlobHolder) Option {
 	return func(r *Registry) { r.holders = append(r.holders, h) }
 }
 
+// AddBlobHolder is WithBlobHolder for a holder made after the registry
+// (it stores its blobs through the registry's lock); call it before any
+// garbage collection runs.
+func (rg *Registry) AddBlobHolder(h BlobHolder) { rg.holders = append(rg.holders, h) }
+
 // LockBlob serialises work on one digest within the process: garbage
 // collection holds it while it removes a blob, and the registry while it
 // commits or links one. Another writer of the shared blob store (charts)

@@ -25,7 +25,9 @@ import (
 func wireCharts(a *Assembly) error {
 	cfg, log := a.cfg, a.log
 	sink := chartEvents{log: log, recorder: a.Audit()}
-	opts := []chart.Option{chart.WithEventSink(sink)}
+	// Charts share the registry's blob store: its garbage collection keeps
+	// what they hold and hears what they let go.
+	opts := []chart.Option{chart.WithEventSink(sink), chart.WithBlobCoordinator(a.Registry())}
 	if a.id != nil {
 		// Charts are keyed by project id; a project holding charts is not
 		// empty (Harbor refuses to delete it), and its deletion frees the
@@ -36,6 +38,7 @@ func wireCharts(a *Assembly) error {
 	if err != nil {
 		return err
 	}
+	a.Registry().AddBlobHolder(repo)
 	a.OnProjectDelete(func(ctx context.Context, tx *sqldb.Tx, p project.Project) error {
 		n, err := repo.ProjectVersions(ctx, tx, p.ID)
 		if err != nil {
