@@ -67,6 +67,7 @@ type config struct {
 	scan        scanDeps      // scan.go; zero: no scanning endpoints
 	trust       trustDeps     // trust.go; zero: no content-trust endpoints
 	repl        replDeps      // replication.go; zero: no replication endpoints
+	gc          GC            // gc.go; nil: no garbage collection endpoints
 	origins     []string      // WithAllowedOrigins
 }
 

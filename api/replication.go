@@ -65,8 +65,6 @@ func (a *API) replicationRoutes() []route {
 		return nil
 	}
 	get, post, put, del := http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete
-	paging := []param{{"page", "integer", "Page number, from 1 (default 1)", false},
-		{"page_size", "integer", "Page size, 1 to 100 (default 10)", false}}
 	q := param{"q", "string", "Filter: name=~substring or name=value", false}
 	return []route{
 		{method: get, path: "/registries", id: "listRegistries", tag: "registry",

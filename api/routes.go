@@ -48,6 +48,10 @@ func pathParamDoc(name string) string {
 	return name
 }
 
+// paging documents the page and page_size parameters of every listing.
+var paging = []param{{"page", "integer", "Page number, from 1 (default 1)", false},
+	{"page_size", "integer", "Page size, 1 to 100 (default 10)", false}}
+
 const (
 	pProject = "/projects/{project_name_or_id}"
 	pMember  = pProject + "/members/{mid}"
@@ -66,8 +70,6 @@ func (a *API) routeTable() []route {
 		{"with_scan_overview", "boolean", "Include the latest vulnerability report's summary (default false)", false},
 		{"with_sbom_overview", "boolean", "Include the latest SBOM generation (default false)", false},
 		{"with_signature", "boolean", "Include the content trust verdict and verified signers; sets tags' signed (default false)", false}}
-	paging := []param{{"page", "integer", "Page number, from 1 (default 1)", false},
-		{"page_size", "integer", "Page size, 1 to 100 (default 10)", false}}
 	core := []route{
 		{method: get, path: "/ping", id: "getPing", tag: "system", summary: "Answer Pong", text: true, handle: a.ping},
 		{method: get, path: "/systeminfo", id: "getSystemInfo", tag: "system", summary: "General information about the server",
@@ -166,5 +168,6 @@ func (a *API) routeTable() []route {
 	// With... option supplied the component behind it.
 	core = append(core, a.scanRoutes()...)
 	core = append(core, a.trustRoutes()...)
+	core = append(core, a.gcRoutes()...)
 	return append(core, a.replicationRoutes()...)
 }

@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/berthlabs/berth/api"
 	"github.com/berthlabs/berth/audit"
 	"github.com/berthlabs/berth/auth"
@@ -51,6 +53,7 @@ type Assembly struct {
 	apiOpts []api.Option
 	routes  []route
 	closers []func()
+	metrics []prometheus.Collector
 	// startJobs is set by a feature that registered a worker; River
 	// refuses to start with none.
 	startJobs bool
@@ -146,6 +149,9 @@ func (a *Assembly) Workers() *jobs.Workers {
 
 // Jobs enqueues durable jobs in the server's database.
 func (a *Assembly) Jobs() *jobs.Runner { return a.runner }
+
+// AddMetrics adds collectors to the server's Prometheus metrics.
+func (a *Assembly) AddMetrics(c ...prometheus.Collector) { a.metrics = append(a.metrics, c...) }
 
 // AddCloser runs f when the server closes, after the job runner stopped,
 // in the reverse order of adding.

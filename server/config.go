@@ -64,6 +64,15 @@ type Config struct {
 	Trust       TrustConfig       `yaml:"content_trust"`
 	Replication ReplicationConfig `yaml:"replication"`
 	Charts      ChartsConfig      `yaml:"charts"`
+	GC          GCConfig          `yaml:"gc"`
+}
+
+// GCConfig configures garbage collection; its schedule is set through the
+// API (/system/gc/schedule).
+type GCConfig struct {
+	Enabled bool `yaml:"enabled" help:"garbage collection: runs on demand and on a schedule, online, freeing what nothing references"`
+	// GraceWindow protects blobs uploaded or mounted more recently.
+	GraceWindow time.Duration `yaml:"grace_window" help:"blobs uploaded or mounted more recently than this are never collected"`
 }
 
 // TLSConfig makes the server speak HTTPS (and HTTP/2) itself: Docker,
@@ -147,5 +156,6 @@ func DefaultConfig() Config {
 		Trust:       TrustConfig{Enabled: true},
 		Replication: ReplicationConfig{Enabled: true},
 		Charts:      ChartsConfig{Enabled: true},
+		GC:          GCConfig{Enabled: true, GraceWindow: registry.DefaultGCGraceWindow},
 	}
 }

@@ -178,6 +178,9 @@ func builtinFeatures(cfg Config, builtin BuiltinScanner) []Feature {
 	if cfg.Charts.Enabled {
 		fs = append(fs, FeatureFunc(wireCharts))
 	}
+	if cfg.GC.Enabled {
+		fs = append(fs, FeatureFunc(wireGC))
+	}
 	return fs
 }
 
@@ -185,6 +188,7 @@ func builtinFeatures(cfg Config, builtin BuiltinScanner) []Feature {
 // (with auth), the features' routes, /v2/, /healthz and /metrics.
 func (s *Server) mount(a *Assembly, cfg Config, log *slog.Logger) error {
 	m := newMetrics()
+	m.reg.MustRegister(a.metrics...)
 	mux := http.NewServeMux()
 	if s.id != nil {
 		mux.Handle("/service/token", s.id.tokens.Handler(s.id.gk, s.id.gk))

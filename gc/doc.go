@@ -1,0 +1,13 @@
+// Package gc runs the registry's garbage collection as durable jobs: on
+// demand or on a schedule, one at a time, with a history of runs and their
+// logs, a way to stop one, and Prometheus metrics. The collection itself is
+// the registry's (registry.Registry.CollectGarbage: online, its cost
+// following the garbage); this package decides when it runs and keeps its
+// record, in Harbor's terms (GC history, schedule, dry run, delete
+// untagged).
+//
+//	svc, err := gc.New(ctx, db, reg, runner)
+//	err = svc.Register(workers) // before the job runner starts
+//	err = svc.Start(ctx)        // the schedule
+//	run, err := svc.Run(ctx, gc.Params{DeleteUntagged: true}, gc.Manual)
+package gc
