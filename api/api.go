@@ -68,6 +68,7 @@ type config struct {
 	trust       trustDeps     // trust.go; zero: no content-trust endpoints
 	repl        replDeps      // replication.go; zero: no replication endpoints
 	gc          GC            // gc.go; nil: no garbage collection endpoints
+	webhooks    Webhooks      // webhooks.go; nil: no webhook endpoints
 	origins     []string      // WithAllowedOrigins
 }
 

@@ -65,6 +65,12 @@ type Config struct {
 	Replication ReplicationConfig `yaml:"replication"`
 	Charts      ChartsConfig      `yaml:"charts"`
 	GC          GCConfig          `yaml:"gc"`
+	Webhooks    WebhooksConfig    `yaml:"webhooks"`
+}
+
+// WebhooksConfig configures project webhooks.
+type WebhooksConfig struct {
+	Enabled bool `yaml:"enabled" help:"project webhooks: signed, durable deliveries of pushes, pulls, deletions and more to HTTP receivers"`
 }
 
 // GCConfig configures garbage collection; its schedule is set through the
@@ -157,5 +163,6 @@ func DefaultConfig() Config {
 		Replication: ReplicationConfig{Enabled: true},
 		Charts:      ChartsConfig{Enabled: true},
 		GC:          GCConfig{Enabled: true, GraceWindow: registry.DefaultGCGraceWindow},
+		Webhooks:    WebhooksConfig{Enabled: true},
 	}
 }

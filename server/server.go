@@ -181,6 +181,9 @@ func builtinFeatures(cfg Config, builtin BuiltinScanner) []Feature {
 	if cfg.GC.Enabled {
 		fs = append(fs, FeatureFunc(wireGC))
 	}
+	if cfg.Webhooks.Enabled {
+		fs = append(fs, FeatureFunc(wireWebhooks))
+	}
 	return fs
 }
 

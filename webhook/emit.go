@@ -75,6 +75,12 @@ func (s *Service) emitRegistry(ctx context.Context, re core.Event) {
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
+	if any, err := s.anyEnabled(ctx); err != nil || !any {
+		if err != nil {
+			s.log.WarnContext(ctx, "webhook: reading policies", "err", err)
+		}
+		return
+	}
 	id, ok, err := s.projects.ProjectID(ctx, e.ProjectName)
 	if err != nil {
 		s.log.WarnContext(ctx, "webhook: resolving the project of an event", "repository", e.Repository, "err", err)

@@ -66,6 +66,7 @@ type Service struct {
 	deny        []netip.Prefix
 	client      *http.Client // verifies certificates
 	insecure    *http.Client // for targets with SkipCertVerify
+	active      activeCache  // whether any policy is enabled (active.go)
 }
 
 // Option configures a Service.

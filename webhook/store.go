@@ -133,6 +133,7 @@ func notFound(projectID, id int64) error {
 // Create stores a new policy and returns it with its ID and its Secret
 // (generated when p has none): the only time the secret is returned.
 func (s *Service) Create(ctx context.Context, p Policy) (Policy, error) {
+	defer s.policiesChanged()
 	p, err := p.normalize()
 	if err != nil {
 		return Policy{}, err
@@ -246,6 +247,7 @@ func (s *Service) List(ctx context.Context, projectID int64, page core.Page) ([]
 // fn sets replaces the signing secret. ID, ProjectID, Creator and
 // CreatedAt do not change. It returns the stored policy, Secret empty.
 func (s *Service) Update(ctx context.Context, projectID, id int64, fn func(p *Policy) error) (Policy, error) {
+	defer s.policiesChanged()
 	var out Policy
 	err := s.db.Write(ctx, func(tx *sqldb.Tx) error {
 		cur, sealed, err := s.scanPolicy(tx.QueryRow(ctx, `SELECT `+policyColumns+
@@ -321,6 +323,7 @@ func (s *Service) RotateSecret(ctx context.Context, projectID, id int64) (string
 // Delete removes policy id of project projectID with its delivery log.
 // Deliveries still queued are dropped when their job runs.
 func (s *Service) Delete(ctx context.Context, projectID, id int64) error {
+	defer s.policiesChanged()
 	err := s.db.Write(ctx, func(tx *sqldb.Tx) error {
 		res, err := tx.Exec(ctx, `DELETE FROM webhook_policies WHERE project_id = ? AND id = ?`, projectID, id)
 		if err != nil {
@@ -345,6 +348,7 @@ func (s *Service) Delete(ctx context.Context, projectID, id int64) error {
 // project), the project's policies and delivery log. Deliveries still
 // queued are dropped when their job runs.
 func (s *Service) ForgetProject(ctx context.Context, tx *sqldb.Tx, projectID int64) error {
+	defer s.policiesChanged()
 	if projectID <= 0 {
 		return fmt.Errorf("webhook: ForgetProject needs a project id: %w", ErrInvalid)
 	}
