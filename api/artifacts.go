@@ -26,6 +26,7 @@ type Artifact struct {
 	RepositoryName    string         `json:"repository_name"`
 	Size              int64          `json:"size"`
 	PushTime          time.Time      `json:"push_time"`
+	PullTime          time.Time      `json:"pull_time" doc:"the last pull (0001-01-01T00:00:00Z: never); written every few seconds"`
 	Tags              []Tag          `json:"tags"`
 	Subject           string         `json:"subject,omitempty" doc:"berth: the digest of the artifact this one refers to (a signature, an SBOM, ...)"`
 	ExtraAttrs        map[string]any `json:"extra_attrs,omitempty" doc:"for Helm charts: name, version, appVersion, description, icon and the rest of Chart.yaml"`
@@ -38,9 +39,11 @@ type Artifact struct {
 
 // Tag is a tag of an artifact.
 type Tag struct {
-	Name      string `json:"name"`
-	Immutable bool   `json:"immutable"`
-	Signed    bool   `json:"signed"`
+	Name      string    `json:"name"`
+	PushTime  time.Time `json:"push_time"`
+	PullTime  time.Time `json:"pull_time"`
+	Immutable bool      `json:"immutable"`
+	Signed    bool      `json:"signed"`
 }
 
 // artifactKind guesses Harbor's artifact type.
@@ -64,10 +67,10 @@ func artifactJSON(p project.Project, a registry.Artifact, withTags bool) Artifac
 	}
 	out := Artifact{Digest: a.Digest.String(), Type: artifactKind(a), MediaType: mt, ManifestMediaType: a.MediaType,
 		ArtifactType: a.ArtifactType, ProjectID: p.ID, RepositoryName: a.Repository, Size: a.Size,
-		PushTime: a.PushedAt.UTC(), Tags: []Tag{}, Subject: a.Subject.String()}
+		PushTime: a.PushedAt.UTC(), PullTime: a.PulledAt.UTC(), Tags: []Tag{}, Subject: a.Subject.String()}
 	if withTags {
-		for _, t := range a.Tags {
-			out.Tags = append(out.Tags, Tag{Name: t})
+		for _, t := range a.TagTimes {
+			out.Tags = append(out.Tags, Tag{Name: t.Name, PushTime: t.PushedAt.UTC(), PullTime: t.PulledAt.UTC()})
 		}
 	}
 	return out
@@ -209,10 +212,10 @@ func (a *API) listTags(c *call) error {
 		return err
 	}
 	out := make([]Tag, 0, len(art.Tags))
-	for _, t := range pageOf(art.Tags, pg) {
-		out = append(out, Tag{Name: t})
+	for _, t := range pageOf(art.TagTimes, pg) {
+		out = append(out, Tag{Name: t.Name, PushTime: t.PushedAt.UTC(), PullTime: t.PulledAt.UTC()})
 	}
-	return c.paged(pg, len(art.Tags), out)
+	return c.paged(pg, len(art.TagTimes), out)
 }
 
 func (a *API) deleteTag(c *call) error {

@@ -97,7 +97,12 @@ func TestArtifactsAndTags(t *testing.T) {
 	assert.NotEmpty(t, a.ManifestMediaType)
 	assert.Positive(t, a.Size)
 	assert.False(t, a.PushTime.IsZero())
-	assert.Equal(t, []api.Tag{{Name: "latest"}, {Name: "v2"}}, a.Tags)
+	require.Len(t, a.Tags, 2)
+	assert.Equal(t, []string{"latest", "v2"}, []string{a.Tags[0].Name, a.Tags[1].Name})
+	for _, tag := range a.Tags {
+		assert.False(t, tag.PushTime.IsZero(), "a tag's push time")
+		assert.True(t, tag.PullTime.IsZero(), "never pulled")
+	}
 	e.do(as("dev"), http.MethodGet, base+"/"+d+"?with_tag=false", nil).ok(t, http.StatusOK, &a)
 	assert.Empty(t, a.Tags)
 	e.do(as("dev"), http.MethodGet, base+"?with_tag=maybe", nil).fails(t, 400, "BAD_REQUEST")

@@ -42,6 +42,23 @@ type Artifact struct {
 	Subject      digest.Digest
 	Tags         []string
 	PushedAt     time.Time
+	PulledAt     time.Time // zero: never pulled (pull times are written every few seconds)
+	// TagTimes has the push and pull times of each of Tags, in order.
+	TagTimes []TagTime
+}
+
+// TagTime is when a tag was pushed (pointed at its artifact) and last
+// pulled (zero: never).
+type TagTime struct {
+	Name               string
+	PushedAt, PulledAt time.Time
+}
+
+func unixOrZero(t int64) time.Time {
+	if t == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, t)
 }
 
 // ListRepositories lists repositories whose name starts with prefix, by
@@ -95,7 +112,7 @@ func (rg *Registry) ListArtifacts(ctx context.Context, repo string, page core.Pa
 			return nil, 0, errors.Join(err, notFound("repository", repo))
 		}
 	}
-	rows, err := rg.db.Query(ctx, `SELECT m.digest, m.media_type, m.artifact_type, m.subject, m.size, rm.created_at
+	rows, err := rg.db.Query(ctx, `SELECT m.digest, m.media_type, m.artifact_type, m.subject, m.size, rm.created_at, rm.pulled_at
 		FROM registry_repo_manifests rm JOIN registry_manifests m ON m.digest = rm.digest
 		WHERE rm.repo = ? ORDER BY rm.created_at DESC, m.digest LIMIT ? OFFSET ?`,
 		repo, clampLimit(page.Limit, rg.maxPageSize), max(page.Offset, 0))
@@ -106,12 +123,12 @@ func (rg *Registry) ListArtifacts(ctx context.Context, repo string, page core.Pa
 	for rows.Next() {
 		a := Artifact{Repository: repo}
 		var d, subj string
-		var pushed int64
-		if err := rows.Scan(&d, &a.MediaType, &a.ArtifactType, &subj, &a.Size, &pushed); err != nil {
+		var pushed, pulled int64
+		if err := rows.Scan(&d, &a.MediaType, &a.ArtifactType, &subj, &a.Size, &pushed, &pulled); err != nil {
 			rows.Close()
 			return nil, 0, err
 		}
-		a.Digest, a.Subject, a.PushedAt = digest.Digest(d), digest.Digest(subj), time.Unix(0, pushed)
+		a.Digest, a.Subject, a.PushedAt, a.PulledAt = digest.Digest(d), digest.Digest(subj), time.Unix(0, pushed), unixOrZero(pulled)
 		out = append(out, a)
 	}
 	rows.Close()
@@ -119,8 +136,7 @@ func (rg *Registry) ListArtifacts(ctx context.Context, repo string, page core.Pa
 		return nil, 0, err
 	}
 	for i := range out {
-		if out[i].Tags, err = rg.meta.page(ctx, `SELECT name FROM registry_tags WHERE repo = ? AND digest = ? ORDER BY name`,
-			repo, out[i].Digest.String()); err != nil {
+		if err := rg.tagTimes(ctx, &out[i]); err != nil {
 			return nil, 0, err
 		}
 	}
@@ -138,14 +154,35 @@ func (rg *Registry) GetArtifact(ctx context.Context, repo, ref string) (*Artifac
 	}
 	a := &Artifact{Repository: repo, Digest: mr.Digest, MediaType: mr.MediaType, ArtifactType: mr.ArtifactType,
 		Size: mr.Size, Subject: mr.Subject}
-	var pushed int64
-	if err := rg.db.QueryRow(ctx, `SELECT created_at FROM registry_repo_manifests WHERE repo = ? AND digest = ?`,
-		repo, mr.Digest.String()).Scan(&pushed); err != nil && !errors.Is(err, sql.ErrNoRows) {
+	var pushed, pulled int64
+	if err := rg.db.QueryRow(ctx, `SELECT created_at, pulled_at FROM registry_repo_manifests WHERE repo = ? AND digest = ?`,
+		repo, mr.Digest.String()).Scan(&pushed, &pulled); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	}
-	a.PushedAt = time.Unix(0, pushed)
-	a.Tags, err = rg.meta.page(ctx, `SELECT name FROM registry_tags WHERE repo = ? AND digest = ? ORDER BY name`, repo, mr.Digest.String())
-	return a, err
+	a.PushedAt, a.PulledAt = time.Unix(0, pushed), unixOrZero(pulled)
+	return a, rg.tagTimes(ctx, a)
+}
+
+// tagTimes fills a's tags and their times.
+func (rg *Registry) tagTimes(ctx context.Context, a *Artifact) error {
+	rows, err := rg.db.Query(ctx, `SELECT name, updated_at, pulled_at FROM registry_tags WHERE repo = ? AND digest = ? ORDER BY name`,
+		a.Repository, a.Digest.String())
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	a.Tags, a.TagTimes = nil, nil
+	for rows.Next() {
+		var tt TagTime
+		var pushed, pulled int64
+		if err := rows.Scan(&tt.Name, &pushed, &pulled); err != nil {
+			return err
+		}
+		tt.PushedAt, tt.PulledAt = time.Unix(0, pushed), unixOrZero(pulled)
+		a.Tags = append(a.Tags, tt.Name)
+		a.TagTimes = append(a.TagTimes, tt)
+	}
+	return rows.Err()
 }
 
 // DeleteArtifact removes a manifest and its tags from a repository, as a

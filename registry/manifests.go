@@ -66,6 +66,9 @@ func (rg *Registry) getManifest(w http.ResponseWriter, r *http.Request, rt route
 		return nil
 	}
 	_, _ = w.Write(mr.Content)
+	if !isInternal(r.Context()) { // a scanner's or a replication's read is not a pull
+		rg.pulls.record(rt.name, mr.Digest.String(), tagOf(rt.ref), rg.now())
+	}
 	rg.emit(r, Event{Action: EventPull, Target: TargetManifest, Repository: rt.name, Digest: mr.Digest,
 		MediaType: mr.MediaType, ArtifactType: mr.ArtifactType, Size: mr.Size, Tag: tagOf(rt.ref)})
 	return nil

@@ -72,6 +72,7 @@ type Registry struct {
 	// collection removing it (gc.go).
 	blobLocks keyedMutex
 	holders   []BlobHolder
+	pulls     pullTimes
 }
 
 // Option configures a Registry.
@@ -167,6 +168,7 @@ func New(ctx context.Context, blobs storage.Driver, db *sqldb.DB, opts ...Option
 		uploadIdle:   DefaultUploadIdleTimeout,
 		uploadMaxAge: DefaultUploadMaxAge,
 		now:          time.Now,
+		pulls:        pullTimes{every: DefaultPullFlushInterval, kick: make(chan struct{}, 1)},
 	}
 	for _, o := range opts {
 		o(rg)
@@ -174,6 +176,7 @@ func New(ctx context.Context, blobs storage.Driver, db *sqldb.DB, opts ...Option
 	if rg.cacheBytes > 0 && db.Exclusive() {
 		rg.meta.cache = newManifestCache(rg.cacheBytes)
 	}
+	go rg.flushPulls(ctx)
 	return rg, nil
 }
 
