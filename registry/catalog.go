@@ -188,6 +188,9 @@ func (rg *Registry) tagTimes(ctx context.Context, a *Artifact) error {
 // DeleteArtifact removes a manifest and its tags from a repository, as a
 // DELETE of /v2/<repo>/manifests/<digest> does, and emits the event.
 func (rg *Registry) DeleteArtifact(ctx context.Context, repo string, d digest.Digest) error {
+	if err := rg.checkDelete(ctx, repo, "", d); err != nil {
+		return err
+	}
 	mr, err := rg.meta.deleteManifest(ctx, repo, d)
 	if errors.Is(err, errNotFound) {
 		return notFound("artifact", repo+"@"+d.String())
@@ -203,6 +206,9 @@ func (rg *Registry) DeleteArtifact(ctx context.Context, repo string, d digest.Di
 
 // DeleteTag removes a tag, leaving the artifact.
 func (rg *Registry) DeleteTag(ctx context.Context, repo, tag string) error {
+	if err := rg.checkDelete(ctx, repo, tag, ""); err != nil {
+		return err
+	}
 	d, err := rg.meta.deleteTag(ctx, repo, tag)
 	if errors.Is(err, errNotFound) {
 		return notFound("tag", repo+":"+tag)
@@ -218,6 +224,9 @@ func (rg *Registry) DeleteTag(ctx context.Context, repo, tag string) error {
 // DeleteRepository removes a repository with all its artifacts, tags and
 // blob links; blob bytes are left to garbage collection.
 func (rg *Registry) DeleteRepository(ctx context.Context, repo string) error {
+	if err := rg.checkRepositoryDelete(ctx, repo); err != nil {
+		return err
+	}
 	defer rg.meta.changed(repo)
 	var gone []string
 	err := rg.db.Write(ctx, func(tx *sqldb.Tx) error {
@@ -327,4 +336,33 @@ func (rg *Registry) ReadConfig(ctx context.Context, repo string, d digest.Digest
 	}
 	defer rc.Close()
 	return io.ReadAll(io.LimitReader(rc, limit))
+}
+
+// checkRepositoryDelete asks the delete gate about every tagged manifest
+// of repo.
+func (rg *Registry) checkRepositoryDelete(ctx context.Context, repo string) error {
+	if _, ok := rg.deleteGate.(allowAll); ok {
+		return nil
+	}
+	digests, err := rg.meta.page(ctx, `SELECT DISTINCT digest FROM registry_tags WHERE repo = ? ORDER BY digest`, repo)
+	if err != nil {
+		return err
+	}
+	for _, d := range digests {
+		if err := rg.checkDelete(ctx, repo, "", digest.Digest(d)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ArtifactChildren lists the manifests an index references (its
+// platforms), as stored.
+func (rg *Registry) ArtifactChildren(ctx context.Context, d digest.Digest) ([]digest.Digest, error) {
+	ds, err := rg.meta.page(ctx, `SELECT child FROM registry_manifest_refs WHERE parent = ? AND kind = 'manifest' ORDER BY child`, d.String())
+	out := make([]digest.Digest, len(ds))
+	for i, s := range ds {
+		out[i] = digest.Digest(s)
+	}
+	return out, err
 }

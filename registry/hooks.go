@@ -80,6 +80,15 @@ type PullGateFunc func(ctx context.Context, t Target) error
 // CheckPull calls f.
 func (f PullGateFunc) CheckPull(ctx context.Context, t Target) error { return f(ctx, t) }
 
+// DeleteGate is asked before a tag or a manifest is deleted, over HTTP or
+// through DeleteArtifact, DeleteTag and DeleteRepository: repository and
+// digest name what goes, tags the tags that go with it (the one tag, for a
+// tag's deletion). A non-nil error refuses it and nothing is deleted; use
+// Denied(reason) for 412 with a readable reason.
+type DeleteGate interface {
+	CheckDelete(ctx context.Context, repository string, d digest.Digest, tags []string) error
+}
+
 // PushGate is asked before a manifest is stored. Tags lists the tags the
 // push would set. A non-nil error refuses it and nothing is stored.
 type PushGate interface {
@@ -113,4 +122,7 @@ func (allowAll) Authorize(r *http.Request, _ []Access) (context.Context, error) 
 }
 func (allowAll) CheckPull(context.Context, Target) error           { return nil }
 func (allowAll) CheckPush(context.Context, Target, []string) error { return nil }
-func (allowAll) Emit(context.Context, Event)                       {}
+func (allowAll) CheckDelete(context.Context, string, digest.Digest, []string) error {
+	return nil
+}
+func (allowAll) Emit(context.Context, Event) {}

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -184,6 +185,10 @@ func (rg *Registry) deleteManifest(w http.ResponseWriter, r *http.Request, rt ro
 	if err != nil {
 		return err
 	}
+	if err := rg.checkDelete(r.Context(), rt.name, tag, dgst); err != nil {
+		rg.emitRefusal(r, Event{Action: EventDelete, Target: targetOf(rt), Repository: rt.name, Tag: tag, Digest: dgst}, err)
+		return err
+	}
 	if tag != "" {
 		d, err := rg.meta.deleteTag(r.Context(), rt.name, tag)
 		if errors.Is(err, errNotFound) {
@@ -207,4 +212,31 @@ func (rg *Registry) deleteManifest(w http.ResponseWriter, r *http.Request, rt ro
 	rg.emit(r, Event{Action: EventDelete, Target: TargetManifest, Repository: rt.name, Digest: dgst,
 		MediaType: mr.MediaType, ArtifactType: mr.ArtifactType, Size: mr.Size, Subject: mr.Subject})
 	return nil
+}
+
+// checkDelete asks the delete gate about deleting tag, or the manifest
+// dgst with its tags, from repo. What does not exist passes: the deletion
+// answers it.
+func (rg *Registry) checkDelete(ctx context.Context, repo, tag string, dgst digest.Digest) error {
+	if _, ok := rg.deleteGate.(allowAll); ok {
+		return nil
+	}
+	var tags []string
+	if tag != "" {
+		mr, err := rg.meta.queryManifest(ctx, repo, tag, false)
+		if errors.Is(err, errNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		dgst, tags = mr.Digest, []string{tag}
+	} else {
+		var err error
+		if tags, err = rg.meta.page(ctx, `SELECT name FROM registry_tags WHERE repo = ? AND digest = ? ORDER BY name`,
+			repo, dgst.String()); err != nil {
+			return err
+		}
+	}
+	return rg.deleteGate.CheckDelete(ctx, repo, dgst, tags)
 }

@@ -48,6 +48,7 @@ type Registry struct {
 	authorizer Authorizer
 	pullGate   PullGate
 	pushGate   PushGate
+	deleteGate DeleteGate
 	events     EventSink
 	refusals   EventSink
 
@@ -89,6 +90,10 @@ func WithPullGate(g PullGate) Option { return func(r *Registry) { r.pullGate = g
 
 // WithPushGate sets the check run before a manifest is stored.
 func WithPushGate(g PushGate) Option { return func(r *Registry) { r.pushGate = g } }
+
+// WithDeleteGate sets the check run before every deletion of a tag or a
+// manifest.
+func WithDeleteGate(g DeleteGate) Option { return func(r *Registry) { r.deleteGate = g } }
 
 // WithEventSink sets where events go (default: nowhere).
 func WithEventSink(s EventSink) Option { return func(r *Registry) { r.events = s } }
@@ -158,6 +163,7 @@ func New(ctx context.Context, blobs storage.Driver, db *sqldb.DB, opts ...Option
 		refusals:        allowAll{},
 		pullGate:        allowAll{},
 		pushGate:        allowAll{},
+		deleteGate:      allowAll{},
 		events:          allowAll{},
 		maxManifestSize: DefaultMaxManifestSize,
 		maxPageSize:     DefaultMaxPageSize,
