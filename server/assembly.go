@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/opencontainers/go-digest"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/berthlabs/berth/api"
@@ -49,6 +50,8 @@ type Assembly struct {
 	workers *jobs.Workers
 	runner  *jobs.Runner // not started until every feature is wired
 	gates   *pullGates
+	pushes  *pushGates
+	deletes *deleteGates
 	sinks   *eventSinks
 	apiOpts []api.Option
 	routes  []route
@@ -117,6 +120,14 @@ func (a *Assembly) Audit() *audit.Recorder {
 // first refusal wins.
 func (a *Assembly) AddPullGate(g registry.PullGate) { *a.gates = append(*a.gates, g) }
 
+// AddPushGate adds a gate asked before every manifest is stored (with the
+// tags it would set); the first refusal wins.
+func (a *Assembly) AddPushGate(g registry.PushGate) { *a.pushes = append(*a.pushes, g) }
+
+// AddDeleteGate adds a gate asked before every tag or manifest deletion;
+// the first refusal wins.
+func (a *Assembly) AddDeleteGate(g registry.DeleteGate) { *a.deletes = append(*a.deletes, g) }
+
 // AddEventSink adds a sink told of every registry change.
 func (a *Assembly) AddEventSink(s registry.EventSink) { *a.sinks = append(*a.sinks, s) }
 
@@ -183,6 +194,30 @@ type pullGates []registry.PullGate
 func (g *pullGates) CheckPull(ctx context.Context, t registry.Target) error {
 	for _, gate := range *g {
 		if err := gate.CheckPull(ctx, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pushGates asks every push gate in turn.
+type pushGates []registry.PushGate
+
+func (g *pushGates) CheckPush(ctx context.Context, t registry.Target, tags []string) error {
+	for _, gate := range *g {
+		if err := gate.CheckPush(ctx, t, tags); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteGates asks every delete gate in turn.
+type deleteGates []registry.DeleteGate
+
+func (g *deleteGates) CheckDelete(ctx context.Context, repo string, d digest.Digest, tags []string) error {
+	for _, gate := range *g {
+		if err := gate.CheckDelete(ctx, repo, d, tags); err != nil {
 			return err
 		}
 	}

@@ -103,7 +103,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Server, err error)
 		regOpts = append(regOpts, registry.WithSparseManifests())
 	}
 	sinks := &eventSinks{logEvents(log)}
-	gates := &pullGates{}
+	gates, pushes, deletes := &pullGates{}, &pushGates{}, &deleteGates{}
 	if cfg.Auth {
 		counter := func(ctx context.Context, project string) (int, error) {
 			return s.st.reg.CountRepositories(ctx, project)
@@ -125,7 +125,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Server, err error)
 	} else {
 		log.Warn("authentication is off: anyone who can reach this server may push, pull and delete")
 	}
-	regOpts = append(regOpts, registry.WithEventSink(sinks), registry.WithPullGate(gates))
+	regOpts = append(regOpts, registry.WithEventSink(sinks), registry.WithPullGate(gates), registry.WithPushGate(pushes),
+		registry.WithDeleteGate(deletes))
 	if err := s.st.openRegistry(ctx, regOpts...); err != nil {
 		return nil, err
 	}
@@ -135,7 +136,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Server, err error)
 	if err != nil {
 		return nil, err
 	}
-	a.gates, a.sinks = gates, sinks
+	a.gates, a.pushes, a.deletes, a.sinks = gates, pushes, deletes, sinks
 	features := append(builtinFeatures(cfg, o.builtin), o.features...)
 	for _, f := range features {
 		if err = f.Wire(a); err != nil {
