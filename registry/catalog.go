@@ -251,6 +251,9 @@ func (rg *Registry) DeleteRepository(ctx context.Context, repo string) error {
 		}
 		rows.Close()
 		now := nowUnix(rg.now())
+		if err := releaseRepository(ctx, tx, repo); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO registry_gc_blobs (digest, since)
 			SELECT digest, ? FROM registry_repo_blobs WHERE repo = ? ON CONFLICT (digest) DO NOTHING`, now, repo); err != nil {
 			return err
@@ -365,4 +368,24 @@ func (rg *Registry) ArtifactChildren(ctx context.Context, d digest.Digest) ([]di
 		out[i] = digest.Digest(s)
 	}
 	return out, err
+}
+
+// releaseRepository takes what repo holds, and no other repository of its
+// project does, off the project's usage; repo's rows are deleted next.
+func releaseRepository(ctx context.Context, tx *sqldb.Tx, repo string) error {
+	project := projectOf(repo)
+	cond, args := inProject("o.repo", project)
+	var blobs, manifests int64
+	if err := tx.QueryRow(ctx, `SELECT COALESCE(SUM(b.size), 0) FROM registry_repo_blobs b WHERE b.repo = ?
+		AND NOT EXISTS (SELECT 1 FROM registry_repo_blobs o WHERE o.digest = b.digest AND o.repo <> b.repo AND `+cond+`)`,
+		append([]any{repo}, args...)...).Scan(&blobs); err != nil {
+		return err
+	}
+	if err := tx.QueryRow(ctx, `SELECT COALESCE(SUM(m.size), 0) FROM registry_repo_manifests rm
+		JOIN registry_manifests m ON m.digest = rm.digest WHERE rm.repo = ?
+		AND NOT EXISTS (SELECT 1 FROM registry_repo_manifests o WHERE o.digest = rm.digest AND o.repo <> rm.repo AND `+cond+`)`,
+		append([]any{repo}, args...)...).Scan(&manifests); err != nil {
+		return err
+	}
+	return addUsage(ctx, tx, project, -(blobs + manifests))
 }

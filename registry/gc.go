@@ -165,7 +165,14 @@ func (rg *Registry) collectUntagged(ctx context.Context, dry bool, cutoff int64,
 				if dry {
 					continue
 				}
+				var size int64
+				if err := tx.QueryRow(ctx, `SELECT size FROM registry_manifests WHERE digest = ?`, c.digest).Scan(&size); err != nil {
+					return err
+				}
 				if _, err := tx.Exec(ctx, `DELETE FROM registry_repo_manifests WHERE repo = ? AND digest = ?`, c.repo, c.digest); err != nil {
+					return err
+				}
+				if err := releaseManifest(ctx, tx, c.repo, c.digest, size); err != nil {
 					return err
 				}
 				if err := dropManifestRow(ctx, tx, c.repo, c.digest, 0); err != nil {
@@ -314,7 +321,7 @@ func (rg *Registry) collectBlobBatch(ctx context.Context, batch []string, dry bo
 			}
 			// The links go now; the bytes after the commit. deleting marks
 			// the candidate so a run cut off in between finishes the job.
-			if _, err := tx.Exec(ctx, `DELETE FROM registry_repo_blobs WHERE digest = ?`, d); err != nil {
+			if err := releaseBlobEverywhere(ctx, tx, d, size); err != nil {
 				return err
 			}
 			if _, err := tx.Exec(ctx, `UPDATE registry_gc_blobs SET deleting = 1 WHERE digest = ?`, d); err != nil {
@@ -386,4 +393,39 @@ func (rg *Registry) GarbageQueue(ctx context.Context) (blobs, untagged int, err 
 	err = rg.db.QueryRow(ctx, `SELECT (SELECT COUNT(*) FROM registry_gc_blobs), (SELECT COUNT(*) FROM registry_gc_untagged)`).
 		Scan(&blobs, &untagged)
 	return blobs, untagged, err
+}
+
+// releaseBlobEverywhere removes every link of d, taking its size off the
+// usage of each project that held it.
+func releaseBlobEverywhere(ctx context.Context, tx *sqldb.Tx, d string, size int64) error {
+	repos, err := func() ([]string, error) {
+		rows, err := tx.Query(ctx, `SELECT repo FROM registry_repo_blobs WHERE digest = ?`, d)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var r string
+			if err := rows.Scan(&r); err != nil {
+				return nil, err
+			}
+			out = append(out, r)
+		}
+		return out, rows.Err()
+	}()
+	if err != nil {
+		return err
+	}
+	projects := map[string]bool{}
+	for _, r := range repos {
+		projects[projectOf(r)] = true
+	}
+	for p := range projects {
+		if err := addUsage(ctx, tx, p, -max(size, 0)); err != nil {
+			return err
+		}
+	}
+	_, err = tx.Exec(ctx, `DELETE FROM registry_repo_blobs WHERE digest = ?`, d)
+	return err
 }

@@ -15,8 +15,9 @@ import (
 // metaStore keeps repositories, manifests, tags, blob links and upload
 // bindings in SQL. Every listing is an indexed query.
 type metaStore struct {
-	db    *sqldb.DB
-	cache *manifestCache // nil: every read goes to SQL
+	db     *sqldb.DB
+	cache  *manifestCache // nil: every read goes to SQL
+	quotas Quotas         // nil: no limits (usage is counted anyway)
 }
 
 // manifestRow is a stored manifest as a repository sees it.
@@ -41,9 +42,22 @@ func ensureRepo(ctx context.Context, tx *sqldb.Tx, repo string, now int64) error
 
 // linkBlob makes a committed blob readable in repo.
 func (m *metaStore) linkBlob(ctx context.Context, repo string, d digest.Digest, size int64, now time.Time) error {
+	limit, err := m.quotaLimit(ctx, repo)
+	if err != nil {
+		return err
+	}
+	var notice *QuotaNotice
+	defer func() { m.notice(ctx, notice) }()
 	return m.db.Write(ctx, func(tx *sqldb.Tx) error {
 		t := nowUnix(now)
 		if err := ensureRepo(ctx, tx, repo, t); err != nil {
+			return err
+		}
+		delta, err := linkDelta(ctx, tx, "registry_repo_blobs", repo, d.String(), size)
+		if err != nil {
+			return err
+		}
+		if notice, err = m.reserve(ctx, tx, repo, delta, limit); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO registry_repo_blobs (repo, digest, size, created_at) VALUES (?, ?, ?, ?)
@@ -69,12 +83,17 @@ func (m *metaStore) blobSize(ctx context.Context, repo string, d digest.Digest) 
 // unlinkBlob removes a blob from repo; errNotFound when it was not linked.
 func (m *metaStore) unlinkBlob(ctx context.Context, repo string, d digest.Digest) error {
 	return m.db.Write(ctx, func(tx *sqldb.Tx) error {
-		res, err := tx.Exec(ctx, `DELETE FROM registry_repo_blobs WHERE repo = ? AND digest = ?`, repo, d.String())
+		var size int64
+		if err := tx.QueryRow(ctx, `DELETE FROM registry_repo_blobs WHERE repo = ? AND digest = ? RETURNING size`,
+			repo, d.String()).Scan(&size); err != nil {
+			return notFoundIfNoRows(err)
+		}
+		delta, err := unlinkDelta(ctx, tx, "registry_repo_blobs", repo, d.String(), size)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errNotFound
+		if err := addUsage(ctx, tx, projectOf(repo), delta); err != nil {
+			return err
 		}
 		return enqueueBlob(ctx, tx, d.String(), nowUnix(time.Now()))
 	})

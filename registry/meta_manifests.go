@@ -22,6 +22,12 @@ func (m *metaStore) putManifest(ctx context.Context, repo string, dgst digest.Di
 	pm *parsedManifest, tags []string, sparse bool, now time.Time) error {
 	t := nowUnix(now)
 	defer m.changed(repo)
+	limit, err := m.quotaLimit(ctx, repo)
+	if err != nil {
+		return err
+	}
+	var notice *QuotaNotice
+	defer func() { m.notice(ctx, notice) }()
 	return m.db.Write(ctx, func(tx *sqldb.Tx) error {
 		if !sparse {
 			if err := requireAll(ctx, tx, `registry_repo_blobs`, repo, pm.Blobs, "blob"); err != nil {
@@ -49,6 +55,13 @@ func (m *metaStore) putManifest(ctx context.Context, repo string, dgst digest.Di
 			return err
 		}
 		if err := dequeueBlobs(ctx, tx, digestStrings(pm.Blobs)); err != nil {
+			return err
+		}
+		delta, err := linkDelta(ctx, tx, "registry_repo_manifests", repo, dgst.String(), int64(len(body)))
+		if err != nil {
+			return err
+		}
+		if notice, err = m.reserve(ctx, tx, repo, delta, limit); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO registry_repo_manifests (repo, digest, created_at) VALUES (?, ?, ?)
@@ -174,6 +187,9 @@ func (m *metaStore) deleteManifest(ctx context.Context, repo string, dgst digest
 				return err
 			}
 		}
+		if err := releaseManifest(ctx, tx, repo, dgst.String(), mr.Size); err != nil {
+			return err
+		}
 		return dropManifestRow(ctx, tx, repo, dgst.String(), nowUnix(time.Now()))
 	})
 	return mr, err
@@ -212,4 +228,14 @@ func digestStrings(ds []v1.Descriptor) []string {
 		out[i] = d.Digest.String()
 	}
 	return out
+}
+
+// releaseManifest takes a manifest just removed from repo off its
+// project's usage, unless another repository of the project holds it.
+func releaseManifest(ctx context.Context, tx *sqldb.Tx, repo, d string, size int64) error {
+	delta, err := unlinkDelta(ctx, tx, "registry_repo_manifests", repo, d, size)
+	if err != nil {
+		return err
+	}
+	return addUsage(ctx, tx, projectOf(repo), delta)
 }

@@ -119,9 +119,22 @@ func (m *metaStore) expireUploads(ctx context.Context, idleBefore, startedBefore
 // finishUpload links the committed blob and forgets the session in one
 // transaction.
 func (m *metaStore) finishUpload(ctx context.Context, id, repo string, d digest.Digest, size int64, now time.Time) error {
+	limit, err := m.quotaLimit(ctx, repo)
+	if err != nil {
+		return err
+	}
+	var notice *QuotaNotice
+	defer func() { m.notice(ctx, notice) }()
 	return m.db.Write(ctx, func(tx *sqldb.Tx) error {
 		t := nowUnix(now)
 		if err := ensureRepo(ctx, tx, repo, t); err != nil {
+			return err
+		}
+		delta, err := linkDelta(ctx, tx, "registry_repo_blobs", repo, d.String(), size)
+		if err != nil {
+			return err
+		}
+		if notice, err = m.reserve(ctx, tx, repo, delta, limit); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO registry_repo_blobs (repo, digest, size, created_at) VALUES (?, ?, ?, ?)
@@ -131,7 +144,7 @@ func (m *metaStore) finishUpload(ctx context.Context, id, repo string, d digest.
 		if err := enqueueBlob(ctx, tx, d.String(), t); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `DELETE FROM registry_uploads WHERE id = ?`, id)
+		_, err = tx.Exec(ctx, `DELETE FROM registry_uploads WHERE id = ?`, id)
 		return err
 	})
 }

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -98,6 +99,7 @@ func (rg *Registry) monolithic(w http.ResponseWriter, r *http.Request, name stri
 		return commitError(err, d)
 	}
 	if err := rg.meta.linkBlob(ctx, name, d, size, rg.now()); err != nil {
+		rg.orphaned(ctx, d)
 		return err
 	}
 	blobCreated(w, name, d)
@@ -286,6 +288,7 @@ func (rg *Registry) putUpload(w http.ResponseWriter, r *http.Request, rt route) 
 		return commitError(err, d)
 	}
 	if err := rg.meta.finishUpload(ctx, up.ID(), rt.name, d, size, rg.now()); err != nil {
+		rg.orphaned(ctx, d)
 		return err
 	}
 	blobCreated(w, rt.name, d)
@@ -309,4 +312,12 @@ func (rg *Registry) cancelUpload(w http.ResponseWriter, r *http.Request, rt rout
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// orphaned queues committed bytes whose link was refused (a quota) or
+// failed, for garbage collection to judge.
+func (rg *Registry) orphaned(ctx context.Context, d digest.Digest) {
+	if err := rg.ReleaseBlob(context.WithoutCancel(ctx), d); err != nil {
+		rg.log.Warn("registry: queueing unlinked bytes for garbage collection", "digest", d, "err", err)
+	}
 }
