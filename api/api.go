@@ -53,23 +53,24 @@ const (
 const DefaultRobotDuration = 30
 
 type config struct {
-	version     string
-	registryURL string
-	externalURL string
-	authMode    string
-	realm       string
-	creation    string
-	robotDays   int
-	log         *slog.Logger
-	now         func() time.Time
-	groupDN     func(string) string
-	audit       AuditRecorder // config_audit.go; nil: configuration changes not audited
-	scan        scanDeps      // scan.go; zero: no scanning endpoints
-	trust       trustDeps     // trust.go; zero: no content-trust endpoints
-	repl        replDeps      // replication.go; zero: no replication endpoints
-	gc          GC            // gc.go; nil: no garbage collection endpoints
-	webhooks    Webhooks      // webhooks.go; nil: no webhook endpoints
-	origins     []string      // WithAllowedOrigins
+	version      string
+	registryURL  string
+	externalURL  string
+	authMode     string
+	realm        string
+	creation     string
+	robotDays    int
+	log          *slog.Logger
+	now          func() time.Time
+	groupDN      func(string) string
+	audit        AuditRecorder // config_audit.go; nil: configuration changes not audited
+	scan         scanDeps      // scan.go; zero: no scanning endpoints
+	trust        trustDeps     // trust.go; zero: no content-trust endpoints
+	repl         replDeps      // replication.go; zero: no replication endpoints
+	gc           GC            // gc.go; nil: no garbage collection endpoints
+	webhooks     Webhooks      // webhooks.go; nil: no webhook endpoints
+	defaultQuota int64         // quotas.go: storage_limit of new projects
+	origins      []string      // WithAllowedOrigins
 }
 
 // Option configures the API.
@@ -141,7 +142,7 @@ type API struct {
 // New builds the API over deps.
 func New(deps Deps, opts ...Option) (*API, error) {
 	cfg := config{version: "dev", authMode: "db_auth", realm: "berth", creation: CreationEveryone,
-		robotDays: DefaultRobotDuration, log: slog.Default(), now: time.Now}
+		robotDays: DefaultRobotDuration, log: slog.Default(), now: time.Now, defaultQuota: project.Unlimited}
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -93,9 +93,10 @@ func (a *API) createProject(c *call) error {
 		return err
 	}
 	p := project.Project{Name: req.ProjectName, Owner: c.p.Name}
-	if err := checkQuotaChange(admin, req.StorageLimit, project.Unlimited); err != nil {
+	if err := checkQuotaChange(admin, req.StorageLimit, a.cfg.defaultQuota); err != nil {
 		return err
 	}
+	p.Metadata.StorageQuota = a.cfg.defaultQuota
 	if err := req.apply(&p); err != nil {
 		return err
 	}

@@ -169,6 +169,7 @@ func (a *API) routeTable() []route {
 	core = append(core, a.scanRoutes()...)
 	core = append(core, a.trustRoutes()...)
 	core = append(core, a.gcRoutes()...)
+	core = append(core, a.quotaRoutes()...)
 	core = append(core, a.webhookRoutes()...)
 	return append(core, a.replicationRoutes()...)
 }

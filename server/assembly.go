@@ -53,6 +53,7 @@ type Assembly struct {
 	pushes  *pushGates
 	deletes *deleteGates
 	sinks   *eventSinks
+	quotas  *projectQuotas // nil when auth is off
 	apiOpts []api.Option
 	routes  []route
 	closers []func()

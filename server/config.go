@@ -34,6 +34,8 @@ type Config struct {
 	// LibraryProject creates a public project "library" at first start, as
 	// Harbor does, so a first push needs no API call.
 	LibraryProject bool `yaml:"library_project" help:"create a public project \"library\" at first start"`
+	// DefaultStorageLimit is the storage quota of new projects, in bytes.
+	DefaultStorageLimit int64 `yaml:"default_storage_limit" help:"storage quota of projects created without one, in bytes; -1 for none (system admins change a project's)"`
 
 	SparseManifests  bool          `yaml:"sparse_manifests" help:"accept manifests whose layers or child manifests are not pushed (mirrors)"`
 	MaxManifestBytes int64         `yaml:"max_manifest_bytes" help:"largest manifest accepted, in bytes"`
@@ -148,14 +150,15 @@ type ChartsConfig struct {
 // no environment and no flags.
 func DefaultConfig() Config {
 	return Config{
-		Addr:             "127.0.0.1:5000",
-		DataDir:          "./data",
-		LogLevel:         "info",
-		Auth:             true,
-		LibraryProject:   true,
-		MaxManifestBytes: registry.DefaultMaxManifestSize,
-		UploadMaxAge:     time.Hour,
-		LoginThrottle:    true,
+		Addr:                "127.0.0.1:5000",
+		DataDir:             "./data",
+		LogLevel:            "info",
+		Auth:                true,
+		LibraryProject:      true,
+		DefaultStorageLimit: -1,
+		MaxManifestBytes:    registry.DefaultMaxManifestSize,
+		UploadMaxAge:        time.Hour,
+		LoginThrottle:       true,
 		Scan: ScanConfig{Enabled: true, Unscanned: "allow", Failed: "allow", Timeout: 30 * time.Minute,
 			AdapterPath: "/scanner-adapter"},
 		Trivy:       TrivyConfig{Enabled: true, DBUpdate: "@every 6h", Retry: time.Minute},

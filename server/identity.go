@@ -47,6 +47,9 @@ type identity struct {
 	// its own work (a scanner's throwaway robot): they return the
 	// SystemActor an event of such an actor is recorded under.
 	systemNames []func(actor string) (string, bool)
+	// projectChanged hear the name of each project changed or deleted,
+	// after the commit (caches keyed by name).
+	projectChanged []func(name string)
 }
 
 // registrySink records registry events in the audit log, filing the
@@ -100,6 +103,9 @@ func openIdentity(ctx context.Context, st *store, cfg Config, log *slog.Logger,
 	if id.projects, err = project.NewStore(ctx, st.db, project.WithRepositoryCounter(counter),
 		project.WithChangeHook(func(ctx context.Context, c project.Change) {
 			changed(ctx, projectEntry(c))
+			for _, f := range id.projectChanged {
+				f(c.Project)
+			}
 			if c.Kind == project.ProjectDeleted {
 				for _, f := range id.projectDeleted {
 					f(ctx, c.Project)

@@ -39,9 +39,10 @@ type Server struct {
 	jobs        *jobs.Runner
 	jobDB       *sql.DB
 	jobsStarted bool
-	metrics     http.Handler // Prometheus, on the main mux or Config.MetricsAddr
-	tls         *tls.Config  // nil for plain HTTP
-	closers     []func()     // run in reverse order by Close
+	metrics     http.Handler   // Prometheus, on the main mux or Config.MetricsAddr
+	tls         *tls.Config    // nil for plain HTTP
+	quotas      *projectQuotas // nil when auth is off
+	closers     []func()       // run in reverse order by Close
 	cancel      context.CancelFunc
 	closeOnce   sync.Once
 }
@@ -119,6 +120,9 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Server, err error)
 				return s.id.gk.CallerMay(ctx, project, repo, pull)
 			}))
 		*sinks = append(*sinks, s.id.registrySink())
+		s.quotas = newProjectQuotas(s.id.projects, log)
+		s.id.projectChanged = append(s.id.projectChanged, s.quotas.forget)
+		regOpts = append(regOpts, registry.WithQuotas(s.quotas))
 		// Refused pulls and pushes of known callers (403, a gate's 412) are
 		// audited as failures.
 		regOpts = append(regOpts, registry.WithRefusalSink(s.id.registrySink()))
@@ -136,7 +140,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Server, err error)
 	if err != nil {
 		return nil, err
 	}
-	a.gates, a.pushes, a.deletes, a.sinks = gates, pushes, deletes, sinks
+	a.gates, a.pushes, a.deletes, a.sinks, a.quotas = gates, pushes, deletes, sinks, s.quotas
 	features := append(builtinFeatures(cfg, o.builtin), o.features...)
 	for _, f := range features {
 		if err = f.Wire(a); err != nil {
@@ -198,7 +202,8 @@ func (s *Server) mount(a *Assembly, cfg Config, log *slog.Logger) error {
 		mux.Handle("/service/token", s.id.tokens.Handler(s.id.gk, s.id.gk))
 		apiOpts := append([]api.Option{api.WithVersion(Version), api.WithExternalURL(cfg.ExternalURL),
 			api.WithRealm(tokenRealm(cfg.ExternalURL)), api.WithLogger(log), api.WithGroupDN(ldap.CanonicalDN),
-			api.WithAuditRecorder(s.id.recorder), api.WithAllowedOrigins(cfg.AllowedOrigins...)}, a.apiOpts...)
+			api.WithAuditRecorder(s.id.recorder), api.WithAllowedOrigins(cfg.AllowedOrigins...),
+			api.WithDefaultStorageLimit(cfg.DefaultStorageLimit)}, a.apiOpts...)
 		mgmt, err := api.New(api.Deps{Projects: s.id.projects, Users: s.id.users, Robots: s.id.robots,
 			Audit: s.id.audit, Registry: s.st.reg, Access: s.id.gk}, apiOpts...)
 		if err != nil {

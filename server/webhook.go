@@ -7,6 +7,7 @@ import (
 
 	"github.com/berthlabs/berth/api"
 	"github.com/berthlabs/berth/project"
+	"github.com/berthlabs/berth/registry"
 	"github.com/berthlabs/berth/sqldb"
 	"github.com/berthlabs/berth/webhook"
 )
@@ -49,6 +50,22 @@ func wireWebhooks(a *Assembly) error {
 		return svc.ForgetProject(ctx, tx, p.ID)
 	})
 	a.AddAPIOptions(api.WithWebhooks(svc))
+	if a.quotas != nil { // QUOTA_WARNING and QUOTA_EXCEED
+		a.quotas.notify = append(a.quotas.notify, func(ctx context.Context, n registry.QuotaNotice) {
+			id, ok, err := projects.ProjectID(ctx, n.Project)
+			if err != nil || !ok {
+				return
+			}
+			t := webhook.QuotaWarning
+			if n.Exceeded {
+				t = webhook.QuotaExceed
+			}
+			if err := svc.Emit(ctx, webhook.Event{Type: t, ProjectID: id, ProjectName: n.Project, Repository: n.Repository,
+				Operator: registry.ActorFrom(ctx), Quota: &webhook.QuotaDetail{Message: quotaMessage(n)}}); err != nil {
+				a.Logger().Warn("webhook: quota event", "err", err)
+			}
+		})
+	}
 	// Deliveries whose jobs a crash lost are queued again.
 	if n, err := svc.Resume(a.Context()); err != nil {
 		return err
