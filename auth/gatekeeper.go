@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/berthlabs/berth/auth/token"
 	"github.com/berthlabs/berth/rbac"
 	"github.com/berthlabs/berth/registry"
@@ -35,6 +37,7 @@ type Gatekeeper struct {
 	observe  func(ctx context.Context, l LoginAttempt)
 	cache    *credentialCache
 	throttle *throttle // failed logins; login_throttle.go
+	inflight singleflight.Group
 }
 
 // ProjectLookup tells whether a project exists and is public.

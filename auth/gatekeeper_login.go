@@ -22,6 +22,22 @@ func (g *Gatekeeper) login(ctx context.Context, username, password, remote strin
 	if p, ok := g.cache.get(username, password); ok {
 		return p, nil
 	}
+	// Concurrent checks of the same credentials (a client's parallel
+	// requests before the first is cached) share one password check.
+	key := credentialKey(username, password)
+	v, err, _ := g.inflight.Do(string(key[:]), func() (any, error) {
+		p, err := g.checkLogin(ctx, username, password, remote)
+		return p, err
+	})
+	if err != nil {
+		return rbac.Principal{}, err
+	}
+	return v.(rbac.Principal), nil
+}
+
+// checkLogin is one credential check: throttled, verified, observed and,
+// on success, cached.
+func (g *Gatekeeper) checkLogin(ctx context.Context, username, password, remote string) (rbac.Principal, error) {
 	tk, err := g.throttle.admit(remote, throttleName(username))
 	if err != nil {
 		g.log.InfoContext(ctx, "login throttled", "user", username, "remote", remote, "err", err)

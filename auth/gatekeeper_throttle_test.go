@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -67,4 +68,24 @@ func TestGatekeeperThrottlesFailedLogins(t *testing.T) {
 	secs, err := strconv.Atoi(rec.Header().Get("Retry-After"))
 	require.NoError(t, err)
 	assert.Positive(t, secs)
+}
+
+// A client's parallel requests with the same credentials, before the
+// first is cached, share one password check: none is throttled.
+func TestGatekeeperParallelLoginsShareOneCheck(t *testing.T) {
+	w := newWorld(t, auth.WithLoginThrottle(auth.LoginThrottle{
+		Address: auth.ThrottleLimit{Free: 1, Base: time.Minute, Max: time.Hour},
+		Name:    auth.ThrottleLimit{Free: 1, Base: time.Minute, Max: time.Hour},
+	}))
+	h := w.srv.Config.Handler
+	codes := make(chan int, 30)
+	var wg sync.WaitGroup
+	for range 30 {
+		wg.Go(func() { codes <- w.tokenAs(t, h, "192.0.2.9:1", "alice", "alice-password-1").Code })
+	}
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		assert.Equal(t, http.StatusOK, c)
+	}
 }

@@ -31,13 +31,16 @@ func (p *Policy) Invalidate() { p.stale.Store(true) }
 
 // Engine returns the current engine, rebuilding it if it is stale.
 func (p *Policy) Engine(ctx context.Context) (*rbac.Engine, error) {
-	if !p.stale.Load() {
-		return p.engine.Load(), nil
+	// Fresh and built: the common case, lock-free. A first build in
+	// progress elsewhere has cleared stale before storing the engine, so
+	// a nil engine means waiting for it.
+	if e := p.engine.Load(); e != nil && !p.stale.Load() {
+		return e, nil
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.stale.Load() {
-		return p.engine.Load(), nil
+	if e := p.engine.Load(); e != nil && !p.stale.Load() {
+		return e, nil
 	}
 	// Clear first: a change during the load marks it stale again.
 	p.stale.Store(false)

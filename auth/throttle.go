@@ -116,9 +116,16 @@ func (k *ticket) cancel() {
 	}
 }
 
+// inFlightFactor bounds the attempts in flight for a key with no recent
+// failure: Free times it (many users logging in at once behind one NAT
+// address are legitimate; a burst of guesses is cut off).
+const inFlightFactor = 4
+
 // wait is how long an attempt must wait under lim: until the delay after
-// the last failure has passed, and, while attempts are in flight, as long
-// as the next failure would make it when they would pass Free together.
+// the last failure has passed; and, while attempts are in flight, as long
+// as the next failure would make it when, with the failures there are,
+// they would pass Free together, or when more than Free×inFlightFactor
+// are in flight at all.
 func (e *throttleEntry) wait(lim ThrottleLimit, now time.Time) time.Duration {
 	if lim.Base <= 0 {
 		return 0 // this kind of key is not throttled
@@ -127,8 +134,8 @@ func (e *throttleEntry) wait(lim ThrottleLimit, now time.Time) time.Duration {
 	if w := e.last.Add(lim.delay(e.failures)).Sub(now); w > 0 {
 		return w
 	}
-	if e.pending > 0 && e.failures+e.pending >= lim.Free {
-		return max(lim.delay(e.failures+e.pending), time.Second)
+	if e.pending > 0 && (e.failures > 0 && e.failures+e.pending >= lim.Free || e.pending >= lim.Free*inFlightFactor) {
+		return max(lim.delay(max(e.failures+e.pending, lim.Free)), time.Second)
 	}
 	return 0
 }

@@ -102,22 +102,27 @@ func TestThrottleNameSparesItsLastGoodAddress(t *testing.T) {
 func TestThrottleCountsAttemptsInFlight(t *testing.T) {
 	c := newFakeClock()
 	th := testThrottle(c, 100)
-	var tickets []*ticket
-	var refused int
-	for i := range 20 {
-		k, err := th.admit("10.9.9.9:1", fmt.Sprint("u", i))
-		if err != nil {
-			refused++
-			continue
+	burst := func(n int) (admitted []*ticket, refused int) {
+		for i := range n {
+			k, err := th.admit("10.9.9.9:1", fmt.Sprint("u", i, len(admitted)))
+			if err != nil {
+				refused++
+				continue
+			}
+			admitted = append(admitted, k)
 		}
-		tickets = append(tickets, k)
+		return admitted, refused
 	}
-	assert.Len(t, tickets, 3, "only Free concurrent attempts from one address reach the hash")
-	assert.Equal(t, 17, refused)
+	tickets, refused := burst(20)
+	assert.Len(t, tickets, 3*4, "a clean address may have Free×4 checks in flight (users behind one NAT)")
+	assert.Equal(t, 8, refused)
 	for _, k := range tickets {
 		k.cancel()
 	}
-	assert.Zero(t, try(t, th, "10.9.9.9:1", "v", true), "cancelled attempts count neither way")
+	assert.Zero(t, try(t, th, "10.9.9.9:1", "v", false), "cancelled attempts count neither way; this one fails")
+	tickets, refused = burst(20)
+	assert.Len(t, tickets, 2, "with a failure, only Free in all: failures and attempts in flight")
+	assert.Equal(t, 18, refused)
 }
 
 func TestThrottleTablesAreBounded(t *testing.T) {
