@@ -70,6 +70,8 @@ type config struct {
 	gc           GC            // gc.go; nil: no garbage collection endpoints
 	webhooks     Webhooks      // webhooks.go; nil: no webhook endpoints
 	defaultQuota int64         // quotas.go: storage_limit of new projects
+	retention    Retention     // retention.go; nil: no retention endpoints
+	immutable    Immutable     // immutable.go; nil: no immutability endpoints
 	origins      []string      // WithAllowedOrigins
 }
 

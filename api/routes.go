@@ -170,6 +170,8 @@ func (a *API) routeTable() []route {
 	core = append(core, a.trustRoutes()...)
 	core = append(core, a.gcRoutes()...)
 	core = append(core, a.quotaRoutes()...)
+	core = append(core, a.retentionRoutes()...)
+	core = append(core, a.immutableRoutes()...)
 	core = append(core, a.webhookRoutes()...)
 	return append(core, a.replicationRoutes()...)
 }

@@ -1,8 +1,8 @@
-// Package immutable is Harbor's tag immutability as a pure decision
-// engine: a project's rules (plain data) say which tags may not be moved
-// or deleted once they exist, and the functions here decide, with Harbor's
-// words for the refusal. No server, database or network is involved; the
-// registry, the API and retention call them with the rules they hold.
+// Package immutable is Harbor's tag immutability: a project's rules (plain
+// data) say which tags may not be moved or deleted once they exist, and
+// pure functions decide, with Harbor's words for the refusal; a Store
+// keeps each project's rules in SQL, and a Gate applies them to the
+// registry's pushes and deletions (registry.PushGate, registry.DeleteGate).
 //
 //	rules := []immutable.Rule{{
 //		ID:             1,

@@ -1,9 +1,11 @@
-// Package retention is Harbor's tag retention as a pure decision engine: a
-// Policy (plain data) and the artifacts of some repositories in, a
-// Decision for each artifact out — retain, delete or protect, with the
-// reason — and nothing else: no storage, no database, no clock of its own.
-// Whoever lists the artifacts and deletes them (an executor, a schedule,
-// a dry run in the API) builds on Evaluate.
+// Package retention is Harbor's tag retention: at its core a pure decision
+// engine — a Policy (plain data) and the artifacts of some repositories
+// in, a Decision for each artifact out (retain, delete or protect, with
+// the reason), with no storage, database or clock of its own — and a
+// Service that keeps one policy per project in SQL and runs it, on demand
+// or on a schedule, as durable jobs that list the registry's artifacts and
+// delete what the engine says (dry runs delete nothing), with a history of
+// executions and per-repository task logs.
 //
 //	policy := retention.Policy{Rules: []retention.Rule{{
 //		Template:       retention.LatestPushedK,

@@ -22,6 +22,7 @@ import (
 	"github.com/berthlabs/berth/registry"
 	"github.com/berthlabs/berth/sqldb"
 	"github.com/berthlabs/berth/storage"
+	"github.com/berthlabs/berth/webhook"
 )
 
 // A Feature adds a capability to the server while it is assembled:
@@ -54,10 +55,13 @@ type Assembly struct {
 	deletes *deleteGates
 	sinks   *eventSinks
 	quotas  *projectQuotas // nil when auth is off
-	apiOpts []api.Option
-	routes  []route
-	closers []func()
-	metrics []prometheus.Collector
+	// webhooks is the webhook feature's service, for features that emit
+	// events of their own (nil when webhooks are off).
+	webhooks *webhook.Service
+	apiOpts  []api.Option
+	routes   []route
+	closers  []func()
+	metrics  []prometheus.Collector
 	// startJobs is set by a feature that registered a worker; River
 	// refuses to start with none.
 	startJobs bool

@@ -68,11 +68,26 @@ type Config struct {
 	Charts      ChartsConfig      `yaml:"charts"`
 	GC          GCConfig          `yaml:"gc"`
 	Webhooks    WebhooksConfig    `yaml:"webhooks"`
+	Retention   RetentionConfig   `yaml:"retention"`
+	Immutable   ImmutableConfig   `yaml:"immutable"`
+}
+
+// RetentionConfig configures tag retention.
+type RetentionConfig struct {
+	Enabled bool `yaml:"enabled" help:"tag retention: per-project rules deleting old artifacts, on demand or on a schedule"`
+}
+
+// ImmutableConfig configures tag immutability.
+type ImmutableConfig struct {
+	Enabled bool `yaml:"enabled" help:"tag immutability: per-project rules refusing to overwrite or delete matching tags"`
 }
 
 // WebhooksConfig configures project webhooks.
 type WebhooksConfig struct {
 	Enabled bool `yaml:"enabled" help:"project webhooks: signed, durable deliveries of pushes, pulls, deletions and more to HTTP receivers"`
+	// RetryBackoff is the wait after a failed delivery, doubling after
+	// each further failure, up to an hour.
+	RetryBackoff time.Duration `yaml:"retry_backoff" help:"wait after a failed webhook delivery, doubling with each further failure up to an hour (8 attempts)"`
 }
 
 // GCConfig configures garbage collection; its schedule is set through the
@@ -166,6 +181,8 @@ func DefaultConfig() Config {
 		Replication: ReplicationConfig{Enabled: true},
 		Charts:      ChartsConfig{Enabled: true},
 		GC:          GCConfig{Enabled: true, GraceWindow: registry.DefaultGCGraceWindow},
-		Webhooks:    WebhooksConfig{Enabled: true},
+		Webhooks:    WebhooksConfig{Enabled: true, RetryBackoff: 30 * time.Second},
+		Retention:   RetentionConfig{Enabled: true},
+		Immutable:   ImmutableConfig{Enabled: true},
 	}
 }

@@ -189,6 +189,12 @@ func builtinFeatures(cfg Config, builtin BuiltinScanner) []Feature {
 	if cfg.Webhooks.Enabled {
 		fs = append(fs, FeatureFunc(wireWebhooks))
 	}
+	if cfg.Immutable.Enabled {
+		fs = append(fs, FeatureFunc(wireImmutable))
+	}
+	if cfg.Retention.Enabled {
+		fs = append(fs, FeatureFunc(wireRetention))
+	}
 	return fs
 }
 

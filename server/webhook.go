@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"time"
 
 	"github.com/berthlabs/berth/api"
 	"github.com/berthlabs/berth/project"
@@ -11,6 +12,17 @@ import (
 	"github.com/berthlabs/berth/sqldb"
 	"github.com/berthlabs/berth/webhook"
 )
+
+// backoff waits base after the first failure, doubling up to an hour.
+func backoff(base time.Duration) func(attempt int) time.Duration {
+	return func(attempt int) time.Duration {
+		d := max(base, time.Second)
+		for i := 1; i < attempt && d < time.Hour; i++ {
+			d *= 2
+		}
+		return min(d, time.Hour)
+	}
+}
 
 // wireWebhooks adds project webhooks: policies and deliveries in the
 // server's database, deliveries as durable jobs, registry events as their
@@ -38,7 +50,7 @@ func wireWebhooks(a *Assembly) error {
 	}
 	svc, err := webhook.NewService(a.Context(), a.DB(), webhook.WithQueue(a.Jobs()), webhook.WithProjects(projects),
 		webhook.WithProjectLookup(lookup), webhook.WithSecretKey(key), webhook.WithRegistryHost(host),
-		webhook.WithLogger(a.Logger().With("component", "webhook")))
+		webhook.WithLogger(a.Logger().With("component", "webhook")), webhook.WithBackoff(backoff(a.Config().Webhooks.RetryBackoff)))
 	if err != nil {
 		return err
 	}
@@ -50,6 +62,7 @@ func wireWebhooks(a *Assembly) error {
 		return svc.ForgetProject(ctx, tx, p.ID)
 	})
 	a.AddAPIOptions(api.WithWebhooks(svc))
+	a.webhooks = svc
 	if a.quotas != nil { // QUOTA_WARNING and QUOTA_EXCEED
 		a.quotas.notify = append(a.quotas.notify, func(ctx context.Context, n registry.QuotaNotice) {
 			id, ok, err := projects.ProjectID(ctx, n.Project)

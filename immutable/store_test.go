@@ -1,0 +1,168 @@
+package immutable_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/berthlabs/berth/core"
+	"github.com/berthlabs/berth/immutable"
+	"github.com/berthlabs/berth/sqldb"
+	"github.com/berthlabs/berth/tagselect"
+)
+
+func openDB(t *testing.T) *sqldb.DB {
+	t.Helper()
+	db, err := sqldb.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "berth.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func newRule(projectID int64, repoPattern, tagPattern string) immutable.ProjectRule {
+	return immutable.ProjectRule{ProjectID: projectID, Rule: immutable.Rule{
+		ScopeSelectors: []tagselect.Selector{{Kind: tagselect.Kind, Decoration: tagselect.RepoMatches, Pattern: repoPattern}},
+		TagSelectors:   []tagselect.Selector{{Kind: tagselect.Kind, Decoration: tagselect.Matches, Pattern: tagPattern}},
+	}}
+}
+
+func TestStoreKeepsRulesPerProject(t *testing.T) {
+	ctx := t.Context()
+	s, err := immutable.NewStore(ctx, openDB(t))
+	require.NoError(t, err)
+
+	r1, err := s.Create(ctx, newRule(1, "**", "v*"))
+	require.NoError(t, err)
+	assert.NotZero(t, r1.ID)
+	assert.Equal(t, int64(1), r1.ProjectID)
+	assert.False(t, r1.CreatedAt.IsZero())
+	r2, err := s.Create(ctx, newRule(1, "app/**", "release-*"))
+	require.NoError(t, err)
+	other, err := s.Create(ctx, newRule(2, "**", "**"))
+	require.NoError(t, err)
+
+	_, err = s.Create(ctx, newRule(1, "**", "v*"))
+	assert.ErrorIs(t, err, core.ErrExists, "the same selectors twice")
+	_, err = s.Create(ctx, immutable.ProjectRule{ProjectID: 1})
+	assert.ErrorIs(t, err, core.ErrInvalid, "no selectors")
+	_, err = s.Create(ctx, newRule(1, "**", "[v"))
+	assert.ErrorIs(t, err, core.ErrInvalid, "a malformed pattern")
+	_, err = s.Create(ctx, newRule(0, "**", "v*"))
+	assert.ErrorIs(t, err, core.ErrInvalid, "no project")
+
+	list, total, err := s.List(ctx, 1, core.Page{})
+	require.NoError(t, err)
+	assert.Equal(t, 2, total)
+	assert.Equal(t, []int64{r1.ID, r2.ID}, []int64{list[0].ID, list[1].ID})
+	assert.Equal(t, "v*", list[0].TagSelectors[0].Pattern)
+	page, total, err := s.List(ctx, 1, core.Page{Offset: 1, Limit: 1})
+	require.NoError(t, err)
+	assert.Equal(t, 2, total)
+	require.Len(t, page, 1)
+	assert.Equal(t, r2.ID, page[0].ID)
+
+	_, err = s.Get(ctx, 1, other.ID)
+	assert.ErrorIs(t, err, core.ErrNotFound, "a rule of another project")
+	got, err := s.Get(ctx, 2, other.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "**", got.TagSelectors[0].Pattern)
+
+	r2.Disabled, r2.Priority = true, 7
+	r2.TagSelectors[0].Pattern = "rc-*"
+	up, err := s.Update(ctx, r2)
+	require.NoError(t, err)
+	assert.True(t, up.Disabled)
+	assert.Equal(t, 7, up.Priority)
+	assert.Equal(t, "rc-*", up.TagSelectors[0].Pattern)
+	assert.Equal(t, r2.CreatedAt, up.CreatedAt)
+	dup := r2
+	dup.Rule = newRule(1, "**", "v*").Rule
+	dup.ID = r2.ID
+	_, err = s.Update(ctx, dup)
+	assert.ErrorIs(t, err, core.ErrExists, "updated into a duplicate")
+	moved := other
+	moved.ProjectID = 1
+	_, err = s.Update(ctx, moved)
+	assert.ErrorIs(t, err, core.ErrNotFound, "updating another project's rule")
+
+	rules, err := s.Rules(ctx, 1)
+	require.NoError(t, err)
+	require.Len(t, rules, 2)
+	held, rule := immutable.Check(rules, "lib/app", "v1")
+	assert.True(t, held)
+	assert.Equal(t, r1.ID, rule.ID)
+	held, _ = immutable.Check(rules, "lib/app/x", "rc-1")
+	assert.False(t, held, "rule 2 is disabled")
+
+	assert.ErrorIs(t, s.Delete(ctx, 1, other.ID), core.ErrNotFound)
+	require.NoError(t, s.Delete(ctx, 1, r1.ID))
+	rules, err = s.Rules(ctx, 1)
+	require.NoError(t, err)
+	assert.Len(t, rules, 1, "a local change is seen at once")
+}
+
+func TestStoreHoldsAtMostFifteenRules(t *testing.T) {
+	ctx := t.Context()
+	s, err := immutable.NewStore(ctx, openDB(t))
+	require.NoError(t, err)
+	for i := range immutable.MaxRules {
+		_, err := s.Create(ctx, newRule(5, "**", "v"+string(rune('a'+i))+"*"))
+		require.NoError(t, err)
+	}
+	_, err = s.Create(ctx, newRule(5, "**", "last"))
+	assert.ErrorIs(t, err, core.ErrInvalid)
+	_, err = s.Create(ctx, newRule(6, "**", "last"))
+	assert.NoError(t, err, "another project has room")
+}
+
+func TestForgetProject(t *testing.T) {
+	ctx := t.Context()
+	db := openDB(t)
+	s, err := immutable.NewStore(ctx, db)
+	require.NoError(t, err)
+	_, err = s.Create(ctx, newRule(1, "**", "v*"))
+	require.NoError(t, err)
+	_, err = s.Create(ctx, newRule(2, "**", "v*"))
+	require.NoError(t, err)
+	rules, err := s.Rules(ctx, 1)
+	require.NoError(t, err)
+	require.Len(t, rules, 1)
+
+	require.NoError(t, db.Write(ctx, func(tx *sqldb.Tx) error { return s.ForgetProject(ctx, tx, 1) }))
+	rules, err = s.Rules(ctx, 1)
+	require.NoError(t, err)
+	assert.Empty(t, rules)
+	_, total, err := s.List(ctx, 2, core.Page{})
+	require.NoError(t, err)
+	assert.Equal(t, 1, total, "other projects keep theirs")
+	assert.ErrorIs(t, db.Write(ctx, func(tx *sqldb.Tx) error { return s.ForgetProject(ctx, tx, 0) }), core.ErrInvalid)
+}
+
+func TestRulesCacheSeesOtherStoresWithinTTL(t *testing.T) {
+	ctx := t.Context()
+	db := openDB(t)
+	cachedStore, err := immutable.NewStore(ctx, db, immutable.WithCacheTTL(200*time.Millisecond))
+	require.NoError(t, err)
+	other, err := immutable.NewStore(ctx, db, immutable.WithCacheTTL(0))
+	require.NoError(t, err)
+
+	rules, err := cachedStore.Rules(ctx, 1)
+	require.NoError(t, err)
+	assert.Empty(t, rules)
+	_, err = other.Create(ctx, newRule(1, "**", "v*"))
+	require.NoError(t, err)
+	rules, err = other.Rules(ctx, 1)
+	require.NoError(t, err)
+	assert.Len(t, rules, 1, "no cache: read every time")
+	rules, err = cachedStore.Rules(ctx, 1)
+	require.NoError(t, err)
+	assert.Empty(t, rules, "served from memory within the TTL")
+	require.Eventually(t, func() bool {
+		rules, err := cachedStore.Rules(context.Background(), 1)
+		return err == nil && len(rules) == 1
+	}, 5*time.Second, 20*time.Millisecond, "seen once the TTL passed")
+}
