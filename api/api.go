@@ -72,6 +72,8 @@ type config struct {
 	defaultQuota int64         // quotas.go: storage_limit of new projects
 	retention    Retention     // retention.go; nil: no retention endpoints
 	immutable    Immutable     // immutable.go; nil: no immutability endpoints
+	labels       Labels        // labels.go; nil: no label endpoints
+	auditPurge   AuditPurge    // auditpurge.go; nil: no audit purge endpoints
 	origins      []string      // WithAllowedOrigins
 }
 

@@ -1,18 +1,21 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
-	"github.com/berthlabs/berth/core"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berthlabs/berth/core"
+	"github.com/berthlabs/berth/immutable"
 	"github.com/berthlabs/berth/project"
 	"github.com/berthlabs/berth/rbac"
 	"github.com/berthlabs/berth/registry"
-	"github.com/opencontainers/go-digest"
 )
 
 // Artifact is a manifest in a repository, as Harbor shows it.
@@ -35,6 +38,7 @@ type Artifact struct {
 	ScanOverview map[string]*NativeReportSummary `json:"scan_overview,omitempty" doc:"with with_scan_overview=true: the latest vulnerability report's summary, by report media type; absent when never scanned"`
 	SBOMOverview *SBOMOverview                   `json:"sbom_overview,omitempty" doc:"with with_sbom_overview=true: the latest SBOM generation"`
 	Signatures   *TrustVerification              `json:"signatures,omitempty" doc:"with with_signature=true: the content trust verdict and the verified signers"`
+	Labels       []Label                         `json:"labels,omitempty" doc:"with with_label=true: the labels attached to the artifact"`
 }
 
 // Tag is a tag of an artifact.
@@ -42,7 +46,7 @@ type Tag struct {
 	Name      string    `json:"name"`
 	PushTime  time.Time `json:"push_time"`
 	PullTime  time.Time `json:"pull_time"`
-	Immutable bool      `json:"immutable"`
+	Immutable bool      `json:"immutable" doc:"with with_immutable_status=true: an immutability rule of the project holds the tag"`
 	Signed    bool      `json:"signed"`
 }
 
@@ -92,7 +96,7 @@ func boolQuery(c *call, name string, def bool) (bool, error) {
 
 // artifactExtras are the optional parts of an artifact's JSON a caller
 // asked for.
-type artifactExtras struct{ scan, sbom, signature bool }
+type artifactExtras struct{ scan, sbom, signature, labels, immutable bool }
 
 func parseExtras(c *call) (artifactExtras, error) {
 	var x artifactExtras
@@ -103,13 +107,41 @@ func parseExtras(c *call) (artifactExtras, error) {
 	if x.sbom, err = boolQuery(c, "with_sbom_overview", false); err != nil {
 		return x, err
 	}
-	x.signature, err = boolQuery(c, "with_signature", false)
+	if x.signature, err = boolQuery(c, "with_signature", false); err != nil {
+		return x, err
+	}
+	if x.labels, err = boolQuery(c, "with_label", false); err != nil {
+		return x, err
+	}
+	x.immutable, err = boolQuery(c, "with_immutable_status", false)
 	return x, err
+}
+
+// immutableRules is the optional part of Immutable that says which rules
+// hold in a project (*immutable.Store has it).
+type immutableRules interface {
+	Rules(ctx context.Context, projectID int64) ([]immutable.Rule, error)
 }
 
 // withExtras fills the optional parts x asks for, when the component
 // behind each is wired.
-func (a *API) withExtras(c *call, x artifactExtras, art registry.Artifact, out Artifact) (Artifact, error) {
+func (a *API) withExtras(c *call, p project.Project, x artifactExtras, art registry.Artifact, out Artifact) (Artifact, error) {
+	if x.labels {
+		ls, err := a.artifactLabels(c.ctx(), p, art)
+		if err != nil {
+			return out, err
+		}
+		out.Labels = ls
+	}
+	if ir, ok := a.cfg.immutable.(immutableRules); ok && x.immutable && len(out.Tags) > 0 {
+		rules, err := ir.Rules(c.ctx(), p.ID)
+		if err != nil {
+			return out, err
+		}
+		for i := range out.Tags {
+			out.Tags[i].Immutable, _ = immutable.Check(rules, art.Repository, out.Tags[i].Name)
+		}
+	}
 	if x.scan {
 		if o := a.artifactOverview(c.ctx(), art); o != nil {
 			out.ScanOverview = map[string]*NativeReportSummary{reportMIME11: o}
@@ -155,7 +187,7 @@ func (a *API) listArtifacts(c *call) error {
 	}
 	out := make([]Artifact, 0, len(arts))
 	for _, art := range arts {
-		j, err := a.withExtras(c, extras, art, a.withChartAttrs(c, artifactJSON(p, art, tags)))
+		j, err := a.withExtras(c, p, extras, art, a.withChartAttrs(c, artifactJSON(p, art, tags)))
 		if err != nil {
 			return err
 		}
@@ -187,7 +219,7 @@ func (a *API) getArtifact(c *call) error {
 	if err != nil {
 		return err
 	}
-	j, err := a.withExtras(c, extras, *art, a.withChartAttrs(c, artifactJSON(p, *art, tags)))
+	j, err := a.withExtras(c, p, extras, *art, a.withChartAttrs(c, artifactJSON(p, *art, tags)))
 	if err != nil {
 		return err
 	}

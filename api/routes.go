@@ -69,7 +69,9 @@ func (a *API) routeTable() []route {
 	qArtifact := []param{qWithTag,
 		{"with_scan_overview", "boolean", "Include the latest vulnerability report's summary (default false)", false},
 		{"with_sbom_overview", "boolean", "Include the latest SBOM generation (default false)", false},
-		{"with_signature", "boolean", "Include the content trust verdict and verified signers; sets tags' signed (default false)", false}}
+		{"with_signature", "boolean", "Include the content trust verdict and verified signers; sets tags' signed (default false)", false},
+		{"with_label", "boolean", "Include the labels attached to each artifact (default false)", false},
+		{"with_immutable_status", "boolean", "Set tags' immutable from the project's immutability rules (default false)", false}}
 	core := []route{
 		{method: get, path: "/ping", id: "getPing", tag: "system", summary: "Answer Pong", text: true, handle: a.ping},
 		{method: get, path: "/systeminfo", id: "getSystemInfo", tag: "system", summary: "General information about the server",
@@ -173,5 +175,7 @@ func (a *API) routeTable() []route {
 	core = append(core, a.retentionRoutes()...)
 	core = append(core, a.immutableRoutes()...)
 	core = append(core, a.webhookRoutes()...)
+	core = append(core, a.labelRoutes()...)
+	core = append(core, a.auditPurgeRoutes()...)
 	return append(core, a.replicationRoutes()...)
 }

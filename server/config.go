@@ -70,6 +70,19 @@ type Config struct {
 	Webhooks    WebhooksConfig    `yaml:"webhooks"`
 	Retention   RetentionConfig   `yaml:"retention"`
 	Immutable   ImmutableConfig   `yaml:"immutable"`
+	Labels      LabelsConfig      `yaml:"labels"`
+	AuditPurge  AuditPurgeConfig  `yaml:"audit_purge"`
+}
+
+// LabelsConfig configures labels.
+type LabelsConfig struct {
+	Enabled bool `yaml:"enabled" help:"labels: global and project labels on artifacts (/api/v2.0/labels), for people and for retention and replication filters"`
+}
+
+// AuditPurgeConfig configures the audit log's purge; its schedule is set
+// through the API (/system/purgeaudit/schedule).
+type AuditPurgeConfig struct {
+	Enabled bool `yaml:"enabled" help:"audit log purge: on demand and on a schedule, entries older than a retention deleted in short batches"`
 }
 
 // RetentionConfig configures tag retention.
@@ -184,5 +197,7 @@ func DefaultConfig() Config {
 		Webhooks:    WebhooksConfig{Enabled: true, RetryBackoff: 30 * time.Second},
 		Retention:   RetentionConfig{Enabled: true},
 		Immutable:   ImmutableConfig{Enabled: true},
+		Labels:      LabelsConfig{Enabled: true},
+		AuditPurge:  AuditPurgeConfig{Enabled: true},
 	}
 }

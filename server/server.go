@@ -192,6 +192,12 @@ func builtinFeatures(cfg Config, builtin BuiltinScanner) []Feature {
 	if cfg.Immutable.Enabled {
 		fs = append(fs, FeatureFunc(wireImmutable))
 	}
+	if cfg.Labels.Enabled {
+		fs = append(fs, FeatureFunc(wireLabels))
+	}
+	if cfg.AuditPurge.Enabled {
+		fs = append(fs, FeatureFunc(wireAuditPurge))
+	}
 	if cfg.Retention.Enabled {
 		fs = append(fs, FeatureFunc(wireRetention))
 	}

@@ -1,0 +1,72 @@
+package audit
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/berthlabs/berth/sqldb"
+)
+
+// TestPurgeInBatches checks that a purge deletes in transactions of at
+// most its batch size, one action at a time, and that a cancelled context
+// stops it between two.
+func TestPurgeInBatches(t *testing.T) {
+	ctx := t.Context()
+	db, err := sqldb.OpenSQLiteMemory(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	s, err := NewStore(ctx, db)
+	require.NoError(t, err)
+	base := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	fill := func() {
+		var es []Entry
+		for i := range 10 {
+			es = append(es, Entry{Time: base.Add(time.Duration(i) * time.Second), Action: ActionPull, Resource: "r"},
+				Entry{Time: base.Add(time.Duration(i) * time.Second), Action: ActionPush, Resource: "r"})
+		}
+		require.NoError(t, s.insert(ctx, es))
+	}
+	type batch struct {
+		action   string
+		n, total int64
+	}
+	tests := []struct {
+		name    string
+		actions []string
+		want    []batch
+	}{
+		{"every action", nil, []batch{{"", 3, 3}, {"", 3, 6}, {"", 3, 9}, {"", 3, 12}, {"", 3, 15}, {"", 3, 18}, {"", 2, 20}}},
+		{"two actions", []string{ActionPush, ActionPull}, []batch{{"pull", 3, 3}, {"pull", 3, 6}, {"pull", 3, 9},
+			{"pull", 1, 10}, {"push", 3, 13}, {"push", 3, 16}, {"push", 3, 19}, {"push", 1, 20}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fill()
+			var got []batch
+			n, err := s.purgeBatched(ctx, base.Add(time.Hour), tt.actions, false, 3, func(a string, n, total int64) {
+				got = append(got, batch{a, n, total})
+			})
+			require.NoError(t, err)
+			assert.EqualValues(t, 20, n)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+
+	t.Run("oldest first, stopped between batches", func(t *testing.T) {
+		fill()
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		n, err := s.purgeBatched(cctx, base.Add(time.Hour), nil, false, 4, func(string, int64, int64) { cancel() })
+		require.ErrorIs(t, err, context.Canceled)
+		assert.EqualValues(t, 4, n)
+		es, total, err := s.Query(ctx, Filter{}, Page{Limit: MaxPageSize})
+		require.NoError(t, err)
+		assert.Equal(t, 16, total)
+		assert.Equal(t, base.Add(2*time.Second), es[len(es)-1].Time, "the two oldest seconds went first")
+	})
+
+}
