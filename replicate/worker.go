@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/berthlabs/berth/jobs"
+	"net/http"
 	"sync"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/opencontainers/go-digest"
 
+	"github.com/berthlabs/berth/jobs"
 	"github.com/berthlabs/berth/registry"
 )
 
@@ -212,7 +214,10 @@ func (s *Service) runTask(ctx context.Context, cp *Copier, p *Policy, t taskRow)
 			_ = s.st.finishTask(context.WithoutCancel(ctx), t.ID, StatusInProgress, total)
 			return
 		}
-		if attempt > s.retries {
+		if status := refusedForGood(err); attempt > s.retries || status != 0 {
+			if status != 0 {
+				logf("not retried: the registry refused the request with HTTP %d (a policy such as an immutable tag or a quota, or a bad request)", status)
+			}
 			_ = s.st.finishTask(ctx, t.ID, StatusFailed, total)
 			return
 		}
@@ -248,4 +253,24 @@ func (s *Service) doTask(ctx context.Context, cp *Copier, p *Policy, it item, lo
 		return cp.copyWith(ctx, logf, it.SrcRepo, ref, it.DstRepo, it.Tags, p.Override)
 	}
 	return Result{}, fmt.Errorf("unknown operation %q", it.Op)
+}
+
+// refusedForGood returns the status of a registry's refusal that asking
+// again will not change, else 0: a 4xx answer other than 408 and 429 (an
+// immutable tag's 412, a quota's 403, a manifest the source no longer
+// has). Retrying those only delays the failure the log must show.
+func refusedForGood(err error) int {
+	status := 0
+	var se *statusError
+	var te *transport.Error
+	switch {
+	case errors.As(err, &se):
+		status = se.status
+	case errors.As(err, &te):
+		status = te.StatusCode
+	}
+	if status >= 400 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests {
+		return status
+	}
+	return 0
 }
