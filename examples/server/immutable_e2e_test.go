@@ -6,13 +6,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -24,7 +19,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/berthlabs/berth/api"
-	"github.com/berthlabs/berth/internal/testtool"
 )
 
 // immutableMessage is the part of Harbor's refusal every client shows.
@@ -45,18 +39,7 @@ func e2eImmutableRule(t *testing.T, a *authApp, projectName, tags string) {
 // tool runs crane or skopeo with the admin's credentials.
 func (a *authApp) tool(t *testing.T, tool string, args ...string) (string, error) {
 	t.Helper()
-	bin := testtool.Require(t, tool)
-	dir := t.TempDir()
-	auth := base64.StdEncoding.EncodeToString([]byte("admin:" + e2eAdminPassword))
-	b, _ := json.Marshal(map[string]any{"auths": map[string]any{a.host: map[string]string{"auth": auth}}})
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"), b, 0o600))
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+dir, "HOME="+dir, "REGISTRY_AUTH_FILE="+filepath.Join(dir, "config.json"))
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	return string(out), err
+	return adminTool(t, a.host, tool, args...)
 }
 
 // crane and skopeo can neither overwrite, move nor delete an immutable

@@ -79,10 +79,18 @@ func (s *scanServer) mustAPI(t *testing.T, method, path string, body any, want i
 // tool runs crane, skopeo or oras with the admin's credentials.
 func (s *scanServer) tool(t *testing.T, tool string, args ...string) (string, error) {
 	t.Helper()
+	return adminTool(t, s.host, tool, args...)
+}
+
+// adminTool runs crane, skopeo or oras in a temporary directory with the
+// admin's credentials for host (in both Docker's and containers' auth
+// files) and returns its combined output.
+func adminTool(t *testing.T, host, tool string, args ...string) (string, error) {
+	t.Helper()
 	bin := testtool.Require(t, tool)
 	dir := t.TempDir()
 	auth := base64.StdEncoding.EncodeToString([]byte("admin:" + e2eAdminPassword))
-	b, _ := json.Marshal(map[string]any{"auths": map[string]any{s.host: map[string]string{"auth": auth}}})
+	b, _ := json.Marshal(map[string]any{"auths": map[string]any{host: map[string]string{"auth": auth}}})
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"), b, 0o600))
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
