@@ -359,9 +359,13 @@ func (rg *Registry) collectBlobBatch(ctx context.Context, batch []string, dry bo
 }
 
 // MarkGarbage is the repair tool: it queues every blob no manifest
-// references and every untagged manifest, reading the whole store (a
-// store restored from a backup, or one whose queue was lost). Normal
-// operation never needs it. It returns how many entries it queued.
+// references, every untagged manifest, and every stored blob file no
+// repository links (bytes a crash or a restore left behind), reading the
+// whole store (a store restored from a backup, or one whose queue was
+// lost). Normal operation never needs it. Run it with the registry
+// stopped (the reference server's `check -requeue-garbage`): a blob file
+// being pushed has no link yet, and a run would take it for garbage. It
+// returns how many entries it queued.
 func (rg *Registry) MarkGarbage(ctx context.Context) (int, error) {
 	var n int64
 	err := rg.db.Write(ctx, func(tx *sqldb.Tx) error {
@@ -384,7 +388,48 @@ func (rg *Registry) MarkGarbage(ctx context.Context) (int, error) {
 		n = a + b
 		return nil
 	})
-	return int(n), err
+	if err != nil {
+		return int(n), err
+	}
+	files, err := rg.queueUnlinkedFiles(ctx)
+	return int(n) + files, err
+}
+
+// queueUnlinkedFiles queues each stored blob that no repository links and
+// no queue entry names, as garbage since the epoch (no link protects it).
+func (rg *Registry) queueUnlinkedFiles(ctx context.Context) (int, error) {
+	var batch []string
+	n := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := rg.db.Write(ctx, func(tx *sqldb.Tx) error {
+			for _, d := range batch {
+				r, err := tx.Exec(ctx, `INSERT INTO registry_gc_blobs (digest, since)
+					SELECT ?, 0 WHERE NOT EXISTS (SELECT 1 FROM registry_repo_blobs WHERE digest = ?)
+					ON CONFLICT (digest) DO NOTHING`, d, d)
+				if err != nil {
+					return err
+				}
+				k, _ := r.RowsAffected()
+				n += int(k)
+			}
+			return nil
+		})
+		batch = batch[:0]
+		return err
+	}
+	err := rg.blobs.Walk(ctx, func(d digest.Digest, _ int64) error {
+		if batch = append(batch, d.String()); len(batch) == gcBatch {
+			return flush()
+		}
+		return nil
+	})
+	if err != nil {
+		return n, err
+	}
+	return n, flush()
 }
 
 // GarbageQueue reports how many blobs and untagged manifests wait for a

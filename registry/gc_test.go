@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"testing"
@@ -185,21 +186,30 @@ func TestGCKeepsHeldBlobs(t *testing.T) {
 // MarkGarbage rebuilds a lost queue from the whole store.
 func TestGCMarkRebuildsTheQueue(t *testing.T) {
 	tr := newTestRegistry(t)
-	tr.pushImage("lib/app", "v1", 1)
+	live := tr.pushImage("lib/app", "v1", 1)
 	orphan := tr.pushBlob("lib/app", randomBytes(10))
 	tr.pushImage("lib/app", "", 1)
-	err := tr.exec(`DELETE FROM registry_gc_blobs`)
+	// Bytes no repository links: a crash between writing a blob and
+	// linking it, or a restore, leaves such files.
+	unlinked := randomBytes(20)
+	_, err := storage.Put(t.Context(), tr.rg.blobs, digest.FromBytes(unlinked), bytes.NewReader(unlinked))
 	require.NoError(t, err)
-	err = tr.exec(`DELETE FROM registry_gc_untagged`)
-	require.NoError(t, err)
+	require.NoError(t, tr.exec(`DELETE FROM registry_gc_blobs`))
+	require.NoError(t, tr.exec(`DELETE FROM registry_gc_untagged`))
 	n, err := tr.rg.MarkGarbage(t.Context())
 	require.NoError(t, err)
-	assert.Equal(t, 2, n, "the orphan blob and the untagged manifest")
+	assert.Equal(t, 3, n, "the orphan blob, the untagged manifest and the unlinked file")
+	n, err = tr.rg.MarkGarbage(t.Context())
+	require.NoError(t, err)
+	assert.Zero(t, n, "queued once")
 	tr.advance(3 * time.Hour)
 	res := tr.gc(GCOptions{DeleteUntagged: true})
 	assert.Equal(t, 1, res.ManifestsDeleted)
-	assert.Equal(t, 1+2, res.BlobsDeleted)
+	assert.Equal(t, 1+2+1, res.BlobsDeleted)
 	assert.False(t, tr.blobStored(orphan))
+	assert.False(t, tr.blobStored(digest.FromBytes(unlinked)))
+	assert.True(t, tr.blobStored(digest.FromBytes(live.Config)), "live content stays")
+	assert.True(t, tr.blobStored(digest.FromBytes(live.Layers[0])), "live content stays")
 }
 
 // A push racing a run either keeps its blob or fails cleanly: the manifest

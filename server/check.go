@@ -40,6 +40,26 @@ func Check(ctx context.Context, dataDir string, sparse bool, w io.Writer, log *s
 	return rep.OK(sparse), nil
 }
 
+// RequeueGarbage queues, in a stopped server's data directory, every blob
+// and untagged manifest nothing references and every blob file no
+// repository links, for the next garbage collection run: the repair for a
+// store restored from a backup or a lost queue (registry.MarkGarbage). It
+// returns how many entries it queued.
+func RequeueGarbage(ctx context.Context, dataDir string, log *slog.Logger) (int, error) {
+	if err := isDataDir(dataDir); err != nil {
+		return 0, err
+	}
+	st, err := openStore(ctx, dataDir, log)
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	if err := st.openRegistry(ctx, registry.WithLogger(log)); err != nil {
+		return 0, err
+	}
+	return st.reg.MarkGarbage(ctx)
+}
+
 // isDataDir refuses a directory a server never ran on: checking it would
 // create an empty store and call it consistent.
 func isDataDir(dir string) error {

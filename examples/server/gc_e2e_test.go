@@ -23,6 +23,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/berthlabs/berth/api"
+	"github.com/berthlabs/berth/storage"
+	"github.com/berthlabs/berth/storage/filesystem"
 )
 
 // loadClient is what the load's goroutines push and pull with: errors are
@@ -288,4 +290,44 @@ func TestGCSurvivesKill(t *testing.T) {
 	s.stop()
 	code, out = runCheck(t, dir)
 	assert.Equal(t, 0, code, out)
+}
+
+// The repair for a store whose queue does not know its garbage (a restore
+// from backup, bytes a crash left without a link): check -requeue-garbage
+// reads the whole stopped store and queues what nothing references, and
+// the next run frees it while the live image stays whole.
+func TestGCRequeueGarbageRepairs(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("BERTH_ADMIN_PASSWORD", e2eAdminPassword)
+	s := startServer(t, dir, "-auth=true", "-gc-grace-window", "1s")
+	s.createPrivateProject(t, "fix")
+	c := &loadClient{base: s.URL, client: &http.Client{Timeout: time.Minute}}
+	kept, err := c.pushImage(t, "fix/app", "v1", false)
+	require.NoError(t, err)
+	s.stop()
+
+	drv, err := filesystem.New(filepath.Join(dir, "storage"))
+	require.NoError(t, err)
+	stray := randomBytes(4096)
+	_, err = storage.Put(t.Context(), drv, digest.FromBytes(stray), bytes.NewReader(stray))
+	require.NoError(t, err)
+	require.Equal(t, 3, blobFiles(t, dir))
+
+	code, out := runCheck(t, dir, "-requeue-garbage")
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "queued for garbage collection: 1")
+
+	s = startServer(t, dir, "-auth=true", "-gc-grace-window", "1s")
+	run := s.gcNow(t, false)
+	require.Equal(t, "Success", run.JobStatus, "%+v", run)
+	assert.Equal(t, 2, blobFiles(t, dir), "the stray file is gone, the image's config and layer stay")
+	rb := s.do(http.MethodGet, "/v2/fix/app/manifests/v1", nil, append([]string{"Accept", manifestType},
+		basicAuth("admin", e2eAdminPassword)...)...)
+	require.Equal(t, http.StatusOK, rb.status)
+	assert.Equal(t, kept.manifest, rb.body)
+	for _, b := range kept.blobs {
+		rb := s.do(http.MethodGet, "/v2/fix/app/blobs/"+digest.FromBytes(b).String(), nil, basicAuth("admin", e2eAdminPassword)...)
+		require.Equal(t, http.StatusOK, rb.status)
+		assert.Equal(t, b, rb.body)
+	}
 }

@@ -46,7 +46,9 @@ func cli(args []string, stdout, stderr io.Writer) int {
 const usage = `usage:
   server [flags]                                serve the registry
   server config print [flags]                   print the effective configuration (secrets masked)
-  server check [-data dir] [-sparse-manifests]  verify a stopped server's data directory
+  server check [-data dir] [-sparse-manifests] [-requeue-garbage]
+                                                verify a stopped server's data directory (and
+                                                queue what nothing references for the next GC)
 Configuration comes from -config FILE, then BERTH_<KEY> variables, then flags.
 `
 
@@ -113,6 +115,8 @@ func checkCmd(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data", "./data", "data directory to check")
 	sparse := fs.Bool("sparse-manifests", false, "references to content that is not stored are expected (mirrors)")
+	requeue := fs.Bool("requeue-garbage", false, "also queue for the next garbage collection whatever nothing references, "+
+		"reading the whole store (after a restore from backup, or a lost queue)")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return 0
 	} else if err != nil || fs.NArg() > 0 {
@@ -126,6 +130,14 @@ func checkCmd(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "berth check:", err)
 		return 1
+	}
+	if *requeue {
+		n, err := server.RequeueGarbage(ctx, *dataDir, log)
+		if err != nil {
+			fmt.Fprintln(stderr, "berth check:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "queued for garbage collection: %d\n", n)
 	}
 	if !ok {
 		return 1
