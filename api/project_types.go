@@ -33,6 +33,7 @@ type ProjectMetadata struct {
 	Severity             *string `json:"severity,omitempty" doc:"none, unknown, negligible, low, medium, high or critical"`
 	AutoScan             *string `json:"auto_scan,omitempty"`
 	ReuseSysCVEAllowlist *string `json:"reuse_sys_cve_allowlist,omitempty"`
+	RetentionID          *string `json:"retention_id,omitempty" doc:"read-only: the project's tag retention policy (its id is the project's), when it has one"`
 }
 
 // ProjectReq creates or updates a project.

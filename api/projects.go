@@ -1,12 +1,15 @@
 package api
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/berthlabs/berth/core"
 	"github.com/berthlabs/berth/project"
 	"github.com/berthlabs/berth/rbac"
 )
@@ -184,7 +187,27 @@ func (a *API) projectsJSON(c *call, ps []project.Project) ([]Project, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, projectJSON(p, n, roles[p.Name]))
+		j := projectJSON(p, n, roles[p.Name])
+		if j.Metadata.RetentionID, err = a.retentionID(c.ctx(), p.ID); err != nil {
+			return nil, err
+		}
+		out = append(out, j)
 	}
 	return out, nil
+}
+
+// retentionID is the id of the project's retention policy, as Harbor's
+// metadata spells it, or nil when it has none.
+func (a *API) retentionID(ctx context.Context, projectID int64) (*string, error) {
+	if a.cfg.retention == nil {
+		return nil, nil
+	}
+	p, err := a.cfg.retention.Get(ctx, projectID)
+	if errors.Is(err, core.ErrNotFound) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	id := strconv.FormatInt(p.ID, 10)
+	return &id, nil
 }

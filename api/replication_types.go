@@ -53,7 +53,7 @@ type ReplicationTriggerSetting struct {
 // ReplicationFilter selects source artifacts.
 type ReplicationFilter struct {
 	Type       string `json:"type" doc:"name, tag, label or resource"`
-	Value      string `json:"value" doc:"a glob (* ** ? {a,b}) for name, tag and resource; key or key=value for label"`
+	Value      string `json:"value" doc:"a glob (* ** ? {a,b}) for name, tag and resource; for label: key or key=value of the image's config labels and annotations, or (push policies) the name of a label the artifact carries"`
 	Decoration string `json:"decoration,omitempty" doc:"matches (default) or excludes"`
 }
 

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/berthlabs/berth/core"
@@ -38,9 +39,9 @@ func WithRetention(r Retention) Option { return func(c *config) { c.retention = 
 
 // RetentionSelector selects repositories or tags, Harbor's shape.
 type RetentionSelector struct {
-	Kind       string `json:"kind" doc:"doublestar"`
-	Decoration string `json:"decoration" doc:"repoMatches or repoExcludes (scope_selectors.repository); matches or excludes (tag_selectors)"`
-	Pattern    string `json:"pattern" doc:"a doublestar pattern: ** for everything, {a,b} for either"`
+	Kind       string `json:"kind" doc:"doublestar; in tag_selectors also label"`
+	Decoration string `json:"decoration" doc:"repoMatches or repoExcludes (scope_selectors.repository); matches or excludes (tag_selectors of kind doublestar); withLabels or withoutLabels (kind label)"`
+	Pattern    string `json:"pattern" doc:"a doublestar pattern: ** for everything, {a,b} for either; for kind label, label names separated by commas (withLabels: carrying all of them, withoutLabels: none)"`
 	Extras     string `json:"extras" doc:"tag selectors: JSON {\"untagged\":true} counts untagged artifacts in"`
 }
 
@@ -201,7 +202,9 @@ func (a *API) retentionMetadata(c *call) error {
 		ScopeSelectors: []RetentionSelectorMetadata{{DisplayText: "Repositories", Kind: tagselect.Kind,
 			Decorations: []string{tagselect.RepoMatches, tagselect.RepoExcludes}}},
 		TagSelectors: []RetentionSelectorMetadata{{DisplayText: "Tags", Kind: tagselect.Kind,
-			Decorations: []string{tagselect.Matches, tagselect.Excludes}}},
+			Decorations: []string{tagselect.Matches, tagselect.Excludes}},
+			{DisplayText: "Labels", Kind: retention.LabelKind,
+				Decorations: []string{retention.WithLabels, retention.WithoutLabels}}},
 	}
 	for _, t := range retention.Templates() {
 		m := RetentionRuleMetadata{RuleTemplate: t.ID, DisplayText: texts[t.ID], Action: "retain",
@@ -246,8 +249,13 @@ func retentionPolicyJSON(p retention.ProjectPolicy) RetentionPolicy {
 		for k, v := range r.Params {
 			params[k] = v
 		}
+		tags := retentionSelectorsJSON(r.TagSelectors, true)
+		for _, l := range r.LabelSelectors {
+			tags = append(tags, RetentionSelector{Kind: retention.LabelKind, Decoration: l.Decoration,
+				Pattern: strings.Join(l.Labels, ",")})
+		}
 		out.Rules = append(out.Rules, RetentionRule{ID: i + 1, Disabled: r.Disabled, Action: "retain", Template: r.Template,
-			Params: params, TagSelectors: retentionSelectorsJSON(r.TagSelectors, true),
+			Params: params, TagSelectors: tags,
 			ScopeSelectors: map[string][]RetentionSelector{"repository": retentionSelectorsJSON(r.ScopeSelectors, false)}})
 	}
 	return out
@@ -325,7 +333,21 @@ func (req RetentionPolicy) toPolicy() (retention.ProjectPolicy, error) {
 			rule.Params[k] = n
 		}
 		var err error
-		if rule.TagSelectors, err = retentionSelectors(r.TagSelectors, true, where+".tag_selectors"); err != nil {
+		var tags []RetentionSelector
+		for _, sel := range r.TagSelectors {
+			if sel.Kind != retention.LabelKind {
+				tags = append(tags, sel)
+				continue
+			}
+			ls := retention.LabelSelector{Decoration: sel.Decoration}
+			for _, name := range strings.Split(sel.Pattern, ",") {
+				if name = strings.TrimSpace(name); name != "" {
+					ls.Labels = append(ls.Labels, name)
+				}
+			}
+			rule.LabelSelectors = append(rule.LabelSelectors, ls)
+		}
+		if rule.TagSelectors, err = retentionSelectors(tags, true, where+".tag_selectors"); err != nil {
 			return p, err
 		}
 		if rule.ScopeSelectors, err = retentionSelectors(r.ScopeSelectors["repository"], false, where+".scope_selectors.repository"); err != nil {
@@ -489,14 +511,21 @@ func (a *API) stopRetention(c *call) error {
 	if req.Action != "stop" {
 		return badRequest(fmt.Sprintf("action %q: only stop is supported", req.Action))
 	}
-	if err := a.cfg.retention.Stop(c.ctx(), p.ID, eid); err != nil {
+	// Stopping an execution that already ended does nothing, as in
+	// Harbor (whose clients know no other answer).
+	if err := a.cfg.retention.Stop(c.ctx(), p.ID, eid); err != nil && !errors.Is(err, core.ErrPrecondition) {
 		return err
 	}
 	return c.ok()
 }
 
 func retentionTaskJSON(t retention.Task) RetentionExecutionTask {
-	out := RetentionExecutionTask{ID: t.ID, ExecutionID: t.ExecutionID, Repository: t.Repository, JobID: t.JobID,
+	// Harbor names the repository without its project.
+	repo, ok := tagselect.RepositoryName(t.Repository)
+	if !ok {
+		repo = t.Repository
+	}
+	out := RetentionExecutionTask{ID: t.ID, ExecutionID: t.ExecutionID, Repository: repo, JobID: t.JobID,
 		Status: t.Status, StatusCode: t.StatusCode(), Total: t.Total, Retained: t.Retained}
 	if !t.StartTime.IsZero() {
 		start := t.StartTime

@@ -92,11 +92,18 @@ func TestRetentionAPI(t *testing.T) {
 
 	// Create: developers and up, one a project; the id is the project's.
 	body := retentionBody(team.ID, 1, "")
+	var proj api.Project
+	e.do(as("dev"), http.MethodGet, "/projects/team", nil).ok(t, http.StatusOK, &proj)
+	assert.Nil(t, proj.Metadata.RetentionID, "no policy yet")
 	e.do(anonymous, http.MethodPost, "/retentions", body).fails(t, http.StatusUnauthorized, "UNAUTHORIZED")
 	e.do(as("guest"), http.MethodPost, "/retentions", body).fails(t, http.StatusForbidden, "FORBIDDEN")
 	r := e.do(as("dev"), http.MethodPost, "/retentions", body)
 	r.ok(t, http.StatusCreated, nil)
 	assert.Equal(t, fmt.Sprintf("%s/retentions/%d", api.BasePath, team.ID), r.Header.Get("Location"))
+	e.do(as("dev"), http.MethodGet, "/projects/team", nil).ok(t, http.StatusOK, &proj)
+	if assert.NotNil(t, proj.Metadata.RetentionID) {
+		assert.Equal(t, fmt.Sprint(team.ID), *proj.Metadata.RetentionID, "Harbor's metadata names the policy")
+	}
 	e.do(as("dev"), http.MethodPost, "/retentions", body).fails(t, http.StatusConflict, "CONFLICT")
 	e.do(as("dev"), http.MethodPost, "/retentions", retentionBody(99999, 1, "")).fails(t, http.StatusNotFound, "NOT_FOUND")
 	noScope := body
@@ -164,7 +171,7 @@ func TestRetentionAPI(t *testing.T) {
 	r.ok(t, http.StatusOK, &tasks)
 	assert.Equal(t, "1", r.Header.Get("X-Total-Count"))
 	require.Len(t, tasks, 1)
-	assert.Equal(t, "team/app", tasks[0].Repository)
+	assert.Equal(t, "app", tasks[0].Repository, "Harbor's: without the project")
 	assert.Equal(t, "Success", tasks[0].Status)
 	assert.Equal(t, 3, tasks[0].StatusCode)
 	assert.Equal(t, 2, tasks[0].Total)
@@ -196,7 +203,7 @@ func TestRetentionAPI(t *testing.T) {
 
 	stop := fmt.Sprintf("%s/executions/%d", path, run.ID)
 	e.do(as("dev"), http.MethodPatch, stop, map[string]string{"action": "go"}).fails(t, http.StatusBadRequest, "BAD_REQUEST")
-	e.do(as("dev"), http.MethodPatch, stop, map[string]string{"action": "stop"}).fails(t, http.StatusPreconditionFailed, "PRECONDITION")
+	e.do(as("dev"), http.MethodPatch, stop, map[string]string{"action": "stop"}).ok(t, http.StatusOK, nil) // ended: nothing to do
 	e.do(as("dev"), http.MethodPatch, fmt.Sprintf("%s/executions/%d", path, 99999), map[string]string{"action": "stop"}).
 		fails(t, http.StatusNotFound, "NOT_FOUND")
 
@@ -204,4 +211,39 @@ func TestRetentionAPI(t *testing.T) {
 	e.do(as("dev"), http.MethodDelete, path, nil).ok(t, http.StatusOK, nil)
 	e.do(as("dev"), http.MethodGet, path, nil).fails(t, http.StatusNotFound, "NOT_FOUND")
 	e.do(as("dev"), http.MethodGet, path+"/executions", nil).fails(t, http.StatusNotFound, "NOT_FOUND")
+}
+
+// Harbor's label selectors travel in tag_selectors (kind label, names
+// separated by commas) and read back as sent.
+func TestRetentionLabelSelectors(t *testing.T) {
+	late := &lateRetention{}
+	e := newEnv(t, api.WithRetention(late))
+	late.Service = startRetention(t, e)
+	e.user("dev")
+	e.project("team", false, "dev=developer")
+	team, err := e.projects.Get(t.Context(), "team")
+	require.NoError(t, err)
+	body := retentionBody(team.ID, 1, "")
+	body.Rules[0].TagSelectors = append(body.Rules[0].TagSelectors,
+		api.RetentionSelector{Kind: "label", Decoration: "withLabels", Pattern: "prod, keep"})
+	e.do(as("dev"), http.MethodPost, "/retentions", body).ok(t, http.StatusCreated, nil)
+	var pol api.RetentionPolicy
+	e.do(as("dev"), http.MethodGet, fmt.Sprintf("/retentions/%d", team.ID), nil).ok(t, http.StatusOK, &pol)
+	require.Len(t, pol.Rules, 1)
+	require.Len(t, pol.Rules[0].TagSelectors, 2)
+	assert.Equal(t, api.RetentionSelector{Kind: "label", Decoration: "withLabels", Pattern: "prod,keep"}, pol.Rules[0].TagSelectors[1])
+
+	for _, sel := range []api.RetentionSelector{
+		{Kind: "label", Decoration: "matches", Pattern: "prod"},
+		{Kind: "label", Decoration: "withoutLabels", Pattern: " , "},
+	} {
+		bad := retentionBody(team.ID, 1, "")
+		bad.Rules[0].TagSelectors = append(bad.Rules[0].TagSelectors, sel)
+		e.do(as("dev"), http.MethodPut, fmt.Sprintf("/retentions/%d", team.ID), bad).fails(t, http.StatusBadRequest, "BAD_REQUEST")
+	}
+	var md api.RetentionMetadata
+	e.do(as("dev"), http.MethodGet, "/retentions/metadatas", nil).ok(t, http.StatusOK, &md)
+	require.Len(t, md.TagSelectors, 2)
+	assert.Equal(t, "label", md.TagSelectors[1].Kind)
+	assert.Equal(t, []string{"withLabels", "withoutLabels"}, md.TagSelectors[1].Decorations)
 }

@@ -23,6 +23,7 @@ type Webhooks interface {
 	Deliveries(ctx context.Context, projectID, policyID int64, page core.Page) ([]webhook.Delivery, int, error)
 	Delivery(ctx context.Context, projectID, id int64) (webhook.Delivery, error)
 	SendTest(ctx context.Context, projectID, policyID int64) error
+	LastTriggers(ctx context.Context, projectID int64) ([]webhook.LastTrigger, error)
 }
 
 // WithWebhooks serves project webhooks under
@@ -88,7 +89,7 @@ func (a *API) webhookRoutes() []route {
 		return nil
 	}
 	get, post, put, del := http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete
-	return []route{
+	return append([]route{
 		{method: get, path: pProject + "/webhook/policies", id: "ListWebhookPoliciesOfProject", tag: "webhook",
 			summary: "The project's webhooks", query: paging, resp: []WebhookPolicy{}, paged: true, handle: a.listWebhooks},
 		{method: post, path: pProject + "/webhook/policies", id: "CreateWebhookPolicyOfProject", tag: "webhook",
@@ -111,7 +112,7 @@ func (a *API) webhookRoutes() []route {
 			status:  http.StatusAccepted, handle: a.testWebhook},
 		{method: get, path: pProject + "/webhook/events", id: "GetSupportedEventTypes", tag: "webhook",
 			summary: "The event types and payload formats webhooks support", resp: WebhookEventTypes{}, handle: a.webhookEvents},
-	}
+	}, a.webhookHistoryRoutes()...)
 }
 
 func webhookJSON(p webhook.Policy) WebhookPolicy {

@@ -5,8 +5,9 @@
 // keyed by the project's immutable id, attachable only to artifacts of
 // that project). Its name is unique within its scope, and for project
 // labels within the project; its color is empty or "#RRGGBB". Ids are
-// never reused: a deleted label's id stays unknown, so a retention or
-// replication rule naming it matches nothing rather than a newer label.
+// never reused. Retention and replication rules name labels, as Harbor's
+// do, so a label deleted and made again under the same name matches them
+// again; a deleted label is taken off every artifact at once.
 //
 // An attachment joins a label to an Artifact: the project's id, the
 // repository's full name ("library/app", as the registry names it) and

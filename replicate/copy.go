@@ -71,7 +71,23 @@ type Copier struct {
 	sessionKey string
 	sessions   SessionStore
 	noRefsAPI  atomic.Bool
+	srcLabels  SourceLabels
 }
+
+// SourceLabels gives the names of the labels (Harbor's, package label)
+// that an artifact of the source registry carries; repo is the
+// repository's full name ("library/app"). A label store behind a small
+// adapter implements it for the local registry.
+type SourceLabels interface {
+	LabelNames(ctx context.Context, repo string, d digest.Digest) ([]string, error)
+}
+
+// WithSourceLabels makes the label filters of a policy also match the
+// labels l says a source artifact carries: a filter "prod" (no '=')
+// selects an artifact labelled "prod" (see MatchLabelledArtifact). Give
+// it only when l describes the source (the local registry of a push
+// policy); l is asked once per artifact a label filter judges.
+func WithSourceLabels(l SourceLabels) CopyOption { return func(c *Copier) { c.srcLabels = l } }
 
 // CopyOption configures a Copier.
 type CopyOption func(*Copier)

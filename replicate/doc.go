@@ -35,7 +35,11 @@
 // destination namespace rewrite (Rewrite), override or keep existing tags,
 // replication of deletions. Filters and rewrites are plain values and pure
 // functions (MatchRepository, MatchTag, MatchArtifact, Rewrite.Apply),
-// testable with no network.
+// testable with no network. A label filter reads an artifact's
+// annotations and its image config's labels; a filter naming a label
+// without a value ("prod") also matches the registry labels (Harbor's,
+// package label) that a local artifact carries, given to a push policy's
+// executions by WithLocalLabels (or to a Copier by WithSourceLabels).
 //
 // A Service stores endpoints (passwords sealed with AES-GCM under
 // WithSecretKey), policies, executions and tasks in SQL (sqldb), runs each

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -15,7 +16,7 @@ type FilterType string
 const (
 	FilterName     FilterType = "name"     // repository name, glob
 	FilterTag      FilterType = "tag"      // tag, glob
-	FilterLabel    FilterType = "label"    // "key" or "key=value", read from the image config's labels and the manifest's annotations
+	FilterLabel    FilterType = "label"    // "key" or "key=value" of the image config's labels and the manifest's annotations; "name", also a label the local registry's artifact carries (WithSourceLabels)
 	FilterResource FilterType = "resource" // artifact type, glob; "image" for container images
 )
 
@@ -77,8 +78,19 @@ func MatchTag(fs []Filter, tag string) bool {
 // label and resource filters. isImage tells whether it is a container
 // image (or an index of them), which the resource value "image" selects.
 func MatchArtifact(fs []Filter, labels map[string]string, artifactType string, isImage bool) bool {
+	return MatchLabelledArtifact(fs, labels, nil, artifactType, isImage)
+}
+
+// MatchLabelledArtifact is MatchArtifact for an artifact that also
+// carries the registry labels named names (Harbor's labels, package
+// label): a label filter without '=' ("prod") matches a name among them
+// as well as a key of labels; a "key=value" filter matches labels only.
+func MatchLabelledArtifact(fs []Filter, labels map[string]string, names []string, artifactType string, isImage bool) bool {
 	return pass(fs, FilterLabel, func(v string) bool {
 		k, want, hasValue := strings.Cut(v, "=")
+		if !hasValue && slices.Contains(names, v) {
+			return true
+		}
 		got, ok := labels[k]
 		return ok && (!hasValue || got == want)
 	}) && pass(fs, FilterResource, func(v string) bool {
@@ -94,6 +106,17 @@ func MatchArtifact(fs []Filter, labels map[string]string, artifactType string, i
 func NeedsManifest(fs []Filter) bool {
 	for _, f := range fs {
 		if f.Type == FilterLabel || f.Type == FilterResource {
+			return true
+		}
+	}
+	return false
+}
+
+// matchesNames reports whether fs has a label filter that a registry
+// label's name can match: one without '='.
+func matchesNames(fs []Filter) bool {
+	for _, f := range fs {
+		if f.Type == FilterLabel && !strings.Contains(f.Value, "=") {
 			return true
 		}
 	}

@@ -120,7 +120,9 @@ func (c *Copier) planRepo(ctx context.Context, p *Policy, repo string) ([]item, 
 	return out, nil
 }
 
-// matchArtifact applies the label and resource filters to repo@d.
+// matchArtifact applies the label and resource filters to repo@d: its
+// annotations, its config's labels and, with WithSourceLabels, the
+// registry labels it carries.
 func (c *Copier) matchArtifact(ctx context.Context, fs []Filter, repo string, d digest.Digest) (bool, error) {
 	m, err := c.fetchManifest(ctx, repo, d.String())
 	if err != nil {
@@ -155,7 +157,13 @@ func (c *Copier) matchArtifact(ctx context.Context, fs []Filter, repo string, d 
 			}
 		}
 	}
-	return MatchArtifact(fs, labels, artifactType, isImage), nil
+	var names []string
+	if c.srcLabels != nil && matchesNames(fs) {
+		if names, err = c.srcLabels.LabelNames(ctx, repo, d); err != nil {
+			return false, fmt.Errorf("reading the labels of %s@%s: %w", repo, d, err)
+		}
+	}
+	return MatchLabelledArtifact(fs, labels, names, artifactType, isImage), nil
 }
 
 // readConfig reads an image config's labels, verified against d.

@@ -30,6 +30,7 @@ type Service struct {
 	runner  *jobs.Runner
 	log     *slog.Logger
 	copts   []CopyOption
+	labels  SourceLabels // of the local registry's artifacts
 	retries int
 	backoff time.Duration
 	batch   time.Duration
@@ -73,6 +74,15 @@ func WithLogger(l *slog.Logger) ServiceOption {
 // blob concurrency, resumes).
 func WithCopyOptions(opts ...CopyOption) ServiceOption {
 	return func(s *Service) error { s.copts = append(s.copts, opts...); return nil }
+}
+
+// WithLocalLabels gives the labels of the local registry's artifacts
+// (Harbor's, package label) to the executions whose source is the local
+// registry (push policies), so that their label filters select by them
+// too (see WithSourceLabels). Pull policies read labels from the remote
+// artifacts only.
+func WithLocalLabels(l SourceLabels) ServiceOption {
+	return func(s *Service) error { s.labels = l; return nil }
 }
 
 // WithTaskRetries sets how many times a failed task runs again (default

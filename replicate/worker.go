@@ -88,6 +88,9 @@ func (s *Service) work(ctx context.Context, id int64) error {
 		src, dst = remote, s.local
 	}
 	opts := append([]CopyOption{WithBandwidth(p.Speed), WithSessionStore(&sqlSessions{db: s.st.db, now: s.st.now})}, s.copts...)
+	if p.Mode != Pull && s.labels != nil {
+		opts = append(opts, WithSourceLabels(s.labels)) // the source is the local registry
+	}
 	cp, err := NewCopier(src, dst, opts...)
 	if err != nil {
 		return fail("connecting", err)

@@ -12,6 +12,9 @@
 //		Params:         map[string]int{retention.LatestPushedK: 3},
 //		ScopeSelectors: []tagselect.Selector{{Decoration: tagselect.RepoMatches, Pattern: "**"}},
 //		TagSelectors:   []tagselect.Selector{{Decoration: tagselect.Matches, Pattern: "v*"}},
+//	}, {
+//		Template:       retention.Always, // and whatever carries the label "keep"
+//		LabelSelectors: []retention.LabelSelector{{Decoration: retention.WithLabels, Labels: []string{"keep"}}},
 //	}}}
 //	if err := retention.Validate(policy); err != nil { ... } // core.ErrInvalid, readable
 //	res, err := retention.Evaluate(policy, artifacts, time.Now(),
@@ -35,6 +38,17 @@
 // untagged one unless a tag selector counts untagged artifacts in (see
 // tagselect.Selector.Untagged: the "untagged artifacts" box of Harbor's
 // rule). A repository no enabled rule applies to is left alone.
+//
+// A rule may also select by label (Rule.LabelSelectors, Harbor's tag
+// selectors of kind "label", whose pattern "a,b" lists label names): with
+// WithLabels a candidate must carry every label named, with WithoutLabels
+// none of them, and a candidate passes the tag selectors and every label
+// selector. The engine reads Artifact.Labels, the names of the labels an
+// artifact carries (package label; for an image index its own). The
+// Service fills them through WithArtifactLabels, asking once per
+// repository and only for policies with an enabled rule that selects by
+// label; without a label source such a policy's executions fail rather
+// than take every artifact for unlabelled.
 //
 // Retention judges artifacts, not tags: an artifact is retained when any of
 // its tags is picked by a rule that retains it, and deleting an artifact

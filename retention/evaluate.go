@@ -29,6 +29,10 @@ type Artifact struct {
 	// Subject is the digest of the artifact a referrer (a signature, an
 	// SBOM, an attestation) refers to; empty for any other artifact.
 	Subject string
+	// Labels are the names of the labels the artifact carries, which
+	// the rules' label selectors read; for an image index, the index's
+	// own (its children are never judged alone, so theirs never count).
+	Labels []string
 }
 
 // Tag is a tag of an artifact, with its own push and pull times.
@@ -161,8 +165,9 @@ func WithProtector(p Protector) Option {
 // are neither a child of an index given in the same repository nor a
 // referrer (Subject set). The enabled rules whose scope selectors pick
 // the repository apply; if none does, every artifact is retained. Each
-// applicable rule's tag selectors pick candidates among the judged
-// artifacts, and the template retains some of them. A judged artifact no
+// applicable rule's tag selectors and label selectors (see LabelSelector,
+// on Artifact.Labels) pick candidates among the judged artifacts, and the
+// template retains some of them. A judged artifact no
 // applicable rule retains is deleted.
 //
 // An artifact's push time is the latest of its own, its tags' and (for an
@@ -376,7 +381,7 @@ func (g *graph) judge(p Policy, now time.Time) {
 		g.inScope = true
 		var cands []*node
 		for _, n := range g.roots {
-			if tagselect.MatchTags(r.TagSelectors, n.tags) {
+			if tagselect.MatchTags(r.TagSelectors, n.tags) && MatchLabels(r.LabelSelectors, n.art.Labels) {
 				cands = append(cands, n)
 			}
 		}

@@ -41,12 +41,18 @@ func FuzzEvaluate(f *testing.F) {
 			if b2&0x80 != 0 {
 				a.Subject = dig(int(b2 & 0x0f))
 			}
+			if b2&0x40 != 0 {
+				a.Labels = []string{"keep"}
+			}
 			arts = append(arts, a)
 		}
 		templates := retention.Templates()
 		r := rule(templates[int(template)%len(templates)].ID, int(k%5))
 		if template&0x80 != 0 {
 			r.TagSelectors = taggedOnly
+		}
+		if template&0x40 != 0 {
+			r.LabelSelectors = []retention.LabelSelector{{Decoration: retention.WithLabels, Labels: []string{"keep"}}}
 		}
 		p := retention.Policy{Rules: []retention.Rule{r}}
 		protect := retention.WithProtector(func(a retention.Artifact) (string, bool) { return "odd", a.Digest[len(a.Digest)-1]%5 == 0 })

@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/berthlabs/berth/core"
 	"github.com/berthlabs/berth/tagselect"
@@ -92,6 +95,119 @@ type Rule struct {
 	// (tagselect.RepoMatches or RepoExcludes on the name without the
 	// project, each must pick it); none pick every repository.
 	ScopeSelectors []tagselect.Selector
+	// LabelSelectors narrow the candidates by the labels the artifacts
+	// carry (Harbor's tag selectors of kind "label"): a candidate must
+	// pass the tag selectors and every label selector. None narrow
+	// nothing.
+	LabelSelectors []LabelSelector
+}
+
+// LabelKind is the kind of Harbor's label selector among a rule's
+// tag_selectors; its pattern is a comma-separated list of label names.
+const LabelKind = "label"
+
+// Decorations of a LabelSelector, Harbor's.
+const (
+	WithLabels    = "withLabels"    // artifacts carrying every one of the labels
+	WithoutLabels = "withoutLabels" // artifacts carrying none of them
+)
+
+// Bounds on label selectors: at most MaxLabelSelectors a rule, each
+// naming 1 to MaxSelectorLabels labels of at most MaxLabelName bytes
+// (label.MaxNameLength).
+const (
+	MaxLabelSelectors = 8
+	MaxSelectorLabels = 32
+	MaxLabelName      = 128
+)
+
+// LabelSelector selects artifacts by the names of the labels they carry
+// (see package label): with WithLabels, an artifact carrying all of
+// Labels; with WithoutLabels, one carrying none of them. Names match
+// exactly, case included; a global and a project label of the same name
+// are the same to a selector. An image index is judged by its own
+// labels, never its children's.
+type LabelSelector struct {
+	Decoration string
+	Labels     []string
+}
+
+func (s LabelSelector) String() string {
+	return s.Decoration + " " + fmt.Sprintf("%q", strings.Join(s.Labels, ","))
+}
+
+// Match reports whether the selector selects an artifact carrying the
+// labels named carried. A selector of an unknown decoration selects
+// nothing.
+func (s LabelSelector) Match(carried []string) bool {
+	var want bool
+	switch s.Decoration {
+	case WithLabels:
+		want = true
+	case WithoutLabels:
+	default:
+		return false
+	}
+	for _, l := range s.Labels {
+		if slices.Contains(carried, l) != want {
+			return false
+		}
+	}
+	return true
+}
+
+// MatchLabels reports whether every selector selects an artifact carrying
+// the labels named carried; no selectors select every artifact.
+func MatchLabels(selectors []LabelSelector, carried []string) bool {
+	for _, s := range selectors {
+		if !s.Match(carried) {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidateLabelSelectors checks a rule's label selectors: at most
+// MaxLabelSelectors, each WithLabels or WithoutLabels naming 1 to
+// MaxSelectorLabels labels, each name not empty, at most MaxLabelName
+// bytes of UTF-8 without control characters or surrounding spaces (a
+// label's name has none, so such a name would never match). A failure
+// wraps core.ErrInvalid.
+func ValidateLabelSelectors(selectors []LabelSelector) error {
+	if len(selectors) > MaxLabelSelectors {
+		return core.New(core.ErrInvalid, fmt.Sprintf("%d label selectors: a rule holds at most %d", len(selectors), MaxLabelSelectors))
+	}
+	for i, s := range selectors {
+		if err := s.validate(); err != nil {
+			return core.New(core.ErrInvalid, fmt.Sprintf("label selector %d: %s", i+1, err))
+		}
+	}
+	return nil
+}
+
+func (s LabelSelector) validate() error {
+	if s.Decoration != WithLabels && s.Decoration != WithoutLabels {
+		return fmt.Errorf("decoration %q: want %s or %s", s.Decoration, WithLabels, WithoutLabels)
+	}
+	switch n := len(s.Labels); {
+	case n == 0:
+		return fmt.Errorf("no labels: name 1 to %d", MaxSelectorLabels)
+	case n > MaxSelectorLabels:
+		return fmt.Errorf("%d labels: at most %d", n, MaxSelectorLabels)
+	}
+	for j, l := range s.Labels {
+		switch {
+		case l == "":
+			return fmt.Errorf("label %d has an empty name", j+1)
+		case len(l) > MaxLabelName:
+			return fmt.Errorf("label %d: name longer than %d bytes", j+1, MaxLabelName)
+		case !utf8.ValidString(l) || strings.ContainsFunc(l, unicode.IsControl):
+			return fmt.Errorf("label %d: name %q has invalid characters", j+1, l)
+		case strings.TrimSpace(l) != l:
+			return fmt.Errorf("label %d: name %q has surrounding spaces, which no label's name has", j+1, l)
+		}
+	}
+	return nil
 }
 
 // Param is the value of the template's parameter (0 for Always).
@@ -145,7 +261,21 @@ func validateRule(r Rule) error {
 	if err := tagselect.ValidateRepository(r.ScopeSelectors); err != nil {
 		return err
 	}
-	return tagselect.ValidateTag(r.TagSelectors)
+	if err := tagselect.ValidateTag(r.TagSelectors); err != nil {
+		return err
+	}
+	return ValidateLabelSelectors(r.LabelSelectors)
+}
+
+// needsLabels reports whether an evaluation of p reads the artifacts'
+// labels: some enabled rule has label selectors.
+func needsLabels(p Policy) bool {
+	for _, r := range p.Rules {
+		if !r.Disabled && len(r.LabelSelectors) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // describe says why the rule retains what it retains, for a Decision.

@@ -74,6 +74,39 @@ func TestValidate(t *testing.T) {
 		{"unknown kind", Policy{Rules: []Rule{with(rule(Always, 0), func(r *Rule) {
 			r.TagSelectors = []tagselect.Selector{{Kind: "label", Decoration: tagselect.Matches, Pattern: "x"}}
 		})}}, `tag selector 1: invalid selector: kind "label": want "doublestar"`},
+
+		{"label selectors", Policy{Rules: []Rule{with(rule(Always, 0), func(r *Rule) {
+			r.LabelSelectors = []LabelSelector{{Decoration: WithLabels, Labels: []string{"keep", "prod env", "été"}},
+				{Decoration: WithoutLabels, Labels: []string{strings.Repeat("x", MaxLabelName)}}}
+		})}}, ""},
+		{"label selector decoration", Policy{Rules: []Rule{with(rule(Always, 0), func(r *Rule) {
+			r.LabelSelectors = []LabelSelector{{Decoration: "matches", Labels: []string{"a"}}}
+		})}}, `retention: rule 1: label selector 1: decoration "matches": want withLabels or withoutLabels`},
+		{"label selector without labels", Policy{Rules: []Rule{with(rule(Always, 0), func(r *Rule) {
+			r.LabelSelectors = []LabelSelector{{Decoration: WithLabels}}
+		})}}, "label selector 1: no labels: name 1 to 32"},
+		{"label selector of too many labels", Policy{Rules: []Rule{with(rule(Always, 0), func(r *Rule) {
+			r.LabelSelectors = []LabelSelector{{Decoration: WithLabels, Labels: make([]string, MaxSelectorLabels+1)}}
+		})}}, "label selector 1: 33 labels: at most 32"},
+		{"empty label name", Policy{Rules: []Rule{with(rule(Always, 0), func(r *Rule) {
+			r.LabelSelectors = []LabelSelector{{Decoration: WithoutLabels, Labels: []string{"a", ""}}}
+		})}}, "label selector 1: label 2 has an empty name"},
+		{"long label name", Policy{Rules: []Rule{with(rule(Always, 0), func(r *Rule) {
+			r.LabelSelectors = []LabelSelector{{Decoration: WithLabels, Labels: []string{strings.Repeat("x", MaxLabelName+1)}}}
+		})}}, "label 1: name longer than 128 bytes"},
+		{"label name with a control character", Policy{Rules: []Rule{with(rule(Always, 0), func(r *Rule) {
+			r.LabelSelectors = []LabelSelector{{Decoration: WithLabels, Labels: []string{"a\nb"}}}
+		})}}, `label 1: name "a\nb" has invalid characters`},
+		{"label name with surrounding spaces", Policy{Rules: []Rule{with(rule(Always, 0), func(r *Rule) {
+			r.LabelSelectors = []LabelSelector{{Decoration: WithLabels, Labels: []string{" a"}}}
+		})}}, `label 1: name " a" has surrounding spaces`},
+		{"too many label selectors", Policy{Rules: []Rule{with(rule(Always, 0), func(r *Rule) {
+			r.LabelSelectors = make([]LabelSelector, MaxLabelSelectors+1)
+		})}}, "retention: rule 1: 9 label selectors: a rule holds at most 8"},
+		{"disabled rules' label selectors are validated", Policy{Rules: []Rule{with(rule(Always, 0), func(r *Rule) {
+			r.Disabled = true
+			r.LabelSelectors = []LabelSelector{{Decoration: WithLabels}}
+		})}}, "rule 1: label selector 1: no labels"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := Validate(tc.p)
@@ -121,4 +154,28 @@ func TestTemplates(t *testing.T) {
 	assert.Len(t, ids, 7)
 	assert.Equal(t, "days", ids[NDaysSinceLastPull].Unit)
 	assert.Equal(t, "count", ids[LatestActiveK].Unit)
+}
+
+func TestRulesColumn(t *testing.T) {
+	// A row stored before label selectors existed reads back as it did.
+	old := `[{"template":"latestPushedK","params":{"latestPushedK":3},` +
+		`"tag_selectors":[{"kind":"doublestar","decoration":"matches","pattern":"v*","untagged":true}],` +
+		`"scope_selectors":[{"kind":"doublestar","decoration":"repoMatches","pattern":"**"}]}]`
+	rules, err := decodeRules(old)
+	require.NoError(t, err)
+	want := []Rule{{Template: LatestPushedK, Params: map[string]int{LatestPushedK: 3},
+		TagSelectors:   []tagselect.Selector{{Kind: "doublestar", Decoration: "matches", Pattern: "v*", Untagged: true}},
+		ScopeSelectors: []tagselect.Selector{{Kind: "doublestar", Decoration: "repoMatches", Pattern: "**"}}}}
+	assert.Equal(t, want, rules)
+	assert.Nil(t, rules[0].LabelSelectors)
+	assert.JSONEq(t, old, encodeRules(rules), "a rule without label selectors is stored as before")
+
+	with := want
+	with[0].LabelSelectors = []LabelSelector{{Decoration: WithLabels, Labels: []string{"a", "b"}},
+		{Decoration: WithoutLabels, Labels: []string{"c"}}}
+	raw := encodeRules(with)
+	assert.Contains(t, raw, `"label_selectors":[{"decoration":"withLabels","labels":["a","b"]},{"decoration":"withoutLabels","labels":["c"]}]`)
+	back, err := decodeRules(raw)
+	require.NoError(t, err)
+	assert.Equal(t, with, back)
 }

@@ -61,6 +61,16 @@ type ImmutableRules interface {
 	Rules(ctx context.Context, projectID int64) ([]immutable.Rule, error)
 }
 
+// ArtifactLabels gives the names of the labels the artifacts of one
+// repository carry; a label store (package label, behind a small
+// adapter) implements it. repo is the repository's full name
+// ("library/app"); digests without labels may be absent from the map. An
+// execution asks once per repository, and only when an enabled rule of
+// its policy has label selectors (see WithArtifactLabels).
+type ArtifactLabels interface {
+	LabelNames(ctx context.Context, projectID int64, repo string, digests []digest.Digest) (map[digest.Digest][]string, error)
+}
+
 // Summary is what a finished execution did, for a notifier (Harbor's
 // TAG_RETENTION event).
 type Summary struct {
@@ -115,6 +125,7 @@ type Service struct {
 	projects  Projects
 	queue     Queue
 	immutable ImmutableRules
+	labels    ArtifactLabels
 	notify    Notifier
 	log       *slog.Logger
 	now       func() time.Time
@@ -141,6 +152,14 @@ func WithClock(now func() time.Time) ServiceOption { return func(s *Service) { s
 // delete gate enforcing immutability refuses such deletions instead (the
 // task logs the refusal and ends Error).
 func WithImmutable(r ImmutableRules) ServiceOption { return func(s *Service) { s.immutable = r } }
+
+// WithArtifactLabels reads the artifacts' labels from l for the rules'
+// label selectors (Rule.LabelSelectors): an execution of a policy with an
+// enabled rule that has some asks l once per repository; other policies
+// never ask. Without it, an execution of such a policy fails before it
+// deletes anything: judging without the labels would take every artifact
+// for unlabelled.
+func WithArtifactLabels(l ArtifactLabels) ServiceOption { return func(s *Service) { s.labels = l } }
 
 // WithNotifier tells n of every finished execution that was not a dry run.
 func WithNotifier(n Notifier) ServiceOption { return func(s *Service) { s.notify = n } }

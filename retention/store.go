@@ -118,6 +118,35 @@ type storedRule struct {
 	Params         map[string]int   `json:"params,omitempty"`
 	TagSelectors   []storedSelector `json:"tag_selectors,omitempty"`
 	ScopeSelectors []storedSelector `json:"scope_selectors,omitempty"`
+	LabelSelectors []storedLabels   `json:"label_selectors,omitempty"`
+}
+
+// storedLabels is a LabelSelector in the rules column.
+type storedLabels struct {
+	Decoration string   `json:"decoration"`
+	Labels     []string `json:"labels"`
+}
+
+func storeLabelSelectors(ls []LabelSelector) []storedLabels {
+	if len(ls) == 0 {
+		return nil
+	}
+	out := make([]storedLabels, len(ls))
+	for i, l := range ls {
+		out[i] = storedLabels{Decoration: l.Decoration, Labels: l.Labels}
+	}
+	return out
+}
+
+func loadLabelSelectors(ls []storedLabels) []LabelSelector {
+	if len(ls) == 0 {
+		return nil
+	}
+	out := make([]LabelSelector, len(ls))
+	for i, l := range ls {
+		out[i] = LabelSelector{Decoration: l.Decoration, Labels: l.Labels}
+	}
+	return out
 }
 
 func storeSelectors(ss []tagselect.Selector) []storedSelector {
@@ -143,7 +172,7 @@ func encodeRules(rules []Rule) string {
 	out := make([]storedRule, len(rules))
 	for i, r := range rules {
 		sr := storedRule{Disabled: r.Disabled, Template: r.Template, TagSelectors: storeSelectors(r.TagSelectors),
-			ScopeSelectors: storeSelectors(r.ScopeSelectors)}
+			ScopeSelectors: storeSelectors(r.ScopeSelectors), LabelSelectors: storeLabelSelectors(r.LabelSelectors)}
 		if t, ok := template(r.Template); ok && t.Param != "" {
 			sr.Params = map[string]int{t.Param: r.Params[t.Param]}
 		}
@@ -161,7 +190,8 @@ func decodeRules(raw string) ([]Rule, error) {
 	out := make([]Rule, len(st))
 	for i, r := range st {
 		out[i] = Rule{Disabled: r.Disabled, Template: r.Template, Params: r.Params,
-			TagSelectors: loadSelectors(r.TagSelectors), ScopeSelectors: loadSelectors(r.ScopeSelectors)}
+			TagSelectors: loadSelectors(r.TagSelectors), ScopeSelectors: loadSelectors(r.ScopeSelectors),
+			LabelSelectors: loadLabelSelectors(r.LabelSelectors)}
 	}
 	return out, nil
 }

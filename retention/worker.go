@@ -138,6 +138,7 @@ type run struct {
 	jobID   string
 	policy  ProjectPolicy
 	project string
+	labels  bool // an enabled rule has label selectors: read the artifacts' labels
 	deleted []DeletedArtifact
 	nDel    int
 }
@@ -166,6 +167,10 @@ func (r *run) execute(ctx context.Context) (status, errText string) {
 			return r.failed(ctx, "reading the immutability rules", err)
 		}
 		opts = append(opts, WithProtector(immutableTags(rules)))
+	}
+	if r.labels = needsLabels(pol.Policy); r.labels && s.labels == nil {
+		return r.failed(ctx, "reading the artifacts' labels",
+			errors.New("the policy selects by label and this service has no label source (WithArtifactLabels)"))
 	}
 	tasks, err := r.tasks(ctx)
 	if err != nil {
@@ -292,7 +297,8 @@ func (s *Service) allTasks(ctx context.Context, executionID int64) ([]Task, erro
 }
 
 // listArtifacts reads every artifact of a repository, each once, with the
-// children of its image indexes.
+// children of its image indexes and, when the policy selects by label,
+// the labels of each (one request for the repository).
 func (r *run) listArtifacts(ctx context.Context, repo string) ([]registry.Artifact, []Artifact, error) {
 	var raw []registry.Artifact
 	seen := map[digest.Digest]bool{}
@@ -335,6 +341,21 @@ func (r *run) listArtifacts(ctx context.Context, repo string) ([]registry.Artifa
 			}
 		}
 		out = append(out, ra)
+	}
+	if r.labels && len(raw) > 0 {
+		digests := make([]digest.Digest, len(raw))
+		for i, a := range raw {
+			digests[i] = a.Digest
+		}
+		names, err := r.s.labels.LabelNames(ctx, r.policy.ProjectID, repo, digests)
+		if err != nil {
+			// Not wrapped: a label source's "not found" must not read as
+			// the repository gone.
+			return nil, nil, fmt.Errorf("reading the artifacts' labels: %v", err)
+		}
+		for i := range out {
+			out[i].Labels = names[raw[i].Digest]
+		}
 	}
 	return raw, out, nil
 }

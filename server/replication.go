@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/berthlabs/berth/api"
+	"github.com/berthlabs/berth/label"
 	"github.com/berthlabs/berth/project"
 	"github.com/berthlabs/berth/registry"
 	"github.com/berthlabs/berth/replicate"
@@ -17,7 +18,8 @@ import (
 
 // wireReplication adds replication to the server: the service over the
 // server's database, its job worker, its event sink (event-based
-// policies) and its API.
+// policies) and its API. With auth on, push policies' label filters match
+// the labels of the local artifacts too.
 func wireReplication(w *Assembly) error {
 	key, err := w.SecretKey()
 	if err != nil {
@@ -29,8 +31,17 @@ func wireReplication(w *Assembly) error {
 		w.id.projectDeleted = append(w.id.projectDeleted, func(_ context.Context, name string) { pc.forget(name) })
 		local = pc
 	}
-	svc, err := replicate.NewService(w.ctx, w.st.db, local, w.runner,
-		replicate.WithSecretKey(key), replicate.WithLogger(w.log.With("component", "replication")))
+	opts := []replicate.ServiceOption{replicate.WithSecretKey(key), replicate.WithLogger(w.log.With("component", "replication"))}
+	if w.Auth() {
+		// Push policies' label filters also match the labels local
+		// artifacts carry (labels belong to projects: auth on).
+		labels, err := label.New(w.ctx, w.st.db)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, replicate.WithLocalLabels(replicationLabels{s: labels, projects: w.Projects()}))
+	}
+	svc, err := replicate.NewService(w.ctx, w.st.db, local, w.runner, opts...)
 	if err != nil {
 		return err
 	}

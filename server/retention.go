@@ -7,6 +7,7 @@ import (
 
 	"github.com/berthlabs/berth/api"
 	"github.com/berthlabs/berth/immutable"
+	"github.com/berthlabs/berth/label"
 	"github.com/berthlabs/berth/project"
 	"github.com/berthlabs/berth/retention"
 	"github.com/berthlabs/berth/sqldb"
@@ -16,7 +17,8 @@ import (
 // wireRetention adds tag retention: one policy a project in the server's
 // database, executions as durable jobs on the server's queue, the
 // schedule, the /retentions API, its metrics and the project-deletion
-// cascade. Executions keep what the immutability rules protect; with
+// cascade. Executions keep what the immutability rules protect and read
+// the artifacts' labels for the rules that select by label; with
 // webhooks on, a finished execution is a TAG_RETENTION event. Policies
 // belong to projects, so they need auth on.
 func wireRetention(a *Assembly) error {
@@ -31,8 +33,16 @@ func wireRetention(a *Assembly) error {
 	if err != nil {
 		return err
 	}
+	// Rules' label selectors read the labels the artifacts carry, from
+	// the label store on the server's database (its migrations are
+	// idempotent; the labels feature opens it too): labels attached while
+	// that feature was on still count.
+	labels, err := label.New(a.Context(), a.DB())
+	if err != nil {
+		return err
+	}
 	opts := []retention.ServiceOption{retention.WithLogger(a.Logger().With("component", "retention")),
-		retention.WithImmutable(rules)}
+		retention.WithImmutable(rules), retention.WithArtifactLabels(retentionLabels{labels})}
 	if a.webhooks != nil {
 		opts = append(opts, retention.WithNotifier(retentionEvents(a)))
 	}
@@ -88,6 +98,10 @@ func retentionDetail(host string, s retention.Summary) *webhook.RetentionDetail 
 			}
 			rule.TagSelectors = append(rule.TagSelectors, webhook.Selector{Kind: "doublestar", Decoration: sel.Decoration,
 				Pattern: sel.Pattern, Extras: extras})
+		}
+		for _, sel := range r.LabelSelectors {
+			rule.TagSelectors = append(rule.TagSelectors, webhook.Selector{Kind: retention.LabelKind, Decoration: sel.Decoration,
+				Pattern: strings.Join(sel.Labels, ",")})
 		}
 		for _, sel := range r.ScopeSelectors {
 			rule.ScopeSelectors["repository"] = append(rule.ScopeSelectors["repository"],

@@ -342,6 +342,17 @@ func TestProjectsAreIsolated(t *testing.T) {
 	assert.ErrorIs(t, e.svc.SendTest(ctx, 2, pa.ID), core.ErrNotFound)
 	_, err = e.svc.Update(ctx, 2, pa.ID, func(p *webhook.Policy) error { return nil })
 	assert.ErrorIs(t, err, core.ErrNotFound)
+
+	// Last triggers are per project too.
+	lts, err := e.svc.LastTriggers(ctx, 2)
+	require.NoError(t, err)
+	require.Len(t, lts, 1)
+	assert.Equal(t, pb.ID, lts[0].PolicyID)
+	assert.Equal(t, webhook.PushArtifact, lts[0].EventType)
+	assert.WithinDuration(t, time.Now(), lts[0].At, time.Minute)
+	lts, err = e.svc.LastTriggers(ctx, 1)
+	require.NoError(t, err)
+	assert.Empty(t, lts)
 }
 
 // Only enabled policies subscribed to the event's type fire.

@@ -143,12 +143,12 @@ func TestRetentionThroughTheAPIThenGC(t *testing.T) {
 	for _, tk := range tasks {
 		byRepo[tk.Repository] = tk
 	}
-	require.Contains(t, byRepo, "ret/app", "tasks: %+v", tasks)
-	assert.Equal(t, 5, byRepo["ret/app"].Total)
-	assert.Equal(t, 2, byRepo["ret/app"].Retained)
-	require.Contains(t, byRepo, "ret/multi")
-	assert.Equal(t, 1, byRepo["ret/multi"].Total, "an index and its platforms are one artifact")
-	assert.Equal(t, 1, byRepo["ret/multi"].Retained)
+	require.Contains(t, byRepo, "app", "tasks: %+v", tasks)
+	assert.Equal(t, 5, byRepo["app"].Total)
+	assert.Equal(t, 2, byRepo["app"].Retained)
+	require.Contains(t, byRepo, "multi")
+	assert.Equal(t, 1, byRepo["multi"].Total, "an index and its platforms are one artifact")
+	assert.Equal(t, 1, byRepo["multi"].Retained)
 
 	// The real run.
 	ex = e2eRetentionRun(t, a, id, false)
@@ -158,7 +158,7 @@ func TestRetentionThroughTheAPIThenGC(t *testing.T) {
 	tasks = e2eJSON[[]api.RetentionExecutionTask](t, e2eAdmin(t, a, http.MethodGet,
 		"/retentions/"+strconv.FormatInt(id, 10)+"/executions/"+strconv.FormatInt(ex.ID, 10)+"/tasks", nil, http.StatusOK))
 	for _, tk := range tasks {
-		if tk.Repository != "ret/app" {
+		if tk.Repository != "app" {
 			continue
 		}
 		log := e2eDo(t, a, "admin", e2eAdminPassword, http.MethodGet, api.BasePath+"/retentions/"+strconv.FormatInt(id, 10)+
