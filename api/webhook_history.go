@@ -48,7 +48,7 @@ type WebhookJob struct {
 	PolicyID     int64     `json:"policy_id"`
 	EventType    string    `json:"event_type"`
 	NotifyType   string    `json:"notify_type" doc:"http"`
-	Status       string    `json:"status" doc:"pending, finished or error"`
+	Status       string    `json:"status" doc:"Running (pending or retrying), Success or Error"`
 	JobDetail    string    `json:"job_detail" doc:"the target's address, attempts and the last answer"`
 	CreationTime time.Time `json:"creation_time"`
 	UpdateTime   time.Time `json:"update_time"`
@@ -198,8 +198,6 @@ func (a *API) listWebhookJobs(c *call) error {
 	}
 	out := make([]WebhookJob, 0, len(ds))
 	for _, d := range ds {
-		status := map[webhook.DeliveryStatus]string{webhook.StatusPending: "pending", webhook.StatusSuccess: "finished",
-			webhook.StatusFailed: "error"}[d.Status]
 		detail := fmt.Sprintf("%s: %d attempts", d.Address, d.Attempts)
 		if d.HTTPStatus != 0 {
 			detail += fmt.Sprintf(", HTTP %d", d.HTTPStatus)
@@ -208,7 +206,7 @@ func (a *API) listWebhookJobs(c *call) error {
 			detail += ", " + d.LastError
 		}
 		out = append(out, WebhookJob{ID: d.ID, PolicyID: d.PolicyID, EventType: string(d.EventType), NotifyType: "http",
-			Status: status, JobDetail: detail, CreationTime: d.CreatedAt, UpdateTime: d.UpdatedAt})
+			Status: webhookExecutionJSON(d).Status, JobDetail: detail, CreationTime: d.CreatedAt, UpdateTime: d.UpdatedAt})
 	}
 	return c.paged(pg, total, out)
 }

@@ -119,7 +119,7 @@ func TestWebhookDeliveryViews(t *testing.T) {
 	var jobs []api.WebhookJob
 	require.NoError(t, json.Unmarshal(body, &jobs))
 	require.Len(t, jobs, 1)
-	assert.Equal(t, "finished", jobs[0].Status)
+	assert.Equal(t, "Success", jobs[0].Status)
 	assert.Equal(t, "http", jobs[0].NotifyType)
 	st, _, _ = wiringCall(t, base, http.MethodGet, "/projects/hooks/webhook/jobs", nil)
 	assert.Equal(t, http.StatusBadRequest, st, "policy_id is required")
