@@ -19,6 +19,7 @@ import (
 	"github.com/berthlabs/berth/audit"
 	"github.com/berthlabs/berth/jobs"
 	"github.com/berthlabs/berth/label"
+	"github.com/berthlabs/berth/maintenance"
 	"github.com/berthlabs/berth/sqldb"
 )
 
@@ -30,31 +31,49 @@ type lazyPurge struct{ *audit.PurgeService }
 // purgeEnv is the API with the audit log purge, run by a job runner.
 func purgeEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := t.Context()
 	lazy := &lazyPurge{}
 	e := newEnv(t, api.WithAuditPurge(lazy))
+	runner, ws := jobRunner(t)
+	var err error
+	lazy.PurgeService, err = audit.NewPurgeService(t.Context(), e.audit, runner, audit.WithPurgeClock(e.clock.now))
+	require.NoError(t, err)
+	startTask(t, runner, ws, lazy)
+	e.user("alice")
+	return e
+}
+
+// jobRunner is a job runner, not yet started, on a database of its own.
+func jobRunner(t *testing.T) (*jobs.Runner, *jobs.Workers) {
+	t.Helper()
 	pool, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "jobs.db")+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)")
 	require.NoError(t, err)
 	pool.SetMaxOpenConns(1)
 	t.Cleanup(func() { _ = pool.Close() })
-	require.NoError(t, jobs.Migrate(ctx, pool))
+	require.NoError(t, jobs.Migrate(t.Context(), pool))
 	ws := jobs.NewWorkers()
 	runner, err := jobs.New(pool, jobs.WithWorkers(ws), jobs.WithPollInterval(20*time.Millisecond),
 		jobs.WithStopGrace(2*time.Second), jobs.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	require.NoError(t, err)
-	lazy.PurgeService, err = audit.NewPurgeService(ctx, e.audit, runner, audit.WithPurgeClock(e.clock.now))
-	require.NoError(t, err)
-	require.NoError(t, lazy.Register(ws))
-	require.NoError(t, runner.Start(ctx))
-	require.NoError(t, lazy.Start(ctx))
+	return runner, ws
+}
+
+// startTask registers a maintenance task's worker and starts the runner
+// and the task's schedule, until the test ends.
+func startTask(t *testing.T, runner *jobs.Runner, ws *jobs.Workers, task interface {
+	Register(*jobs.Workers) error
+	Start(context.Context) error
+	Close()
+}) {
+	t.Helper()
+	require.NoError(t, task.Register(ws))
+	require.NoError(t, runner.Start(t.Context()))
+	require.NoError(t, task.Start(t.Context()))
 	t.Cleanup(func() {
-		lazy.Close()
+		task.Close()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = runner.Stop(sctx)
 	})
-	e.user("alice")
-	return e
 }
 
 func TestAuditPurgeAccess(t *testing.T) {
@@ -97,15 +116,15 @@ func TestAuditPurgeRunNow(t *testing.T) {
 		var h api.ExecHistory
 		require.Eventually(t, func() bool {
 			e.do(admin(), http.MethodGet, loc[len(api.BasePath):], nil).ok(t, http.StatusOK, &h)
-			return h.JobStatus != audit.RunPending && h.JobStatus != audit.RunRunning
+			return h.JobStatus != maintenance.StatusPending && h.JobStatus != maintenance.StatusRunning
 		}, 20*time.Second, 20*time.Millisecond)
 		return h
 	}
 
 	dry := run(map[string]any{"audit_retention_hour": 1, "include_operations": "create,delete,pull", "dry_run": true})
-	assert.Equal(t, audit.RunSuccess, dry.JobStatus)
+	assert.Equal(t, maintenance.StatusSuccess, dry.JobStatus)
 	assert.Equal(t, "PURGE_AUDIT_LOG", dry.JobName)
-	assert.Equal(t, audit.RunManual, dry.JobKind)
+	assert.Equal(t, maintenance.Manual, dry.JobKind)
 	assert.Equal(t, "Manual", dry.Schedule.Type)
 	var params map[string]any
 	require.NoError(t, json.Unmarshal([]byte(dry.JobParameters), &params))
@@ -114,7 +133,7 @@ func TestAuditPurgeRunNow(t *testing.T) {
 	assert.Equal(t, 5, left(), "a dry run purges nothing")
 
 	done := run(map[string]any{"audit_retention_hour": "2", "include_event_types": []any{"pull"}})
-	assert.Equal(t, audit.RunSuccess, done.JobStatus)
+	assert.Equal(t, maintenance.StatusSuccess, done.JobStatus)
 	require.NoError(t, json.Unmarshal([]byte(done.JobParameters), &params))
 	assert.Equal(t, 2.0, params["purged"])
 	assert.Equal(t, 3, left())
@@ -178,7 +197,7 @@ func TestAuditPurgeScheduleShapes(t *testing.T) {
 	assert.Equal(t, "Daily", got.Schedule.Type)
 	assert.Equal(t, "0 0 0 * * *", got.Schedule.Cron)
 	require.NotNil(t, got.Schedule.NextScheduledTime)
-	assert.Equal(t, audit.RunSchedule, got.JobKind)
+	assert.Equal(t, maintenance.Scheduled, got.JobKind)
 	assert.JSONEq(t, `{"audit_retention_hour":168,"include_operations":"create,delete,pull","dry_run":false}`, got.JobParameters)
 
 	e.do(admin(), http.MethodPut, "/system/purgeaudit/schedule", map[string]any{"schedule": map[string]any{"type": "None"}}).
@@ -215,7 +234,7 @@ func TestOpenAPIDocumentsLabelsAndPurge(t *testing.T) {
 			assert.Contains(t, doc.Paths[path], m, path)
 		}
 	}
-	for _, s := range []string{"Label", "ExecHistory", "PurgeSchedule"} {
+	for _, s := range []string{"Label", "ExecHistory", "ExecSchedule", "ScheduleObj"} {
 		assert.Contains(t, doc.Components.Schemas, s)
 	}
 	validateOpenAPI(t, r.Body)

@@ -20,4 +20,11 @@
 //	f, err := audit.ParseQuery("operation=push,resource=~library/")  // Harbor's q syntax
 //	entries, total, err := store.Query(ctx, f, audit.Page{Limit: 50}) // newest first
 //	n, err := store.Purge(ctx, time.Now().AddDate(0, -6, 0))          // retention
+//
+// PurgeService runs purges by age and operation as a maintenance task
+// (package maintenance): durable runs with a history, logs, stop and a
+// schedule, each deleting in short transactions.
+//
+//	svc, err := audit.NewPurgeService(ctx, store, runner)
+//	run, err := svc.Run(ctx, audit.PurgeParams{RetentionHours: 24 * 90}, maintenance.Manual)
 package audit

@@ -3,9 +3,11 @@ package audit_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	"github.com/berthlabs/berth/audit"
 	"github.com/berthlabs/berth/core"
 	"github.com/berthlabs/berth/jobs"
+	"github.com/berthlabs/berth/maintenance"
 	"github.com/berthlabs/berth/schedule"
 	"github.com/berthlabs/berth/sqldb"
 )
@@ -77,7 +80,7 @@ func (e *purgeEnv) wait(t *testing.T, id int64) audit.PurgeRun {
 		var err error
 		r, err = e.svc.Get(t.Context(), id)
 		require.NoError(t, err)
-		return r.Status != audit.RunPending && r.Status != audit.RunRunning
+		return r.Done()
 	}, 20*time.Second, 10*time.Millisecond)
 	return r
 }
@@ -122,14 +125,14 @@ func TestPurgeRuns(t *testing.T) {
 	var ids []int64
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := e.svc.Run(t.Context(), tt.params, audit.RunManual)
+			r, err := e.svc.Run(t.Context(), tt.params, maintenance.Manual)
 			require.NoError(t, err)
-			assert.Equal(t, audit.RunPending, r.Status)
+			assert.Equal(t, maintenance.StatusPending, r.Status)
 			assert.Equal(t, purgeNow(), r.Created)
 			ids = append([]int64{r.ID}, ids...)
 			r = e.wait(t, r.ID)
-			assert.Equal(t, audit.RunSuccess, r.Status, r.Error)
-			assert.Equal(t, tt.purged, r.Purged)
+			assert.Equal(t, maintenance.StatusSuccess, r.Status, r.Error)
+			assert.Equal(t, tt.purged, r.Result.Purged)
 			assert.Equal(t, tt.params.Operations, r.Params.Operations)
 			assert.Equal(t, tt.left, hoursLeft(all(t, e.store)))
 			lg, err := e.svc.Log(t.Context(), r.ID)
@@ -159,7 +162,7 @@ func TestPurgeRunChecksItsParameters(t *testing.T) {
 		{RetentionHours: 1, Operations: []string{"a,b"}},
 		{RetentionHours: 1, Operations: []string{string(make([]byte, 65))}},
 	} {
-		_, err := e.svc.Run(t.Context(), p, audit.RunManual)
+		_, err := e.svc.Run(t.Context(), p, maintenance.Manual)
 		assert.ErrorIs(t, err, core.ErrInvalid, "%+v", p)
 	}
 	_, err := e.svc.Run(t.Context(), audit.PurgeParams{RetentionHours: 1}, "SOMETIMES")
@@ -172,17 +175,17 @@ func TestPurgeRunChecksItsParameters(t *testing.T) {
 
 func TestOnePurgeAtATimeAndStopPending(t *testing.T) {
 	e := newPurgeEnv(t, false) // runs stay pending
-	first, err := e.svc.Run(t.Context(), audit.PurgeParams{RetentionHours: 1}, audit.RunManual)
+	first, err := e.svc.Run(t.Context(), audit.PurgeParams{RetentionHours: 1}, maintenance.Manual)
 	require.NoError(t, err)
-	_, err = e.svc.Run(t.Context(), audit.PurgeParams{RetentionHours: 1}, audit.RunManual)
+	_, err = e.svc.Run(t.Context(), audit.PurgeParams{RetentionHours: 1}, maintenance.Manual)
 	assert.ErrorIs(t, err, core.ErrConflict, "one run at a time")
 	require.NoError(t, e.svc.Stop(t.Context(), first.ID))
 	r, err := e.svc.Get(t.Context(), first.ID)
 	require.NoError(t, err)
-	assert.Equal(t, audit.RunStopped, r.Status)
+	assert.Equal(t, maintenance.StatusStopped, r.Status)
 	assert.ErrorIs(t, e.svc.Stop(t.Context(), first.ID), core.ErrPrecondition, "a finished run cannot be stopped")
 	assert.ErrorIs(t, e.svc.Stop(t.Context(), 999), core.ErrNotFound)
-	_, err = e.svc.Run(t.Context(), audit.PurgeParams{RetentionHours: 1}, audit.RunManual)
+	_, err = e.svc.Run(t.Context(), audit.PurgeParams{RetentionHours: 1}, maintenance.Manual)
 	require.NoError(t, err, "after a stop, runs start again")
 }
 
@@ -196,26 +199,27 @@ func TestStopARunningPurge(t *testing.T) {
 			old, t0().UnixNano())
 		return err
 	}))
-	r, err := e.svc.Run(t.Context(), audit.PurgeParams{RetentionHours: 1}, audit.RunManual)
+	r, err := e.svc.Run(t.Context(), audit.PurgeParams{RetentionHours: 1}, maintenance.Manual)
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
 		got, err := e.svc.Get(t.Context(), r.ID)
 		require.NoError(t, err)
-		return got.Status == audit.RunRunning
+		return got.Status == maintenance.StatusRunning
 	}, 10*time.Second, time.Millisecond)
 	// Its next transaction waits for the writer while it is stopped.
 	release := holdWrites(t, e.db)
 	require.NoError(t, e.svc.Stop(t.Context(), r.ID))
 	release()
 	r = e.wait(t, r.ID)
-	assert.Equal(t, audit.RunStopped, r.Status)
-	assert.Less(t, r.Purged, int64(old))
+	assert.Equal(t, maintenance.StatusStopped, r.Status)
+	assert.Less(t, r.Result.Purged, int64(old))
 	_, left, err := e.store.Query(t.Context(), audit.Filter{}, audit.Page{Limit: 1})
 	require.NoError(t, err)
-	assert.Equal(t, old-int(r.Purged), left, "what it purged is recorded; the rest stays")
+	assert.Equal(t, old-int(r.Result.Purged), left, "what it purged is recorded; the rest stays")
 	lg, err := e.svc.Log(t.Context(), r.ID)
 	require.NoError(t, err)
-	assert.Contains(t, lg, "stopped after purging")
+	assert.Contains(t, lg, fmt.Sprintf("%d entries purged before it ended", r.Result.Purged))
+	assert.True(t, strings.HasSuffix(lg, " stopped\n"), lg)
 }
 
 func TestPurgeSchedule(t *testing.T) {
@@ -244,9 +248,9 @@ func TestPurgeSchedule(t *testing.T) {
 	_, err = e.svc.SetSchedule(t.Context(), schedule.Schedule{Type: schedule.None}, audit.PurgeParams{})
 	require.NoError(t, err)
 	first := runs[len(runs)-1]
-	assert.Equal(t, audit.RunSchedule, first.Kind)
+	assert.Equal(t, maintenance.Scheduled, first.Kind)
 	assert.Equal(t, want, first.Params)
-	assert.Equal(t, audit.RunSuccess, e.wait(t, first.ID).Status)
+	assert.Equal(t, maintenance.StatusSuccess, e.wait(t, first.ID).Status)
 	assert.Equal(t, []int{7, 6, 5, 4, 3, 0}, hoursLeft(all(t, e.store)))
 
 	sc, p, err = e.svc.Schedule(t.Context())

@@ -2,15 +2,12 @@ package gc
 
 import (
 	"context"
-	"strconv"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/berthlabs/berth/registry"
+	"github.com/berthlabs/berth/maintenance"
 )
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // stats are the totals of the runs finished in this process.
 type stats struct {
@@ -23,7 +20,7 @@ type stats struct {
 
 func newStats() *stats { return &stats{runs: map[string]float64{}} }
 
-func (s *stats) record(status string, dry bool, res registry.GCResult) {
+func (s *stats) record(status string, dry bool, res Result) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.runs[status]++
@@ -58,7 +55,7 @@ func (c metricsCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	st := c.s.stats
 	st.mu.Lock()
-	for _, status := range []string{StatusSuccess, StatusError, StatusStopped} {
+	for _, status := range []string{maintenance.StatusSuccess, maintenance.StatusError, maintenance.StatusStopped} {
 		ch <- prometheus.MustNewConstMetric(descRuns, prometheus.CounterValue, st.runs[status], status)
 	}
 	ch <- prometheus.MustNewConstMetric(descBlobs, prometheus.CounterValue, st.blobs)

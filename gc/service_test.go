@@ -16,12 +16,14 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/opencontainers/go-digest"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/berthlabs/berth/core"
 	"github.com/berthlabs/berth/gc"
 	"github.com/berthlabs/berth/jobs"
+	"github.com/berthlabs/berth/maintenance"
 	"github.com/berthlabs/berth/registry"
 	"github.com/berthlabs/berth/schedule"
 	"github.com/berthlabs/berth/sqldb"
@@ -91,7 +93,7 @@ func (e *env) wait(t *testing.T, id int64) gc.Run {
 		var err error
 		r, err = e.svc.Get(t.Context(), id)
 		require.NoError(t, err)
-		return r.Status != gc.StatusPending && r.Status != gc.StatusRunning
+		return r.Done()
 	}, 20*time.Second, 20*time.Millisecond)
 	return r
 }
@@ -102,28 +104,50 @@ func TestRunsFreeGarbageAndKeepTheirRecord(t *testing.T) {
 	doomed := e.push(t, "lib/app:doomed")
 	require.NoError(t, e.reg.DeleteArtifact(t.Context(), "lib/app", doomed))
 
-	dry, err := e.svc.Run(t.Context(), gc.Params{DryRun: true}, gc.Manual)
+	dry, err := e.svc.Run(t.Context(), gc.Params{DryRun: true}, maintenance.Manual)
 	require.NoError(t, err)
-	assert.Equal(t, gc.StatusPending, dry.Status)
+	assert.Equal(t, maintenance.StatusPending, dry.Status)
 	dry = e.wait(t, dry.ID)
-	assert.Equal(t, gc.StatusSuccess, dry.Status)
-	assert.Equal(t, 3, dry.BlobsDeleted, "config and two layers would go")
+	assert.Equal(t, maintenance.StatusSuccess, dry.Status)
+	assert.Equal(t, 3, dry.Result.BlobsDeleted, "config and two layers would go")
 	blobs, _, err := e.reg.GarbageQueue(t.Context())
 	require.NoError(t, err)
 	assert.Equal(t, 3, blobs, "a dry run leaves them queued")
 
-	run, err := e.svc.Run(t.Context(), gc.Params{}, gc.Manual)
+	run, err := e.svc.Run(t.Context(), gc.Params{}, maintenance.Manual)
 	require.NoError(t, err)
 	run = e.wait(t, run.ID)
-	assert.Equal(t, gc.StatusSuccess, run.Status)
-	assert.Equal(t, dry.BlobsDeleted, run.BlobsDeleted)
-	assert.Equal(t, dry.BytesFreed, run.BytesFreed)
+	assert.Equal(t, maintenance.StatusSuccess, run.Status)
+	assert.Equal(t, dry.Result.BlobsDeleted, run.Result.BlobsDeleted)
+	assert.Equal(t, dry.Result.BytesFreed, run.Result.BytesFreed)
 	lg, err := e.svc.Log(t.Context(), run.ID)
 	require.NoError(t, err)
 	assert.Contains(t, lg, "garbage collection finished: 0 manifests and 3 blobs")
 	blobs, _, err = e.reg.GarbageQueue(t.Context())
 	require.NoError(t, err)
 	assert.Zero(t, blobs)
+
+	// Metrics count finished runs; only real ones free anything.
+	want := `
+# HELP berth_gc_blobs_deleted_total Blobs garbage collection removed.
+# TYPE berth_gc_blobs_deleted_total counter
+berth_gc_blobs_deleted_total 3
+# HELP berth_gc_runs_total Garbage collection runs finished, by status.
+# TYPE berth_gc_runs_total counter
+berth_gc_runs_total{status="Error"} 0
+berth_gc_runs_total{status="Stopped"} 0
+berth_gc_runs_total{status="Success"} 2
+`
+	require.Eventually(t, func() bool {
+		return testutil.CollectAndCompare(e.svc.Collector(), strings.NewReader(want),
+			"berth_gc_blobs_deleted_total", "berth_gc_runs_total") == nil
+	}, 5*time.Second, 10*time.Millisecond)
+	assert.NoError(t, testutil.CollectAndCompare(e.svc.Collector(), strings.NewReader(`
+# HELP berth_gc_queue Candidates waiting for garbage collection, by kind.
+# TYPE berth_gc_queue gauge
+berth_gc_queue{kind="blob"} 0
+berth_gc_queue{kind="untagged_manifest"} 0
+`), "berth_gc_queue"))
 
 	hist, total, err := e.svc.History(t.Context(), core.Page{})
 	require.NoError(t, err)
@@ -155,26 +179,26 @@ func (b *blockingCollector) CollectGarbage(ctx context.Context, o registry.GCOpt
 func TestOneRunAtATimeAndStop(t *testing.T) {
 	bc := &blockingCollector{started: make(chan struct{}), release: make(chan struct{})}
 	e := newEnv(t, func(r *registry.Registry) gc.Collector { bc.Registry = r; return bc })
-	first, err := e.svc.Run(t.Context(), gc.Params{}, gc.Manual)
+	first, err := e.svc.Run(t.Context(), gc.Params{}, maintenance.Manual)
 	require.NoError(t, err)
 	<-bc.started
 	r, err := e.svc.Get(t.Context(), first.ID)
 	require.NoError(t, err)
-	assert.Equal(t, gc.StatusRunning, r.Status)
-	_, err = e.svc.Run(t.Context(), gc.Params{}, gc.Manual)
+	assert.Equal(t, maintenance.StatusRunning, r.Status)
+	_, err = e.svc.Run(t.Context(), gc.Params{}, maintenance.Manual)
 	assert.ErrorIs(t, err, core.ErrConflict, "one run at a time")
 
 	require.NoError(t, e.svc.Stop(t.Context(), first.ID))
-	assert.Equal(t, gc.StatusStopped, e.wait(t, first.ID).Status)
+	assert.Equal(t, maintenance.StatusStopped, e.wait(t, first.ID).Status)
 	assert.ErrorIs(t, e.svc.Stop(t.Context(), first.ID), core.ErrPrecondition, "a finished run cannot be stopped")
 	lg, err := e.svc.Log(t.Context(), first.ID)
 	require.NoError(t, err)
 	assert.Contains(t, lg, "stopped")
 
 	close(bc.release)
-	second, err := e.svc.Run(t.Context(), gc.Params{}, gc.Manual)
+	second, err := e.svc.Run(t.Context(), gc.Params{}, maintenance.Manual)
 	require.NoError(t, err, "after a stop, runs start again")
-	assert.Equal(t, gc.StatusSuccess, e.wait(t, second.ID).Status)
+	assert.Equal(t, maintenance.StatusSuccess, e.wait(t, second.ID).Status)
 }
 
 func TestScheduledRuns(t *testing.T) {
@@ -189,7 +213,7 @@ func TestScheduledRuns(t *testing.T) {
 		require.NoError(t, err)
 		return len(runs) > 0
 	}, 10*time.Second, 50*time.Millisecond)
-	assert.Equal(t, gc.Schedule, runs[len(runs)-1].Kind)
+	assert.Equal(t, maintenance.Scheduled, runs[len(runs)-1].Kind)
 	assert.True(t, runs[len(runs)-1].Params.DeleteUntagged)
 	_, err = e.svc.SetSchedule(t.Context(), schedule.Schedule{Type: schedule.None}, gc.Params{})
 	require.NoError(t, err)

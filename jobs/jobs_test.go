@@ -477,3 +477,39 @@ func contention(t *testing.T, pause time.Duration, n int) {
 	t.Logf("%d jobs enqueued and completed in %s while sqldb committed %d write transactions on the same file",
 		n, took.Round(time.Millisecond), writes.Load())
 }
+
+// namedArgs are one type serving several kinds: its kind is its name's.
+type namedArgs struct {
+	Name string `json:"name"`
+	N    int    `json:"n"`
+}
+
+func (a namedArgs) Kind() string { return "named:" + a.Name }
+
+type namedWorker struct{ seen chan namedArgs }
+
+func (w *namedWorker) Work(_ context.Context, job *jobs.Job[namedArgs]) error {
+	w.seen <- job.Args
+	return nil
+}
+
+func TestRegisterArgsServesOneKindPerValue(t *testing.T) {
+	db := openDB(t, filepath.Join(t.TempDir(), "berth.db"))
+	ws := jobs.NewWorkers()
+	a, b := &namedWorker{seen: make(chan namedArgs, 1)}, &namedWorker{seen: make(chan namedArgs, 1)}
+	require.NoError(t, jobs.RegisterArgs(ws, namedArgs{Name: "a"}, jobs.Worker[namedArgs](a)))
+	require.NoError(t, jobs.RegisterArgs(ws, namedArgs{Name: "b"}, jobs.Worker[namedArgs](b)))
+	assert.Error(t, jobs.RegisterArgs(ws, namedArgs{Name: "a"}, jobs.Worker[namedArgs](b)), "a kind registered twice")
+	r := newRunner(t, db, jobs.WithWorkers(ws))
+	start(t, r)
+
+	id, err := r.Enqueue(t.Context(), namedArgs{Name: "b", N: 2})
+	require.NoError(t, err)
+	assert.Equal(t, namedArgs{Name: "b", N: 2}, <-b.seen, "b's worker works b's jobs")
+	st := waitState(t, r, id, jobs.StateCompleted, 5*time.Second)
+	assert.Equal(t, "named:b", st.Kind)
+	_, err = r.Enqueue(t.Context(), namedArgs{Name: "a", N: 1})
+	require.NoError(t, err)
+	assert.Equal(t, namedArgs{Name: "a", N: 1}, <-a.seen)
+	assert.Empty(t, b.seen)
+}

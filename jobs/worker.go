@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -45,6 +46,20 @@ func NewWorkers() *Workers { return &Workers{ws: river.NewWorkers()} }
 // registered twice is an error.
 func Register[T Args](ws *Workers, w Worker[T]) error {
 	return river.AddWorkerSafely[T](ws.ws, &adapter[T]{w: w})
+}
+
+// RegisterArgs adds w as the worker of jobs of kind args.Kind(), for an
+// Args type whose kind depends on its value: one type serving several
+// kinds (maintenance's runs carry their task's name). Every job enqueued
+// for w must have that kind; a kind registered twice is an error.
+func RegisterArgs[T Args](ws *Workers, args T, w Worker[T]) (err error) {
+	defer func() { // River reports a kind registered twice by panicking here
+		if r := recover(); r != nil {
+			err = fmt.Errorf("jobs: registering kind %q: %v", args.Kind(), r)
+		}
+	}()
+	river.AddWorkerArgs[T](ws.ws, args, &adapter[T]{w: w})
+	return nil
 }
 
 // Cancel marks err as final: the job fails now and is not retried.

@@ -124,12 +124,12 @@ func (c *loadClient) pushImage(t *testing.T, repo, tag string, chunked bool) (pu
 }
 
 // gcNow runs garbage collection through the API and returns the run.
-func (s *serverProc) gcNow(t *testing.T, untagged bool) api.GCHistory {
+func (s *serverProc) gcNow(t *testing.T, untagged bool) api.ExecHistory {
 	t.Helper()
-	r := s.mustAdminAPI(t, http.MethodPost, "/system/gc/schedule", api.GCSchedule{Schedule: &api.ScheduleObj{Type: "Manual"},
+	r := s.mustAdminAPI(t, http.MethodPost, "/system/gc/schedule", api.ExecSchedule{Schedule: &api.ScheduleObj{Type: "Manual"},
 		Parameters: map[string]any{"delete_untagged": untagged}}, http.StatusCreated)
 	loc := strings.TrimPrefix(r.header.Get("Location"), api.BasePath)
-	var run api.GCHistory
+	var run api.ExecHistory
 	waitFor(t, time.Minute, "the GC run finishes", func() bool {
 		require.NoError(t, json.Unmarshal(s.mustAdminAPI(t, http.MethodGet, loc, nil, http.StatusOK).body, &run))
 		return run.JobStatus != "Pending" && run.JobStatus != "Running"
@@ -267,7 +267,7 @@ func TestGCSurvivesKill(t *testing.T) {
 	require.NoError(t, err)
 	time.Sleep(1100 * time.Millisecond)
 
-	r := s.mustAdminAPI(t, http.MethodPost, "/system/gc/schedule", api.GCSchedule{Schedule: &api.ScheduleObj{Type: "Manual"}},
+	r := s.mustAdminAPI(t, http.MethodPost, "/system/gc/schedule", api.ExecSchedule{Schedule: &api.ScheduleObj{Type: "Manual"}},
 		http.StatusCreated)
 	loc := strings.TrimPrefix(r.header.Get("Location"), api.BasePath)
 	waitFor(t, 30*time.Second, "some garbage is gone", func() bool { return blobFiles(t, dir) < orphans })
@@ -277,7 +277,7 @@ func TestGCSurvivesKill(t *testing.T) {
 	require.Equal(t, 0, code, "consistent after SIGKILL mid-run:\n%s", out)
 
 	s = startServer(t, dir, "-auth=true", "-gc-grace-window", "1s")
-	var run api.GCHistory
+	var run api.ExecHistory
 	waitFor(t, time.Minute, "the interrupted run finishes after the restart", func() bool {
 		require.NoError(t, json.Unmarshal(s.mustAdminAPI(t, http.MethodGet, loc, nil, http.StatusOK).body, &run))
 		return run.JobStatus == "Success"

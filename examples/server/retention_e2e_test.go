@@ -23,14 +23,14 @@ import (
 )
 
 // e2eGC runs garbage collection through the API and waits for the run.
-func e2eGC(t *testing.T, a *authApp, untagged bool) (api.GCHistory, map[string]any) {
+func e2eGC(t *testing.T, a *authApp, untagged bool) (api.ExecHistory, map[string]any) {
 	t.Helper()
-	r := e2eAdmin(t, a, http.MethodPost, "/system/gc/schedule", api.GCSchedule{Schedule: &api.ScheduleObj{Type: "Manual"},
+	r := e2eAdmin(t, a, http.MethodPost, "/system/gc/schedule", api.ExecSchedule{Schedule: &api.ScheduleObj{Type: "Manual"},
 		Parameters: map[string]any{"delete_untagged": untagged}}, http.StatusCreated)
 	loc := strings.TrimPrefix(r.header.Get("Location"), api.BasePath)
-	var run api.GCHistory
+	var run api.ExecHistory
 	waitFor(t, time.Minute, "the GC run finishes", func() bool {
-		run = e2eJSON[api.GCHistory](t, e2eAdmin(t, a, http.MethodGet, loc, nil, http.StatusOK))
+		run = e2eJSON[api.ExecHistory](t, e2eAdmin(t, a, http.MethodGet, loc, nil, http.StatusOK))
 		return run.JobStatus != "Pending" && run.JobStatus != "Running"
 	})
 	var params map[string]any
