@@ -56,7 +56,9 @@ type DB struct {
 	writeMu      sync.Mutex
 	serialWrites bool
 	cacheWrites  bool
-	dsn          string // file SQLite: how to open more pools (NewPool)
+	dsn          string        // file SQLite: how to open more pools (NewPool)
+	ckptPool     *sql.DB       // file SQLite: the checkpointer's connection
+	ckpt         *checkpointer // file SQLite
 }
 
 // stmtCache holds prepared statements by query text: parsing SQL costs more
@@ -75,9 +77,13 @@ func (db *DB) Dialect() Dialect { return db.dialect }
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.ckpt.close()
 	db.reads.close()
 	db.writes.close()
 	err := db.writer.Close()
+	if db.ckptPool != nil {
+		err = errors.Join(err, db.ckptPool.Close())
+	}
 	if db.reader != db.writer {
 		err = errors.Join(err, db.reader.Close())
 	}

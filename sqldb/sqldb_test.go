@@ -3,11 +3,13 @@ package sqldb
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -196,4 +198,53 @@ func TestMigrateDialect(t *testing.T) {
 	require.NoError(t, db.QueryRow(ctx, `SELECT COUNT(*) FROM t`).Scan(&n))
 	err := db.MigrateDialect(ctx, "other", fstest.MapFS{"migrations/postgres/0001_t.sql": {Data: []byte("SELECT 1;\n")}})
 	assert.ErrorContains(t, err, "no migrations for the sqlite dialect")
+}
+
+// A database file is opened with the settings OpenSQLite documents, on
+// every connection (the pool's DSN carries them).
+func TestSQLiteSettings(t *testing.T) {
+	ctx := t.Context()
+	db, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "berth.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	pool, err := db.NewPool(ctx, 1)
+	require.NoError(t, err)
+	t.Cleanup(func() { pool.Close() })
+	for pragma, want := range map[string]string{"journal_mode": "wal", "synchronous": "2", "mmap_size": "1073741824",
+		"wal_autocheckpoint": "100000", "journal_size_limit": "67108864", "foreign_keys": "1"} {
+		var got string
+		require.NoError(t, pool.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got), pragma)
+		assert.Equal(t, want, got, pragma)
+	}
+	var got string
+	require.NoError(t, db.QueryRow(ctx, "PRAGMA mmap_size").Scan(&got))
+	assert.Equal(t, "1073741824", got, "readers too")
+}
+
+// Commits leave their pages in the write-ahead log; the background
+// checkpointer folds them into the database file within seconds.
+func TestCheckpointerFoldsTheLog(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "berth.db")
+	db, err := OpenSQLite(ctx, path)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	require.NoError(t, db.Write(ctx, func(tx *Tx) error {
+		if _, err := tx.Exec(ctx, `CREATE TABLE big (v BLOB)`); err != nil {
+			return err
+		}
+		for range 256 {
+			if _, err := tx.Exec(ctx, `INSERT INTO big (v) VALUES (randomblob(8192))`); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	size := func() int64 {
+		fi, err := os.Stat(path)
+		require.NoError(t, err)
+		return fi.Size()
+	}
+	require.Eventually(t, func() bool { return size() > 2<<20 }, 10*time.Second, 50*time.Millisecond,
+		"2 MiB committed reach the database file (it holds %d bytes)", size())
 }
