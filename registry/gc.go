@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/berthlabs/berth/sqldb"
 	"github.com/berthlabs/berth/storage"
@@ -267,6 +268,12 @@ func (rg *Registry) collectBlobs(ctx context.Context, dry bool, cutoff int64, re
 	}
 }
 
+// doomedBlob is a blob whose links a run removed: its bytes go next.
+type doomedBlob struct {
+	digest string
+	size   int64
+}
+
 // collectBlobBatch judges and removes one batch of blob candidates under
 // their digest locks (taken in digest order: no other path holds two).
 func (rg *Registry) collectBlobBatch(ctx context.Context, batch []string, dry bool, cutoff int64,
@@ -285,11 +292,7 @@ func (rg *Registry) collectBlobBatch(ctx context.Context, batch []string, dry bo
 			held[d] = held[d] || ok
 		}
 	}
-	type doomed struct {
-		digest string
-		size   int64
-	}
-	var gone []doomed
+	var gone []doomedBlob
 	err := rg.db.Write(ctx, func(tx *sqldb.Tx) error {
 		gone = gone[:0]
 		for _, d := range batch {
@@ -315,7 +318,7 @@ func (rg *Registry) collectBlobBatch(ctx context.Context, batch []string, dry bo
 				res.Deferred++
 				continue
 			}
-			gone = append(gone, doomed{d, size})
+			gone = append(gone, doomedBlob{d, size})
 			if dry {
 				continue
 			}
@@ -333,29 +336,61 @@ func (rg *Registry) collectBlobBatch(ctx context.Context, batch []string, dry bo
 	if err != nil {
 		return err
 	}
-	var removed []any
-	for _, g := range gone {
-		size := g.size
-		if !dry {
-			if err := rg.blobs.Delete(ctx, digest.Digest(g.digest)); errors.Is(err, storage.ErrBlobUnknown) {
-				size = max(size, 0) // already gone (a run cut off after this point)
-			} else if err != nil {
-				return fmt.Errorf("gc: removing blob %s: %w", g.digest, err)
-			}
-			removed = append(removed, g.digest)
-		}
+	freed := gone
+	var removeErr error
+	if !dry {
+		freed, removeErr = rg.removeBlobs(ctx, gone)
+	}
+	for _, g := range freed {
 		res.BlobsDeleted++
-		res.BytesFreed += max(size, 0)
-		logf("blob %s (%d bytes)", g.digest, max(size, 0))
+		res.BytesFreed += max(g.size, 0)
+		logf("blob %s (%d bytes)", g.digest, max(g.size, 0))
 	}
-	if len(removed) == 0 {
-		return nil
+	if dry || len(freed) == 0 {
+		return removeErr
 	}
-	return rg.db.Write(ctx, func(tx *sqldb.Tx) error {
+	removed := make([]any, len(freed))
+	for i, g := range freed {
+		removed[i] = g.digest
+	}
+	return errors.Join(removeErr, rg.db.Write(ctx, func(tx *sqldb.Tx) error {
 		_, err := tx.Exec(ctx, `DELETE FROM registry_gc_blobs WHERE deleting = 1 AND digest IN (?`+
 			strings.Repeat(", ?", len(removed)-1)+`)`, removed...)
 		return err
-	})
+	}))
+}
+
+// gcRemovers is how many blob removals a run keeps in flight: a removal
+// waits on the file system's journal (or an object store's round trip),
+// not on the CPU.
+const gcRemovers = 8
+
+// removeBlobs removes the bytes of blobs whose links are gone, several at
+// a time, and returns those removed. A blob already gone counts as removed
+// (a run cut off after its removal); one whose removal fails stays queued
+// as deleting, for the next run, and the error names it.
+func (rg *Registry) removeBlobs(ctx context.Context, gone []doomedBlob) ([]doomedBlob, error) {
+	done := make([]bool, len(gone))
+	var g errgroup.Group
+	g.SetLimit(gcRemovers)
+	for i, b := range gone {
+		g.Go(func() error {
+			err := rg.blobs.Delete(ctx, digest.Digest(b.digest))
+			if err != nil && !errors.Is(err, storage.ErrBlobUnknown) {
+				return fmt.Errorf("gc: removing blob %s: %w", b.digest, err)
+			}
+			done[i] = true
+			return nil
+		})
+	}
+	err := g.Wait()
+	var removed []doomedBlob
+	for i, b := range gone {
+		if done[i] {
+			removed = append(removed, b)
+		}
+	}
+	return removed, err
 }
 
 // MarkGarbage is the repair tool: it queues every blob no manifest

@@ -3,6 +3,7 @@ package registry
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -240,4 +241,49 @@ func (tr *testRegistry) exec(q string, args ...any) error {
 		_, err := tx.Exec(tr.t.Context(), q, args...)
 		return err
 	})
+}
+
+// failingRemoval is a blob store whose removal of one digest fails.
+type failingRemoval struct {
+	storage.Driver
+	fail digest.Digest
+}
+
+func (f *failingRemoval) Delete(ctx context.Context, d digest.Digest) error {
+	if d == f.fail {
+		return errors.New("disk says no")
+	}
+	return f.Driver.Delete(ctx, d)
+}
+
+// Removals run several at a time; one that fails ends the run with an
+// error naming the blob, the others are done, and the failed one stays
+// queued until a later run removes it.
+func TestGCRemovalFailureLeavesTheBlobQueued(t *testing.T) {
+	tr := newTestRegistry(t)
+	var orphans []digest.Digest
+	for range 20 {
+		orphans = append(orphans, tr.pushBlob("lib/app", randomBytes(64)))
+	}
+	tr.advance(3 * time.Hour)
+	stuck := orphans[7]
+	store := tr.rg.blobs
+	tr.rg.blobs = &failingRemoval{Driver: store, fail: stuck}
+
+	_, err := tr.rg.CollectGarbage(t.Context(), GCOptions{})
+	require.ErrorContains(t, err, stuck.String())
+	for _, d := range orphans {
+		assert.Equal(t, d == stuck, tr.blobStored(d), "blob %s", d)
+	}
+	blobs, _, err := tr.rg.GarbageQueue(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, 1, blobs, "only the blob whose removal failed stays queued")
+	rep, err := tr.rg.Check(t.Context())
+	require.NoError(t, err)
+	assert.True(t, rep.OK(false), "%v", rep.Problems)
+
+	tr.rg.blobs = store
+	res := tr.gc(GCOptions{})
+	assert.Equal(t, 1, res.BlobsDeleted)
+	assert.False(t, tr.blobStored(stuck))
 }
