@@ -3,6 +3,7 @@ package replicate_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -211,4 +212,14 @@ func startServerProcess(b *testing.B, bin string) *serverProc {
 		require.True(b, time.Now().Before(deadline), "server on %s did not start", addr)
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// freeAddr picks a free port on 127.0.0.1.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
 }

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
+
+	"github.com/berthlabs/berth/internal/pace"
 )
 
 // copyBlob makes b readable in dstRepo at the destination: nothing if it
@@ -498,7 +500,7 @@ type countingReader struct {
 	ctx   context.Context
 	r     io.Reader
 	n     *counters
-	limit *limiter
+	limit *pace.Limiter
 }
 
 func (r *countingReader) Read(p []byte) (int, error) {
@@ -509,31 +511,10 @@ func (r *countingReader) Read(p []byte) (int, error) {
 	if k > 0 {
 		r.n.bytes.Add(int64(k))
 		if r.limit != nil {
-			if werr := r.limit.wait(r.ctx, k); werr != nil {
+			if werr := r.limit.Wait(r.ctx, k); werr != nil {
 				return k, werr
 			}
 		}
 	}
 	return k, err
-}
-
-// limiter spaces reads so that they average at most rate bytes a second.
-type limiter struct {
-	mu   sync.Mutex
-	rate float64
-	next time.Time
-}
-
-func newLimiter(bytesPerSecond float64) *limiter { return &limiter{rate: bytesPerSecond} }
-
-func (l *limiter) wait(ctx context.Context, n int) error {
-	l.mu.Lock()
-	now := time.Now()
-	if l.next.Before(now) {
-		l.next = now
-	}
-	l.next = l.next.Add(time.Duration(float64(n) / l.rate * float64(time.Second)))
-	d := l.next.Sub(now)
-	l.mu.Unlock()
-	return sleep(ctx, d)
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/berthlabs/berth/internal/pace"
 )
 
 // Bounds on what a remote registry may send.
@@ -62,7 +64,7 @@ type Copier struct {
 	src, dst   *conn
 	chunk      int64
 	blobJobs   int
-	limit      *limiter
+	limit      *pace.Limiter
 	logf       func(format string, args ...any)
 	retries    int
 	backoff    time.Duration
@@ -102,7 +104,7 @@ func WithChunkSize(n int64) CopyOption { return func(c *Copier) { c.chunk = n } 
 func WithBandwidth(kbps int) CopyOption {
 	return func(c *Copier) {
 		if kbps > 0 {
-			c.limit = newLimiter(float64(kbps) * 1024)
+			c.limit = pace.New(float64(kbps) * 1024)
 		}
 	}
 }

@@ -1,17 +1,9 @@
 package replicate_test
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,120 +11,34 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/stretchr/testify/require"
 
+	"github.com/berthlabs/berth/internal/distributiontest"
 	"github.com/berthlabs/berth/replicate"
-	"golang.org/x/crypto/bcrypt"
-
-	"github.com/berthlabs/berth/internal/testtool"
 )
 
-// distribution is a CNCF Distribution registry process.
+// distribution is a CNCF Distribution registry process and the Basic
+// credentials it requires, if any.
 type distribution struct {
-	t       testing.TB
-	bin     string
-	dir     string
-	addr    string
-	url     string
-	cfgPath string
-	user    string
-	pass    string
-	mu      sync.Mutex
-	cmd     *exec.Cmd
-	out     *bytes.Buffer
-}
-
-// freeAddr picks a free port on 127.0.0.1.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return addr
+	*distributiontest.Registry
+	url, dir   string
+	user, pass string
 }
 
 // startDistribution runs bin ("registry" v3, or Debian's 2.8
-// "docker-registry") over a temporary directory; with user set, it
-// requires Basic credentials (htpasswd).
-func startDistribution(t testing.TB, tool, user, pass string) *distribution {
+// "/usr/bin/docker-registry") over a temporary directory; with user set,
+// it requires Basic credentials (htpasswd).
+func startDistribution(t testing.TB, bin, user, pass string) *distribution {
 	t.Helper()
-	bin := tool
-	if filepath.IsAbs(tool) {
-		if _, err := os.Stat(tool); err != nil {
-			testtool.Require(t, filepath.Base(tool))
-		}
-	} else {
-		bin = testtool.Require(t, tool)
-	}
-	d := &distribution{t: t, bin: bin, dir: t.TempDir(), addr: freeAddr(t), user: user, pass: pass}
-	d.url = "http://" + d.addr
-	auth := ""
-	if user != "" {
-		h, err := bcrypt.GenerateFromPassword([]byte(pass), bcrypt.MinCost)
-		require.NoError(t, err)
-		htpasswd := filepath.Join(d.dir, "htpasswd")
-		require.NoError(t, os.WriteFile(htpasswd, []byte(user+":"+string(h)+"\n"), 0o600))
-		auth = fmt.Sprintf("auth:\n  htpasswd:\n    realm: test\n    path: %s\n", htpasswd)
-	}
-	cfg := fmt.Sprintf(`version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: %s
-  delete:
-    enabled: true
-  maintenance:
-    uploadpurging:
-      enabled: false
-http:
-  addr: %s
-  secret: a-fixed-secret-so-upload-state-survives-restarts
-%s`, filepath.Join(d.dir, "data"), d.addr, auth)
-	d.cfgPath = filepath.Join(d.dir, "config.yml")
-	require.NoError(t, os.WriteFile(d.cfgPath, []byte(cfg), 0o600))
-	d.start()
-	t.Cleanup(d.stop)
-	return d
+	r := distributiontest.Start(t, distributiontest.Options{Binary: bin, Username: user, Password: pass})
+	return &distribution{Registry: r, url: r.URL, dir: r.Dir, user: user, pass: pass}
 }
 
-func (d *distribution) start() {
-	d.t.Helper()
-	d.mu.Lock()
-	d.out = &bytes.Buffer{}
-	d.cmd = exec.Command(d.bin, "serve", d.cfgPath)
-	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
-	require.NoError(d.t, d.cmd.Start())
-	d.mu.Unlock()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(d.url + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			d.t.Fatalf("%s did not answer on %s: %v\n%s", d.bin, d.addr, err, d.out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
+// kill ends the process with SIGKILL; start runs it again on the same
+// port and data.
+func (d *distribution) kill()  { d.Stop() }
+func (d *distribution) start() { d.Restart() }
+func (d *distribution) stop()  { d.Stop() }
 
-// kill ends the process with SIGKILL.
-func (d *distribution) kill() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.cmd != nil && d.cmd.Process != nil {
-		_ = d.cmd.Process.Kill()
-		_ = d.cmd.Wait()
-		d.cmd = nil
-	}
-}
-
-func (d *distribution) stop() { d.kill() }
-
-func (d *distribution) host() string { return d.addr }
+func (d *distribution) host() string { return d.Host }
 
 func (d *distribution) keychain() authn.Authenticator {
 	if d.user == "" {
