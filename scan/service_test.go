@@ -40,6 +40,7 @@ type env struct {
 	srv      *httptest.Server
 	host     string
 	scanner  *scan.Static
+	sink     *sinkProxy
 }
 
 type gateProxy struct {
@@ -60,6 +61,14 @@ func (p *gateProxy) CheckPull(ctx context.Context, t registry.Target) error {
 type sinkProxy struct {
 	mu sync.Mutex
 	s  registry.EventSink
+}
+
+// set replaces the sink events go to; nil drops them, as a crash between
+// a push and its hand-off would.
+func (p *sinkProxy) set(s registry.EventSink) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.s = s
 }
 
 func (p *sinkProxy) Emit(ctx context.Context, e registry.Event) {
@@ -116,7 +125,7 @@ func newEnvB(t testing.TB, opts ...scan.Option) *env {
 		_ = db.Close()
 	})
 	return &env{svc: svc, reg: reg, projects: ps, runner: runner, srv: srv,
-		host: strings.TrimPrefix(srv.URL, "http://"), scanner: st}
+		host: strings.TrimPrefix(srv.URL, "http://"), scanner: st, sink: sp}
 }
 
 func (e *env) createProject(t *testing.T, name string, md project.Metadata) {
