@@ -37,6 +37,9 @@ func (rg *Registry) getBlob(w http.ResponseWriter, r *http.Request, rt route) er
 	case err == nil:
 		rc, oerr := rg.blobs.Open(ctx, d)
 		if errors.Is(oerr, storage.ErrBlobUnknown) {
+			if rg.consultUpstream(r) { // linked, but its file is gone: fill it again
+				return rg.blobFromUpstream(w, r, rt.name, d)
+			}
 			return blobUnknown(rt.name, d)
 		}
 		if oerr != nil {
@@ -48,6 +51,9 @@ func (rg *Registry) getBlob(w http.ResponseWriter, r *http.Request, rt route) er
 		// A manifest is content too: clients may fetch it as a blob.
 		mr, merr := rg.meta.manifest(ctx, rt.name, d.String(), true)
 		if errors.Is(merr, errNotFound) {
+			if rg.consultUpstream(r) {
+				return rg.blobFromUpstream(w, r, rt.name, d)
+			}
 			return blobUnknown(rt.name, d)
 		}
 		if merr != nil {

@@ -98,6 +98,9 @@ func (rg *Registry) referrers(w http.ResponseWriter, r *http.Request, rt route) 
 	}
 	q := r.URL.Query()
 	at := q.Get("artifactType")
+	if q.Get("last") == "" {
+		rg.refreshReferrers(w, r, rt.name, d)
+	}
 	n := rg.maxPageSize
 	rows, err := rg.meta.referrers(r.Context(), rt.name, d, at, q.Get("last"), n)
 	if err != nil {

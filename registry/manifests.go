@@ -43,8 +43,12 @@ func (rg *Registry) getManifest(w http.ResponseWriter, r *http.Request, rt route
 		return err
 	}
 	head := r.Method == http.MethodHead
+	warning, upErr := rg.refreshManifest(r, rt.name, rt.ref)
 	mr, err := rg.meta.manifest(r.Context(), rt.name, rt.ref, !head)
 	if errors.Is(err, errNotFound) {
+		if upErr != nil {
+			return upErr
+		}
 		return manifestUnknown(rt.name, rt.ref)
 	}
 	if err != nil {
@@ -57,6 +61,7 @@ func (rg *Registry) getManifest(w http.ResponseWriter, r *http.Request, rt route
 			return err
 		}
 	}
+	setWarning(w, warning)
 	h := w.Header()
 	h.Set("Content-Type", mr.MediaType)
 	h.Set("Content-Length", strconv.FormatInt(mr.Size, 10))
@@ -117,7 +122,7 @@ func (rg *Registry) putManifest(w http.ResponseWriter, r *http.Request, rt route
 			MediaType: pm.MediaType, ArtifactType: pm.ArtifactType, Size: t.Size, Tag: tagOf(rt.ref)}, err)
 		return err
 	}
-	if err := rg.meta.putManifest(r.Context(), rt.name, dgst, body, pm, tags, rg.allowSparse, rg.now()); err != nil {
+	if err := rg.meta.putManifest(r.Context(), rt.name, dgst, body, pm, tags, rg.sparseAllowed(r.Context()), rg.now()); err != nil {
 		return err
 	}
 	h := w.Header()

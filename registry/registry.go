@@ -51,6 +51,7 @@ type Registry struct {
 	deleteGate DeleteGate
 	events     EventSink
 	refusals   EventSink
+	upstream   Upstream
 
 	maxManifestSize int64
 	maxPageSize     int

@@ -239,6 +239,7 @@ func TestMaxConcurrent(t *testing.T) {
 	start := time.Now()
 	_, err = c.Manifest(ctx, "app", "v1")
 	require.ErrorIs(t, err, core.ErrUnavailable)
+	require.ErrorIs(t, err, upstream.ErrBusy, "the client's own limit, not the upstream's")
 	require.Less(t, time.Since(start), 100*time.Millisecond, "refused at once")
 	after, ok := upstream.RetryAfter(err)
 	require.True(t, ok)

@@ -180,7 +180,7 @@ func (c *Client) acquire(what string) (release func(), err error) {
 		return func() { once.Do(func() { <-c.slots }) }, nil
 	default:
 		e := c.fail(core.ErrUnavailable, what, fmt.Sprintf("%d calls to the upstream are in flight already", cap(c.slots)))
-		e.retryAfter = time.Second
+		e.retryAfter, e.cause = time.Second, ErrBusy
 		return nil, e
 	}
 }

@@ -17,6 +17,11 @@ import (
 	"github.com/berthlabs/berth/core"
 )
 
+// ErrBusy is the cause of a call WithMaxConcurrent refused, because the
+// client's own limit was reached (not the upstream's): errors.Is matches
+// it, and the error's RetryAfter is a second.
+var ErrBusy = errors.New("the client's limit of calls in flight is reached")
+
 // Error is a failure of an upstream call: its text names the upstream,
 // the object and what went wrong; errors.Is matches its core kind
 // (ErrNotFound, ErrUnavailable, ErrDenied, ErrInvalid).
