@@ -20,6 +20,7 @@ type Project struct {
 	CurrentUserRoleIDs []int           `json:"current_user_role_ids" doc:"Role IDs the caller holds in the project (1 project admin, 2 developer, 3 guest, 4 maintainer, 5 limited guest)"`
 	Metadata           ProjectMetadata `json:"metadata"`
 	StorageLimit       int64           `json:"storage_limit" doc:"berth: the project's storage quota in bytes, -1 for none"`
+	RegistryID         int64           `json:"registry_id,omitempty" doc:"The registry a proxy cache project caches; absent for other projects"`
 }
 
 // ProjectMetadata holds a project's settings as Harbor spells them:
@@ -33,6 +34,7 @@ type ProjectMetadata struct {
 	Severity             *string `json:"severity,omitempty" doc:"none, unknown, negligible, low, medium, high or critical"`
 	AutoScan             *string `json:"auto_scan,omitempty"`
 	ReuseSysCVEAllowlist *string `json:"reuse_sys_cve_allowlist,omitempty"`
+	ProxySpeedKB         *string `json:"proxy_speed_kb,omitempty" doc:"Proxy cache projects: the download rate from the upstream in KiB/s, -1 for no limit"`
 	RetentionID          *string `json:"retention_id,omitempty" doc:"read-only: the project's tag retention policy (its id is the project's), when it has one"`
 }
 
@@ -42,7 +44,7 @@ type ProjectReq struct {
 	Public       *bool            `json:"public,omitempty" doc:"Visibility; metadata.public wins when both are given"`
 	Metadata     *ProjectMetadata `json:"metadata,omitempty"`
 	StorageLimit *int64           `json:"storage_limit,omitempty" doc:"Storage quota in bytes, -1 for none"`
-	RegistryID   *int64           `json:"registry_id,omitempty" doc:"Proxy cache projects are not supported: must be absent"`
+	RegistryID   *int64           `json:"registry_id,omitempty" doc:"On create (system administrators only): make the project a proxy cache of this registry (see /registries); it cannot change later"`
 }
 
 // contentTrustEnabled is the content trust mode Harbor's
@@ -62,7 +64,7 @@ func projectJSON(p project.Project, repos int, roles []int) Project {
 	}
 	return Project{
 		ProjectID: p.ID, Name: p.Name, OwnerName: p.Owner, CreationTime: p.CreatedAt, UpdateTime: p.UpdatedAt,
-		RepoCount: repos, CurrentUserRoleIDs: roles, StorageLimit: md.StorageQuota,
+		RepoCount: repos, CurrentUserRoleIDs: roles, StorageLimit: md.StorageQuota, RegistryID: md.RegistryID,
 		Metadata: ProjectMetadata{
 			Public:               boolString(p.Public),
 			EnableContentTrust:   boolString(trust != ""),
@@ -71,14 +73,30 @@ func projectJSON(p project.Project, repos int, roles []int) Project {
 			Severity:             &sev,
 			AutoScan:             boolString(md.AutoScan),
 			ReuseSysCVEAllowlist: boolString(md.ReuseSysCVEAllowlist),
+			ProxySpeedKB:         proxySpeed(md),
 		},
 	}
 }
 
+func proxySpeed(md project.Metadata) *string {
+	if md.RegistryID == 0 {
+		return nil
+	}
+	v := md.ProxySpeedKB
+	if v == 0 {
+		v = -1
+	}
+	s := strconv.FormatInt(v, 10)
+	return &s
+}
+
 // apply copies the fields req sets into p.
 func (req ProjectReq) apply(p *project.Project) error {
-	if req.RegistryID != nil {
-		return badRequest("proxy cache projects (registry_id) are not supported")
+	if req.RegistryID != nil && *req.RegistryID != p.Metadata.RegistryID {
+		if p.ID != 0 {
+			return badRequest("registry_id cannot change: a project is a proxy cache from its creation or never")
+		}
+		p.Metadata.RegistryID = *req.RegistryID
 	}
 	if req.Public != nil {
 		p.Public = *req.Public
@@ -111,6 +129,18 @@ func (req ProjectReq) apply(p *project.Project) error {
 	}
 	if md.Severity != nil {
 		p.Metadata.Severity = *md.Severity
+	}
+	if md.ProxySpeedKB != nil {
+		v, err := strconv.ParseInt(*md.ProxySpeedKB, 10, 64)
+		if err != nil || v < -1 {
+			return badRequest(fmt.Sprintf("metadata.proxy_speed_kb %q: want KiB per second, or -1 for no limit", *md.ProxySpeedKB))
+		}
+		if p.Metadata.RegistryID == 0 && v != -1 && v != 0 {
+			return badRequest("metadata.proxy_speed_kb is for proxy cache projects (registry_id) only")
+		}
+		if p.Metadata.RegistryID != 0 {
+			p.Metadata.ProxySpeedKB = v
+		}
 	}
 	if md.EnableContentTrust != nil {
 		on, err := strconv.ParseBool(*md.EnableContentTrust)

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/berthlabs/berth/core"
 	"github.com/berthlabs/berth/project"
 	"github.com/berthlabs/berth/rbac"
+	"github.com/berthlabs/berth/replicate"
 )
 
 // permOn builds a permission.
@@ -101,6 +103,9 @@ func (a *API) createProject(c *call) error {
 	}
 	p.Metadata.StorageQuota = a.cfg.defaultQuota
 	if err := req.apply(&p); err != nil {
+		return err
+	}
+	if err := a.checkProxyRegistry(c, admin, p.Metadata.RegistryID); err != nil {
 		return err
 	}
 	p, err = a.deps.Projects.Create(c.ctx(), p,
@@ -210,4 +215,23 @@ func (a *API) retentionID(ctx context.Context, projectID int64) (*string, error)
 	}
 	id := strconv.FormatInt(p.ID, 10)
 	return &id, nil
+}
+
+// checkProxyRegistry allows a proxy cache project (registry_id) only to
+// system administrators, and only of a registry that exists.
+func (a *API) checkProxyRegistry(c *call, admin bool, id int64) error {
+	switch {
+	case id == 0:
+		return nil
+	case !admin:
+		return forbidden("only system administrators may create proxy cache projects")
+	case a.cfg.repl.r == nil:
+		return badRequest("proxy cache projects need registries, which come with replication: it is off on this server")
+	}
+	if _, err := a.cfg.repl.r.Endpoint(c.ctx(), id); errors.Is(err, replicate.ErrNotFound) {
+		return badRequest(fmt.Sprintf("registry_id %d: no such registry", id))
+	} else if err != nil {
+		return err
+	}
+	return nil
 }

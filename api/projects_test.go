@@ -53,7 +53,9 @@ func TestProjectCreate(t *testing.T) {
 		{"no name", as("alice"), map[string]any{}, 400, "BAD_REQUEST"},
 		{"bad boolean", as("alice"), map[string]any{"project_name": "x", "metadata": map[string]string{"public": "maybe"}}, 400, "BAD_REQUEST"},
 		{"bad severity", as("alice"), map[string]any{"project_name": "x", "metadata": map[string]string{"severity": "dire"}}, 400, "BAD_REQUEST"},
-		{"proxy cache", as("alice"), map[string]any{"project_name": "x", "registry_id": 1}, 400, "BAD_REQUEST"},
+		{"proxy cache by a user", as("alice"), map[string]any{"project_name": "x", "registry_id": 1}, 403, "FORBIDDEN"},
+		{"proxy cache without registries", admin(), map[string]any{"project_name": "x", "registry_id": 1}, 400, "BAD_REQUEST"},
+		{"proxy speed of a plain project", admin(), map[string]any{"project_name": "x", "metadata": map[string]string{"proxy_speed_kb": "100"}}, 400, "BAD_REQUEST"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/berthlabs/berth/rbac"
@@ -13,8 +15,11 @@ import (
 // The registries replication talks to: /registries.
 
 func registryJSON(e *replicate.Endpoint) Registry {
-	r := Registry{ID: e.ID, Name: e.Name, Description: e.Description, Type: "docker-registry", URL: e.URL,
+	r := Registry{ID: e.ID, Name: e.Name, Description: e.Description, Type: e.Type, URL: e.URL,
 		Insecure: e.Insecure, CACert: e.CACert, CreationTime: e.CreatedAt, UpdateTime: e.UpdatedAt}
+	if r.Type == "" {
+		r.Type = replicate.TypeDistribution
+	}
 	if e.Username != "" {
 		r.Credential = &RegistryCredential{Type: "basic", AccessKey: e.Username}
 	}
@@ -22,9 +27,10 @@ func registryJSON(e *replicate.Endpoint) Registry {
 }
 
 func endpointOf(r Registry) (replicate.Endpoint, error) {
-	e := replicate.Endpoint{ID: r.ID, Name: r.Name, Description: r.Description, URL: r.URL, Insecure: r.Insecure, CACert: r.CACert}
-	if r.Type != "" && r.Type != "docker-registry" && r.Type != "harbor" {
-		return e, badRequest(fmt.Sprintf("registry type %q: berth speaks the OCI distribution API (docker-registry, harbor)", r.Type))
+	e := replicate.Endpoint{ID: r.ID, Name: r.Name, Description: r.Description, URL: r.URL, Insecure: r.Insecure,
+		CACert: r.CACert, Type: r.Type}
+	if types := replicate.EndpointTypes(); r.Type != "" && !slices.Contains(types, r.Type) {
+		return e, badRequest(fmt.Sprintf("registry type %q: berth speaks the OCI distribution API (%s)", r.Type, strings.Join(types, ", ")))
 	}
 	if cr := r.Credential; cr != nil {
 		if cr.Type != "" && cr.Type != "basic" {

@@ -41,6 +41,13 @@ type Metadata struct {
 	// StorageQuota is the byte limit of the project; Unlimited (-1) for
 	// none. 0 is read as Unlimited, so the zero Metadata has no quota.
 	StorageQuota int64 `json:"storage_quota,omitempty"`
+	// RegistryID, when not 0, makes the project a proxy cache of that
+	// registry endpoint (Harbor's registry_id): pulls fetch what it lacks
+	// from the upstream, pushes are refused. It is set on creation only.
+	RegistryID int64 `json:"registry_id,omitempty"`
+	// ProxySpeedKB bounds a proxy cache's downloads from its upstream, in
+	// KiB per second (Harbor's proxy_speed_kb); 0 or -1: no limit.
+	ProxySpeedKB int64 `json:"proxy_speed_kb,omitempty"`
 	// Extra holds settings this version does not know, kept as is.
 	Extra map[string]string `json:"extra,omitempty"`
 }
@@ -72,6 +79,15 @@ func (m Metadata) normalized() (Metadata, error) {
 		m.StorageQuota = Unlimited
 	case m.StorageQuota < Unlimited:
 		return bad("storage quota %d; want a byte count or -1 for unlimited", m.StorageQuota)
+	}
+	if m.RegistryID < 0 {
+		return bad("registry id %d; want an endpoint's id", m.RegistryID)
+	}
+	if m.ProxySpeedKB < -1 {
+		return bad("proxy speed %d KiB/s; want a rate, or -1 for no limit", m.ProxySpeedKB)
+	}
+	if m.ProxySpeedKB != 0 && m.RegistryID == 0 {
+		return bad("a proxy speed is for proxy cache projects (registry_id) only")
 	}
 	if len(m.Extra) > MaxExtraKeys {
 		return bad("%d extra settings, the limit is %d", len(m.Extra), MaxExtraKeys)

@@ -206,6 +206,9 @@ func (s *Store) Update(ctx context.Context, name string, fn func(p *Project) err
 		if next.Name != cur.Name || next.ID != cur.ID || !next.CreatedAt.Equal(cur.CreatedAt) {
 			return fmt.Errorf("%w: project %q: name, id and creation time cannot change", ErrInvalid, name)
 		}
+		if next.Metadata.RegistryID != cur.Metadata.RegistryID {
+			return fmt.Errorf("%w: project %q: whether it is a proxy cache, and of what registry, cannot change", ErrInvalid, name)
+		}
 		if next.Metadata, err = next.Metadata.normalized(); err != nil {
 			return err
 		}

@@ -123,6 +123,9 @@ func TestMetadataInvalid(t *testing.T) {
 		{"extra key control", project.Metadata{Extra: map[string]string{"a\nb": "x"}}, "extra setting name"},
 		{"extra value size", project.Metadata{Extra: map[string]string{"k": string(make([]byte, project.MaxExtraValueSize+1))}}, "4097 bytes"},
 		{"extra count", project.Metadata{Extra: big}, "257 extra settings"},
+		{"registry id", project.Metadata{RegistryID: -1}, "registry id -1"},
+		{"proxy speed", project.Metadata{RegistryID: 1, ProxySpeedKB: -2}, "proxy speed -2"},
+		{"proxy speed without registry", project.Metadata{ProxySpeedKB: 100}, "proxy cache projects"},
 	}
 	db, err := sqldb.OpenSQLiteMemory(t.Context())
 	require.NoError(t, err)
@@ -303,4 +306,27 @@ func TestDeleteCascades(t *testing.T) {
 		require.NoError(t, err)
 		assert.False(t, ok)
 	})
+}
+
+// A project is a proxy cache from its creation or never: its registry id
+// cannot change, while its proxy speed can.
+func TestRegistryIDIsFixed(t *testing.T) {
+	db, err := sqldb.OpenSQLiteMemory(t.Context())
+	require.NoError(t, err)
+	defer db.Close()
+	s := newStore(t, db)
+	_, err = s.Create(t.Context(), project.Project{Name: "hub", Metadata: project.Metadata{RegistryID: 3}})
+	require.NoError(t, err)
+	_, err = s.Create(t.Context(), project.Project{Name: "plain"})
+	require.NoError(t, err)
+	for name, id := range map[string]int64{"hub": 4, "plain": 3} {
+		_, err = s.Update(t.Context(), name, func(p *project.Project) error { p.Metadata.RegistryID = id; return nil })
+		assert.ErrorIs(t, err, project.ErrInvalid, name)
+	}
+	p, err := s.Update(t.Context(), "hub", func(p *project.Project) error { p.Metadata.ProxySpeedKB = 512; return nil })
+	require.NoError(t, err)
+	assert.Equal(t, int64(3), p.Metadata.RegistryID)
+	got, err := s.Get(t.Context(), "hub")
+	require.NoError(t, err)
+	assert.Equal(t, int64(512), got.Metadata.ProxySpeedKB)
 }

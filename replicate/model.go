@@ -5,6 +5,7 @@ import (
 	"github.com/berthlabs/berth/core"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,11 +30,16 @@ type Endpoint struct {
 	ID          int64  `json:"id"`
 	Name        string `json:"name"`
 	Description string `json:"description,omitempty"`
-	URL         string `json:"url"`                // http(s)://host[:port]
-	Username    string `json:"username,omitempty"` // Basic, or the token flow's credentials
-	Password    string `json:"password,omitempty"` // or a token; never returned by the Service's listings
-	Insecure    bool   `json:"insecure,omitempty"` // skip TLS certificate verification
-	CACert      string `json:"ca_cert,omitempty"`  // PEM bundle to trust in addition to the system's
+	URL         string `json:"url"` // http(s)://host[:port]
+	// Type is the kind of registry (Harbor's registry types): "" or
+	// TypeDistribution for any registry speaking the OCI distribution API,
+	// TypeHarbor, or TypeDockerHub, whose one-component repositories live
+	// under library/. Replication treats them all alike.
+	Type     string `json:"type,omitempty"`
+	Username string `json:"username,omitempty"` // Basic, or the token flow's credentials
+	Password string `json:"password,omitempty"` // or a token; never returned by the Service's listings
+	Insecure bool   `json:"insecure,omitempty"` // skip TLS certificate verification
+	CACert   string `json:"ca_cert,omitempty"`  // PEM bundle to trust in addition to the system's
 	// ClearPassword, on UpdateEndpoint, stores no password (Password must
 	// be empty); otherwise an empty Password keeps the stored one.
 	ClearPassword bool      `json:"-"`
@@ -54,8 +60,21 @@ func (e *Endpoint) Validate() error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
 		return fmt.Errorf("%w: endpoint URL %q: want http(s)://host[:port]", ErrInvalid, e.URL)
 	}
+	if types := EndpointTypes(); e.Type != "" && !slices.Contains(types, e.Type) {
+		return fmt.Errorf("%w: endpoint type %q: want one of %s", ErrInvalid, e.Type, strings.Join(types, ", "))
+	}
 	return nil
 }
+
+// Endpoint types.
+const (
+	TypeDistribution = "docker-registry"
+	TypeHarbor       = "harbor"
+	TypeDockerHub    = "docker-hub"
+)
+
+// EndpointTypes returns the types an Endpoint may have.
+func EndpointTypes() []string { return []string{TypeDistribution, TypeHarbor, TypeDockerHub} }
 
 // Mode is a policy's direction.
 type Mode string

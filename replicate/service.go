@@ -44,6 +44,8 @@ type Service struct {
 	mu      sync.Mutex
 	running map[int64]context.CancelFunc // executions this process works on
 
+	endpointUser func(ctx context.Context, id int64) (string, error)
+
 	stopOnce sync.Once
 	stop     chan struct{}
 	done     sync.WaitGroup
@@ -63,6 +65,13 @@ func WithSecretKey(key []byte) ServiceOption {
 		s.st.seal = sl
 		return nil
 	}
+}
+
+// WithEndpointUsers tells the service about users of endpoints other than
+// its policies (proxy cache projects): user names the first user of
+// endpoint id, "" for none, and DeleteEndpoint refuses while there is one.
+func WithEndpointUsers(user func(ctx context.Context, id int64) (string, error)) ServiceOption {
+	return func(s *Service) error { s.endpointUser = user; return nil }
 }
 
 // WithLogger sets where the service logs (default slog.Default()).
@@ -243,9 +252,25 @@ func (s *Service) UpdateEndpoint(ctx context.Context, e Endpoint) error {
 	return s.st.updateEndpoint(ctx, e, e.Password == "" && !e.ClearPassword)
 }
 
-// DeleteEndpoint deletes an endpoint no policy uses.
+// DeleteEndpoint deletes an endpoint no policy uses, nor anything
+// WithEndpointUsers names.
 func (s *Service) DeleteEndpoint(ctx context.Context, id int64) error {
+	if s.endpointUser != nil {
+		user, err := s.endpointUser(ctx, id)
+		if err != nil {
+			return err
+		}
+		if user != "" {
+			return fmt.Errorf("%w: endpoint %d is used by %s", ErrInUse, id, user)
+		}
+	}
 	return s.st.deleteEndpoint(ctx, id)
+}
+
+// EndpointWithPassword returns an endpoint with its password, for a
+// component of this process that connects to it (the proxy cache).
+func (s *Service) EndpointWithPassword(ctx context.Context, id int64) (*Endpoint, error) {
+	return s.st.endpoint(ctx, id, true)
 }
 
 // Endpoint returns an endpoint, without its password.

@@ -198,3 +198,32 @@ func TestServiceManualEventAndCron(t *testing.T) {
 	assert.ErrorIs(t, l.svc.DeleteEndpoint(ctx, epID), replicate.ErrInUse)
 	assert.ErrorIs(t, l.svc.DeleteEndpoint(ctx, 999), replicate.ErrNotFound)
 }
+
+// An endpoint keeps its type; an unknown type is refused; a user named by
+// WithEndpointUsers (a proxy cache project) keeps it from being deleted;
+// EndpointWithPassword gives the password to the process's own components.
+func TestEndpointTypeUsersAndPassword(t *testing.T) {
+	ctx := context.Background()
+	var user string
+	l := newLocal(t, t.TempDir(), replicate.WithEndpointUsers(func(context.Context, int64) (string, error) { return user, nil }))
+	id, err := l.svc.CreateEndpoint(ctx, replicate.Endpoint{Name: "hub", URL: "https://registry-1.docker.io",
+		Type: replicate.TypeDockerHub, Username: "u", Password: "p4ss"})
+	require.NoError(t, err)
+	_, err = l.svc.CreateEndpoint(ctx, replicate.Endpoint{Name: "odd", URL: "https://x.example", Type: "gcr-ish"})
+	require.ErrorIs(t, err, replicate.ErrInvalid)
+
+	e, err := l.svc.Endpoint(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, replicate.TypeDockerHub, e.Type)
+	assert.Empty(t, e.Password)
+	e, err = l.svc.EndpointWithPassword(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, "p4ss", e.Password)
+
+	user = `proxy cache project "hub"`
+	err = l.svc.DeleteEndpoint(ctx, id)
+	require.ErrorIs(t, err, replicate.ErrInUse)
+	assert.ErrorContains(t, err, `project "hub"`)
+	user = ""
+	require.NoError(t, l.svc.DeleteEndpoint(ctx, id))
+}
