@@ -47,16 +47,22 @@ func (w *worker[P, R]) Work(ctx context.Context, job *jobs.Job[runArgs]) error {
 		s.mu.Unlock()
 	}()
 	// A run cut off by a crash or a shutdown is Running: it runs again.
+	bg := context.WithoutCancel(ctx)
 	if started, err := s.markRunning(ctx, r.ID); err != nil || !started {
+		if err != nil && ctx.Err() != nil && s.stopRequested(bg, a, r.ID) {
+			var zero R // stopped while it was being marked running
+			return s.end(bg, r.ID, StatusStopped, zero, "")
+		}
 		return err
 	}
-	lg, err := s.openLog(ctx, r.ID)
+	// Not ctx: a Stop from now on is the task's to notice, and the log
+	// must be there to say so.
+	lg, err := s.openLog(bg, r.ID)
 	if err != nil {
 		return err
 	}
 	lg.add("run %d (%s), attempt %d", r.ID, strings.ToLower(r.Kind), job.Attempt)
 	res, err := s.task.Run(ctx, r.Params, lg.add)
-	bg := context.WithoutCancel(ctx)
 	status, errText := StatusSuccess, ""
 	switch {
 	case err != nil && ctx.Err() != nil && !s.stopRequested(bg, a, r.ID):
