@@ -58,10 +58,12 @@ type Assembly struct {
 	// webhooks is the webhook feature's service, for features that emit
 	// events of their own (nil when webhooks are off).
 	webhooks *webhook.Service
-	apiOpts  []api.Option
-	routes   []route
-	closers  []func()
-	metrics  []prometheus.Collector
+	// proxy is the proxy cache wiring (nil when it is off).
+	proxy   *proxyCache
+	apiOpts []api.Option
+	routes  []route
+	closers []func()
+	metrics []prometheus.Collector
 	// startJobs is set by a feature that registered a worker; River
 	// refuses to start with none.
 	startJobs bool

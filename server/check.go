@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/berthlabs/berth/project"
 	"github.com/berthlabs/berth/registry"
 )
 
@@ -35,6 +36,14 @@ func Check(ctx context.Context, dataDir string, sparse bool, w io.Writer, log *s
 	rep, err := st.reg.Check(ctx)
 	if err != nil {
 		return false, err
+	}
+	if !sparse {
+		// Proxy cache projects hold indexes and images whose children
+		// and layers are fetched when pulled: missing references there
+		// are expected.
+		if sparse, err = hasProxyProjects(ctx, st); err != nil {
+			return false, err
+		}
 	}
 	printReport(w, dataDir, rep, sparse)
 	return rep.OK(sparse), nil
@@ -100,4 +109,13 @@ func printReport(w io.Writer, dir string, rep *registry.CheckReport, sparse bool
 		return
 	}
 	fmt.Fprintf(w, "FAILED: %d problem(s), %d missing reference(s)\n", len(rep.Problems), len(rep.Missing))
+}
+
+func hasProxyProjects(ctx context.Context, st *store) (bool, error) {
+	projects, err := project.NewStore(ctx, st.db)
+	if err != nil {
+		return false, err
+	}
+	_, found, err := findProject(ctx, projects, func(p project.Project) bool { return p.Metadata.RegistryID != 0 })
+	return found, err
 }

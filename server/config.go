@@ -72,6 +72,23 @@ type Config struct {
 	Immutable   ImmutableConfig   `yaml:"immutable"`
 	Labels      LabelsConfig      `yaml:"labels"`
 	AuditPurge  AuditPurgeConfig  `yaml:"audit_purge"`
+	ProxyCache  ProxyCacheConfig  `yaml:"proxy_cache"`
+}
+
+// ProxyCacheConfig configures proxy cache projects: projects created with
+// a registry_id (with auth and replication on, whose registries they use).
+type ProxyCacheConfig struct {
+	Enabled bool `yaml:"enabled" help:"proxy cache projects: a project created with a registry_id pulls what it lacks from that registry"`
+	// Timeout bounds each call to an upstream before the cached copy is
+	// served instead.
+	Timeout time.Duration `yaml:"timeout" help:"upstream connect, header and stall timeout; past it a cached copy is served, marked stale"`
+	// ServeDeletedTags keeps serving a cached tag the upstream deleted.
+	ServeDeletedTags bool `yaml:"serve_deleted_tags" help:"keep serving a cached tag the upstream no longer has (false: answer 404 and drop it)"`
+	// MaxConcurrent bounds each project's upstream calls in flight.
+	MaxConcurrent int64 `yaml:"max_concurrent" help:"upstream calls in flight per proxy project; a pull needing one more gets 429 with Retry-After"`
+	// RetentionDays gives new proxy projects a retention policy keeping
+	// what was pulled within that many days; 0 gives none.
+	RetentionDays int64 `yaml:"retention_days" help:"new proxy cache projects keep artifacts pulled within this many days (a retention policy, editable; 0: none)"`
 }
 
 // LabelsConfig configures labels.
@@ -199,5 +216,7 @@ func DefaultConfig() Config {
 		Immutable:   ImmutableConfig{Enabled: true},
 		Labels:      LabelsConfig{Enabled: true},
 		AuditPurge:  AuditPurgeConfig{Enabled: true},
+		ProxyCache: ProxyCacheConfig{Enabled: true, Timeout: 5 * time.Second, ServeDeletedTags: true,
+			MaxConcurrent: 64, RetentionDays: 7},
 	}
 }

@@ -43,6 +43,8 @@ type identity struct {
 	// projectDeleted are told of each deleted project, after the commit;
 	// features keeping per-project settings by name add themselves here.
 	projectDeleted []func(ctx context.Context, project string)
+	// projectCreated are told of each created project, after the commit.
+	projectCreated []func(ctx context.Context, c project.Change)
 	// systemNames name, for the audit log, accounts the server made for
 	// its own work (a scanner's throwaway robot): they return the
 	// SystemActor an event of such an actor is recorded under.
@@ -109,6 +111,11 @@ func openIdentity(ctx context.Context, st *store, cfg Config, log *slog.Logger,
 			if c.Kind == project.ProjectDeleted {
 				for _, f := range id.projectDeleted {
 					f(ctx, c.Project)
+				}
+			}
+			if c.Kind == project.ProjectCreated {
+				for _, f := range id.projectCreated {
+					f(ctx, c)
 				}
 			}
 		})); err != nil {

@@ -41,9 +41,15 @@ func wireReplication(w *Assembly) error {
 		}
 		opts = append(opts, replicate.WithLocalLabels(replicationLabels{s: labels, projects: w.Projects()}))
 	}
+	if w.proxy != nil {
+		opts = append(opts, replicate.WithEndpointUsers(w.proxy.endpointUser))
+	}
 	svc, err := replicate.NewService(w.ctx, w.st.db, local, w.runner, opts...)
 	if err != nil {
 		return err
+	}
+	if w.proxy != nil {
+		w.proxy.endpoints.Store(svc) // proxy cache projects reach their registries
 	}
 	if err := svc.Register(w.Workers()); err != nil {
 		return err

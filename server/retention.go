@@ -60,6 +60,9 @@ func wireRetention(a *Assembly) error {
 	a.OnProjectDelete(func(ctx context.Context, tx *sqldb.Tx, p project.Project) error {
 		return svc.ForgetProject(ctx, tx, p.ID)
 	})
+	if days := a.Config().ProxyCache.RetentionDays; a.proxy != nil && days > 0 {
+		a.id.projectCreated = append(a.id.projectCreated, defaultRetention(svc, a.Projects(), days, a.Logger()))
+	}
 	a.AddAPIOptions(api.WithRetention(svc))
 	a.AddMetrics(svc.Collector())
 	return nil

@@ -42,6 +42,7 @@ type Server struct {
 	metrics     http.Handler   // Prometheus, on the main mux or Config.MetricsAddr
 	tls         *tls.Config    // nil for plain HTTP
 	quotas      *projectQuotas // nil when auth is off
+	proxy       *proxyCache    // nil unless proxy cache projects are on
 	closers     []func()       // run in reverse order by Close
 	cancel      context.CancelFunc
 	closeOnce   sync.Once
@@ -115,7 +116,17 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Server, err error)
 		// Projects are tenants: a mount without a source never crosses them,
 		// and takes a blob only from a repository the caller may pull.
 		pull := rbac.Permission{Resource: rbac.ResourceRepository, Action: rbac.ActionPull}
-		regOpts = append(regOpts, registry.WithAuthorizer(s.id.gk), registry.WithProjectScopedAnonymousMount(),
+		var authorizer registry.Authorizer = s.id.gk
+		if cfg.ProxyCache.Enabled && cfg.Replication.Enabled {
+			if s.proxy, err = openProxyCache(cfg, s.id.projects, proxySpoolDir(cfg.DataDir),
+				func() *registry.Registry { return s.st.reg }, log); err != nil {
+				return nil, err
+			}
+			s.closers = append(s.closers, s.proxy.close)
+			authorizer = refusingPushes{next: s.id.gk, pc: s.proxy}
+			regOpts = append(regOpts, registry.WithUpstream(s.proxy.cache))
+		}
+		regOpts = append(regOpts, registry.WithAuthorizer(authorizer), registry.WithProjectScopedAnonymousMount(),
 			registry.WithMountSourceFilter(func(ctx context.Context, project, repo string) bool {
 				return s.id.gk.CallerMay(ctx, project, repo, pull)
 			}))
@@ -141,6 +152,9 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Server, err error)
 		return nil, err
 	}
 	a.gates, a.pushes, a.deletes, a.sinks, a.quotas = gates, pushes, deletes, sinks, s.quotas
+	if a.proxy = s.proxy; s.proxy != nil {
+		a.AddMetrics(s.proxy.cache)
+	}
 	features := append(builtinFeatures(cfg, o.builtin), o.features...)
 	for _, f := range features {
 		if err = f.Wire(a); err != nil {
