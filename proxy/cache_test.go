@@ -144,9 +144,21 @@ func TestReferrersProxied(t *testing.T) {
 	sig := referrer(t, img)
 	require.NoError(t, remote.Write(ref(t, up.Host+"/team/app@"+mustDigest(t, sig).String()), sig))
 
+	// Pulling the image brings its referrers along: the registry lists
+	// them without asking the upstream (a request through its Transport
+	// never does), as a content trust gate would.
+	pullAll(t, e.host+"/hub/team/app:v1")
+	req, err := http.NewRequest(http.MethodGet, "http://x/v2/hub/team/app/referrers/"+sd.String(), nil)
+	require.NoError(t, err)
+	resp, err := e.reg.Transport("trust gate").RoundTrip(req)
+	require.NoError(t, err)
+	var idx v1.IndexManifest
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&idx))
+	resp.Body.Close()
+	require.Len(t, idx.Manifests, 1, "the signature came with the image")
+
 	status, _, body := get(t, http.MethodGet, e.srv.URL+"/v2/hub/team/app/referrers/"+sd.String())
 	require.Equal(t, http.StatusOK, status, string(body))
-	var idx v1.IndexManifest
 	require.NoError(t, json.Unmarshal(body, &idx))
 	require.Len(t, idx.Manifests, 1)
 	assert.Equal(t, mustDigest(t, sig), idx.Manifests[0].Digest)

@@ -77,6 +77,12 @@ func (c *Cache) refresh(ctx context.Context, t target, ref string) (string, erro
 		}
 		return "", err
 	}
+	// Its signatures and attestations come along, so that a content
+	// trust policy can judge the very first pull.
+	if err := c.refreshReferrers(ctx, t, m.Digest); err != nil {
+		c.log.InfoContext(ctx, "proxy: fetching the referrers of a new manifest", "repository", t.repo,
+			"digest", m.Digest.String(), "err", err)
+	}
 	return "", nil
 }
 
