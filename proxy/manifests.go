@@ -41,7 +41,7 @@ func (c *Cache) RefreshManifest(ctx context.Context, repo, ref string) (string, 
 		w, _ := res.Val.(string)
 		return w, res.Err
 	case <-ctx.Done():
-		return "", ctx.Err()
+		return "", nil // the client left; the refresh goes on for the others
 	}
 }
 
@@ -158,7 +158,7 @@ func (c *Cache) RefreshReferrers(ctx context.Context, repo string, subject diges
 		}
 		return "", nil
 	case <-ctx.Done():
-		return "", ctx.Err()
+		return "", nil
 	}
 }
 
