@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -63,6 +64,14 @@ func TestPullThrough(t *testing.T) {
 			sameManifest(t, armWant, arm)
 
 			e.settle(t)
+			// Pull times are recorded for cached content as for pushed:
+			// retention's "pulled within" keeps what is in use.
+			require.NoError(t, e.reg.FlushPulls(context.Background()))
+			for _, repo := range []string{"hub/team/app", "hub/team/multi"} {
+				a, err := e.reg.GetArtifact(context.Background(), repo, "v1")
+				require.NoError(t, err)
+				assert.False(t, a.PulledAt.IsZero(), "%s:v1 has a pull time", repo)
+			}
 			fills := e.cache.Stats()
 			again, err := remote.Image(ref(t, e.host+"/hub/team/app:v1"))
 			require.NoError(t, err)
