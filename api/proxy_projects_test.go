@@ -24,6 +24,9 @@ func TestProxyCacheProjects(t *testing.T) {
 	assert.Equal(t, "docker-hub", reg.Type)
 	e.do(admin(), http.MethodPost, "/registries", api.Registry{Name: "odd", URL: "https://x.example", Type: "gcr-ish"}).
 		fails(t, http.StatusBadRequest, "BAD_REQUEST")
+	var types []string
+	e.do(admin(), http.MethodGet, "/replication/adapters", nil).ok(t, http.StatusOK, &types)
+	assert.Equal(t, []string{"docker-registry", "harbor", "docker-hub"}, types)
 
 	e.do(admin(), http.MethodPost, "/projects", map[string]any{"project_name": "nothere", "registry_id": 999}).
 		fails(t, http.StatusBadRequest, "BAD_REQUEST")

@@ -82,7 +82,9 @@ func (a *API) replicationRoutes() []route {
 			summary: "Change a registry; a credential without access_secret keeps the stored one (system admins)",
 			body:    Registry{}, handle: a.updateRegistry},
 		{method: del, path: "/registries/{id}", id: "deleteRegistry", tag: "registry",
-			summary: "Delete a registry no policy uses (system admins)", handle: a.deleteRegistry},
+			summary: "Delete a registry no policy or proxy cache project uses (system admins)", handle: a.deleteRegistry},
+		{method: get, path: "/replication/adapters", id: "listRegistryProviderTypes", tag: "registry",
+			summary: "The registry types a registry may have (system admins)", resp: []string{}, handle: a.listAdapters},
 
 		{method: get, path: "/replication/policies", id: "listReplicationPolicies", tag: "replication",
 			summary: "List replication policies (system admins; q key: name)",

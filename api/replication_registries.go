@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -129,4 +130,13 @@ func (a *API) updateRegistry(c *call) error {
 
 func (a *API) deleteRegistry(c *call) error {
 	return replDo(c, rbac.ActionDelete, a.cfg.repl.r.DeleteEndpoint)
+}
+
+// listAdapters answers Harbor's list of registry types: those berth's
+// registries may have.
+func (a *API) listAdapters(c *call) error {
+	if err := c.configAdmin(rbac.ActionList); err != nil {
+		return err
+	}
+	return c.json(http.StatusOK, replicate.EndpointTypes())
 }
