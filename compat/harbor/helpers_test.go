@@ -60,8 +60,9 @@ func run(m *testing.M) int {
 	cfg := server.DefaultConfig()
 	cfg.DataDir, cfg.AdminPassword, cfg.ExternalURL = "", adminPassword, "http://"+registryHost
 	// What these tests do not exercise stays off; GC, quotas, retention,
-	// immutability and webhooks are on by default.
-	cfg.Scan.Enabled, cfg.Trust.Enabled, cfg.Replication.Enabled, cfg.Charts.Enabled = false, false, false, false
+	// immutability, webhooks and replication (whose registries proxy cache
+	// projects use) are on by default.
+	cfg.Scan.Enabled, cfg.Trust.Enabled, cfg.Charts.Enabled = false, false, false
 	cfg.Webhooks.RetryBackoff = time.Second
 	srv, err := server.New(ctx, cfg, server.WithStorage(memory.New()), server.WithDatabase(db),
 		server.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
