@@ -178,19 +178,23 @@ func (a *Assembly) AddCloser(f func()) { a.closers = append(a.closers, f) }
 // SecretKey is the 32-byte key that seals the credentials features store
 // (Config.SecretKeyFile, default <data>/secret.key, created if missing;
 // in memory for a server without a data directory).
-func (a *Assembly) SecretKey() ([]byte, error) {
-	if a.st.secretKey != nil {
-		return a.st.secretKey, nil
+func (a *Assembly) SecretKey() ([]byte, error) { return a.st.secret(a.cfg) }
+
+// secret loads the secret key once: Config.SecretKeyFile, or
+// <data>/secret.key, created if missing.
+func (st *store) secret(cfg Config) ([]byte, error) {
+	if st.secretKey != nil {
+		return st.secretKey, nil
 	}
-	path := a.cfg.SecretKeyFile
+	path := cfg.SecretKeyFile
 	if path == "" {
-		path = filepath.Join(a.cfg.DataDir, "secret.key")
+		path = filepath.Join(cfg.DataDir, "secret.key")
 	}
 	key, err := loadOrCreateKey(path)
 	if err != nil {
 		return nil, fmt.Errorf("secret key: %w", err)
 	}
-	a.st.secretKey = key
+	st.secretKey = key
 	return key, nil
 }
 

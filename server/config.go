@@ -57,7 +57,7 @@ type Config struct {
 	LoginThrottle bool `yaml:"login_throttle" help:"answer 429 to clients and user names with many recent failed logins (doubling delays, never a lockout)"`
 	// SecretKeyFile holds the 32-byte key sealing stored credentials;
 	// default <data>/secret.key, created if missing.
-	SecretKeyFile string `yaml:"secret_key_file" help:"32-byte key file sealing stored credentials (default <data>/secret.key, created if missing)"`
+	SecretKeyFile string `yaml:"secret_key_file" help:"32-byte key file sealing stored credentials (default <data>/secret.key, created if missing); servers sharing one database need the same file, and then share their token signing keys"`
 
 	TLS         TLSConfig         `yaml:"tls"`
 	LDAP        LDAPConfig        `yaml:"ldap"`

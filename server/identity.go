@@ -138,7 +138,7 @@ func openIdentity(ctx context.Context, st *store, cfg Config, log *slog.Logger,
 			return nil, fmt.Errorf("creating the %q project: %w", LibraryProject, err)
 		}
 	}
-	tokenOpts, err := tokenKeys(cfg.DataDir)
+	tokenOpts, err := tokenKeys(ctx, st, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -178,20 +178,44 @@ func (l lazyProjectIDs) ProjectID(ctx context.Context, name string) (int64, bool
 // move token.key into token-retired/ and restart; a new key signs from then
 // on while tokens already issued stay valid until they expire; remove the
 // retired key after the token lifetime (5 minutes).
-func tokenKeys(dataDir string) ([]token.Option, error) {
-	if dataDir == "" { // an embedded server: a key for this process only
+//
+// Without a data directory the keys live in the database, sealed with the
+// secret key, when a secret key file is configured: processes sharing the
+// database and that file (the nodes of a scale-out installation) then
+// accept each other's tokens. Otherwise the key is this process's alone.
+func tokenKeys(ctx context.Context, st *store, cfg Config) ([]token.Option, error) {
+	if cfg.DataDir == "" && cfg.SecretKeyFile != "" {
+		secret, err := st.secret(cfg)
+		if err != nil {
+			return nil, err
+		}
+		keys, err := auth.NewTokenKeys(ctx, st.db, secret)
+		if err != nil {
+			return nil, err
+		}
+		signer, retired, err := keys.Load(ctx)
+		if err != nil {
+			return nil, err
+		}
+		opts := []token.Option{token.WithSigningKey(signer, "")}
+		for _, pub := range retired {
+			opts = append(opts, token.WithVerificationKey(pub, ""))
+		}
+		return opts, nil
+	}
+	if cfg.DataDir == "" { // an embedded server: a key for this process only
 		key, err := token.GenerateKey()
 		if err != nil {
 			return nil, err
 		}
 		return []token.Option{token.WithSigningKey(key, "")}, nil
 	}
-	key, err := token.LoadOrCreateKey(filepath.Join(dataDir, "token.key"))
+	key, err := token.LoadOrCreateKey(filepath.Join(cfg.DataDir, "token.key"))
 	if err != nil {
 		return nil, err
 	}
 	opts := []token.Option{token.WithSigningKey(key, "")}
-	retired, err := filepath.Glob(filepath.Join(dataDir, "token-retired", "*.key"))
+	retired, err := filepath.Glob(filepath.Join(cfg.DataDir, "token-retired", "*.key"))
 	if err != nil {
 		return nil, err
 	}

@@ -96,7 +96,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Server, err error)
 		}
 	}()
 	if o.blobs != nil {
-		s.st = embeddedStore(o.blobs, o.db)
+		s.st = embeddedStore(o.blobs, o.db, cfg.SecretKeyFile)
 	} else if s.st, err = openStore(ctx, cfg.DataDir, log); err != nil {
 		return nil, err
 	}

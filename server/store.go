@@ -37,11 +37,16 @@ type store struct {
 }
 
 // embeddedStore is a store over an embedder's blobs and database, with no
-// data directory: its keys live in memory.
-func embeddedStore(blobs storage.Driver, db *sqldb.DB) *store {
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	return &store{db: db, blobs: blobs, secretKey: key}
+// data directory. Without a secret key file its secret key lives in
+// memory: what it seals does not survive a restart, and processes sharing
+// the database cannot read each other's (give them one secret_key_file).
+func embeddedStore(blobs storage.Driver, db *sqldb.DB, secretKeyFile string) *store {
+	st := &store{db: db, blobs: blobs}
+	if secretKeyFile == "" {
+		st.secretKey = make([]byte, 32)
+		_, _ = rand.Read(st.secretKey)
+	}
+	return st
 }
 
 // openStore opens the data directory dir, creating what is missing; call
