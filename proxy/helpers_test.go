@@ -51,6 +51,12 @@ type cacheEnv struct {
 
 func newCache(t testing.TB, upstreamURL string, opts ...proxy.Option) *cacheEnv {
 	t.Helper()
+	return newCacheOf(t, map[string]proxy.Source{"hub": {Key: "hub/1", Endpoint: upstream.Endpoint{URL: upstreamURL}}}, opts...)
+}
+
+// newCacheOf is a berth registry whose projects srcs names are caches.
+func newCacheOf(t testing.TB, srcs map[string]proxy.Source, opts ...proxy.Option) *cacheEnv {
+	t.Helper()
 	ctx := context.Background()
 	fills, err := fanout.New(t.TempDir(), fanout.WithFillTimeout(5*time.Minute))
 	require.NoError(t, err)
@@ -59,7 +65,7 @@ func newCache(t testing.TB, upstreamURL string, opts ...proxy.Option) *cacheEnv 
 	local := roundTripper(func(r *http.Request) (*http.Response, error) {
 		return reg.Transport(registry.SystemActor("proxy cache")).RoundTrip(r)
 	})
-	src := &sources{m: map[string]proxy.Source{"hub": {Key: "hub/1", Endpoint: upstream.Endpoint{URL: upstreamURL}}}}
+	src := &sources{m: srcs}
 	cache, err := proxy.New(src, local, fills, append([]proxy.Option{proxy.WithTimeout(2 * time.Second)}, opts...)...)
 	require.NoError(t, err)
 	reg, err = registry.New(ctx, memory.New(), nil, registry.WithUpstream(cache))

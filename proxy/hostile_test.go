@@ -17,6 +17,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/berthlabs/berth/internal/distributiontest"
+	"github.com/berthlabs/berth/proxy"
+	"github.com/berthlabs/berth/proxy/upstream"
 )
 
 // Sixteen clients pulling one uncached 256 MiB layer cost the upstream
@@ -164,4 +166,46 @@ func assertNothingCached(t *testing.T, e *cacheEnv, path string) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "nothing cached")
+}
+
+// A project at its limit of upstream calls gets 429 with Retry-After for
+// one more; another project of the same upstream is not held up by it.
+func TestProjectLimitsIsolateTenants(t *testing.T) {
+	release := make(chan struct{})
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(release) }) })
+	upURL := hostileUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "/slow/") {
+			select { // a's downloads hang
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		_, _ = w.Write([]byte("fast bytes"))
+	})
+	ep := upstream.Endpoint{URL: upURL}
+	e := newCacheOf(t, map[string]proxy.Source{
+		"a": {Key: "a", Endpoint: ep, MaxConcurrent: 2},
+		"b": {Key: "b", Endpoint: ep, MaxConcurrent: 2},
+	}, proxy.WithTimeout(30*time.Second))
+	for i := range 2 { // a's two calls, hanging
+		go func() {
+			resp, err := http.Get(e.srv.URL + "/v2/a/slow/blobs/" + digest.FromString(fmt.Sprint(i)).String())
+			if err == nil {
+				resp.Body.Close()
+			}
+		}()
+	}
+	require.Eventually(t, func() bool { return e.fills.Stats().InFlight == 2 }, 10*time.Second, 5*time.Millisecond)
+
+	status, h, body := get(t, http.MethodGet, e.srv.URL+"/v2/a/slow/blobs/"+digest.FromString("third").String())
+	assert.Equal(t, http.StatusTooManyRequests, status, string(body))
+	assert.Equal(t, "1", h.Get("Retry-After"))
+
+	fast := []byte("fast bytes")
+	status, _, body = get(t, http.MethodGet, e.srv.URL+"/v2/b/fast/blobs/"+digest.FromBytes(fast).String())
+	assert.Equal(t, http.StatusOK, status, "project b is not held up by a")
+	assert.Equal(t, fast, body)
+	once.Do(func() { close(release) })
 }

@@ -217,6 +217,6 @@ func DefaultConfig() Config {
 		Labels:      LabelsConfig{Enabled: true},
 		AuditPurge:  AuditPurgeConfig{Enabled: true},
 		ProxyCache: ProxyCacheConfig{Enabled: true, Timeout: 5 * time.Second, ServeDeletedTags: true,
-			MaxConcurrent: 64, RetentionDays: 7},
+			MaxConcurrent: 32, RetentionDays: 7},
 	}
 }

@@ -43,7 +43,13 @@ func openProxyCache(cfg Config, projects *project.Store, spoolDir string, reg fu
 	pc := &proxyCache{cfg: cfg.ProxyCache, projects: projects, log: log.With("component", "proxy cache")}
 	var err error
 	// A fill that takes an hour is stuck; Close cuts fills at shutdown.
-	if pc.fills, err = fanout.New(spoolDir, fanout.WithFillTimeout(time.Hour),
+	// Fills in flight are bounded for the server at eight projects' worth,
+	// so one project at its own limit cannot take every slot.
+	perProject := int(cfg.ProxyCache.MaxConcurrent)
+	if perProject <= 0 {
+		perProject = proxy.DefaultMaxConcurrent
+	}
+	if pc.fills, err = fanout.New(spoolDir, fanout.WithFillTimeout(time.Hour), fanout.WithMaxFills(8*perProject),
 		fanout.WithCommitErrors(func(key string, err error) {
 			pc.log.Warn("storing a fetched blob", "blob", key, "err", err)
 		})); err != nil {
