@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -290,4 +291,29 @@ func platformDigest(t *testing.T, idx v1.ImageIndex, arch string) v1.Hash {
 	}
 	t.Fatalf("no %s in the index", arch)
 	return v1.Hash{}
+}
+
+// A tag that moves back to content the cache holds is re-pointed without
+// fetching the manifest again: only the HEAD reaches the upstream, which
+// Docker Hub does not count against its pull limit.
+func TestTagMovedBackCostsNoPull(t *testing.T) {
+	up := distributiontest.Start(t, distributiontest.Options{AccessLog: true})
+	e := newCache(t, up.URL)
+	first := pushRandom(t, up.Host+"/team/app:v1", 1<<10, 21)
+	fd, _ := first.Digest()
+	pullAll(t, e.host+"/hub/team/app:v1")
+	pushRandom(t, up.Host+"/team/app:v1", 1<<10, 22)
+	pullAll(t, e.host+"/hub/team/app:v1")
+	require.NoError(t, remote.Tag(ref(t, up.Host+"/team/app:v1").Context().Tag("v1"), first))
+
+	status, h, _ := get(t, http.MethodHead, e.srv.URL+"/v2/hub/team/app/manifests/v1", manifestAccept...)
+	require.Equal(t, http.StatusOK, status)
+	assert.Equal(t, fd.String(), h.Get("Docker-Content-Digest"), "the tag followed the upstream back")
+	gets := func() int {
+		return up.Count(func(r distributiontest.Request) bool {
+			return r.Method == http.MethodGet && r.Path == "/v2/team/app/manifests/"+fd.String()
+		})
+	}
+	require.Eventually(t, func() bool { return gets() >= 1 }, 10*time.Second, 10*time.Millisecond)
+	assert.Equal(t, 1, gets(), "the first manifest was fetched once, when first pulled")
 }

@@ -38,6 +38,27 @@ func (c *Cache) localManifest(ctx context.Context, repo, ref string) (digest.Dig
 	return "", false, fmt.Errorf("proxy: looking up %s:%s locally: status %d", repo, ref, resp.StatusCode)
 }
 
+// heldManifest returns the manifest d of repo when the registry holds it.
+func (c *Cache) heldManifest(ctx context.Context, repo string, d digest.Digest) (upstream.Manifest, bool, error) {
+	resp, err := c.localDo(ctx, http.MethodGet, localBase+repo+"/manifests/"+d.String(), nil, "")
+	if err != nil {
+		return upstream.Manifest{}, false, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return upstream.Manifest{}, false, nil
+	}
+	if resp.StatusCode != http.StatusOK {
+		return upstream.Manifest{}, false, localError(resp, "reading manifest "+repo+"@"+d.String())
+	}
+	body, err := io.ReadAll(resp.Body) // bounded by the registry's manifest limit
+	if err != nil {
+		return upstream.Manifest{}, false, err
+	}
+	return upstream.Manifest{Descriptor: upstream.Descriptor{Digest: d, MediaType: resp.Header.Get("Content-Type"),
+		Size: int64(len(body))}, Body: body}, true, nil
+}
+
 // storeManifest stores m in repo under ref (a tag, or its digest), its
 // blobs and children to be fetched when pulled.
 func (c *Cache) storeManifest(ctx context.Context, repo, ref string, m upstream.Manifest) error {

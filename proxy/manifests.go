@@ -54,7 +54,10 @@ func (c *Cache) refresh(ctx context.Context, t target, ref string) (string, erro
 	if cached && isDigest {
 		return "", nil // content by digest never changes
 	}
-	var m upstream.Manifest
+	var (
+		m    upstream.Manifest
+		held bool // m is the registry's own copy, under another reference
+	)
 	if isDigest {
 		m, err = t.client.Manifest(ctx, t.upRepo, ref)
 	} else {
@@ -64,7 +67,11 @@ func (c *Cache) refresh(ctx context.Context, t target, ref string) (string, erro
 			return "", nil // the tag has not moved
 		}
 		if err == nil {
-			m, err = t.client.Manifest(ctx, t.upRepo, desc.Digest.String())
+			// Moved to content already held (a tag moved back, or a new tag
+			// of a known image): no pull counted against the upstream.
+			if m, held, err = c.heldManifest(ctx, t.repo, desc.Digest); err == nil && !held {
+				m, err = t.client.Manifest(ctx, t.upRepo, desc.Digest.String())
+			}
 		}
 	}
 	if err != nil {
@@ -76,6 +83,9 @@ func (c *Cache) refresh(ctx context.Context, t target, ref string) (string, erro
 			return "serving the cached copy: " + err.Error(), nil
 		}
 		return "", err
+	}
+	if held {
+		return "", nil
 	}
 	// Its signatures and attestations come along, so that a content
 	// trust policy can judge the very first pull.
