@@ -33,7 +33,10 @@ type Upstream interface {
 	RefreshManifest(ctx context.Context, repo, ref string) (warning string, err error)
 	// Blob opens a blob the repository does not hold, streaming it as it
 	// arrives (and storing it meanwhile). size is -1 when unknown. The
-	// body ends in an error, never io.EOF, when the bytes are wrong.
+	// body ends in an error, never io.EOF, when the bytes are wrong. A
+	// HEAD of a missing blob opens it too, and closes it at once: whether
+	// the fetch goes on is the Upstream's choice (the proxy package's
+	// does, so the GET that follows a HEAD finds it on its way).
 	Blob(ctx context.Context, repo string, d digest.Digest) (body io.ReadCloser, size int64, err error)
 	// RefreshReferrers runs before the referrers of subject are listed,
 	// storing the upstream's referrers. The local list is served whatever
