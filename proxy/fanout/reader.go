@@ -67,3 +67,49 @@ func (r *Reader) Close() error {
 	}
 	return nil
 }
+
+// WriteTo copies the content to w as it arrives, ending as Read does. To
+// a socket (an http.ResponseWriter of a response with a length) the bytes
+// go by sendfile from a handle of its own on the spool, sparing a copy
+// through user space; where the spool's name is already gone it reads
+// through the shared handle.
+func (r *Reader) WriteTo(w io.Writer) (int64, error) {
+	if r.closed.Load() {
+		return 0, fmt.Errorf("read %s: %w", r.f.key, os.ErrClosed)
+	}
+	own, err := os.Open(r.f.path)
+	if err == nil {
+		defer own.Close()
+	}
+	var total int64
+	for {
+		if err := r.ctx.Err(); err != nil {
+			return total, err
+		}
+		written, done, progress, ferr := r.f.state()
+		if r.off < written {
+			var src io.Reader = io.NewSectionReader(r.f.spool, r.off, written-r.off)
+			if own != nil {
+				if _, err := own.Seek(r.off, io.SeekStart); err != nil {
+					return total, fmt.Errorf("read spool of %s: %w", r.f.key, err)
+				}
+				src = &io.LimitedReader{R: own, N: written - r.off}
+			}
+			n, err := io.Copy(w, src)
+			r.off += n
+			total += n
+			if err != nil {
+				return total, err
+			}
+			continue
+		}
+		if done {
+			return total, ferr
+		}
+		select {
+		case <-progress:
+		case <-r.ctx.Done():
+			return total, r.ctx.Err()
+		}
+	}
+}
