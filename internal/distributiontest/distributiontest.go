@@ -16,17 +16,16 @@ package distributiontest
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/berthlabs/berth/internal/testproc"
 	"github.com/berthlabs/berth/internal/testtool"
 )
 
@@ -53,10 +52,7 @@ type Registry struct {
 	cfgPath string
 	logPath string // the access log: the process's stdout
 	errPath string // everything else: its stderr
-
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan struct{}
+	proc    *testproc.Proc
 }
 
 // Start runs a registry and stops it when the test ends.
@@ -67,7 +63,7 @@ func Start(t testing.TB, opts Options) *Registry {
 		name = "registry"
 	}
 	r := &Registry{t: t, bin: testtool.Require(t, name), Dir: t.TempDir()}
-	r.Host = freeAddr(t)
+	r.Host = testproc.FreeAddr(t)
 	r.URL = "http://" + r.Host
 	r.logPath = filepath.Join(r.Dir, "access.log")
 	r.errPath = filepath.Join(r.Dir, "registry.log")
@@ -101,95 +97,29 @@ http:
 %s`, !opts.AccessLog, filepath.Join(r.Dir, "data"), r.Host, auth)
 	r.cfgPath = filepath.Join(r.Dir, "config.yml")
 	mustWrite(t, r.cfgPath, cfg)
-	r.start()
-	t.Cleanup(r.Stop)
+	client := &http.Client{Timeout: time.Second}
+	r.proc = testproc.Start(t, testproc.Spec{Name: "distributiontest",
+		Cmd:    func() *exec.Cmd { return exec.Command(r.bin, "serve", r.cfgPath) },
+		Stdout: r.logPath, Stderr: r.errPath,
+		Ready: func() error {
+			resp, err := client.Get(r.URL + "/v2/")
+			if err == nil {
+				resp.Body.Close() // 200, or 401 with auth: either way it serves
+			}
+			return err
+		}})
 	return r
 }
 
 // Stop kills the process (SIGKILL) and waits for it to exit, so the port
 // refuses connections at once. Stopping a stopped registry does nothing.
-func (r *Registry) Stop() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.cmd == nil {
-		return
-	}
-	_ = r.cmd.Process.Kill()
-	<-r.exited
-	r.cmd = nil
-}
+func (r *Registry) Stop() { r.proc.Stop() }
 
 // Restart stops the process if it runs and starts it again on the same
 // port over the same data; it returns once the registry answers.
 func (r *Registry) Restart() {
 	r.t.Helper()
-	r.Stop()
-	r.start()
-}
-
-func (r *Registry) start() {
-	r.t.Helper()
-	stdout, err := os.OpenFile(r.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		r.t.Fatalf("distributiontest: %v", err)
-	}
-	stderr, err := os.OpenFile(r.errPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		r.t.Fatalf("distributiontest: %v", err)
-	}
-	defer stdout.Close()
-	defer stderr.Close()
-	cmd := exec.Command(r.bin, "serve", r.cfgPath)
-	// Files, not buffers: the process writes them directly, so reading
-	// the log while it runs needs no copying goroutine and races nothing.
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	if err := cmd.Start(); err != nil {
-		r.t.Fatalf("distributiontest: starting %s: %v", r.bin, err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	r.mu.Lock()
-	r.cmd, r.exited = cmd, exited
-	r.mu.Unlock()
-
-	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := client.Get(r.URL + "/v2/")
-		if err == nil {
-			resp.Body.Close() // 200, or 401 with auth: either way it serves
-			return
-		}
-		select {
-		case <-exited:
-			r.t.Fatalf("distributiontest: %s exited before answering on %s:\n%s", r.bin, r.Host, r.stderrTail())
-		default:
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("distributiontest: %s did not answer on %s: %v\n%s", r.bin, r.Host, err, r.stderrTail())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func (r *Registry) stderrTail() string {
-	b, _ := os.ReadFile(r.errPath)
-	if len(b) > 4000 {
-		b = b[len(b)-4000:]
-	}
-	return string(b)
-}
-
-// freeAddr picks a free port on 127.0.0.1.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("distributiontest: %v", err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	return addr
+	r.proc.Restart()
 }
 
 func mustWrite(t testing.TB, path, content string) {
