@@ -29,7 +29,8 @@
 // Exists and Public are answered from an in-process cache that every change
 // made through the Store invalidates, so they are exact within one process.
 // The cache is on only when the process is the database's sole user
-// (embedded SQLite); with a shared database they read SQL. Pushes into a
+// (embedded SQLite); with a shared database (sqldb.OpenPostgres, for
+// several processes) they read SQL. Pushes into a
 // project that does not exist should be refused by the Authorizer, before
 // any blob is uploaded.
 //

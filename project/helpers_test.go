@@ -13,7 +13,8 @@ import (
 	"github.com/berthlabs/berth/sqldb"
 )
 
-// backends runs fn against an in-memory and a file-backed SQLite database.
+// backends runs fn against an in-memory and a file-backed SQLite database,
+// and a fresh PostgreSQL database.
 func backends(t *testing.T, fn func(t *testing.T, db *sqldb.DB)) {
 	t.Helper()
 	open := map[string]func(t *testing.T) (*sqldb.DB, error){
@@ -21,8 +22,11 @@ func backends(t *testing.T, fn func(t *testing.T, db *sqldb.DB)) {
 		"file": func(t *testing.T) (*sqldb.DB, error) {
 			return sqldb.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "berth.db"))
 		},
+		"postgres": func(t *testing.T) (*sqldb.DB, error) {
+			return sqldb.OpenPostgres(t.Context(), project.PostgresDatabase(t))
+		},
 	}
-	for _, name := range []string{"memory", "file"} {
+	for _, name := range []string{"memory", "file", "postgres"} {
 		t.Run(name, func(t *testing.T) {
 			db, err := open[name](t)
 			require.NoError(t, err)

@@ -53,7 +53,8 @@ type Member struct {
 // MemberFilter selects members of a project.
 type MemberFilter struct {
 	// SubjectPrefix keeps members whose subject starts with it
-	// ("group:" for groups, "user:al" for users named al...).
+	// ("group:" for groups, "user:al" for users named al...), ignoring
+	// the case of ASCII letters.
 	SubjectPrefix string
 }
 
@@ -247,8 +248,11 @@ func (s *Store) ListMembers(ctx context.Context, project string, f MemberFilter,
 	if err != nil {
 		return nil, 0, err
 	}
-	const where = memberFrom + ` WHERE m.project_id = ? AND m.subject LIKE ? ESCAPE '\'`
-	args := []any{p.ID, escapeLike(f.SubjectPrefix) + "%"}
+	// SQLite's LIKE ignores the case of ASCII letters, PostgreSQL's does
+	// not: both sides are lowered, ASCII only (SQLite's LOWER, and
+	// PostgreSQL's on a COLLATE "C" column), so both engines match alike.
+	const where = memberFrom + ` WHERE m.project_id = ? AND LOWER(m.subject) LIKE ? ESCAPE '\'`
+	args := []any{p.ID, escapeLike(lowerASCII(f.SubjectPrefix)) + "%"}
 	var total int
 	if err := s.db.QueryRow(ctx, `SELECT COUNT(*)`+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("list members: %w", err)
@@ -318,6 +322,17 @@ func (s *Store) AllMembers(ctx context.Context) iter.Seq2[Member, error] {
 			after = page[len(page)-1]
 		}
 	}
+}
+
+// lowerASCII lowers A-Z only, as LOWER does in SQLite and in PostgreSQL's
+// C collation.
+func lowerASCII(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, s)
 }
 
 // projectIDTx returns the id of the project named name, or ErrNotFound.

@@ -58,57 +58,56 @@ func TestMemberLifecycle(t *testing.T) {
 }
 
 func TestAddMemberInvalid(t *testing.T) {
-	db, err := sqldb.OpenSQLiteMemory(t.Context())
-	require.NoError(t, err)
-	defer db.Close()
-	s := newStore(t, db)
-	_, err = s.Create(t.Context(), project.Project{Name: "app"})
-	require.NoError(t, err)
-	tests := []struct {
-		name string
-		m    project.Member
-		want error
-		msg  string
-	}{
-		{"unknown role", project.Member{Project: "app", Subject: "user:a", Role: "owner"}, project.ErrInvalid, `unknown role "owner"`},
-		{"empty role", project.Member{Project: "app", Subject: "user:a"}, project.ErrInvalid, `unknown role ""`},
-		{"robot", project.Member{Project: "app", Subject: "robot:ci", Role: project.RoleGuest}, project.ErrInvalid, `"user:<name>" or "group:<name>"`},
-		{"no kind", project.Member{Project: "app", Subject: "alice", Role: project.RoleGuest}, project.ErrInvalid, "must be"},
-		{"empty name", project.Member{Project: "app", Subject: "user:", Role: project.RoleGuest}, project.ErrInvalid, "name is empty"},
-		{"spaces", project.Member{Project: "app", Subject: "user: a", Role: project.RoleGuest}, project.ErrInvalid, "surrounding spaces"},
-		{"control", project.Member{Project: "app", Subject: "user:a\x00b", Role: project.RoleGuest}, project.ErrInvalid, "unprintable"},
-		{"long", project.Member{Project: "app", Subject: "group:" + strings.Repeat("x", project.MaxSubjectLength), Role: project.RoleGuest}, project.ErrInvalid, "the limit is"},
-		{"glob of other project", project.Member{Project: "app", Subject: "user:a", Role: project.RoleGuest, Repositories: "other/*"}, project.ErrInvalid, `must start with "app/"`},
-		{"glob of project prefix", project.Member{Project: "app", Subject: "user:a", Role: project.RoleGuest, Repositories: "ap*/x"}, project.ErrInvalid, `must start with "app/"`},
-		{"glob of project itself", project.Member{Project: "app", Subject: "user:a", Role: project.RoleGuest, Repositories: "app"}, project.ErrInvalid, "must start with"},
-		{"empty segment", project.Member{Project: "app", Subject: "user:a", Role: project.RoleGuest, Repositories: "app/"}, project.ErrInvalid, "empty"},
-		{"dot-dot segment", project.Member{Project: "app", Subject: "user:a", Role: project.RoleGuest, Repositories: "app/../other/*"}, project.ErrInvalid, `".."`},
-		{"comma", project.Member{Project: "app", Subject: "user:a", Role: project.RoleGuest, Repositories: "app/{a,b}"}, project.ErrInvalid, "commas"},
-		{"malformed glob", project.Member{Project: "app", Subject: "user:a", Role: project.RoleGuest, Repositories: "app/[a-"}, project.ErrInvalid, `malformed pattern segment "[a-"`},
-		{"glob with space", project.Member{Project: "app", Subject: "user:a", Role: project.RoleGuest, Repositories: "app/a b"}, project.ErrInvalid, "spaces"},
-		{"bad project name", project.Member{Project: "App", Subject: "user:a", Role: project.RoleGuest}, project.ErrInvalid, "upper-case"},
-		{"no project", project.Member{Project: "missing", Subject: "user:a", Role: project.RoleGuest}, project.ErrNotFound, `project "missing": not found`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := s.AddMember(t.Context(), tt.m)
-			assert.ErrorIs(t, err, tt.want)
-			assert.ErrorContains(t, err, tt.msg)
-		})
-	}
-	_, err = s.Create(t.Context(), project.Project{Name: "two"},
-		project.Member{Subject: "user:a", Role: project.RoleGuest},
-		project.Member{Subject: "user:a", Role: project.RoleDeveloper})
-	assert.ErrorIs(t, err, project.ErrExists, "duplicate initial members")
-	_, err = s.Create(t.Context(), project.Project{Name: "three"}, project.Member{Subject: "user:a", Role: "boss"})
-	assert.ErrorIs(t, err, project.ErrInvalid)
-	_, err = s.Create(t.Context(), project.Project{Name: "four"}, project.Member{Project: "app", Subject: "user:a", Role: project.RoleGuest})
-	assert.ErrorIs(t, err, project.ErrInvalid)
-	for _, name := range []string{"two", "three", "four"} {
-		ok, err := s.Exists(t.Context(), name)
+	backends(t, func(t *testing.T, db *sqldb.DB) {
+		s := newStore(t, db)
+		_, err := s.Create(t.Context(), project.Project{Name: "app"})
 		require.NoError(t, err)
-		assert.False(t, ok, "a refused Create leaves nothing behind")
-	}
+		tests := []struct {
+			name string
+			m    project.Member
+			want error
+			msg  string
+		}{
+			{"unknown role", project.Member{Project: "app", Subject: "user:a", Role: "owner"}, project.ErrInvalid, `unknown role "owner"`},
+			{"empty role", project.Member{Project: "app", Subject: "user:a"}, project.ErrInvalid, `unknown role ""`},
+			{"robot", project.Member{Project: "app", Subject: "robot:ci", Role: project.RoleGuest}, project.ErrInvalid, `"user:<name>" or "group:<name>"`},
+			{"no kind", project.Member{Project: "app", Subject: "alice", Role: project.RoleGuest}, project.ErrInvalid, "must be"},
+			{"empty name", project.Member{Project: "app", Subject: "user:", Role: project.RoleGuest}, project.ErrInvalid, "name is empty"},
+			{"spaces", project.Member{Project: "app", Subject: "user: a", Role: project.RoleGuest}, project.ErrInvalid, "surrounding spaces"},
+			{"control", project.Member{Project: "app", Subject: "user:a\x00b", Role: project.RoleGuest}, project.ErrInvalid, "unprintable"},
+			{"long", project.Member{Project: "app", Subject: "group:" + strings.Repeat("x", project.MaxSubjectLength), Role: project.RoleGuest}, project.ErrInvalid, "the limit is"},
+			{"glob of other project", project.Member{Project: "app", Subject: "user:a", Role: project.RoleGuest, Repositories: "other/*"}, project.ErrInvalid, `must start with "app/"`},
+			{"glob of project prefix", project.Member{Project: "app", Subject: "user:a", Role: project.RoleGuest, Repositories: "ap*/x"}, project.ErrInvalid, `must start with "app/"`},
+			{"glob of project itself", project.Member{Project: "app", Subject: "user:a", Role: project.RoleGuest, Repositories: "app"}, project.ErrInvalid, "must start with"},
+			{"empty segment", project.Member{Project: "app", Subject: "user:a", Role: project.RoleGuest, Repositories: "app/"}, project.ErrInvalid, "empty"},
+			{"dot-dot segment", project.Member{Project: "app", Subject: "user:a", Role: project.RoleGuest, Repositories: "app/../other/*"}, project.ErrInvalid, `".."`},
+			{"comma", project.Member{Project: "app", Subject: "user:a", Role: project.RoleGuest, Repositories: "app/{a,b}"}, project.ErrInvalid, "commas"},
+			{"malformed glob", project.Member{Project: "app", Subject: "user:a", Role: project.RoleGuest, Repositories: "app/[a-"}, project.ErrInvalid, `malformed pattern segment "[a-"`},
+			{"glob with space", project.Member{Project: "app", Subject: "user:a", Role: project.RoleGuest, Repositories: "app/a b"}, project.ErrInvalid, "spaces"},
+			{"bad project name", project.Member{Project: "App", Subject: "user:a", Role: project.RoleGuest}, project.ErrInvalid, "upper-case"},
+			{"no project", project.Member{Project: "missing", Subject: "user:a", Role: project.RoleGuest}, project.ErrNotFound, `project "missing": not found`},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				_, err := s.AddMember(t.Context(), tt.m)
+				assert.ErrorIs(t, err, tt.want)
+				assert.ErrorContains(t, err, tt.msg)
+			})
+		}
+		_, err = s.Create(t.Context(), project.Project{Name: "two"},
+			project.Member{Subject: "user:a", Role: project.RoleGuest},
+			project.Member{Subject: "user:a", Role: project.RoleDeveloper})
+		assert.ErrorIs(t, err, project.ErrExists, "duplicate initial members")
+		_, err = s.Create(t.Context(), project.Project{Name: "three"}, project.Member{Subject: "user:a", Role: "boss"})
+		assert.ErrorIs(t, err, project.ErrInvalid)
+		_, err = s.Create(t.Context(), project.Project{Name: "four"}, project.Member{Project: "app", Subject: "user:a", Role: project.RoleGuest})
+		assert.ErrorIs(t, err, project.ErrInvalid)
+		for _, name := range []string{"two", "three", "four"} {
+			ok, err := s.Exists(t.Context(), name)
+			require.NoError(t, err)
+			assert.False(t, ok, "a refused Create leaves nothing behind")
+		}
+	})
 }
 
 func TestCustomRoleValidator(t *testing.T) {
@@ -157,6 +156,7 @@ func TestListMembers(t *testing.T) {
 			{"groups", project.MemberFilter{SubjectPrefix: "group:"}, project.Page{}, []string{"group:cn=ops,ou=groups,dc=example", "group:devs"}, 2},
 			{"prefix", project.MemberFilter{SubjectPrefix: "user:al"}, project.Page{}, []string{"user:al_x", "user:alice"}, 2},
 			{"underscore literal", project.MemberFilter{SubjectPrefix: "user:al_"}, project.Page{}, []string{"user:al_x"}, 1},
+			{"prefix ignores ASCII case", project.MemberFilter{SubjectPrefix: "USER:Al"}, project.Page{}, []string{"user:al_x", "user:alice"}, 2},
 			{"page", project.MemberFilter{}, project.Page{Offset: 1, Limit: 2}, []string{"group:devs", "user:al_x"}, 5},
 			{"filtered page", project.MemberFilter{SubjectPrefix: "user:"}, project.Page{Offset: 2, Limit: 2}, []string{"user:bob"}, 3},
 		}
@@ -170,6 +170,12 @@ func TestListMembers(t *testing.T) {
 		}
 		_, _, err = s.ListMembers(ctx, "missing", project.MemberFilter{}, project.Page{})
 		assert.ErrorIs(t, err, project.ErrNotFound)
+
+		_, err = s.AddMember(ctx, project.Member{Project: "app", Subject: "user:Élodie", Role: project.RoleGuest})
+		require.NoError(t, err)
+		ms, _, err := s.ListMembers(ctx, "app", project.MemberFilter{SubjectPrefix: "user:Él"}, project.Page{})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"user:Élodie"}, subjects(ms), "a prefix with other letters matches as written")
 	})
 }
 

@@ -190,12 +190,16 @@ func (s *Store) lookup(ctx context.Context, name string) (Project, bool, error) 
 // Update changes a project: fn receives the stored project and edits it in
 // place (visibility, metadata, owner); returning an error aborts. Name, ID
 // and CreatedAt cannot change. fn runs inside the write transaction: it
-// must be quick and must not call the Store.
+// must be quick and must not call the Store. With PostgreSQL it may run
+// again, on a fresh copy, when the transaction is retried after a
+// deadlock (sqldb.DB.Write).
 func (s *Store) Update(ctx context.Context, name string, fn func(p *Project) error) (Project, error) {
 	var out Project
 	now := s.timestamp()
 	err := s.db.Write(ctx, func(tx *sqldb.Tx) error {
-		cur, err := scanProject(tx.QueryRow(ctx, `SELECT `+projectCols+` FROM project_projects WHERE name = ?`, name))
+		// Locked until the commit: a concurrent Update (another process,
+		// with PostgreSQL) waits and then reads this one's result.
+		cur, err := scanProject(tx.QueryRow(ctx, `SELECT `+projectCols+` FROM project_projects WHERE name = ?`+tx.ForUpdate(), name))
 		if err != nil {
 			return notFound(fmt.Sprintf("project %q", name), err)
 		}
@@ -278,7 +282,9 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 // or refuses the deletion with an error wrapping ErrNotEmpty, with a
 // message for people, while p holds something its owner must remove first.
 // Any error rolls the whole deletion back. It must use tx, not the
-// database, and must be quick: the write transaction is held.
+// database, and must be quick: the write transaction is held. With
+// PostgreSQL it may run again when the transaction is retried after a
+// deadlock (sqldb.DB.Write), so it must change nothing outside tx.
 type Cascade func(ctx context.Context, tx *sqldb.Tx, p Project) error
 
 // OnDelete adds a cascade to every later Delete. A package keeping

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -49,21 +51,61 @@ func TestCreateGet(t *testing.T) {
 }
 
 func TestIDsAreNeverReused(t *testing.T) {
-	db, err := sqldb.OpenSQLiteMemory(t.Context())
-	require.NoError(t, err)
-	defer db.Close()
-	s := newStore(t, db)
-	ctx := t.Context()
-	a, err := s.Create(ctx, project.Project{Name: "a"})
-	require.NoError(t, err)
-	b, err := s.Create(ctx, project.Project{Name: "b"})
-	require.NoError(t, err)
-	require.NoError(t, s.Delete(ctx, "b"))
-	_, err = s.Create(ctx, project.Project{Name: "a"}) // fails, must not burn or reuse an id
-	require.ErrorIs(t, err, project.ErrExists)
-	c, err := s.Create(ctx, project.Project{Name: "c"})
-	require.NoError(t, err)
-	assert.Equal(t, []int64{1, 2, 3}, []int64{a.ID, b.ID, c.ID})
+	backends(t, func(t *testing.T, db *sqldb.DB) {
+		s := newStore(t, db)
+		ctx := t.Context()
+		a, err := s.Create(ctx, project.Project{Name: "a"})
+		require.NoError(t, err)
+		b, err := s.Create(ctx, project.Project{Name: "b"})
+		require.NoError(t, err)
+		require.NoError(t, s.Delete(ctx, "b"))
+		_, err = s.Create(ctx, project.Project{Name: "a"}) // fails, must not burn or reuse an id
+		require.ErrorIs(t, err, project.ErrExists)
+		c, err := s.Create(ctx, project.Project{Name: "c"})
+		require.NoError(t, err)
+		assert.Equal(t, []int64{1, 2, 3}, []int64{a.ID, b.ID, c.ID})
+	})
+}
+
+// Concurrent creations get distinct ids, and concurrent updates of one
+// project each see the one before (with PostgreSQL, the row is locked
+// between Update's read and its write): no change is lost.
+func TestConcurrentWritersLoseNothing(t *testing.T) {
+	backends(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := t.Context()
+		s := newStore(t, db)
+		_, err := s.Create(ctx, project.Project{Name: "shared"})
+		require.NoError(t, err)
+		const n = 8
+		ids := make(chan int64, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				p, err := s.Create(ctx, project.Project{Name: fmt.Sprintf("p%d", i)})
+				assert.NoError(t, err)
+				ids <- p.ID
+				_, err = s.Update(ctx, "shared", func(p *project.Project) error {
+					if p.Metadata.Extra == nil {
+						p.Metadata.Extra = map[string]string{}
+					}
+					p.Metadata.Extra[fmt.Sprintf("k%d", i)] = "v"
+					time.Sleep(5 * time.Millisecond) // between the read and the write
+					return nil
+				})
+				assert.NoError(t, err)
+			})
+		}
+		wg.Wait()
+		close(ids)
+		var got []int64
+		for id := range ids {
+			got = append(got, id)
+		}
+		assert.ElementsMatch(t, []int64{2, 3, 4, 5, 6, 7, 8, 9}, got)
+		p, err := s.Get(ctx, "shared")
+		require.NoError(t, err)
+		assert.Len(t, p.Metadata.Extra, n, "every update kept")
+	})
 }
 
 func TestMetadataRoundTrip(t *testing.T) {
@@ -311,22 +353,21 @@ func TestDeleteCascades(t *testing.T) {
 // A project is a proxy cache from its creation or never: its registry id
 // cannot change, while its proxy speed can.
 func TestRegistryIDIsFixed(t *testing.T) {
-	db, err := sqldb.OpenSQLiteMemory(t.Context())
-	require.NoError(t, err)
-	defer db.Close()
-	s := newStore(t, db)
-	_, err = s.Create(t.Context(), project.Project{Name: "hub", Metadata: project.Metadata{RegistryID: 3}})
-	require.NoError(t, err)
-	_, err = s.Create(t.Context(), project.Project{Name: "plain"})
-	require.NoError(t, err)
-	for name, id := range map[string]int64{"hub": 4, "plain": 3} {
-		_, err = s.Update(t.Context(), name, func(p *project.Project) error { p.Metadata.RegistryID = id; return nil })
-		assert.ErrorIs(t, err, project.ErrInvalid, name)
-	}
-	p, err := s.Update(t.Context(), "hub", func(p *project.Project) error { p.Metadata.ProxySpeedKB = 512; return nil })
-	require.NoError(t, err)
-	assert.Equal(t, int64(3), p.Metadata.RegistryID)
-	got, err := s.Get(t.Context(), "hub")
-	require.NoError(t, err)
-	assert.Equal(t, int64(512), got.Metadata.ProxySpeedKB)
+	backends(t, func(t *testing.T, db *sqldb.DB) {
+		s := newStore(t, db)
+		_, err := s.Create(t.Context(), project.Project{Name: "hub", Metadata: project.Metadata{RegistryID: 3}})
+		require.NoError(t, err)
+		_, err = s.Create(t.Context(), project.Project{Name: "plain"})
+		require.NoError(t, err)
+		for name, id := range map[string]int64{"hub": 4, "plain": 3} {
+			_, err = s.Update(t.Context(), name, func(p *project.Project) error { p.Metadata.RegistryID = id; return nil })
+			assert.ErrorIs(t, err, project.ErrInvalid, name)
+		}
+		p, err := s.Update(t.Context(), "hub", func(p *project.Project) error { p.Metadata.ProxySpeedKB = 512; return nil })
+		require.NoError(t, err)
+		assert.Equal(t, int64(3), p.Metadata.RegistryID)
+		got, err := s.Get(t.Context(), "hub")
+		require.NoError(t, err)
+		assert.Equal(t, int64(512), got.Metadata.ProxySpeedKB)
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log"
 	"testing/fstest"
+	"time"
 
 	"github.com/berthlabs/berth/sqldb"
 )
@@ -37,4 +38,40 @@ func Example() {
 	}
 	fmt.Println("notes:", n)
 	// Output: notes: 2
+}
+
+// The processes of a cluster share one PostgreSQL database. Each package
+// embeds migrations/sqlite and migrations/postgres; MigrateDialect picks
+// the database's. (Not run: it needs a server.)
+func ExampleOpenPostgres() {
+	ctx := context.Background()
+	db, err := sqldb.OpenPostgres(ctx, "postgres://berth:secret@db.example:5432/berth?sslmode=verify-full",
+		sqldb.WithMaxConns(16), sqldb.WithStatementTimeout(30*time.Second))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	migrations := fstest.MapFS{ // usually an embed.FS
+		"migrations/sqlite/0001_counters.sql":   {Data: []byte("CREATE TABLE counters (name TEXT PRIMARY KEY, n BIGINT NOT NULL);\n")},
+		"migrations/postgres/0001_counters.sql": {Data: []byte("CREATE TABLE counters (name TEXT PRIMARY KEY, n BIGINT NOT NULL);\n")},
+	}
+	if err := db.MigrateDialect(ctx, "counters", migrations); err != nil {
+		log.Fatal(err)
+	}
+	// Read, change, write back: lock the row read, as other processes
+	// write concurrently. fn may run again after a deadlock, so it only
+	// assigns what it hands out.
+	var pulls int64
+	err = db.Write(ctx, func(tx *sqldb.Tx) error {
+		err := tx.QueryRow(ctx, `SELECT n FROM counters WHERE name = ?`+tx.ForUpdate(), "pulls").Scan(&pulls)
+		if err != nil {
+			return err
+		}
+		pulls++
+		_, err = tx.Exec(ctx, `UPDATE counters SET n = ? WHERE name = ?`, pulls, "pulls")
+		return err
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
 }

@@ -15,6 +15,12 @@ import (
 // inside fsys); the number is the version. Applied versions are recorded in
 // the schema_migrations table, per component, so packages migrate
 // independently of each other.
+//
+// Several processes may migrate one PostgreSQL database at once (the nodes
+// of a cluster starting together): each migration transaction first takes
+// a transaction-scoped advisory lock, so they apply one at a time and none
+// applies a version another has recorded. SQLite's write lock does the
+// same there.
 func (db *DB) Migrate(ctx context.Context, component string, fsys fs.FS) error {
 	files, err := migrationFiles(fsys)
 	if err != nil {
@@ -22,6 +28,9 @@ func (db *DB) Migrate(ctx context.Context, component string, fsys fs.FS) error {
 	}
 	err = db.Write(ctx, func(tx *Tx) error {
 		tx.noCache = true
+		if err := lockMigrations(ctx, tx); err != nil {
+			return err
+		}
 		_, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			component TEXT NOT NULL,
 			version INTEGER NOT NULL,
@@ -38,6 +47,9 @@ func (db *DB) Migrate(ctx context.Context, component string, fsys fs.FS) error {
 		}
 		err = db.Write(ctx, func(tx *Tx) error {
 			tx.noCache = true // DDL, run once
+			if err := lockMigrations(ctx, tx); err != nil {
+				return err
+			}
 			var n int
 			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE component = ? AND version = ?`,
 				component, f.version).Scan(&n); err != nil || n > 0 {
@@ -56,6 +68,17 @@ func (db *DB) Migrate(ctx context.Context, component string, fsys fs.FS) error {
 		}
 	}
 	return nil
+}
+
+// lockMigrations makes concurrent migrators on PostgreSQL wait for each
+// other until tx ends. Even CREATE TABLE IF NOT EXISTS needs it there: two
+// at once fail on the catalog's unique index.
+func lockMigrations(ctx context.Context, tx *Tx) error {
+	if tx.db.dialect != Postgres {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(?)`, migrationLockKey)
+	return err
 }
 
 type migrationFile struct {

@@ -1,19 +1,21 @@
 // Package sqldb is the SQL engine every stateful berth package shares.
 //
 // The embedded default is SQLite (modernc.org/sqlite, pure Go) in WAL mode
-// with synchronous=FULL, so an acknowledged commit survives a crash. Queries
-// are written once with '?' placeholders and portable SQL (ON CONFLICT,
-// RETURNING); the dialect rewrites placeholders for engines that need it, so
-// PostgreSQL can be added without touching callers.
+// with synchronous=FULL, so an acknowledged commit survives a crash.
+// PostgreSQL (pgx v5) is the shared engine for several processes of one
+// registry. Queries are written once with '?' placeholders and portable SQL
+// (ON CONFLICT, RETURNING); the dialect rewrites placeholders for the
+// engine, so callers do not change with it.
 //
-// Each package owns its schema as embedded migration files and applies them
-// with Migrate:
+// Each package owns its schema as embedded migration files, one directory
+// per dialect, and applies them with MigrateDialect:
 //
-//	//go:embed migrations/*.sql
-//	var migrations embed.FS
+//	//go:embed migrations
+//	var migrations embed.FS // migrations/sqlite/*.sql, migrations/postgres/*.sql
 //
 //	db, err := sqldb.OpenSQLite(ctx, "/var/lib/berth/berth.db")
-//	err = db.Migrate(ctx, "registry", migrations)
+//	// or: db, err := sqldb.OpenPostgres(ctx, "postgres://berth@db:5432/berth", sqldb.WithMaxConns(16))
+//	err = db.MigrateDialect(ctx, "registry", migrations)
 //	err = db.Write(ctx, func(tx *sqldb.Tx) error {
 //		_, err := tx.Exec(ctx, `INSERT INTO t(a) VALUES (?)`, 1)
 //		return err
@@ -25,10 +27,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Dialect names the SQL engine behind a DB.
@@ -40,8 +46,9 @@ const (
 	Postgres Dialect = "postgres"
 )
 
-// DB is a handle shared by every package. Writes go through one serialised
-// pool (SQLite allows one writer); reads use a concurrent pool.
+// DB is a handle shared by every package. With SQLite, writes go through
+// one serialised pool (SQLite allows one writer) and reads use a concurrent
+// pool; with PostgreSQL both share one bounded pool.
 type DB struct {
 	dialect Dialect
 	writer  *sql.DB
@@ -55,10 +62,13 @@ type DB struct {
 	// prepare statements while a transaction holds the first.
 	writeMu      sync.Mutex
 	serialWrites bool
+	cacheReads   bool // SQLite: PostgreSQL's statements are cached by pgx
 	cacheWrites  bool
-	dsn          string        // file SQLite: how to open more pools (NewPool)
-	ckptPool     *sql.DB       // file SQLite: the checkpointer's connection
-	ckpt         *checkpointer // file SQLite
+	retryWrites  bool            // PostgreSQL: rerun fn after a deadlock (Write)
+	pgConfig     *pgx.ConnConfig // PostgreSQL: how to open more pools (NewPool)
+	dsn          string          // file SQLite: how to open more pools (NewPool)
+	ckptPool     *sql.DB         // file SQLite: the checkpointer's connection
+	ckpt         *checkpointer   // file SQLite
 }
 
 // stmtCache holds prepared statements by query text: parsing SQL costs more
@@ -69,7 +79,8 @@ type stmtCache struct {
 }
 
 // Exclusive reports whether this process is the database's only user, so
-// in-process caches of its contents stay exact. True for embedded SQLite.
+// in-process caches of its contents stay exact. True for embedded SQLite,
+// false for PostgreSQL.
 func (db *DB) Exclusive() bool { return db.dialect == SQLite }
 
 // Dialect reports the engine.
@@ -93,7 +104,7 @@ func (db *DB) Close() error {
 // Query runs a read query. Statements are prepared once per query text and
 // reused: parsing SQL costs more than running a point lookup.
 func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if st := db.reads.get(ctx, db.reader, db.rebind(query)); st != nil {
+	if st := db.readStmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
 	return db.reader.QueryContext(ctx, db.rebind(query), args...)
@@ -101,10 +112,18 @@ func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 
 // QueryRow runs a read query returning at most one row.
 func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	if st := db.reads.get(ctx, db.reader, db.rebind(query)); st != nil {
+	if st := db.readStmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
 	return db.reader.QueryRowContext(ctx, db.rebind(query), args...)
+}
+
+// readStmt returns the reader's cached statement for query, or nil.
+func (db *DB) readStmt(ctx context.Context, query string) *sql.Stmt {
+	if !db.cacheReads {
+		return nil
+	}
+	return db.reads.get(ctx, db.reader, db.rebind(query))
 }
 
 // maxPreparedStatements bounds each statement cache; callers use a fixed
@@ -141,13 +160,53 @@ func (c *stmtCache) close() {
 }
 
 // Write runs fn in a write transaction and commits it when fn returns nil.
-// The commit is durable when Write returns nil.
+// The commit is durable when Write returns nil. Any error from fn rolls
+// the transaction back and is returned.
+//
+// With SQLite, writes are serialised: fn sees no other writer's changes
+// while it runs. With PostgreSQL, writers run concurrently at READ
+// COMMITTED, the server's default: each statement sees what was committed
+// before it began, and the schema's unique constraints, ON CONFLICT and
+// row locks keep concurrent writers correct. An UPDATE locks the rows it
+// changes until the commit; a SELECT whose answer decides a later write
+// must lock the rows it reads (Tx.ForUpdate), or another writer may
+// change them in between. A statement that fails aborts a PostgreSQL
+// transaction, so prefer ON CONFLICT to catching a constraint error inside
+// fn.
+//
+// With PostgreSQL, when the server aborts the transaction for a deadlock
+// or a serialization failure (SQLSTATE 40P01, 40001), Write rolls it back
+// and runs fn again, up to four times in all. fn must therefore be safe to
+// rerun: change the database only through tx, and assign (not append to
+// or add to) what it hands to the caller.
 func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
 	if db.serialWrites {
 		db.writeMu.Lock()
 		defer db.writeMu.Unlock()
 	}
-	stx, err := db.writer.BeginTx(ctx, nil)
+	for attempt := 1; ; attempt++ {
+		err := db.writeOnce(ctx, fn)
+		if err == nil || !db.retryWrites || !retryable(err) || attempt == maxWriteAttempts {
+			return err
+		}
+		// A short random pause, so that the two sides of a deadlock do
+		// not meet again in step.
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(time.Duration(attempt) * time.Duration(1+rand.IntN(10)) * time.Millisecond):
+		}
+	}
+}
+
+func (db *DB) writeOnce(ctx context.Context, fn func(tx *Tx) error) error {
+	var opts *sql.TxOptions
+	if db.dialect == Postgres {
+		// Explicit, in case the server's default_transaction_isolation
+		// says otherwise: Write's contract is READ COMMITTED.
+		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+	}
+	stx, err := db.writer.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -196,6 +255,19 @@ func (t *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
 		return st.QueryRowContext(ctx, args...)
 	}
 	return t.tx.QueryRowContext(ctx, t.db.rebind(query), args...)
+}
+
+// ForUpdate returns the clause that locks the rows a SELECT reads until
+// the transaction ends, to append to a SELECT whose answer decides a
+// later write (read, change, write back): " FOR UPDATE" with PostgreSQL,
+// where another writer could otherwise change the rows in between, and ""
+// with SQLite, where the transaction already excludes every other writer.
+// PostgreSQL refuses it on aggregates, DISTINCT and GROUP BY.
+func (t *Tx) ForUpdate() string {
+	if t.db.dialect == Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
 }
 
 // stmt binds the writer's cached statement to this transaction. On the

@@ -64,7 +64,7 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	}
 	ckpt.SetMaxOpenConns(1)
 	ckpt.SetConnMaxLifetime(0)
-	return &DB{dialect: SQLite, writer: writer, reader: reader, serialWrites: true, cacheWrites: true,
+	return &DB{dialect: SQLite, writer: writer, reader: reader, serialWrites: true, cacheReads: true, cacheWrites: true,
 		dsn: base + "?" + dsnQuery(pragmas), ckptPool: ckpt, ckpt: startCheckpointer(ckpt)}, nil
 }
 
@@ -90,7 +90,7 @@ func OpenSQLiteMemory(ctx context.Context) (*DB, error) {
 	}
 	// One connection: a write statement cache would deadlock preparing
 	// while a transaction holds it, so writes are not cached here.
-	return &DB{dialect: SQLite, writer: db, reader: db, serialWrites: true}, nil
+	return &DB{dialect: SQLite, writer: db, reader: db, serialWrites: true, cacheReads: true}, nil
 }
 
 func dsnQuery(pragmas []string) string {
@@ -101,15 +101,24 @@ func dsnQuery(pragmas []string) string {
 	return q.Encode()
 }
 
-// NewPool opens another connection pool on the same SQLite file with the
-// same settings, for a library that manages its own transactions (River's
-// job queue). Writes through it contend with Write at SQLite's lock, which
-// busy_timeout absorbs: its transactions begin IMMEDIATE, taking the write
-// lock up front, since a deferred transaction that reads and then writes
-// fails at once with SQLITE_BUSY_SNAPSHOT (517) when another writer
-// committed in between. Close it when done. Not available for in-memory
-// databases.
+// NewPool opens another connection pool of at most maxOpen connections on
+// the same database, for a library that manages its own transactions
+// (River's job queue). Close it when done.
+//
+// With SQLite it opens the same file with the same settings. Writes through
+// it contend with Write at SQLite's lock, which busy_timeout absorbs: its
+// transactions begin IMMEDIATE, taking the write lock up front, since a
+// deferred transaction that reads and then writes fails at once with
+// SQLITE_BUSY_SNAPSHOT (517) when another writer committed in between. Not
+// available for in-memory databases.
+//
+// With PostgreSQL it is a pool (pgx through database/sql) over the same
+// URL and settings; its connections count against the server's
+// max_connections besides the DB's own.
 func (db *DB) NewPool(ctx context.Context, maxOpen int) (*sql.DB, error) {
+	if db.pgConfig != nil {
+		return openPostgresPool(ctx, db.pgConfig, maxOpen)
+	}
 	if db.dsn == "" {
 		return nil, errors.New("sqldb: NewPool needs a file-backed SQLite database")
 	}
