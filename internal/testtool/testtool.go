@@ -52,6 +52,9 @@ func Require(t testing.TB, name string) string {
 		"helm":            "go install helm.sh/helm/v3/cmd/helm@v3.22.0",
 		"registry":        "go install github.com/distribution/distribution/v3/cmd/registry@v3.1.2",
 		"docker-registry": "apt-get install docker-registry",
+		"versitygw":       "go install github.com/versity/versitygw/cmd/versitygw@v1.8.0",
+		"initdb":          "apt-get install postgresql",
+		"postgres":        "apt-get install postgresql",
 	}[name]
 	if hint == "" {
 		hint = "install it"
