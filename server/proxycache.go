@@ -34,14 +34,21 @@ type proxyCache struct {
 	projects  *project.Store
 	endpoints atomic.Pointer[replicate.Service] // set by wireReplication
 	log       *slog.Logger
+	tempSpool string // the spool directory to remove at close, if temporary
 }
 
 // openProxyCache builds the cache before the registry it consults; reg is
 // read when the first fill is stored, once the registry exists.
-func openProxyCache(cfg Config, projects *project.Store, spoolDir string, reg func() *registry.Registry,
+func openProxyCache(cfg Config, projects *project.Store, reg func() *registry.Registry,
 	log *slog.Logger) (*proxyCache, error) {
 	pc := &proxyCache{cfg: cfg.ProxyCache, projects: projects, log: log.With("component", "proxy cache")}
-	var err error
+	spoolDir, temp, err := proxySpoolDir(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("proxy cache spool: %w", err)
+	}
+	if temp {
+		pc.tempSpool = spoolDir
+	}
 	// A fill that takes an hour is stuck; Close cuts fills at shutdown.
 	// Fills in flight are bounded for the server at eight projects' worth,
 	// so one project at its own limit cannot take every slot.
@@ -53,6 +60,9 @@ func openProxyCache(cfg Config, projects *project.Store, spoolDir string, reg fu
 		fanout.WithCommitErrors(func(key string, err error) {
 			pc.log.Warn("storing a fetched blob", "blob", key, "err", err)
 		})); err != nil {
+		if temp {
+			_ = os.RemoveAll(spoolDir)
+		}
 		return nil, err
 	}
 	actor := registry.SystemActor("proxy cache")
@@ -66,25 +76,30 @@ func openProxyCache(cfg Config, projects *project.Store, spoolDir string, reg fu
 	pc.cache, err = proxy.New(pc, local, pc.fills, proxy.WithTimeout(timeout),
 		proxy.WithServeDeletedTags(cfg.ProxyCache.ServeDeletedTags), proxy.WithLogger(pc.log))
 	if err != nil {
-		_ = pc.fills.Close(context.Background())
+		pc.close()
 		return nil, err
 	}
 	return pc, nil
 }
 
-// spoolDir is where fills are spooled: under the data directory, or a
-// temporary directory for a server over an embedder's storage.
-func proxySpoolDir(dataDir string) string {
+// proxySpoolDir is where fills are spooled: under the data directory, or
+// for a server over an embedder's storage a temporary directory of its
+// own, removed at close (temp is true).
+func proxySpoolDir(dataDir string) (dir string, temp bool, err error) {
 	if dataDir == "" {
-		return filepath.Join(os.TempDir(), "berth-proxy-spool")
+		dir, err = os.MkdirTemp("", "berth-proxy-spool-")
+		return dir, true, err
 	}
-	return filepath.Join(dataDir, "proxy-spool")
+	return filepath.Join(dataDir, "proxy-spool"), false, nil
 }
 
 func (pc *proxyCache) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = pc.fills.Close(ctx)
+	if pc.tempSpool != "" {
+		_ = os.RemoveAll(pc.tempSpool)
+	}
 }
 
 type roundTripperFunc func(*http.Request) (*http.Response, error)

@@ -118,7 +118,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Server, err error)
 		pull := rbac.Permission{Resource: rbac.ResourceRepository, Action: rbac.ActionPull}
 		var authorizer registry.Authorizer = s.id.gk
 		if cfg.ProxyCache.Enabled && cfg.Replication.Enabled {
-			if s.proxy, err = openProxyCache(cfg, s.id.projects, proxySpoolDir(cfg.DataDir),
+			if s.proxy, err = openProxyCache(cfg, s.id.projects,
 				func() *registry.Registry { return s.st.reg }, log); err != nil {
 				return nil, err
 			}

@@ -146,17 +146,29 @@ func newTransportCache(max int, budget time.Duration, handshake func(context.Con
 	return &transportCache{max: max, budget: budget, handshake: handshake, order: list.New(), byRepo: map[string]*list.Element{}}
 }
 
-func (tc *transportCache) get(ctx context.Context, repo string) (http.RoundTripper, error) {
+// lookup returns repo's transport if one is kept.
+func (tc *transportCache) lookup(repo string) (http.RoundTripper, bool) {
 	tc.mu.Lock()
+	defer tc.mu.Unlock()
 	if el, ok := tc.byRepo[repo]; ok {
 		tc.order.MoveToFront(el)
-		tc.mu.Unlock()
-		return el.Value.(*cached).rt, nil
+		return el.Value.(*cached).rt, true
 	}
-	tc.mu.Unlock()
+	return nil, false
+}
+
+func (tc *transportCache) get(ctx context.Context, repo string) (http.RoundTripper, error) {
+	if rt, ok := tc.lookup(repo); ok {
+		return rt, nil
+	}
 	// The shared handshake outlives a caller that gives up (others may
 	// wait on it) but not its budget.
 	ch := tc.flight.DoChan(repo, func() (any, error) {
+		// A handshake that ended between the look-up above and this
+		// flight's start has left its transport: no second handshake.
+		if rt, ok := tc.lookup(repo); ok {
+			return rt, nil
+		}
 		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tc.budget)
 		defer cancel()
 		rt, err := tc.handshake(hctx, repo)
