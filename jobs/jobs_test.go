@@ -101,8 +101,10 @@ func (w *echoWorker) got() []string {
 	return append([]string(nil), w.seen...)
 }
 
-func TestJobCompletes(t *testing.T) {
-	db := openDB(t, filepath.Join(t.TempDir(), "berth.db"))
+func TestJobCompletes(t *testing.T) { engines(t, testJobCompletes) }
+
+func testJobCompletes(t *testing.T, e engine) {
+	db := e.open(t)
 	w := &echoWorker{}
 	r := newRunner(t, db, jobs.WithWorker(w))
 	start(t, r)
@@ -130,8 +132,10 @@ func (w *failWorker) Work(context.Context, *jobs.Job[failArgs]) error {
 	return fmt.Errorf("boom %d", w.calls.Add(1))
 }
 
-func TestFailingJobRetriesThenDiscarded(t *testing.T) {
-	db := openDB(t, filepath.Join(t.TempDir(), "berth.db"))
+func TestFailingJobRetriesThenDiscarded(t *testing.T) { engines(t, testFailingJobRetriesThenDiscarded) }
+
+func testFailingJobRetriesThenDiscarded(t *testing.T, e engine) {
+	db := e.open(t)
 	w := &failWorker{}
 	r := newRunner(t, db, jobs.WithWorker(w), jobs.WithMaxAttempts(3))
 	start(t, r)
@@ -157,13 +161,14 @@ func TestFailingJobRetriesThenDiscarded(t *testing.T) {
 }
 
 // A job enqueued while no runner works (or before a shutdown) runs when a
-// new runner starts on the same file after everything was closed.
-func TestDurableAcrossRestart(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "berth.db")
+// new runner starts on the same database after everything was closed.
+func TestDurableAcrossRestart(t *testing.T) { engines(t, testDurableAcrossRestart) }
+
+func testDurableAcrossRestart(t *testing.T, e engine) {
 	ctx := context.Background()
 
 	// Process 1: enqueue without ever starting, then close everything.
-	db := openDB(t, path)
+	db := e.open(t)
 	r, err := jobs.New(db, fast(jobs.WithWorker(&echoWorker{}))...)
 	require.NoError(t, err)
 	now, err := r.Enqueue(ctx, echoArgs{Msg: "now"})
@@ -175,8 +180,8 @@ func TestDurableAcrossRestart(t *testing.T) {
 	assert.Equal(t, jobs.StateScheduled, st.State)
 	require.NoError(t, db.Close())
 
-	// Process 2: a new pool and runner on the same file.
-	db = openDB(t, path)
+	// Process 2: a new pool and runner on the same database.
+	db = e.open(t)
 	w := &echoWorker{}
 	r = newRunner(t, db, jobs.WithWorker(w))
 	start(t, r)
@@ -213,12 +218,15 @@ func (w *blockWorker) Work(ctx context.Context, job *jobs.Job[blockArgs]) error 
 }
 
 // A job interrupted by shutdown (Stop's context expires while it blocks) is
-// retried by the next runner on the file, after a full close.
+// retried by the next runner on the database, after a full close.
 func TestInterruptedJobResumesAfterRestart(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "berth.db")
+	engines(t, testInterruptedJobResumesAfterRestart)
+}
+
+func testInterruptedJobResumesAfterRestart(t *testing.T, e engine) {
 	ctx := context.Background()
 
-	db := openDB(t, path)
+	db := e.open(t)
 	w1 := &blockWorker{started: make(chan int, 1), release: make(chan struct{})}
 	r1 := newRunner(t, db, jobs.WithWorker(w1))
 	require.NoError(t, r1.Start(ctx))
@@ -242,7 +250,7 @@ func TestInterruptedJobResumesAfterRestart(t *testing.T) {
 	assert.Empty(t, st.Errors)
 	require.NoError(t, db.Close())
 
-	db = openDB(t, path)
+	db = e.open(t)
 	released := make(chan struct{})
 	close(released)
 	w2 := &blockWorker{release: released}
@@ -253,8 +261,10 @@ func TestInterruptedJobResumesAfterRestart(t *testing.T) {
 	assert.Equal(t, int32(1), w2.ran.Load())
 }
 
-func TestCancel(t *testing.T) {
-	db := openDB(t, filepath.Join(t.TempDir(), "berth.db"))
+func TestCancel(t *testing.T) { engines(t, testCancel) }
+
+func testCancel(t *testing.T, e engine) {
+	db := e.open(t)
 	ctx := context.Background()
 	w := &blockWorker{started: make(chan int, 4), release: make(chan struct{})}
 	defer close(w.release)
@@ -289,8 +299,10 @@ func TestCancel(t *testing.T) {
 	assert.ErrorIs(t, err, jobs.ErrNotFound)
 }
 
-func TestUniqueByArgs(t *testing.T) {
-	db := openDB(t, filepath.Join(t.TempDir(), "berth.db"))
+func TestUniqueByArgs(t *testing.T) { engines(t, testUniqueByArgs) }
+
+func testUniqueByArgs(t *testing.T, e engine) {
+	db := e.open(t)
 	ctx := context.Background()
 	r := newRunner(t, db, jobs.WithWorker(&echoWorker{}))
 
@@ -313,9 +325,9 @@ func TestUniqueByArgs(t *testing.T) {
 	// Once the first has completed, the same args may be enqueued again.
 	start(t, r)
 	waitState(t, r, a, jobs.StateCompleted, 5*time.Second)
-	e, err := r.Enqueue(ctx, echoArgs{Msg: "sha256:aa"}, jobs.UniqueByArgs())
+	again, err := r.Enqueue(ctx, echoArgs{Msg: "sha256:aa"}, jobs.UniqueByArgs())
 	require.NoError(t, err)
-	assert.NotEqual(t, a, e)
+	assert.NotEqual(t, a, again)
 }
 
 type sleepArgs struct {
@@ -341,8 +353,10 @@ func (w *sleepWorker) Work(context.Context, *jobs.Job[sleepArgs]) error {
 	return nil
 }
 
-func TestConcurrencyBound(t *testing.T) {
-	db := openDB(t, filepath.Join(t.TempDir(), "berth.db"))
+func TestConcurrencyBound(t *testing.T) { engines(t, testConcurrencyBound) }
+
+func testConcurrencyBound(t *testing.T, e engine) {
+	db := e.open(t)
 	ctx := context.Background()
 	w := &sleepWorker{}
 	r := newRunner(t, db, jobs.WithWorker(w), jobs.WithConcurrency(3))
@@ -361,8 +375,10 @@ func TestConcurrencyBound(t *testing.T) {
 	t.Logf("max simultaneous executions: %d (bound 3)", w.max.Load())
 }
 
-func TestNamedQueue(t *testing.T) {
-	db := openDB(t, filepath.Join(t.TempDir(), "berth.db"))
+func TestNamedQueue(t *testing.T) { engines(t, testNamedQueue) }
+
+func testNamedQueue(t *testing.T, e engine) {
+	db := e.open(t)
 	w := &echoWorker{}
 	r := newRunner(t, db, jobs.WithWorker(w), jobs.WithQueue("gc", 1))
 	start(t, r)
@@ -372,8 +388,10 @@ func TestNamedQueue(t *testing.T) {
 	assert.Equal(t, "gc", st.Queue)
 }
 
-func TestNewErrors(t *testing.T) {
-	db := openDB(t, filepath.Join(t.TempDir(), "berth.db"))
+func TestNewErrors(t *testing.T) { engines(t, testNewErrors) }
+
+func testNewErrors(t *testing.T, e engine) {
+	db := e.open(t)
 	_, err := jobs.New(nil)
 	assert.Error(t, err)
 	_, err = jobs.New(db, jobs.WithWorker(&echoWorker{}), jobs.WithWorker(&echoWorker{}))
@@ -494,7 +512,11 @@ func (w *namedWorker) Work(_ context.Context, job *jobs.Job[namedArgs]) error {
 }
 
 func TestRegisterArgsServesOneKindPerValue(t *testing.T) {
-	db := openDB(t, filepath.Join(t.TempDir(), "berth.db"))
+	engines(t, testRegisterArgsServesOneKindPerValue)
+}
+
+func testRegisterArgsServesOneKindPerValue(t *testing.T, e engine) {
+	db := e.open(t)
 	ws := jobs.NewWorkers()
 	a, b := &namedWorker{seen: make(chan namedArgs, 1)}, &namedWorker{seen: make(chan namedArgs, 1)}
 	require.NoError(t, jobs.RegisterArgs(ws, namedArgs{Name: "a"}, jobs.Worker[namedArgs](a)))

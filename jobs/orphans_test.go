@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/berthlabs/berth/core"
 	"github.com/berthlabs/berth/jobs"
 )
 
@@ -47,4 +48,25 @@ func TestRescueOrphans(t *testing.T) {
 	n, err = jobs.RescueOrphans(ctx, db)
 	require.NoError(t, err)
 	assert.Zero(t, n)
+}
+
+// On PostgreSQL other processes may be working the jobs marked running, so
+// RescueOrphans refuses and changes nothing; River's rescuer recovers a
+// dead process's jobs (TestCrashedNodesJobsRescued).
+func TestRescueOrphansRefusedOnPostgres(t *testing.T) {
+	ctx := context.Background()
+	db := newEngine(t, "postgres").open(t)
+	r := newRunner(t, db, jobs.WithWorker(&echoWorker{}))
+	id, err := r.Enqueue(ctx, echoArgs{Msg: "running elsewhere"})
+	require.NoError(t, err)
+	_, err = db.ExecContext(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now() WHERE id = $1`, id)
+	require.NoError(t, err)
+
+	n, err := jobs.RescueOrphans(ctx, db)
+	require.ErrorIs(t, err, jobs.ErrShared)
+	assert.ErrorIs(t, err, core.ErrPrecondition)
+	assert.Zero(t, n)
+	st, err := r.Status(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, jobs.StateRunning, st.State)
 }
