@@ -36,7 +36,9 @@ func jsonEdit(t *testing.T, body []byte, edit func(map[string]any)) []byte {
 	return mustJSON(t, m)
 }
 
-func TestBadManifestPush(t *testing.T) {
+func TestBadManifestPush(t *testing.T) { onEngines(t, testBadManifestPush) }
+
+func testBadManifestPush(t *testing.T) {
 	tr := newTestRegistry(t)
 	tr.pushImage("bad", "keep", 1)
 	good := randomImage(t, 1)
@@ -125,7 +127,9 @@ func TestBadManifestPush(t *testing.T) {
 	assert.Equal(t, []string{"keep", "new"}, tr.tagList("bad"))
 }
 
-func TestOversizedManifest(t *testing.T) {
+func TestOversizedManifest(t *testing.T) { onEngines(t, testOversizedManifest) }
+
+func testOversizedManifest(t *testing.T) {
 	tr := newTestRegistry(t)
 	img := randomImage(t, 1, func(m *v1.Manifest) {
 		m.Annotations = map[string]string{"padding": strings.Repeat("x", DefaultMaxManifestSize)}
@@ -157,7 +161,9 @@ func TestOversizedManifest(t *testing.T) {
 	})
 }
 
-func TestInvalidRepositoryNames(t *testing.T) {
+func TestInvalidRepositoryNames(t *testing.T) { onEngines(t, testInvalidRepositoryNames) }
+
+func testInvalidRepositoryNames(t *testing.T) {
 	tr := newTestRegistry(t)
 	img := randomImage(t, 1)
 	names := []string{
@@ -204,7 +210,9 @@ func TestInvalidRepositoryNames(t *testing.T) {
 	})
 }
 
-func TestInvalidReferencesOnPull(t *testing.T) {
+func TestInvalidReferencesOnPull(t *testing.T) { onEngines(t, testInvalidReferencesOnPull) }
+
+func testInvalidReferencesOnPull(t *testing.T) {
 	tr := newTestRegistry(t)
 	tr.pushImage("r", "v1", 1)
 	tests := []struct {
@@ -231,7 +239,9 @@ func TestInvalidReferencesOnPull(t *testing.T) {
 	assert.Equal(t, []string{"v1"}, tr.tagList("r"))
 }
 
-func TestUnknownRoutesAndMethods(t *testing.T) {
+func TestUnknownRoutesAndMethods(t *testing.T) { onEngines(t, testUnknownRoutesAndMethods) }
+
+func testUnknownRoutesAndMethods(t *testing.T) {
 	tr := newTestRegistry(t)
 	tests := []struct {
 		method, path string

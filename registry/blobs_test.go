@@ -11,7 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestBlobPushPull(t *testing.T) {
+func TestBlobPushPull(t *testing.T) { onEngines(t, testBlobPushPull) }
+
+func testBlobPushPull(t *testing.T) {
 	tests := []struct {
 		name    string
 		content []byte
@@ -47,7 +49,9 @@ func TestBlobPushPull(t *testing.T) {
 	}
 }
 
-func TestBlobRange(t *testing.T) {
+func TestBlobRange(t *testing.T) { onEngines(t, testBlobRange) }
+
+func testBlobRange(t *testing.T) {
 	tr := newTestRegistry(t)
 	content := []byte("0123456789abcdefghij") // 20 bytes
 	d := tr.pushBlob("r", content)
@@ -80,7 +84,9 @@ func TestBlobRange(t *testing.T) {
 }
 
 // A blob is readable only in the repositories it is linked to.
-func TestBlobScopedToRepository(t *testing.T) {
+func TestBlobScopedToRepository(t *testing.T) { onEngines(t, testBlobScopedToRepository) }
+
+func testBlobScopedToRepository(t *testing.T) {
 	tr := newTestRegistry(t)
 	d := tr.pushBlob("a", []byte("only in a"))
 	tr.pushBlob("b", []byte("something else, so b exists"))
@@ -99,7 +105,9 @@ func TestBlobScopedToRepository(t *testing.T) {
 	assert.Equal(t, "only in a", string(r.Body))
 }
 
-func TestBlobDelete(t *testing.T) {
+func TestBlobDelete(t *testing.T) { onEngines(t, testBlobDelete) }
+
+func testBlobDelete(t *testing.T) {
 	tr := newTestRegistry(t)
 	content := []byte("shared content")
 	d := tr.pushBlob("a", content)
@@ -117,7 +125,9 @@ func TestBlobDelete(t *testing.T) {
 	assert.Equal(t, content, r.Body)
 }
 
-func TestBlobUnknownAndInvalidDigest(t *testing.T) {
+func TestBlobUnknownAndInvalidDigest(t *testing.T) { onEngines(t, testBlobUnknownAndInvalidDigest) }
+
+func testBlobUnknownAndInvalidDigest(t *testing.T) {
 	tr := newTestRegistry(t)
 	tr.pushBlob("r", []byte("x"))
 	unknown := digest.FromString("never pushed")
@@ -146,7 +156,9 @@ func TestBlobUnknownAndInvalidDigest(t *testing.T) {
 }
 
 // A manifest's bytes can be fetched through the blob endpoint.
-func TestBlobEndpointServesManifest(t *testing.T) {
+func TestBlobEndpointServesManifest(t *testing.T) { onEngines(t, testBlobEndpointServesManifest) }
+
+func testBlobEndpointServesManifest(t *testing.T) {
 	tr := newTestRegistry(t)
 	img := tr.pushImage("r", "v1", 1)
 	r := tr.do(http.MethodGet, "/v2/r/blobs/"+img.Digest.String(), nil, nil)

@@ -64,7 +64,7 @@ func unixOrZero(t int64) time.Time {
 // ListRepositories lists repositories whose name starts with prefix, by
 // name, with the total count of matches.
 func (rg *Registry) ListRepositories(ctx context.Context, prefix string, page core.Page) ([]Repository, int, error) {
-	like := escapeLike(prefix) + "%"
+	like := likePrefix(prefix)
 	var total int
 	if err := rg.db.QueryRow(ctx, `SELECT COUNT(*) FROM registry_repositories WHERE name LIKE ? ESCAPE '\'`, like).Scan(&total); err != nil {
 		return nil, 0, err
@@ -97,7 +97,7 @@ func (rg *Registry) ListRepositories(ctx context.Context, prefix string, page co
 func (rg *Registry) CountRepositories(ctx context.Context, project string) (int, error) {
 	var n int
 	err := rg.db.QueryRow(ctx, `SELECT COUNT(*) FROM registry_repositories WHERE name LIKE ? ESCAPE '\'`,
-		escapeLike(project)+"/%").Scan(&n)
+		likePrefix(project+"/")).Scan(&n)
 	return n, err
 }
 
@@ -230,6 +230,10 @@ func (rg *Registry) DeleteRepository(ctx context.Context, repo string) error {
 	defer rg.meta.changed(repo)
 	var gone []string
 	err := rg.db.Write(ctx, func(tx *sqldb.Tx) error {
+		gone = gone[:0] // a retried transaction starts over
+		if err := lockProject(ctx, tx, projectOf(repo)); err != nil {
+			return err
+		}
 		res, err := tx.Exec(ctx, `DELETE FROM registry_repositories WHERE name = ?`, repo)
 		if err != nil {
 			return err
@@ -237,7 +241,7 @@ func (rg *Registry) DeleteRepository(ctx context.Context, repo string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("repository", repo)
 		}
-		rows, err := tx.Query(ctx, `SELECT digest FROM registry_repo_manifests WHERE repo = ?`, repo)
+		rows, err := tx.Query(ctx, `SELECT digest FROM registry_repo_manifests WHERE repo = ? ORDER BY digest`, repo)
 		if err != nil {
 			return err
 		}
@@ -250,6 +254,9 @@ func (rg *Registry) DeleteRepository(ctx context.Context, repo string) error {
 			gone = append(gone, d)
 		}
 		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
 		now := nowUnix(rg.now())
 		if err := releaseRepository(ctx, tx, repo); err != nil {
 			return err
@@ -301,6 +308,21 @@ func clampLimit(limit, maxLimit int) int {
 // escapeLike makes s match literally in LIKE ... ESCAPE '\'.
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// likePrefix is the LIKE ... ESCAPE '\' pattern of the repository names
+// that start with prefix. SQLite's LIKE ignores the case of ASCII letters
+// and PostgreSQL's does not; repository names are lower case
+// (core.ValidRepository), so folding the prefix's ASCII letters gives
+// SQLite's answer on both engines.
+func likePrefix(prefix string) string {
+	b := []byte(prefix)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + ('a' - 'A')
+		}
+	}
+	return escapeLike(string(b)) + "%"
 }
 
 // ErrTooLarge is returned by ReadConfig for a config over the limit.

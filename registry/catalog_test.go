@@ -9,7 +9,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestGoAPIListsAndDeletes(t *testing.T) {
+func TestGoAPIListsAndDeletes(t *testing.T) { onEveryEngine(t, testGoAPIListsAndDeletes) }
+
+func testGoAPIListsAndDeletes(t *testing.T) {
 	events := newRecordedEvents()
 	tr := newTestRegistry(t, WithEventSink(events))
 	ctx := t.Context()

@@ -34,7 +34,10 @@ func (rg *Registry) Check(ctx context.Context) (*CheckReport, error) {
 	rep := &CheckReport{}
 	problem := func(f string, a ...any) { rep.Problems = append(rep.Problems, fmt.Sprintf(f, a...)) }
 
-	rows, err := rg.db.Query(ctx, `SELECT digest, content FROM registry_manifests`)
+	// Every listing is in key order, so the report lists problems in the
+	// same order on every engine (PostgreSQL returns a table's rows in no
+	// particular order).
+	rows, err := rg.db.Query(ctx, `SELECT digest, content FROM registry_manifests ORDER BY digest`)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +61,7 @@ func (rg *Registry) Check(ctx context.Context) (*CheckReport, error) {
 
 	type ref struct{ parent, child, kind string }
 	var refs []ref
-	if err := rg.scanAll(ctx, `SELECT parent, child, kind FROM registry_manifest_refs`, func(s func(...any) error) error {
+	if err := rg.scanAll(ctx, `SELECT parent, child, kind FROM registry_manifest_refs ORDER BY parent, child, kind`, func(s func(...any) error) error {
 		var r ref
 		if err := s(&r.parent, &r.child, &r.kind); err != nil {
 			return err
@@ -89,7 +92,7 @@ func (rg *Registry) Check(ctx context.Context) (*CheckReport, error) {
 
 	if err := rg.scanAll(ctx, `SELECT t.repo, t.name, t.digest, COUNT(rm.digest) FROM registry_tags t
 		LEFT JOIN registry_repo_manifests rm ON rm.repo = t.repo AND rm.digest = t.digest
-		GROUP BY t.repo, t.name, t.digest`, func(s func(...any) error) error {
+		GROUP BY t.repo, t.name, t.digest ORDER BY t.repo, t.name`, func(s func(...any) error) error {
 		var repo, tag, d string
 		var n int
 		if err := s(&repo, &tag, &d, &n); err != nil {
@@ -105,7 +108,7 @@ func (rg *Registry) Check(ctx context.Context) (*CheckReport, error) {
 	}
 
 	var links []ref
-	if err := rg.scanAll(ctx, `SELECT repo, digest FROM registry_repo_blobs`, func(s func(...any) error) error {
+	if err := rg.scanAll(ctx, `SELECT repo, digest FROM registry_repo_blobs ORDER BY repo, digest`, func(s func(...any) error) error {
 		var r ref
 		if err := s(&r.parent, &r.child); err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	"github.com/stretchr/testify/assert"
@@ -14,6 +15,10 @@ import (
 // Racing chunks on one session: exactly one wins each offset, the others
 // are told where the session stands.
 func TestConcurrentChunksOnOneSession(t *testing.T) {
+	onEveryEngine(t, testConcurrentChunksOnOneSession)
+}
+
+func testConcurrentChunksOnOneSession(t *testing.T) {
 	tr := newTestRegistry(t)
 	loc := tr.startUpload("r")
 	const racers = 8
@@ -42,7 +47,9 @@ func TestConcurrentChunksOnOneSession(t *testing.T) {
 
 // Concurrent pushes to one repository and one tag all land; the tag points
 // at one of them.
-func TestConcurrentPushes(t *testing.T) {
+func TestConcurrentPushes(t *testing.T) { onEveryEngine(t, testConcurrentPushes) }
+
+func testConcurrentPushes(t *testing.T) {
 	tr := newTestRegistry(t)
 	const pushers = 8
 	imgs := make([]testImage, pushers)
@@ -74,4 +81,14 @@ func TestConcurrentPushes(t *testing.T) {
 	}
 	assert.True(t, found)
 	assert.Equal(t, []string{"latest"}, tr.tagList("busy"))
+
+	// Each manifest the tag moved off was queued as untagged, once.
+	_, untagged, err := tr.rg.GarbageQueue(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, pushers-1, untagged)
+	tr.requireConsistent("busy")
+	tr.advance(3 * time.Hour)
+	assert.Equal(t, pushers-1, tr.gc(GCOptions{DeleteUntagged: true}).ManifestsDeleted)
+	require.Equal(t, http.StatusOK, tr.getManifest("busy", "latest").Status)
+	tr.requireConsistent("busy")
 }

@@ -17,7 +17,9 @@ func (f deleteGateFunc) CheckDelete(_ context.Context, repo string, d digest.Dig
 	return f(repo, d, tags)
 }
 
-func TestDeleteGate(t *testing.T) {
+func TestDeleteGate(t *testing.T) { onEngines(t, testDeleteGate) }
+
+func testDeleteGate(t *testing.T) {
 	var asked [][]string
 	gate := deleteGateFunc(func(repo string, d digest.Digest, tags []string) error {
 		asked = append(asked, tags)

@@ -10,6 +10,15 @@
 // lives in SQL through sqldb, so listings are indexed queries and garbage
 // collection can follow references instead of walking storage.
 //
+// The database is embedded SQLite or PostgreSQL shared by several
+// processes (migrations/<dialect>/). On PostgreSQL writers run side by
+// side: every transaction that changes what a project holds (blob links,
+// manifests, tags, usage and quota, garbage verdicts) first locks that
+// project's usage row, and a manifest's row, shared by every repository
+// holding it, is locked while a holder is added or the last one removed;
+// so they meet each other's changes as SQLite's one-at-a-time writers
+// do. LockBlob is still per process.
+//
 // Embedding:
 //
 //	reg, err := registry.New(ctx, memory.New(), nil) // nil db: in-memory SQLite

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -141,9 +142,21 @@ func (rg *Registry) collectUntagged(ctx context.Context, dry bool, cutoff int64,
 			return nil
 		}
 		after = batch[len(batch)-1]
+		projects := make([]string, len(batch))
+		for i, c := range batch {
+			projects[i] = projectOf(c.repo)
+		}
+		// What the transaction hands out is assigned afresh in each
+		// attempt: Write runs it again after a deadlock.
 		var deleted []cand
+		var kept, deferred int
 		err = rg.db.Write(ctx, func(tx *sqldb.Tx) error {
-			deleted = deleted[:0]
+			deleted, kept, deferred = deleted[:0], 0, 0
+			// The projects' locks keep tags, index parents and subjects
+			// from changing between a verdict and the removal it decides.
+			if err := lockProjects(ctx, tx, projects); err != nil {
+				return err
+			}
 			for _, c := range batch {
 				verdict, err := untaggedVerdict(ctx, tx, c.repo, c.digest, cutoff)
 				if err != nil {
@@ -151,10 +164,10 @@ func (rg *Registry) collectUntagged(ctx context.Context, dry bool, cutoff int64,
 				}
 				switch verdict {
 				case gcDefer:
-					res.Deferred++
+					deferred++
 					continue
 				case gcKeep:
-					res.Kept++
+					kept++
 					if !dry {
 						if err := dequeueUntagged(ctx, tx, c.repo, c.digest); err != nil {
 							return err
@@ -185,6 +198,8 @@ func (rg *Registry) collectUntagged(ctx context.Context, dry bool, cutoff int64,
 		if err != nil {
 			return err
 		}
+		res.Kept += kept
+		res.Deferred += deferred
 		for _, c := range deleted {
 			res.ManifestsDeleted++
 			logf("untagged manifest %s@%s", c.repo, c.digest)
@@ -292,10 +307,49 @@ func (rg *Registry) collectBlobBatch(ctx context.Context, batch []string, dry bo
 			held[d] = held[d] || ok
 		}
 	}
+	// What the transaction hands out is assigned afresh in each attempt:
+	// Write runs it again after a deadlock.
 	var gone []doomedBlob
+	var kept, deferred int
 	err := rg.db.Write(ctx, func(tx *sqldb.Tx) error {
-		gone = gone[:0]
+		gone, kept, deferred = gone[:0], 0, 0
+		// The locks of the projects linking the candidates, in name
+		// order, before any is judged: a manifest push into one of them
+		// holds it from checking its blobs' links to its commit, so a
+		// push either committed its references before the judgement or
+		// finds the links gone after it (MANIFEST_BLOB_UNKNOWN).
+		locked := map[string]bool{}
+		lock := func(ds ...string) error {
+			projects, err := linkingProjects(ctx, tx, ds...)
+			if err != nil {
+				return err
+			}
+			projects = slices.DeleteFunc(projects, func(p string) bool { return locked[p] })
+			for _, p := range projects {
+				locked[p] = true
+			}
+			return lockProjects(ctx, tx, projects)
+		}
+		if err := lock(batch...); err != nil {
+			return err
+		}
 		for _, d := range batch {
+			// Links made since (another process's uploads: this one's
+			// wait for the digest locks held here) bring their projects.
+			if err := lock(d); err != nil {
+				return err
+			}
+			// A push that references d without linking it (a sparse
+			// manifest) takes it off the queue: lock the entry so that
+			// push comes wholly before the judgement (the entry is gone:
+			// d is referenced) or after it (it keeps an entry marked
+			// deleting, as after the same push on SQLite).
+			if queued, err := lockQueuedBlob(ctx, tx, d); err != nil {
+				return err
+			} else if !queued {
+				kept++
+				continue
+			}
 			var referenced, recent bool
 			var size int64
 			if err := tx.QueryRow(ctx, `SELECT
@@ -307,7 +361,7 @@ func (rg *Registry) collectBlobBatch(ctx context.Context, batch []string, dry bo
 			}
 			switch {
 			case referenced || held[d]:
-				res.Kept++
+				kept++
 				if !dry {
 					if _, err := tx.Exec(ctx, `DELETE FROM registry_gc_blobs WHERE digest = ?`, d); err != nil {
 						return err
@@ -315,7 +369,7 @@ func (rg *Registry) collectBlobBatch(ctx context.Context, batch []string, dry bo
 				}
 				continue
 			case recent:
-				res.Deferred++
+				deferred++
 				continue
 			}
 			gone = append(gone, doomedBlob{d, size})
@@ -336,6 +390,8 @@ func (rg *Registry) collectBlobBatch(ctx context.Context, batch []string, dry bo
 	if err != nil {
 		return err
 	}
+	res.Kept += kept
+	res.Deferred += deferred
 	freed := gone
 	var removeErr error
 	if !dry {
@@ -439,7 +495,9 @@ func (rg *Registry) queueUnlinkedFiles(ctx context.Context) (int, error) {
 		if len(batch) == 0 {
 			return nil
 		}
+		added := 0
 		err := rg.db.Write(ctx, func(tx *sqldb.Tx) error {
+			added = 0 // counted afresh if Write runs this again
 			for _, d := range batch {
 				r, err := tx.Exec(ctx, `INSERT INTO registry_gc_blobs (digest, since)
 					SELECT ?, 0 WHERE NOT EXISTS (SELECT 1 FROM registry_repo_blobs WHERE digest = ?)
@@ -448,12 +506,16 @@ func (rg *Registry) queueUnlinkedFiles(ctx context.Context) (int, error) {
 					return err
 				}
 				k, _ := r.RowsAffected()
-				n += int(k)
+				added += int(k)
 			}
 			return nil
 		})
 		batch = batch[:0]
-		return err
+		if err != nil {
+			return err
+		}
+		n += added
+		return nil
 	}
 	err := rg.blobs.Walk(ctx, func(d digest.Digest, _ int64) error {
 		if batch = append(batch, d.String()); len(batch) == gcBatch {
@@ -475,33 +537,52 @@ func (rg *Registry) GarbageQueue(ctx context.Context) (blobs, untagged int, err 
 	return blobs, untagged, err
 }
 
+// lockQueuedBlob locks d's entry in the blob queue until tx ends; false
+// when it has left the queue. With SQLite it does nothing (and reports
+// true): the entry cannot leave while a run's transaction holds the
+// database.
+func lockQueuedBlob(ctx context.Context, tx *sqldb.Tx, d string) (bool, error) {
+	if !sharedWriters(tx) {
+		return true, nil
+	}
+	var deleting int
+	err := tx.QueryRow(ctx, `SELECT deleting FROM registry_gc_blobs WHERE digest = ?`+tx.ForUpdate(), d).Scan(&deleting)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// linkingProjects lists the projects whose repositories link any of ds.
+func linkingProjects(ctx context.Context, tx *sqldb.Tx, ds ...string) ([]string, error) {
+	if len(ds) == 0 || !sharedWriters(tx) {
+		return nil, nil // lockProjects would do nothing with them
+	}
+	args := make([]any, len(ds))
+	for i, d := range ds {
+		args[i] = d
+	}
+	repos, err := scanStrings(tx.Query(ctx, `SELECT DISTINCT repo FROM registry_repo_blobs WHERE digest IN (?`+
+		strings.Repeat(", ?", len(ds)-1)+`)`, args...))
+	for i, r := range repos {
+		repos[i] = projectOf(r)
+	}
+	return repos, err
+}
+
 // releaseBlobEverywhere removes every link of d, taking its size off the
 // usage of each project that held it.
 func releaseBlobEverywhere(ctx context.Context, tx *sqldb.Tx, d string, size int64) error {
-	repos, err := func() ([]string, error) {
-		rows, err := tx.Query(ctx, `SELECT repo FROM registry_repo_blobs WHERE digest = ?`, d)
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		var out []string
-		for rows.Next() {
-			var r string
-			if err := rows.Scan(&r); err != nil {
-				return nil, err
-			}
-			out = append(out, r)
-		}
-		return out, rows.Err()
-	}()
+	repos, err := scanStrings(tx.Query(ctx, `SELECT repo FROM registry_repo_blobs WHERE digest = ?`, d))
 	if err != nil {
 		return err
 	}
-	projects := map[string]bool{}
-	for _, r := range repos {
-		projects[projectOf(r)] = true
+	projects := make([]string, len(repos))
+	for i, r := range repos {
+		projects[i] = projectOf(r)
 	}
-	for p := range projects {
+	slices.Sort(projects)
+	for _, p := range slices.Compact(projects) {
 		if err := addUsage(ctx, tx, p, -max(size, 0)); err != nil {
 			return err
 		}

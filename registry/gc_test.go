@@ -41,6 +41,10 @@ func (tr *testRegistry) blobStored(d digest.Digest) bool {
 }
 
 func TestGCFreesWhatADeletedManifestHeld(t *testing.T) {
+	onEveryEngine(t, testGCFreesWhatADeletedManifestHeld)
+}
+
+func testGCFreesWhatADeletedManifestHeld(t *testing.T) {
 	tr := newTestRegistry(t)
 	kept := tr.pushImage("lib/app", "v1", 2)
 	doomed := tr.pushImage("lib/app", "v2", 2, func(m *v1.Manifest) {
@@ -86,6 +90,10 @@ func TestGCFreesWhatADeletedManifestHeld(t *testing.T) {
 }
 
 func TestGCGraceWindowProtectsFreshUploads(t *testing.T) {
+	onEveryEngine(t, testGCGraceWindowProtectsFreshUploads)
+}
+
+func testGCGraceWindowProtectsFreshUploads(t *testing.T) {
 	tr := newTestRegistry(t)
 	orphan := tr.pushBlob("lib/app", randomBytes(100)) // a client that never pushed its manifest
 	assert.Equal(t, GCResult{Deferred: 1}, tr.gc(GCOptions{}))
@@ -102,7 +110,9 @@ func TestGCGraceWindowProtectsFreshUploads(t *testing.T) {
 	assert.True(t, tr.blobStored(again))
 }
 
-func TestGCDeleteUntagged(t *testing.T) {
+func TestGCDeleteUntagged(t *testing.T) { onEveryEngine(t, testGCDeleteUntagged) }
+
+func testGCDeleteUntagged(t *testing.T) {
 	tr := newTestRegistry(t)
 	byDigest := tr.pushImage("lib/app", "", 1)
 	retagged := tr.pushImage("lib/app", "latest", 1)
@@ -149,7 +159,9 @@ func TestGCDeleteUntagged(t *testing.T) {
 
 // A run cut off after committing a removal and before deleting the bytes
 // leaves a consistent store, and the next run finishes the job.
-func TestGCFinishesARemovalCutOff(t *testing.T) {
+func TestGCFinishesARemovalCutOff(t *testing.T) { onEveryEngine(t, testGCFinishesARemovalCutOff) }
+
+func testGCFinishesARemovalCutOff(t *testing.T) {
 	tr := newTestRegistry(t)
 	orphan := tr.pushBlob("lib/app", randomBytes(64))
 	// The state a crash between the commit and the byte removal leaves.
@@ -171,7 +183,9 @@ func TestGCFinishesARemovalCutOff(t *testing.T) {
 }
 
 // Held blobs (a chart's archive in the shared store) are never removed.
-func TestGCKeepsHeldBlobs(t *testing.T) {
+func TestGCKeepsHeldBlobs(t *testing.T) { onEveryEngine(t, testGCKeepsHeldBlobs) }
+
+func testGCKeepsHeldBlobs(t *testing.T) {
 	var holder holderFunc = func(d digest.Digest) bool { return true }
 	tr := newTestRegistry(t, WithBlobHolder(holder))
 	d := tr.pushBlob("lib/app", randomBytes(10))
@@ -185,7 +199,9 @@ func TestGCKeepsHeldBlobs(t *testing.T) {
 }
 
 // MarkGarbage rebuilds a lost queue from the whole store.
-func TestGCMarkRebuildsTheQueue(t *testing.T) {
+func TestGCMarkRebuildsTheQueue(t *testing.T) { onEveryEngine(t, testGCMarkRebuildsTheQueue) }
+
+func testGCMarkRebuildsTheQueue(t *testing.T) {
 	tr := newTestRegistry(t)
 	live := tr.pushImage("lib/app", "v1", 1)
 	orphan := tr.pushBlob("lib/app", randomBytes(10))
@@ -215,7 +231,9 @@ func TestGCMarkRebuildsTheQueue(t *testing.T) {
 
 // A push racing a run either keeps its blob or fails cleanly: the manifest
 // never points at missing bytes.
-func TestGCRacingPushFailsCleanly(t *testing.T) {
+func TestGCRacingPushFailsCleanly(t *testing.T) { onEveryEngine(t, testGCRacingPushFailsCleanly) }
+
+func testGCRacingPushFailsCleanly(t *testing.T) {
 	tr := newTestRegistry(t)
 	img := randomImage(t, 1)
 	tr.pushImageBlobs("lib/app", img)
@@ -260,6 +278,10 @@ func (f *failingRemoval) Delete(ctx context.Context, d digest.Digest) error {
 // error naming the blob, the others are done, and the failed one stays
 // queued until a later run removes it.
 func TestGCRemovalFailureLeavesTheBlobQueued(t *testing.T) {
+	onEveryEngine(t, testGCRemovalFailureLeavesTheBlobQueued)
+}
+
+func testGCRemovalFailureLeavesTheBlobQueued(t *testing.T) {
 	tr := newTestRegistry(t)
 	var orphans []digest.Digest
 	for range 20 {

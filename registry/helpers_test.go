@@ -9,34 +9,159 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/require"
 
+	"github.com/berthlabs/berth/sqldb"
 	"github.com/berthlabs/berth/storage/memory"
 )
 
-// testRegistry is a registry over the memory driver and a private in-memory
-// SQLite database, served by an httptest server.
+// testRegistry is a registry over the memory driver and a fresh database
+// of its test's engine (see onEngines), served by an httptest server.
 type testRegistry struct {
 	t   *testing.T
 	rg  *Registry
 	srv *httptest.Server
 }
 
-// newTestRegistry starts a registry with opts; it is shut down when the test
-// ends.
+// newTestRegistry starts a registry with opts on the engine of t (private
+// in-memory SQLite unless t runs under onEngines); it is shut down when
+// the test ends.
 func newTestRegistry(t *testing.T, opts ...Option) *testRegistry {
 	t.Helper()
-	opts = append([]Option{WithLogger(slog.New(slog.NewTextHandler(t.Output(), nil)))}, opts...)
-	rg, err := New(t.Context(), memory.New(), nil, opts...)
+	db := openEngine(t, engineOf(t))
+	opts = append([]Option{WithLogger(slog.New(slog.NewTextHandler(testLog(t), nil)))}, opts...)
+	rg, err := New(t.Context(), memory.New(), db, opts...)
 	require.NoError(t, err)
 	srv := httptest.NewServer(rg)
 	t.Cleanup(srv.Close)
 	return &testRegistry{t: t, rg: rg, srv: srv}
+}
+
+// engine is a database a test registry runs on.
+type engine string
+
+const (
+	sqliteMemory engine = "sqlite"   // New's private in-memory SQLite (a nil db)
+	sqliteFile   engine = "file"     // a SQLite file: separate reader and writer pools
+	postgres     engine = "postgres" // a fresh database on the shared PostgreSQL server
+)
+
+// engines are those onEngines runs each test on.
+var engines = []engine{sqliteMemory, postgres}
+
+// testEngines maps the name of each onEngines subtest to its engine.
+var testEngines sync.Map
+
+// onEngines runs fn once on each engine, as subtests named after them:
+// newTestRegistry in fn, or in fn's own subtests, opens its registry on
+// that engine, in a database of its own.
+func onEngines(t *testing.T, fn func(t *testing.T)) {
+	t.Helper()
+	for _, e := range engines {
+		onEngine(t, e, fn)
+	}
+}
+
+// onEveryEngine is onEngines with a SQLite file as well, which reads
+// through a pool of its own as the server's database does, for the tests
+// of what the registry keeps in SQL.
+func onEveryEngine(t *testing.T, fn func(t *testing.T)) {
+	t.Helper()
+	for _, e := range append(slices.Clip(engines), sqliteFile) {
+		onEngine(t, e, fn)
+	}
+}
+
+// onEngine runs fn on one engine, as a subtest named after it.
+func onEngine(t *testing.T, e engine, fn func(t *testing.T)) {
+	t.Helper()
+	t.Run(string(e), func(t *testing.T) {
+		testEngines.Store(t.Name(), e)
+		t.Cleanup(func() { testEngines.Delete(t.Name()) })
+		fn(t)
+	})
+}
+
+// engineOf is the engine of t's closest onEngines subtest, or in-memory
+// SQLite.
+func engineOf(t *testing.T) engine {
+	for name := t.Name(); ; {
+		if e, ok := testEngines.Load(name); ok {
+			return e.(engine)
+		}
+		i := strings.LastIndexByte(name, '/')
+		if i < 0 {
+			return sqliteMemory
+		}
+		name = name[:i]
+	}
+}
+
+// openEngine opens a fresh database of engine for t, closed when t ends;
+// nil for in-memory SQLite, which New opens itself.
+func openEngine(t *testing.T, e engine) *sqldb.DB {
+	t.Helper()
+	var db *sqldb.DB
+	var err error
+	switch e {
+	case sqliteMemory:
+		return nil
+	case sqliteFile:
+		db, err = sqldb.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "berth.db"))
+	case postgres:
+		db, err = sqldb.OpenPostgres(t.Context(), pg.Database(t))
+	}
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// openDB is openEngine that opens in-memory SQLite too.
+func openDB(t *testing.T, e engine) *sqldb.DB {
+	t.Helper()
+	if e != sqliteMemory {
+		return openEngine(t, e)
+	}
+	db, err := sqldb.OpenSQLiteMemory(t.Context())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// testLog is t's output until t's cleanup begins, and then nothing: the
+// registry writes pull times in the background when its context ends,
+// and may log about them after the test has completed.
+func testLog(t *testing.T) io.Writer {
+	l := &quietingWriter{w: t.Output()}
+	t.Cleanup(func() {
+		l.mu.Lock()
+		l.done = true
+		l.mu.Unlock()
+	})
+	return l
+}
+
+type quietingWriter struct {
+	mu   sync.Mutex
+	w    io.Writer
+	done bool
+}
+
+func (q *quietingWriter) Write(p []byte) (int, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.done {
+		return len(p), nil
+	}
+	return q.w.Write(p)
 }
 
 // response is a fully read HTTP response.

@@ -57,7 +57,9 @@ func requireDenied(t *testing.T, r *response) {
 	assert.Equal(t, "blocked: 2 critical vulnerabilities above the project's threshold 'high'", body.Errors[0].Message)
 }
 
-func TestPullGate(t *testing.T) {
+func TestPullGate(t *testing.T) { onEngines(t, testPullGate) }
+
+func testPullGate(t *testing.T) {
 	gate := &blockRepo{repo: "vulnerable"}
 	tr := newTestRegistry(t, WithPullGate(gate))
 	bad := tr.pushImage("vulnerable", "v1", 1)
@@ -88,7 +90,9 @@ func TestPullGate(t *testing.T) {
 	assert.Equal(t, good.Manifest, gate.last().Manifest, "GET hands the gate the manifest bytes")
 }
 
-func TestPushGate(t *testing.T) {
+func TestPushGate(t *testing.T) { onEngines(t, testPushGate) }
+
+func testPushGate(t *testing.T) {
 	gate := &blockRepo{repo: "frozen"}
 	tr := newTestRegistry(t, WithPushGate(gate))
 	tr.pushImage("open", "v1", 1)
@@ -147,7 +151,9 @@ func (a *tokenAuth) last() []Access {
 	return a.needs[len(a.needs)-1]
 }
 
-func TestAuthorizerChallenge(t *testing.T) {
+func TestAuthorizerChallenge(t *testing.T) { onEngines(t, testAuthorizerChallenge) }
+
+func testAuthorizerChallenge(t *testing.T) {
 	auth := &tokenAuth{}
 	tr := newTestRegistry(t, WithAuthorizer(auth))
 	for _, path := range []string{"/v2/", "/v2/r/tags/list", "/v2/_catalog"} {
@@ -166,7 +172,9 @@ func TestAuthorizerChallenge(t *testing.T) {
 	requireError(t, tr.do(http.MethodGet, "/v2/r/blobs/"+d.String(), nil, ok), http.StatusNotFound, CodeBlobUnknown)
 }
 
-func TestAuthorizerAccess(t *testing.T) {
+func TestAuthorizerAccess(t *testing.T) { onEngines(t, testAuthorizerAccess) }
+
+func testAuthorizerAccess(t *testing.T) {
 	auth := &tokenAuth{}
 	tr := newTestRegistry(t, WithAuthorizer(auth))
 	d := digest.FromString("x").String()
@@ -226,7 +234,9 @@ func (r *recordedEvents) wait(t *testing.T, n int) []Event {
 	return out
 }
 
-func TestEvents(t *testing.T) {
+func TestEvents(t *testing.T) { onEngines(t, testEvents) }
+
+func testEvents(t *testing.T) {
 	events := newRecordedEvents()
 	tr := newTestRegistry(t, WithEventSink(events))
 	img := randomImage(t, 1)
@@ -327,7 +337,9 @@ func (actorAuthorizer) Authorize(r *http.Request, _ []Access) (context.Context, 
 	return WithActor(r.Context(), "alice"), nil
 }
 
-func TestEventsCarryTheActor(t *testing.T) {
+func TestEventsCarryTheActor(t *testing.T) { onEngines(t, testEventsCarryTheActor) }
+
+func testEventsCarryTheActor(t *testing.T) {
 	events := newRecordedEvents()
 	tr := newTestRegistry(t, WithAuthorizer(actorAuthorizer{}), WithEventSink(events))
 	tr.pushBlob("r", []byte("x"))

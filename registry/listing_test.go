@@ -51,7 +51,9 @@ func (tr *testRegistry) tagImage(repo string, tags ...string) {
 	}
 }
 
-func TestTagsPagination(t *testing.T) {
+func TestTagsPagination(t *testing.T) { onEngines(t, testTagsPagination) }
+
+func testTagsPagination(t *testing.T) {
 	tr := newTestRegistry(t)
 	tr.tagImage("r", "e", "c", "a", "d", "b")
 
@@ -77,7 +79,9 @@ func TestTagsPagination(t *testing.T) {
 	requireError(t, tr.do(http.MethodGet, "/v2/unknown/tags/list", nil, nil), http.StatusNotFound, CodeNameUnknown)
 }
 
-func TestCatalogPagination(t *testing.T) {
+func TestCatalogPagination(t *testing.T) { onEngines(t, testCatalogPagination) }
+
+func testCatalogPagination(t *testing.T) {
 	tr := newTestRegistry(t)
 	for _, repo := range []string{"b/x", "a", "c", "b"} {
 		tr.pushBlob(repo, []byte(repo))
@@ -99,7 +103,9 @@ func TestCatalogPagination(t *testing.T) {
 	assert.Equal(t, `</v2/_catalog?last=a&n=1>; rel="next"`, r.Header.Get("Link"))
 }
 
-func TestPageSizeBounds(t *testing.T) {
+func TestPageSizeBounds(t *testing.T) { onEngines(t, testPageSizeBounds) }
+
+func testPageSizeBounds(t *testing.T) {
 	tr := newTestRegistry(t, WithMaxPageSize(3))
 	tr.tagImage("r", "a", "b", "c", "d", "e")
 
@@ -143,7 +149,9 @@ func (tr *testRegistry) referrersOf(repo string, subject digest.Digest, query st
 	return idx, r
 }
 
-func TestReferrers(t *testing.T) {
+func TestReferrers(t *testing.T) { onEngines(t, testReferrers) }
+
+func testReferrers(t *testing.T) {
 	tr := newTestRegistry(t)
 	subject := tr.pushImage("r", "v1", 1)
 	subjDesc := descriptorOf(MediaTypeOCIManifest, subject.Manifest)
@@ -225,7 +233,9 @@ func TestReferrers(t *testing.T) {
 	})
 }
 
-func TestReferrersPaginate(t *testing.T) {
+func TestReferrersPaginate(t *testing.T) { onEngines(t, testReferrersPaginate) }
+
+func testReferrersPaginate(t *testing.T) {
 	tr := newTestRegistry(t, WithMaxPageSize(3))
 	subject := tr.pushImage("r", "t", 1)
 	want := map[string]bool{}
@@ -261,7 +271,9 @@ func TestReferrersPaginate(t *testing.T) {
 	assert.Equal(t, 3, pages)
 }
 
-func TestOpenUploadsAreBounded(t *testing.T) {
+func TestOpenUploadsAreBounded(t *testing.T) { onEngines(t, testOpenUploadsAreBounded) }
+
+func testOpenUploadsAreBounded(t *testing.T) {
 	tr := newTestRegistry(t, WithMaxOpenUploads(2))
 	a := tr.startUpload("r")
 	tr.startUpload("r")

@@ -11,7 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestManifestPushPull(t *testing.T) {
+func TestManifestPushPull(t *testing.T) { onEngines(t, testManifestPushPull) }
+
+func testManifestPushPull(t *testing.T) {
 	tr := newTestRegistry(t)
 	img := tr.pushImage("library/app", "v1", 2)
 
@@ -45,7 +47,9 @@ func TestManifestPushPull(t *testing.T) {
 		http.StatusBadRequest, CodeManifestBlobUnknown)
 }
 
-func TestManifestContentTypeInference(t *testing.T) {
+func TestManifestContentTypeInference(t *testing.T) { onEngines(t, testManifestContentTypeInference) }
+
+func testManifestContentTypeInference(t *testing.T) {
 	tests := []struct {
 		name        string
 		contentType string
@@ -74,7 +78,9 @@ func TestManifestContentTypeInference(t *testing.T) {
 	}
 }
 
-func TestManifestSHA512(t *testing.T) {
+func TestManifestSHA512(t *testing.T) { onEngines(t, testManifestSHA512) }
+
+func testManifestSHA512(t *testing.T) {
 	tr := newTestRegistry(t)
 	img := randomImage(t, 1)
 	tr.pushImageBlobs("r", img)
@@ -91,7 +97,9 @@ func TestManifestSHA512(t *testing.T) {
 	assert.Equal(t, d.String(), r.Header.Get("Docker-Content-Digest"))
 }
 
-func TestManifestTagParameters(t *testing.T) {
+func TestManifestTagParameters(t *testing.T) { onEngines(t, testManifestTagParameters) }
+
+func testManifestTagParameters(t *testing.T) {
 	tr := newTestRegistry(t)
 	img := randomImage(t, 1)
 	tr.pushImageBlobs("r", img)
@@ -113,7 +121,9 @@ func TestManifestTagParameters(t *testing.T) {
 	assert.Empty(t, r.Header.Values("OCI-Tag"))
 }
 
-func TestManifestRetag(t *testing.T) {
+func TestManifestRetag(t *testing.T) { onEngines(t, testManifestRetag) }
+
+func testManifestRetag(t *testing.T) {
 	tr := newTestRegistry(t)
 	old := tr.pushImage("r", "latest", 1)
 	cur := tr.pushImage("r", "latest", 1)
@@ -125,7 +135,9 @@ func TestManifestRetag(t *testing.T) {
 	assert.Equal(t, []string{"latest"}, tr.tagList("r"))
 }
 
-func TestManifestSubject(t *testing.T) {
+func TestManifestSubject(t *testing.T) { onEngines(t, testManifestSubject) }
+
+func testManifestSubject(t *testing.T) {
 	tests := []struct {
 		name         string
 		pushSubject  bool
@@ -158,7 +170,9 @@ func TestManifestSubject(t *testing.T) {
 	}
 }
 
-func TestManifestDelete(t *testing.T) {
+func TestManifestDelete(t *testing.T) { onEngines(t, testManifestDelete) }
+
+func testManifestDelete(t *testing.T) {
 	tr := newTestRegistry(t)
 	img := tr.pushImage("r", "v1", 1)
 	r := tr.putManifest("r", img.Digest.String()+"?tag=v2", MediaTypeOCIManifest, img.Manifest)
@@ -201,6 +215,10 @@ func TestManifestDelete(t *testing.T) {
 
 // Fields berth does not know, key order and whitespace survive byte for byte.
 func TestManifestUnknownFieldsPreserved(t *testing.T) {
+	onEngines(t, testManifestUnknownFieldsPreserved)
+}
+
+func testManifestUnknownFieldsPreserved(t *testing.T) {
 	tr := newTestRegistry(t)
 	config := []byte(`{"architecture":"arm64","os":"linux"}`)
 	layer := randomBytes(100)
@@ -225,7 +243,9 @@ func TestManifestUnknownFieldsPreserved(t *testing.T) {
 	assert.Equal(t, d.String(), r.Header.Get("Docker-Content-Digest"))
 }
 
-func TestDockerManifestTypes(t *testing.T) {
+func TestDockerManifestTypes(t *testing.T) { onEngines(t, testDockerManifestTypes) }
+
+func testDockerManifestTypes(t *testing.T) {
 	tr := newTestRegistry(t)
 	config := []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers"}}`)
 	layer := randomBytes(300)
@@ -261,7 +281,9 @@ func TestDockerManifestTypes(t *testing.T) {
 	}
 }
 
-func TestNestedIndex(t *testing.T) {
+func TestNestedIndex(t *testing.T) { onEngines(t, testNestedIndex) }
+
+func testNestedIndex(t *testing.T) {
 	tr := newTestRegistry(t)
 	a := tr.pushImage("n", "", 1)
 	b := tr.pushImage("n", "", 1)
@@ -286,7 +308,9 @@ func TestNestedIndex(t *testing.T) {
 
 // A descriptor's data field carries its content: the blob need not be
 // uploaded, but the data must match the digest and size.
-func TestDescriptorDataField(t *testing.T) {
+func TestDescriptorDataField(t *testing.T) { onEngines(t, testDescriptorDataField) }
+
+func testDescriptorDataField(t *testing.T) {
 	config := []byte(`{"architecture":"amd64","os":"linux"}`)
 	tests := []struct {
 		name   string
@@ -323,7 +347,9 @@ func TestDescriptorDataField(t *testing.T) {
 
 // Non-distributable (foreign) layers are served from elsewhere, so the
 // registry accepts them without the blob.
-func TestNonDistributableLayer(t *testing.T) {
+func TestNonDistributableLayer(t *testing.T) { onEngines(t, testNonDistributableLayer) }
+
+func testNonDistributableLayer(t *testing.T) {
 	tests := []struct {
 		name      string
 		mediaType string

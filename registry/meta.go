@@ -49,7 +49,11 @@ func (m *metaStore) linkBlob(ctx context.Context, repo string, d digest.Digest, 
 	var notice *QuotaNotice
 	defer func() { m.notice(ctx, notice) }()
 	return m.db.Write(ctx, func(tx *sqldb.Tx) error {
+		notice = nil // this attempt's: Write runs fn again after a deadlock
 		t := nowUnix(now)
+		if err := lockProject(ctx, tx, projectOf(repo)); err != nil {
+			return err
+		}
 		if err := ensureRepo(ctx, tx, repo, t); err != nil {
 			return err
 		}
@@ -83,6 +87,9 @@ func (m *metaStore) blobSize(ctx context.Context, repo string, d digest.Digest) 
 // unlinkBlob removes a blob from repo; errNotFound when it was not linked.
 func (m *metaStore) unlinkBlob(ctx context.Context, repo string, d digest.Digest) error {
 	return m.db.Write(ctx, func(tx *sqldb.Tx) error {
+		if err := lockProject(ctx, tx, projectOf(repo)); err != nil {
+			return err
+		}
 		var size int64
 		if err := tx.QueryRow(ctx, `DELETE FROM registry_repo_blobs WHERE repo = ? AND digest = ? RETURNING size`,
 			repo, d.String()).Scan(&size); err != nil {
@@ -166,7 +173,11 @@ func (m *metaStore) repoExists(ctx context.Context, repo string) (bool, error) {
 
 // page reads one column of strings from a paginated query.
 func (m *metaStore) page(ctx context.Context, q string, args ...any) ([]string, error) {
-	rows, err := m.db.Query(ctx, q, args...)
+	return scanStrings(m.db.Query(ctx, q, args...))
+}
+
+// scanStrings reads one column of strings from a query's rows.
+func scanStrings(rows *sql.Rows, err error) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}

@@ -29,6 +29,14 @@ func (m *metaStore) putManifest(ctx context.Context, repo string, dgst digest.Di
 	var notice *QuotaNotice
 	defer func() { m.notice(ctx, notice) }()
 	return m.db.Write(ctx, func(tx *sqldb.Tx) error {
+		notice = nil // this attempt's: Write runs fn again after a deadlock
+		// The project's lock first: the links requireAll finds stay until
+		// the commit (garbage collection takes the lock to remove them),
+		// the quota check reads the usage it changes, and the tags read
+		// below are the ones the upserts replace.
+		if err := lockProject(ctx, tx, projectOf(repo)); err != nil {
+			return err
+		}
 		if !sparse {
 			if err := requireAll(ctx, tx, `registry_repo_blobs`, repo, pm.Blobs, "blob"); err != nil {
 				return err
@@ -44,11 +52,7 @@ func (m *metaStore) putManifest(ctx context.Context, repo string, dgst digest.Di
 		if pm.Subject != nil {
 			subject = pm.Subject.Digest.String()
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO registry_manifests
-			(digest, media_type, artifact_type, subject, annotations, size, content, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING`,
-			dgst.String(), pm.MediaType, pm.ArtifactType, subject, annotationsJSON(pm.Annotations),
-			len(body), body, t); err != nil {
+		if err := storeManifestRow(ctx, tx, dgst.String(), pm, subject, body, t); err != nil {
 			return err
 		}
 		if err := insertRefs(ctx, tx, dgst, pm); err != nil {
@@ -69,6 +73,10 @@ func (m *metaStore) putManifest(ctx context.Context, repo string, dgst digest.Di
 			return err
 		}
 		for _, tag := range tags {
+			// Every transaction that points or deletes a tag of the
+			// project holds its lock (lockProject above), so old is what
+			// the upsert replaces, and the manifest it leaves untagged
+			// is queued: no concurrent move can slip in between.
 			var old string
 			err := tx.QueryRow(ctx, `SELECT digest FROM registry_tags WHERE repo = ? AND name = ?`, repo, tag).Scan(&old)
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -90,6 +98,44 @@ func (m *metaStore) putManifest(ctx context.Context, repo string, dgst digest.Di
 		}
 		return enqueueUntagged(ctx, tx, repo, dgst.String(), t)
 	})
+}
+
+// maxManifestRowAttempts bounds storeManifestRow's attempts to insert a
+// row that concurrent deletions keep removing.
+const maxManifestRowAttempts = 3
+
+// storeManifestRow inserts a manifest's row unless it is stored already,
+// and holds the row's lock until tx ends. A manifest's row is shared by
+// every repository holding it, of every project: the lock keeps a
+// deletion in another project (dropManifestRow, which takes it before
+// counting the holders) from removing the row and its references while
+// this transaction adds a holder. With SQLite the insert is all.
+func storeManifestRow(ctx context.Context, tx *sqldb.Tx, d string, pm *parsedManifest, subject string, body []byte, now int64) error {
+	for range maxManifestRowAttempts {
+		res, err := tx.Exec(ctx, `INSERT INTO registry_manifests
+			(digest, media_type, artifact_type, subject, annotations, size, content, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING`,
+			d, pm.MediaType, pm.ArtifactType, subject, annotationsJSON(pm.Annotations), len(body), body, now)
+		if err != nil || !sharedWriters(tx) {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err // inserted: locked as this transaction's own row
+		}
+		// Stored already: lock it. No row means a deletion committed in
+		// between (DO NOTHING does not wait for it); insert again.
+		if err := lockManifestRow(ctx, tx, d); !errors.Is(err, errNotFound) {
+			return err
+		}
+	}
+	return fmt.Errorf("manifest %s: its row was deleted %d times while being stored", d, maxManifestRowAttempts)
+}
+
+// lockManifestRow locks a manifest's row until tx ends; errNotFound when
+// there is none.
+func lockManifestRow(ctx context.Context, tx *sqldb.Tx, d string) error {
+	var s string
+	return notFoundIfNoRows(tx.QueryRow(ctx, `SELECT digest FROM registry_manifests WHERE digest = ?`+tx.ForUpdate(), d).Scan(&s))
 }
 
 func insertRefs(ctx context.Context, tx *sqldb.Tx, parent digest.Digest, pm *parsedManifest) error {
@@ -159,6 +205,11 @@ func (m *metaStore) deleteTag(ctx context.Context, repo, tag string) (digest.Dig
 	var d string
 	defer m.changed(repo)
 	err := m.db.Write(ctx, func(tx *sqldb.Tx) error {
+		// The project's lock orders this against tagging d again, so d is
+		// queued as untagged exactly when no tag is left on it.
+		if err := lockProject(ctx, tx, projectOf(repo)); err != nil {
+			return err
+		}
 		if err := tx.QueryRow(ctx, `DELETE FROM registry_tags WHERE repo = ? AND name = ? RETURNING digest`, repo, tag).Scan(&d); err != nil {
 			return notFoundIfNoRows(err)
 		}
@@ -173,6 +224,9 @@ func (m *metaStore) deleteManifest(ctx context.Context, repo string, dgst digest
 	var mr *manifestRow
 	defer m.changed(repo)
 	err := m.db.Write(ctx, func(tx *sqldb.Tx) error {
+		if err := lockProject(ctx, tx, projectOf(repo)); err != nil {
+			return err
+		}
 		var err error
 		mr, err = scanManifest(tx.QueryRow(ctx, `SELECT `+manifestCols+` FROM registry_repo_manifests rm
 			JOIN registry_manifests m ON m.digest = rm.digest WHERE rm.repo = ? AND rm.digest = ?`, repo, dgst.String()), false)
@@ -198,12 +252,21 @@ func (m *metaStore) deleteManifest(ctx context.Context, repo string, dgst digest
 // dropManifestRow removes a manifest's row and references once no
 // repository holds it, making candidates of what it referenced; repo is
 // the repository that last held it. Its own untagged entry in repo goes.
+// The caller holds repo's project's lock; the count of holders is taken
+// under the row's lock, which a push of the manifest into any repository
+// holds until it commits (storeManifestRow): the count sees that push, or
+// the push stores the row again after this commits.
 func dropManifestRow(ctx context.Context, tx *sqldb.Tx, repo, d string, now int64) error {
 	if err := dequeueUntagged(ctx, tx, repo, d); err != nil {
 		return err
 	}
 	if err := enqueueDependents(ctx, tx, repo, d, now); err != nil {
 		return err
+	}
+	if sharedWriters(tx) {
+		if err := lockManifestRow(ctx, tx, d); err != nil && !errors.Is(err, errNotFound) {
+			return err
+		}
 	}
 	var holders int
 	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM registry_repo_manifests WHERE digest = ?`, d).Scan(&holders); err != nil {

@@ -126,7 +126,11 @@ func (m *metaStore) finishUpload(ctx context.Context, id, repo string, d digest.
 	var notice *QuotaNotice
 	defer func() { m.notice(ctx, notice) }()
 	return m.db.Write(ctx, func(tx *sqldb.Tx) error {
+		notice = nil // this attempt's: Write runs fn again after a deadlock
 		t := nowUnix(now)
+		if err := lockProject(ctx, tx, projectOf(repo)); err != nil {
+			return err
+		}
 		if err := ensureRepo(ctx, tx, repo, t); err != nil {
 			return err
 		}
@@ -161,7 +165,7 @@ func (m *metaStore) blobHolders(ctx context.Context, project string, d digest.Di
 	q, args := `SELECT repo, size FROM registry_repo_blobs WHERE digest = ?`, []any{d.String()}
 	if project != "" {
 		q += ` AND repo LIKE ? ESCAPE '\'`
-		args = append(args, escapeLike(project)+"/%")
+		args = append(args, likePrefix(project+"/"))
 	}
 	rows, err := m.db.Query(ctx, q+` ORDER BY repo LIMIT ?`, append(args, n)...)
 	if err != nil {

@@ -31,7 +31,9 @@ func (p *pullList) may(_ context.Context, project, repository string) bool {
 // A mount without a source takes the blob only from a repository the
 // filter allows; else the client gets an upload and the blob stays
 // unreadable in the target.
-func TestMountSourceFilter(t *testing.T) {
+func TestMountSourceFilter(t *testing.T) { onEngines(t, testMountSourceFilter) }
+
+func testMountSourceFilter(t *testing.T) {
 	content := []byte("a layer of several repositories")
 	tests := []struct {
 		name    string
@@ -84,7 +86,9 @@ func TestMountSourceFilter(t *testing.T) {
 
 // A mount that names its source is the Authorizer's to allow (pull on
 // from); the filter is not asked.
-func TestMountFromIgnoresTheFilter(t *testing.T) {
+func TestMountFromIgnoresTheFilter(t *testing.T) { onEngines(t, testMountFromIgnoresTheFilter) }
+
+func testMountFromIgnoresTheFilter(t *testing.T) {
 	filter := &pullList{}
 	tr := newTestRegistry(t, WithMountSourceFilter(filter.may), WithProjectScopedAnonymousMount())
 	d := tr.pushBlob("p/src", []byte("named source"))
@@ -95,7 +99,9 @@ func TestMountFromIgnoresTheFilter(t *testing.T) {
 
 // The filter is asked about a bounded number of candidates, in name order:
 // an allowed holder past them is not found, and the client uploads.
-func TestMountCandidatesAreBounded(t *testing.T) {
+func TestMountCandidatesAreBounded(t *testing.T) { onEngines(t, testMountCandidatesAreBounded) }
+
+func testMountCandidatesAreBounded(t *testing.T) {
 	filter := &pullList{allowed: []string{"p/zz-open"}}
 	tr := newTestRegistry(t, WithMountSourceFilter(filter.may), WithProjectScopedAnonymousMount())
 	content := []byte("a popular base layer")

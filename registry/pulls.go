@@ -1,7 +1,11 @@
 package registry
 
 import (
+	"cmp"
 	"context"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -67,14 +71,19 @@ func (rg *Registry) FlushPulls(ctx context.Context) error {
 	if len(arts)+len(tags) == 0 {
 		return nil
 	}
+	// Rows are updated in key order: two processes flushing at once lock
+	// them in the same order, so neither waits for the other in a cycle.
+	artKeys, tagKeys := sortedPullKeys(arts), sortedPullKeys(tags)
 	return rg.db.Write(ctx, func(tx *sqldb.Tx) error {
-		for k, t := range arts {
+		for _, k := range artKeys {
+			t := arts[k]
 			if _, err := tx.Exec(ctx, `UPDATE registry_repo_manifests SET pulled_at = ? WHERE repo = ? AND digest = ? AND pulled_at < ?`,
 				t, k.repo, k.name, t); err != nil {
 				return err
 			}
 		}
-		for k, t := range tags {
+		for _, k := range tagKeys {
+			t := tags[k]
 			if _, err := tx.Exec(ctx, `UPDATE registry_tags SET pulled_at = ? WHERE repo = ? AND name = ? AND pulled_at < ?`,
 				t, k.repo, k.name, t); err != nil {
 				return err
@@ -82,6 +91,14 @@ func (rg *Registry) FlushPulls(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+func sortedPullKeys(m map[pullKey]int64) []pullKey {
+	keys := slices.Collect(maps.Keys(m))
+	slices.SortFunc(keys, func(a, b pullKey) int {
+		return cmp.Or(strings.Compare(a.repo, b.repo), strings.Compare(a.name, b.name))
+	})
+	return keys
 }
 
 // flushPulls writes pull times until ctx ends.

@@ -12,6 +12,10 @@ import (
 )
 
 func TestPullTimesAreRecordedInBatches(t *testing.T) {
+	onEveryEngine(t, testPullTimesAreRecordedInBatches)
+}
+
+func testPullTimesAreRecordedInBatches(t *testing.T) {
 	tr := newTestRegistry(t, WithPullFlushInterval(time.Hour))
 	img := tr.pushImage("lib/app", "v1", 1)
 	arts, _, err := tr.rg.ListArtifacts(t.Context(), "lib/app", core.Page{})

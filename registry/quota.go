@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/berthlabs/berth/sqldb"
@@ -58,11 +59,57 @@ func (rg *Registry) ProjectUsage(ctx context.Context, project string) (int64, er
 
 // inProject is the condition "column names a repository of project".
 func inProject(column, project string) (string, []any) {
-	return `(` + column + ` = ? OR ` + column + ` LIKE ? ESCAPE '\')`, []any{project, escapeLike(project) + "/%"}
+	return `(` + column + ` = ? OR ` + column + ` LIKE ? ESCAPE '\')`, []any{project, likePrefix(project + "/")}
+}
+
+// sharedWriters reports whether other transactions write while tx runs
+// (PostgreSQL: READ COMMITTED, side by side). With SQLite tx excludes
+// every other writer until it ends.
+func sharedWriters(tx *sqldb.Tx) bool { return tx.ForUpdate() != "" }
+
+// lockProject makes tx the only transaction changing what project holds
+// until it ends: every transaction that links or unlinks blobs and
+// manifests, moves or deletes tags, or judges garbage in a project takes
+// it first, so what it reads of the project (whether another repository
+// holds a digest, the usage a quota check reads, the digest a tag points
+// at, whether a manifest is still tagged) stays true until it commits,
+// and the next one reads what it wrote. The lock is the project's usage
+// row, created (at 0 bytes) if need be. With SQLite it does nothing:
+// transactions run one at a time there anyway.
+//
+// It is a coarse lock, chosen over row locks on each table read, because
+// the facts those transactions depend on are absences as often as rows
+// (no other repository holds d, no tag points at m) and an absence
+// cannot be locked. Transactions of one project wait for each other on
+// PostgreSQL as all writers do on SQLite; other projects' go on.
+func lockProject(ctx context.Context, tx *sqldb.Tx, project string) error {
+	if !sharedWriters(tx) {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO registry_project_usage (project, bytes) VALUES (?, 0)
+		ON CONFLICT (project) DO NOTHING`, project); err != nil {
+		return err
+	}
+	var bytes int64
+	return tx.QueryRow(ctx, `SELECT bytes FROM registry_project_usage WHERE project = ?`+tx.ForUpdate(), project).Scan(&bytes)
+}
+
+// lockProjects takes the locks of several projects, in name order so that
+// two transactions taking some of the same ones cannot deadlock.
+func lockProjects(ctx context.Context, tx *sqldb.Tx, projects []string) error {
+	projects = slices.Clone(projects)
+	slices.Sort(projects)
+	for _, p := range slices.Compact(projects) {
+		if err := lockProject(ctx, tx, p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // linkDelta is what linking d (size bytes) into repo adds to its
-// project's usage: nothing when the project holds d already.
+// project's usage: nothing when the project holds d already. The caller
+// holds the project's lock (lockProject).
 func linkDelta(ctx context.Context, tx *sqldb.Tx, table, repo, d string, size int64) (int64, error) {
 	cond, args := inProject("repo", projectOf(repo))
 	var held bool
@@ -76,7 +123,7 @@ func linkDelta(ctx context.Context, tx *sqldb.Tx, table, repo, d string, size in
 
 // unlinkDelta is what unlinking d (size bytes) from repo, already done,
 // takes from its project's usage: nothing while another repository of the
-// project holds it.
+// project holds it. The caller holds the project's lock (lockProject).
 func unlinkDelta(ctx context.Context, tx *sqldb.Tx, table, repo, d string, size int64) (int64, error) {
 	delta, err := linkDelta(ctx, tx, table, repo, d, size)
 	return -delta, err
@@ -102,7 +149,9 @@ func (m *metaStore) quotaLimit(ctx context.Context, repo string) (int64, error) 
 
 // reserve adds delta to repo's project's usage, in tx, unless that would
 // exceed limit: then nothing changes and the error is Harbor's refusal.
-// It returns the notice to give once tx commits, if any.
+// It returns the notice to give once tx commits, if any. The caller holds
+// the project's lock (lockProject), so the usage read is the one the
+// addition changes: concurrent pushes cannot both fit in the last room.
 func (m *metaStore) reserve(ctx context.Context, tx *sqldb.Tx, repo string, delta, limit int64) (*QuotaNotice, error) {
 	if delta == 0 {
 		return nil, nil
@@ -112,7 +161,7 @@ func (m *metaStore) reserve(ctx context.Context, tx *sqldb.Tx, repo string, delt
 		return nil, addUsage(ctx, tx, project, delta)
 	}
 	var used int64
-	err := tx.QueryRow(ctx, `SELECT bytes FROM registry_project_usage WHERE project = ?`, project).Scan(&used)
+	err := tx.QueryRow(ctx, `SELECT bytes FROM registry_project_usage WHERE project = ?`+tx.ForUpdate(), project).Scan(&used)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	}

@@ -37,7 +37,7 @@ func (tr *testRegistry) recount(project string) int64 {
 	err := tr.rg.db.QueryRow(tr.t.Context(), `SELECT COALESCE(SUM(size), 0) FROM (
 		SELECT DISTINCT digest, size FROM registry_repo_blobs WHERE `+cond+`
 		UNION SELECT DISTINCT rm.digest, m.size FROM registry_repo_manifests rm JOIN registry_manifests m ON m.digest = rm.digest
-			WHERE `+strings.ReplaceAll(cond, "repo", "rm.repo")+`) WHERE true`, append(args, args...)...).Scan(&n)
+			WHERE `+strings.ReplaceAll(cond, "repo", "rm.repo")+`) AS held`, append(args, args...)...).Scan(&n)
 	require.NoError(tr.t, err)
 	return n
 }
@@ -58,6 +58,10 @@ func imageBytes(img testImage) int64 {
 }
 
 func TestUsageCountsEachBlobOncePerProject(t *testing.T) {
+	onEveryEngine(t, testUsageCountsEachBlobOncePerProject)
+}
+
+func testUsageCountsEachBlobOncePerProject(t *testing.T) {
 	tr := newTestRegistry(t)
 	img := tr.pushImage("p/a", "v1", 2)
 	assert.Equal(t, imageBytes(img), tr.usage("p"))
@@ -100,6 +104,10 @@ func requireStatus(t *testing.T, r *response, status int) {
 }
 
 func TestQuotaRefusesWhatWouldExceedTheLimit(t *testing.T) {
+	onEveryEngine(t, testQuotaRefusesWhatWouldExceedTheLimit)
+}
+
+func testQuotaRefusesWhatWouldExceedTheLimit(t *testing.T) {
 	q := &fixedQuotas{limit: 1000}
 	tr := newTestRegistry(t, WithQuotas(q))
 	tr.pushBlob("p/app", randomBytes(900))
@@ -125,6 +133,10 @@ func TestQuotaRefusesWhatWouldExceedTheLimit(t *testing.T) {
 
 // Concurrent pushes into a project never take it over its limit.
 func TestQuotaHoldsUnderConcurrentPushes(t *testing.T) {
+	onEveryEngine(t, testQuotaHoldsUnderConcurrentPushes)
+}
+
+func testQuotaHoldsUnderConcurrentPushes(t *testing.T) {
 	const limit, size, pushers = 10_000, 1000, 32
 	tr := newTestRegistry(t, WithQuotas(&fixedQuotas{limit: limit}))
 	var wg sync.WaitGroup

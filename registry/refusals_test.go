@@ -26,7 +26,9 @@ func (denyAs) Authorize(r *http.Request, need []Access) (context.Context, error)
 // Refusals of known callers (403 from the authorizer, 412 from a gate)
 // reach the refusal sink with what was asked and why; anonymous
 // challenges do not, and the event sink never sees a refusal.
-func TestRefusalsAreReported(t *testing.T) {
+func TestRefusalsAreReported(t *testing.T) { onEngines(t, testRefusalsAreReported) }
+
+func testRefusalsAreReported(t *testing.T) {
 	gate := &blockRepo{repo: "vulnerable"}
 	events, refusals := newRecordedEvents(), newRecordedEvents()
 	tr := newTestRegistry(t, WithPullGate(gate), WithPushGate(&blockRepo{repo: "frozen"}),

@@ -53,7 +53,9 @@ func sessionID(loc string) string { return path.Base(loc) }
 
 // An idle session stops counting and resuming at once, and ExpireUploads
 // frees its bytes; a session that keeps receiving chunks lives on.
-func TestIdleUploadsEnd(t *testing.T) {
+func TestIdleUploadsEnd(t *testing.T) { onEngines(t, testIdleUploadsEnd) }
+
+func testIdleUploadsEnd(t *testing.T) {
 	tr, clock := newClockedRegistry(t, WithUploadTimeouts(time.Hour, 24*time.Hour),
 		WithMaxOpenUploadsPerUser(2), WithAuthorizer(headerActor{}))
 	idle := tr.startAs("alice", "p/app").Header.Get("Location")
@@ -83,7 +85,9 @@ func TestIdleUploadsEnd(t *testing.T) {
 }
 
 // However busy, a session ends at its maximum age.
-func TestUploadsEndAtTheirMaximumAge(t *testing.T) {
+func TestUploadsEndAtTheirMaximumAge(t *testing.T) { onEngines(t, testUploadsEndAtTheirMaximumAge) }
+
+func testUploadsEndAtTheirMaximumAge(t *testing.T) {
 	tr, clock := newClockedRegistry(t, WithUploadTimeouts(time.Hour, 2*time.Hour))
 	loc := tr.startUpload("p/app")
 	clock.advance(50 * time.Minute)
@@ -134,6 +138,10 @@ func streamingPatch(t *testing.T, loc string, body io.Reader) *http.Request {
 // layer as one PATCH) keeps its session alive while bytes flow, while
 // purges running meanwhile end the sessions that really are idle.
 func TestStreamingChunkKeepsItsSessionAlive(t *testing.T) {
+	onEngines(t, testStreamingChunkKeepsItsSessionAlive)
+}
+
+func testStreamingChunkKeepsItsSessionAlive(t *testing.T) {
 	tr, clock := newClockedRegistry(t, WithUploadTimeouts(time.Hour, 24*time.Hour))
 	loc := tr.startUpload("p/app")
 	idle := tr.startUpload("p/app")
@@ -157,7 +165,9 @@ func TestStreamingChunkKeepsItsSessionAlive(t *testing.T) {
 
 // A session purged while its chunk streams answers 404 when the chunk
 // ends, and its bytes go.
-func TestSessionPurgedWhileStreaming(t *testing.T) {
+func TestSessionPurgedWhileStreaming(t *testing.T) { onEngines(t, testSessionPurgedWhileStreaming) }
+
+func testSessionPurgedWhileStreaming(t *testing.T) {
 	tr, clock := newClockedRegistry(t, WithUploadTimeouts(time.Hour, 24*time.Hour))
 	loc := tr.startUpload("p/app")
 	once := sync.OnceFunc(func() {

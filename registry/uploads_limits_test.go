@@ -51,7 +51,9 @@ func requireCap(t *testing.T, r *response, cap, inMessage string) {
 	assert.Contains(t, body.Errors[0].Message, inMessage)
 }
 
-func TestUploadCaps(t *testing.T) {
+func TestUploadCaps(t *testing.T) { onEveryEngine(t, testUploadCaps) }
+
+func testUploadCaps(t *testing.T) {
 	type start struct{ actor, repo string }
 	tests := []struct {
 		name     string
@@ -95,6 +97,10 @@ func TestUploadCaps(t *testing.T) {
 
 // Anonymous callers are counted per client address; IPv6 by its /64.
 func TestAnonymousUploadsCountPerAddress(t *testing.T) {
+	onEveryEngine(t, testAnonymousUploadsCountPerAddress)
+}
+
+func testAnonymousUploadsCountPerAddress(t *testing.T) {
 	tr := newTestRegistry(t, WithMaxOpenUploadsPerUser(1))
 	startFrom := func(addr string) *response {
 		req := httptest.NewRequest(http.MethodPost, "/v2/pub/app/blobs/uploads/", nil)
@@ -112,6 +118,10 @@ func TestAnonymousUploadsCountPerAddress(t *testing.T) {
 
 // Concurrent starts never overshoot a cap: exactly the cap's worth win.
 func TestUploadCapsHoldUnderConcurrency(t *testing.T) {
+	onEveryEngine(t, testUploadCapsHoldUnderConcurrency)
+}
+
+func testUploadCapsHoldUnderConcurrency(t *testing.T) {
 	const capacity, racers = 5, 64
 	tests := []struct {
 		name string
@@ -149,7 +159,9 @@ func TestUploadCapsHoldUnderConcurrency(t *testing.T) {
 
 // Completing or cancelling a session gives its slot back; so does a
 // closing PUT whose digest does not match, which ends the session.
-func TestEndedUploadFreesItsSlot(t *testing.T) {
+func TestEndedUploadFreesItsSlot(t *testing.T) { onEveryEngine(t, testEndedUploadFreesItsSlot) }
+
+func testEndedUploadFreesItsSlot(t *testing.T) {
 	tr := newTestRegistry(t, WithMaxOpenUploadsPerUser(1), WithAuthorizer(headerActor{}))
 	open := func() string {
 		t.Helper()
@@ -207,27 +219,29 @@ func TestUploadQueriesUseIndexes(t *testing.T) {
 // Sessions open before the quota columns existed get their project and
 // activity from what they had.
 func TestUploadQuotaMigration(t *testing.T) {
-	ctx := t.Context()
-	db, err := sqldb.OpenSQLiteMemory(ctx)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
-	first, err := migrations.ReadFile("migrations/sqlite/0001_registry.sql")
-	require.NoError(t, err)
-	require.NoError(t, db.Migrate(ctx, "registry", fstest.MapFS{"0001_registry.sql": {Data: first}}))
-	require.NoError(t, db.Write(ctx, func(tx *sqldb.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO registry_uploads (id, repo, started_at) VALUES ('u1', 'team/app/web', 42), ('u2', 'solo', 7)`)
-		return err
-	}))
-	_, err = New(ctx, memory.New(), db)
-	require.NoError(t, err)
-	for id, want := range map[string]struct {
-		project string
-		touched int64
-	}{"u1": {"team", 42}, "u2": {"solo", 7}} {
-		var project string
-		var touched int64
-		require.NoError(t, db.QueryRow(ctx, `SELECT project, touched_at FROM registry_uploads WHERE id = ?`, id).Scan(&project, &touched))
-		assert.Equal(t, want.project, project, id)
-		assert.Equal(t, want.touched, touched, id)
+	for _, e := range []engine{sqliteMemory, postgres} {
+		t.Run(string(e), func(t *testing.T) {
+			ctx := t.Context()
+			db := openDB(t, e)
+			first, err := migrations.ReadFile("migrations/" + string(db.Dialect()) + "/0001_registry.sql")
+			require.NoError(t, err)
+			require.NoError(t, db.Migrate(ctx, "registry", fstest.MapFS{"0001_registry.sql": {Data: first}}))
+			require.NoError(t, db.Write(ctx, func(tx *sqldb.Tx) error {
+				_, err := tx.Exec(ctx, `INSERT INTO registry_uploads (id, repo, started_at) VALUES ('u1', 'team/app/web', 42), ('u2', 'solo', 7)`)
+				return err
+			}))
+			_, err = New(ctx, memory.New(), db)
+			require.NoError(t, err)
+			for id, want := range map[string]struct {
+				project string
+				touched int64
+			}{"u1": {"team", 42}, "u2": {"solo", 7}} {
+				var project string
+				var touched int64
+				require.NoError(t, db.QueryRow(ctx, `SELECT project, touched_at FROM registry_uploads WHERE id = ?`, id).Scan(&project, &touched))
+				assert.Equal(t, want.project, project, id)
+				assert.Equal(t, want.touched, touched, id)
+			}
+		})
 	}
 }

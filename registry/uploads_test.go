@@ -44,7 +44,9 @@ func (tr *testRegistry) uploadRange(loc string) string {
 	return r.Header.Get("Range")
 }
 
-func TestChunkedUpload(t *testing.T) {
+func TestChunkedUpload(t *testing.T) { onEngines(t, testChunkedUpload) }
+
+func testChunkedUpload(t *testing.T) {
 	content := randomBytes(3000)
 	tests := []struct {
 		name   string
@@ -96,7 +98,9 @@ func TestChunkedUpload(t *testing.T) {
 	}
 }
 
-func TestUploadOutOfOrderChunk(t *testing.T) {
+func TestUploadOutOfOrderChunk(t *testing.T) { onEngines(t, testUploadOutOfOrderChunk) }
+
+func testUploadOutOfOrderChunk(t *testing.T) {
 	tr := newTestRegistry(t)
 	loc := tr.startUpload("r")
 	tr.patchChunk(loc, 0, []byte("01234"))
@@ -124,7 +128,9 @@ func TestUploadOutOfOrderChunk(t *testing.T) {
 	require.Equal(t, http.StatusCreated, r.Status, "body: %s", r.Body)
 }
 
-func TestUploadCancel(t *testing.T) {
+func TestUploadCancel(t *testing.T) { onEngines(t, testUploadCancel) }
+
+func testUploadCancel(t *testing.T) {
 	tr := newTestRegistry(t)
 	loc := tr.startUpload("r")
 	tr.patchChunk(loc, 0, []byte("abc"))
@@ -140,7 +146,9 @@ func TestUploadCancel(t *testing.T) {
 	tr.requireNoBlob("r", d)
 }
 
-func TestUploadUnknownSession(t *testing.T) {
+func TestUploadUnknownSession(t *testing.T) { onEngines(t, testUploadUnknownSession) }
+
+func testUploadUnknownSession(t *testing.T) {
 	tr := newTestRegistry(t)
 	requireError(t, tr.do(http.MethodGet, "/v2/r/blobs/uploads/nosuchsession", nil, nil),
 		http.StatusNotFound, CodeBlobUploadUnknown)
@@ -148,6 +156,10 @@ func TestUploadUnknownSession(t *testing.T) {
 
 // An upload session belongs to the repository that opened it.
 func TestUploadSessionBoundToRepository(t *testing.T) {
+	onEngines(t, testUploadSessionBoundToRepository)
+}
+
+func testUploadSessionBoundToRepository(t *testing.T) {
 	tr := newTestRegistry(t)
 	locA := tr.startUpload("a")
 	tr.patchChunk(locA, 0, []byte("abc"))
@@ -178,7 +190,9 @@ func TestUploadSessionBoundToRepository(t *testing.T) {
 	tr.requireNoBlob("b", d)
 }
 
-func TestUploadWrongDigest(t *testing.T) {
+func TestUploadWrongDigest(t *testing.T) { onEngines(t, testUploadWrongDigest) }
+
+func testUploadWrongDigest(t *testing.T) {
 	tr := newTestRegistry(t)
 	content := []byte("real content")
 	wrong := digest.FromString("claimed content")
@@ -215,7 +229,9 @@ func TestUploadWrongDigest(t *testing.T) {
 	assert.Nil(t, tr.tagList("r"))
 }
 
-func TestUploadBadContentRange(t *testing.T) {
+func TestUploadBadContentRange(t *testing.T) { onEngines(t, testUploadBadContentRange) }
+
+func testUploadBadContentRange(t *testing.T) {
 	tr := newTestRegistry(t)
 	loc := tr.startUpload("r")
 	tr.patchChunk(loc, 0, []byte("abc"))
@@ -249,7 +265,9 @@ func shortBodyRequest(loc string) string {
 		"Content-Length: 10\r\nConnection: close\r\n\r\ndef"
 }
 
-func TestUploadShortBody(t *testing.T) {
+func TestUploadShortBody(t *testing.T) { onEngines(t, testUploadShortBody) }
+
+func testUploadShortBody(t *testing.T) {
 	tr := newTestRegistry(t)
 	loc := tr.startUpload("r")
 	tr.patchChunk(loc, 0, []byte("abc"))
@@ -297,7 +315,9 @@ func TestUploadShortBody(t *testing.T) {
 	assert.Equal(t, "0-5", tr.uploadRange(loc))
 }
 
-func TestMount(t *testing.T) {
+func TestMount(t *testing.T) { onEngines(t, testMount) }
+
+func testMount(t *testing.T) {
 	content := []byte("mountable layer")
 	d := digest.FromBytes(content)
 	tests := []struct {
@@ -338,7 +358,9 @@ func TestMount(t *testing.T) {
 	}
 }
 
-func TestMountBadInput(t *testing.T) {
+func TestMountBadInput(t *testing.T) { onEngines(t, testMountBadInput) }
+
+func testMountBadInput(t *testing.T) {
 	tr := newTestRegistry(t)
 	d := tr.pushBlob("src", []byte("x"))
 	requireError(t, tr.do(http.MethodPost, "/v2/dst/blobs/uploads/?mount=sha256:bad&from=src", nil, nil),

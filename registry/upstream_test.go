@@ -49,7 +49,9 @@ func (f *fakeUpstream) RefreshReferrers(context.Context, string, digest.Digest) 
 // whatever the upstream said (its failure becoming a Warning), its error
 // is answered only when there is no copy, and requests through Transport
 // never consult it.
-func TestUpstreamHook(t *testing.T) {
+func TestUpstreamHook(t *testing.T) { onEngines(t, testUpstreamHook) }
+
+func testUpstreamHook(t *testing.T) {
 	up := &fakeUpstream{}
 	tr := newTestRegistry(t, WithUpstream(up))
 	img := tr.pushImage("hub/app", "v1", 1)
@@ -104,7 +106,9 @@ func TestUpstreamHook(t *testing.T) {
 
 // AllowSparse lets a request through Transport store an index whose
 // children are absent; from outside it changes nothing.
-func TestAllowSparseOnlyInProcess(t *testing.T) {
+func TestAllowSparseOnlyInProcess(t *testing.T) { onEngines(t, testAllowSparseOnlyInProcess) }
+
+func testAllowSparseOnlyInProcess(t *testing.T) {
 	tr := newTestRegistry(t)
 	child := randomImage(t, 1)
 	idx := indexOf(t, v1.MediaTypeImageIndex, descriptorOf(v1.MediaTypeImageManifest, child.Manifest))
