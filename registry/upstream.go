@@ -130,15 +130,8 @@ func setWarning(w http.ResponseWriter, text string) {
 			return '\''
 		}
 		return r
-	}, truncateN(text, 300))
+	}, text[:min(len(text), 300)])
 	w.Header().Set("Warning", `110 berth "`+text+`"`)
-}
-
-func truncateN(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }
 
 // blobFromUpstream serves a blob the repository misses from the Upstream.
