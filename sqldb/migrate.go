@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -35,7 +36,10 @@ func (db *DB) Migrate(ctx context.Context, component string, fsys fs.FS) error {
 			component TEXT NOT NULL,
 			version INTEGER NOT NULL,
 			PRIMARY KEY (component, version))`)
-		return err
+		if err != nil {
+			return err
+		}
+		return refuseNewer(ctx, tx, component, files)
 	})
 	if err != nil {
 		return fmt.Errorf("migrate %s: %w", component, err)
@@ -66,6 +70,29 @@ func (db *DB) Migrate(ctx context.Context, component string, fsys fs.FS) error {
 		if err != nil {
 			return fmt.Errorf("migrate %s: %w", component, err)
 		}
+	}
+	return nil
+}
+
+// ErrSchemaNewer means the database was migrated by a newer berth than
+// this one: running on it could misread or damage what the newer version
+// wrote. Upgrade this binary (or restore the database's backup).
+var ErrSchemaNewer = errors.New("database schema is newer than this binary")
+
+// refuseNewer fails when the database records a version of component
+// that none of files has.
+func refuseNewer(ctx context.Context, tx *Tx, component string, files []migrationFile) error {
+	known := 0
+	if len(files) > 0 {
+		known = files[len(files)-1].version
+	}
+	var applied int
+	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations WHERE component = ?`,
+		component).Scan(&applied); err != nil {
+		return err
+	}
+	if applied > known {
+		return fmt.Errorf("%w: %s is at version %d, this binary knows up to %d", ErrSchemaNewer, component, applied, known)
 	}
 	return nil
 }

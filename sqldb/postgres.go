@@ -3,9 +3,13 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -117,3 +121,28 @@ func retryable(err error) bool {
 // each sees the versions the others recorded. Any fixed number will do;
 // this one is "berth" in ASCII.
 const migrationLockKey int64 = 0x6265727468
+
+// Unavailable reports whether err means the database could not answer
+// now, though it may in a moment: PostgreSQL unreachable, shutting down
+// or out of connections (SQLSTATE classes 08 and 53, 57P01–57P03), a
+// statement cancelled by the statement timeout (57014), a connection cut
+// mid-statement. Servers answer these 503 with Retry-After rather than
+// 500: nothing is wrong with the request, and the pool reconnects by
+// itself once the database is back.
+func Unavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch c := pgErr.Code; {
+		case strings.HasPrefix(c, "08"), strings.HasPrefix(c, "53"), c == "57014", c == "57P01", c == "57P02", c == "57P03":
+			return true
+		}
+		return false
+	}
+	var connErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connErr) || errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, driver.ErrBadConn) || pgconn.Timeout(err)
+}

@@ -187,3 +187,86 @@ func TestWriteRetriesAreBounded(t *testing.T) {
 		}
 	})
 }
+
+// Errors that mean "the database cannot answer now" are told apart from
+// errors of the request, so servers answer them 503 and not 500.
+func TestUnavailable(t *testing.T) {
+	ctx := t.Context()
+	db := openPostgres(t, pg.Database(t), WithStatementTimeout(50*time.Millisecond))
+	_, err := db.Query(ctx, `SELECT pg_sleep(5)`)
+	assert.True(t, Unavailable(err), "statement timeout: %v", err)
+
+	require.NoError(t, db.Write(ctx, func(tx *Tx) error {
+		_, err := tx.Exec(ctx, `CREATE TABLE u (a INT PRIMARY KEY)`)
+		return err
+	}))
+	insert := func(tx *Tx) error { _, err := tx.Exec(ctx, `INSERT INTO u VALUES (1)`); return err }
+	require.NoError(t, db.Write(ctx, insert))
+	err = db.Write(ctx, insert)
+	require.Error(t, err)
+	assert.False(t, Unavailable(err), "a unique violation is the request's fault: %v", err)
+	assert.False(t, Unavailable(errors.New("other")))
+	assert.False(t, Unavailable(nil))
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().(*net.TCPAddr)
+	require.NoError(t, ln.Close()) // nothing listens there now
+	_, err = OpenPostgres(ctx, "postgres://berth@127.0.0.1:"+strconv.Itoa(addr.Port)+"/x?connect_timeout=2")
+	assert.True(t, Unavailable(err), "refused connection: %v", err)
+}
+
+// Notify reaches every listener on the database, the notifier's own
+// process included; a listener whose connection is cut hears "" once it
+// listens again, since what was notified meanwhile is lost.
+func TestNotifyListen(t *testing.T) {
+	ctx := t.Context()
+	url := pg.Database(t)
+	a, b := openPostgres(t, url), openPostgres(t, url)
+	heardA, heardB := make(chan string, 10), make(chan string, 10)
+	a.Listen(ctx, "berth_test", 50*time.Millisecond, func(p string) { heardA <- p })
+	b.Listen(ctx, "berth_test", 50*time.Millisecond, func(p string) { heardB <- p })
+	waitListeners(t, a, 2)
+
+	require.NoError(t, a.Notify(ctx, "berth_test", "project:7"))
+	for _, heard := range []chan string{heardA, heardB} {
+		select {
+		case p := <-heard:
+			assert.Equal(t, "project:7", p)
+		case <-time.After(5 * time.Second):
+			t.Fatal("a listener heard nothing")
+		}
+	}
+
+	_, err := a.Query(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE query LIKE 'LISTEN%' AND datname = current_database()`)
+	require.NoError(t, err)
+	for _, heard := range []chan string{heardA, heardB} {
+		select {
+		case p := <-heard:
+			assert.Equal(t, "", p, "reconnected: anything may have changed")
+		case <-time.After(5 * time.Second):
+			t.Fatal("a listener did not reconnect")
+		}
+	}
+	waitListeners(t, a, 2)
+	require.NoError(t, b.Notify(ctx, "berth_test", "again"))
+	assert.Equal(t, "again", <-heardA)
+	assert.Equal(t, "again", <-heardB)
+
+	sqlite, err := OpenSQLiteMemory(ctx)
+	require.NoError(t, err)
+	defer sqlite.Close()
+	assert.NoError(t, sqlite.Notify(ctx, "berth_test", "x"), "one process: nothing to tell")
+}
+
+// waitListeners waits until n connections of db's database are listening.
+func waitListeners(t *testing.T, db *DB, n int) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		var got int
+		err := db.QueryRow(t.Context(), `SELECT COUNT(*) FROM pg_stat_activity
+			WHERE query LIKE 'LISTEN%' AND datname = current_database()`).Scan(&got)
+		return err == nil && got == n
+	}, 5*time.Second, 10*time.Millisecond)
+}

@@ -66,6 +66,20 @@ func TestMigrateRejectsBadFilesAndRollsBack(t *testing.T) {
 	})
 }
 
+// A binary older than the schema refuses it instead of running on tables
+// it does not know (a rolled-back upgrade).
+func TestMigrateRefusesANewerSchema(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *DB, _ func() *DB) {
+		ctx := t.Context()
+		require.NoError(t, db.MigrateDialect(ctx, "test", twoMigrations))
+		older := fstest.MapFS{"0001_items.sql": {Data: []byte("CREATE TABLE other_items (a INT);\n")}}
+		err := db.Migrate(ctx, "test", older)
+		require.ErrorIs(t, err, ErrSchemaNewer)
+		assert.ErrorContains(t, err, "test is at version 2, this binary knows up to 1")
+		assert.NoError(t, db.Migrate(ctx, "other", older), "components are versioned apart")
+	})
+}
+
 // Several processes starting at once (the nodes of a cluster) migrate the
 // same database: each version is applied once, and none of them fails.
 func TestConcurrentMigrators(t *testing.T) {
