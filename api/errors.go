@@ -7,6 +7,7 @@ import (
 
 	"github.com/berthlabs/berth/auth"
 	"github.com/berthlabs/berth/core"
+	"github.com/berthlabs/berth/sqldb"
 )
 
 // Error codes, as Harbor spells them.
@@ -73,6 +74,8 @@ func classify(err error) *apiError {
 		return &apiError{http.StatusServiceUnavailable, codeUnavailable, "the identity provider is unavailable; try again later"}
 	case errors.As(err, &se):
 		return &apiError{se.Status, codeOf(se.Status), se.Message}
+	case sqldb.Unavailable(err):
+		return &apiError{http.StatusServiceUnavailable, codeUnavailable, "the database or the object store is unavailable; try again shortly"}
 	}
 	status, ok := core.HTTPStatus(err)
 	if !ok {
@@ -120,6 +123,8 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var te *auth.ThrottledError
 	if errors.As(err, &te) {
 		w.Header().Set("Retry-After", strconv.Itoa(te.Seconds()))
+	} else if e.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
 	}
 	writeJSON(w, e.Status, Errors{Errors: []Error{{Code: e.Code, Message: e.Message}}})
 }

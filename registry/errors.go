@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/berthlabs/berth/core"
+	"github.com/berthlabs/berth/sqldb"
 )
 
 // Error codes of the OCI distribution specification.
@@ -25,6 +26,9 @@ const (
 	CodeDenied              = "DENIED"
 	CodeUnsupported         = "UNSUPPORTED"
 	CodeTooManyRequests     = "TOOMANYREQUESTS"
+	// CodeUnavailable is Distribution's code for a registry that cannot
+	// serve now (503).
+	CodeUnavailable = "UNAVAILABLE"
 	// CodePaginationInvalid is Distribution's code for a bad n parameter.
 	CodePaginationInvalid = "PAGINATION_NUMBER_INVALID"
 	codeInternal          = "INTERNAL_ERROR"
@@ -34,6 +38,10 @@ const (
 // of the spec's error body (core.StatusError). Hooks may return it (or wrap
 // it) to choose the status, code and message a client sees.
 type Error = core.StatusError
+
+// retryAfterUnavailable is the Retry-After of a 503 for unavailable
+// storage, in seconds: long enough for a database failover to finish.
+const retryAfterUnavailable = "5"
 
 func newError(status int, code, msg string) *Error {
 	return &Error{Status: status, Code: code, Message: msg}
@@ -59,7 +67,16 @@ type errorEntry struct {
 // failure: logged, and answered 500 without leaking details.
 func (rg *Registry) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *Error
-	if !errors.As(err, &e) {
+	switch {
+	case errors.As(err, &e):
+	case sqldb.Unavailable(err):
+		// The database or the object store is down or overloaded: the
+		// client should come back, and nothing was half-done (writes are
+		// transactions; blobs become visible only once verified).
+		rg.log.WarnContext(r.Context(), "storage unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		e = newError(http.StatusServiceUnavailable, CodeUnavailable, "the registry's storage is unavailable; try again shortly")
+		w.Header().Set("Retry-After", retryAfterUnavailable)
+	default:
 		rg.log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 		e = newError(http.StatusInternalServerError, codeInternal, "internal server error")
 	}

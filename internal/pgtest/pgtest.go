@@ -53,8 +53,10 @@ type Server struct {
 	Port int
 	dir  string // data directory's parent, also the unix socket directory
 
-	cmd    *exec.Cmd
-	exited chan struct{}
+	cmd      *exec.Cmd
+	exited   chan struct{}
+	postgres string // the binary, for Restart
+	cred     *syscall.Credential
 	admin  *sql.DB // on the "postgres" database, through the socket
 	dbs    atomic.Int64
 	drops  sync.WaitGroup
@@ -82,7 +84,7 @@ func start(bin binaries) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{dir: dir}
+	s := &Server{dir: dir, postgres: bin.postgres, cred: cred}
 	// Text sorts as in a typical production database (ICU's en-US, where
 	// "team_c" < "team-a"), not byte by byte as in SQLite: a schema that
 	// relies on byte order must say COLLATE "C", and its tests show it.
@@ -94,7 +96,7 @@ func start(bin binaries) (*Server, error) {
 		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
 	}
 	for attempt := 0; ; attempt++ { // a free port may be taken between probe and bind
-		err = s.launch(bin.postgres, cred)
+		err = s.launch(0)
 		if err == nil {
 			return s, nil
 		}
@@ -109,19 +111,35 @@ func start(bin binaries) (*Server, error) {
 func (s *Server) dataDir() string { return filepath.Join(s.dir, "data") }
 func (s *Server) logPath() string { return filepath.Join(s.dir, "postgres.log") }
 
-// launch runs postgres in the foreground (so Stop can signal it) and waits
-// until it accepts connections.
-func (s *Server) launch(postgres string, cred *syscall.Credential) error {
-	port, err := freePort()
-	if err != nil {
-		return err
+// Restart stops the server (a fast shutdown: clients' connections are
+// cut), calls down while it is stopped, and starts it again on the same
+// port and data, as a database restart or failover looks to clients.
+func (s *Server) Restart(t testing.TB, down func()) {
+	t.Helper()
+	s.stopProcess()
+	if down != nil {
+		down()
+	}
+	if err := s.launch(s.Port); err != nil {
+		t.Fatalf("pgtest: restart: %v\n%s", err, s.Log())
+	}
+}
+
+// launch runs postgres in the foreground (so Stop can signal it) on port
+// (0: a free one) and waits until it accepts connections.
+func (s *Server) launch(port int) error {
+	if port == 0 {
+		var err error
+		if port, err = freePort(); err != nil {
+			return err
+		}
 	}
 	logFile, err := os.OpenFile(s.logPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
 	defer logFile.Close()
-	cmd := exec.Command(postgres, "-D", s.dataDir(), "-p", strconv.Itoa(port), "-k", s.dir,
+	cmd := exec.Command(s.postgres, "-D", s.dataDir(), "-p", strconv.Itoa(port), "-k", s.dir,
 		"-c", "listen_addresses=127.0.0.1",
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
 		// Tests that provoke a deadlock wait this long for the server
@@ -129,7 +147,7 @@ func (s *Server) launch(postgres string, cred *syscall.Credential) error {
 		"-c", "deadlock_timeout=100ms",
 		"-c", "max_connections=200")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	runAs(cmd, cred, s.dir)
+	runAs(cmd, s.cred, s.dir)
 	// If the test binary dies without cleaning up, take the server with
 	// it (SIGQUIT: PostgreSQL's immediate shutdown). Strictly the signal
 	// comes when the starting OS thread ends, which Go's runtime does only
@@ -160,8 +178,10 @@ func (s *Server) waitReady() error {
 		cancel()
 		if err == nil {
 			_ = conn.Close(context.Background())
-			s.admin = stdlib.OpenDB(*cfg)
-			s.admin.SetMaxOpenConns(2)
+			if s.admin == nil { // a restarted server keeps its pool, which reconnects
+				s.admin = stdlib.OpenDB(*cfg)
+				s.admin.SetMaxOpenConns(2)
+			}
 			return nil
 		}
 		select {
