@@ -87,12 +87,16 @@ type Cron struct {
 	fire func(tick time.Time)
 	mu   sync.Mutex
 	c    *cron.Cron
+	cur  Schedule // what c runs
 }
 
 // NewCron returns a Cron with no schedule yet.
 func NewCron(fire func(tick time.Time)) *Cron { return &Cron{fire: fire} }
 
-// Set replaces the schedule; None stops firing.
+// Set replaces the schedule; None stops firing. Setting the schedule it
+// already runs changes nothing, so a process may re-read a stored
+// schedule as often as it likes (to follow changes other processes made)
+// without losing a tick.
 func (c *Cron) Set(s Schedule) error {
 	s, err := s.Normalized()
 	if err != nil {
@@ -100,7 +104,11 @@ func (c *Cron) Set(s Schedule) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.c != nil && s == c.cur {
+		return nil
+	}
 	c.stopLocked()
+	c.cur = s
 	if s.Type == None {
 		return nil
 	}
