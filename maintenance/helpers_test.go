@@ -36,8 +36,28 @@ type store struct {
 	pool *sql.DB
 }
 
-func newStore(t *testing.T) *store {
+// engines runs fn on a SQLite file (the job queue in a file of its own)
+// and on a fresh PostgreSQL database (the job queue in the same
+// database, through a pool of its own), as subtests named after them.
+func engines(t *testing.T, fn func(t *testing.T, st *store)) {
 	t.Helper()
+	for _, name := range []string{"sqlite", "postgres"} {
+		t.Run(name, func(t *testing.T) { fn(t, newStore(t, name)) })
+	}
+}
+
+func newStore(t *testing.T, engine string) *store {
+	t.Helper()
+	if engine == "postgres" {
+		db, err := sqldb.OpenPostgres(t.Context(), maintenance.PostgresDatabase(t))
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = db.Close() })
+		pool, err := db.NewPool(t.Context(), 4)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = pool.Close() })
+		require.NoError(t, jobs.Migrate(t.Context(), pool))
+		return &store{db: db, pool: pool}
+	}
 	dir := t.TempDir()
 	db, err := sqldb.OpenSQLite(t.Context(), filepath.Join(dir, "berth.db"))
 	require.NoError(t, err)
@@ -118,6 +138,16 @@ func (h *holding) task(name string) maintenance.Task[params, result] {
 				return result{Done: 1}, ctx.Err()
 			}
 		}}
+}
+
+// startHeld starts a run of h's task on p and returns it once it runs.
+func startHeld(t *testing.T, p *proc, h *holding, n int) run {
+	t.Helper()
+	r, err := p.svc.Run(t.Context(), params{N: n}, maintenance.Manual)
+	require.NoError(t, err)
+	<-h.started
+	waitStatus(t, p.svc, r.ID, maintenance.StatusRunning)
+	return r
 }
 
 // wait returns the run once it has ended.

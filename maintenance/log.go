@@ -38,7 +38,7 @@ type runLog struct {
 func (s *Service[P, R]) openLog(ctx context.Context, id int64) (*runLog, error) {
 	l := &runLog{db: s.db, id: id, now: s.now, flushed: time.Now(),
 		warn: func(msg string, args ...any) { s.log.Warn(s.task.Title+": "+msg, args...) }}
-	err := s.db.QueryRow(ctx, `SELECT length(CAST(log AS BLOB)) FROM maintenance_runs WHERE id = ?`, id).Scan(&l.size)
+	err := s.db.QueryRow(ctx, `SELECT octet_length(log) FROM maintenance_runs WHERE id = ?`, id).Scan(&l.size)
 	return l, err
 }
 

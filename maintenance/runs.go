@@ -104,13 +104,36 @@ func (s *Service[P, R]) markStopped(ctx context.Context, id int64) error {
 
 // end records a run's end and what it did.
 func (s *Service[P, R]) end(ctx context.Context, id int64, status string, res R, errText string) error {
+	_, err := s.setEnd(ctx, id, status, res, errText, false)
+	return err
+}
+
+// fail ends a run as an error, with no result, unless it has ended: a
+// run whose worker recorded its end in the meantime keeps that record. It
+// reports whether it ended the run.
+func (s *Service[P, R]) fail(ctx context.Context, id int64, why string) (bool, error) {
+	var zero R
+	return s.setEnd(ctx, id, StatusError, zero, why, true)
+}
+
+func (s *Service[P, R]) setEnd(ctx context.Context, id int64, status string, res R, errText string, onlyActive bool) (bool, error) {
 	result, err := json.Marshal(res)
 	if err != nil {
-		return fmt.Errorf("%s %d: result: %w", s.task.Title, id, err)
+		return false, fmt.Errorf("%s %d: result: %w", s.task.Title, id, err)
 	}
-	return s.db.Write(ctx, func(tx *sqldb.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE maintenance_runs SET status = ?, updated_at = ?, result = ?, error = ? WHERE id = ?`,
-			status, s.now().UnixNano(), string(result), errText, id)
+	q, args := `UPDATE maintenance_runs SET status = ?, updated_at = ?, result = ?, error = ? WHERE id = ?`,
+		[]any{status, s.now().UnixNano(), string(result), errText, id}
+	if onlyActive {
+		q, args = q+` AND status IN (?, ?)`, append(args, StatusPending, StatusRunning)
+	}
+	var n int64
+	err = s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		res, err := tx.Exec(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
 		return err
 	})
+	return n > 0, err
 }

@@ -190,7 +190,10 @@ func (s *Service[P, R]) Run(ctx context.Context, p P, kind string) (Run[P, R], e
 // abandoned ends run id as an error when its job is gone or finished
 // without the run recording its end (discarded after its attempts, or
 // removed from the queue), so a lost job cannot hold the task forever. It
-// reports whether it did.
+// reports whether the run no longer holds the task: it ended it, or the
+// run's worker ended it meanwhile (a job finishes after its run records
+// its end, so a run read as in progress may have ended by now; its
+// record stays as the worker wrote it).
 func (s *Service[P, R]) abandoned(ctx context.Context, id int64) (bool, error) {
 	var jobID int64
 	if err := s.db.QueryRow(ctx, `SELECT job_id FROM maintenance_runs WHERE id = ?`, id).Scan(&jobID); err != nil {
@@ -211,11 +214,13 @@ func (s *Service[P, R]) abandoned(ctx context.Context, id int64) (bool, error) {
 	default:
 		return false, nil
 	}
-	var zero R
-	if err := s.end(ctx, id, StatusError, zero, why); err != nil {
+	ended, err := s.fail(ctx, id, why)
+	if err != nil {
 		return false, err
 	}
-	s.log.Warn(s.task.Title+": a run lost its job; ended as an error", "run", id, "why", why)
+	if ended { // else its worker recorded its end since it was read
+		s.log.Warn(s.task.Title+": a run lost its job; ended as an error", "run", id, "why", why)
+	}
 	return true, nil
 }
 
@@ -255,8 +260,7 @@ func (s *Service[P, R]) start(ctx context.Context, p P, kind string, tick time.T
 	}
 	jobID, err := s.queue.Enqueue(ctx, runArgs{Task: s.task.Name, RunID: id}, jobs.UniqueByArgs())
 	if err != nil {
-		var zero R
-		_ = s.end(context.WithoutCancel(ctx), id, StatusError, zero, "enqueueing: "+err.Error())
+		_, _ = s.fail(context.WithoutCancel(ctx), id, "enqueueing: "+err.Error())
 		return 0, err
 	}
 	return id, s.db.Write(ctx, func(tx *sqldb.Tx) error {
@@ -268,8 +272,17 @@ func (s *Service[P, R]) start(ctx context.Context, p P, kind string, tick time.T
 // insertRun records a pending run unless one of the task is in progress
 // (busy names it, with core.ErrConflict) or, for a tick, another process
 // claimed the tick (id 0).
+//
+// The unique index maintenance_runs_active is the rule: the insert does
+// nothing while a run of the task is pending or running. Reading first
+// and inserting after would not do on PostgreSQL, where starters run
+// side by side: both would read no run in progress, and the second
+// insert would fail on the index with a constraint error instead of
+// core.ErrConflict. Inserted with ON CONFLICT DO NOTHING, the second
+// waits for the first to commit and then inserts nothing.
 func (s *Service[P, R]) insertRun(ctx context.Context, kind string, tick time.Time, params string, now int64) (busy, id int64, err error) {
 	err = s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		busy, id = 0, 0
 		if !tick.IsZero() {
 			res, err := tx.Exec(ctx, `INSERT INTO maintenance_settings (task, name, value) VALUES (?, ?, ?)
 				ON CONFLICT (task, name) DO UPDATE SET value = excluded.value
@@ -281,16 +294,25 @@ func (s *Service[P, R]) insertRun(ctx context.Context, kind string, tick time.Ti
 				return err // another process started this tick's run
 			}
 		}
-		err := tx.QueryRow(ctx, `SELECT id FROM maintenance_runs WHERE task = ? AND status IN (?, ?) LIMIT 1`,
-			s.task.Name, StatusPending, StatusRunning).Scan(&busy)
-		if err == nil {
-			return fmt.Errorf("%s %d is already in progress: %w", s.task.Title, busy, core.ErrConflict)
+		for range 3 {
+			err := tx.QueryRow(ctx, `INSERT INTO maintenance_runs (task, kind, status, params, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
+				s.task.Name, kind, StatusPending, params, now, now).Scan(&id)
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			err = tx.QueryRow(ctx, `SELECT id FROM maintenance_runs WHERE task = ? AND status IN (?, ?) LIMIT 1`,
+				s.task.Name, StatusPending, StatusRunning).Scan(&busy)
+			if err == nil {
+				return fmt.Errorf("%s %d is already in progress: %w", s.task.Title, busy, core.ErrConflict)
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			// PostgreSQL: the run in the way ended between the two
+			// statements; try again.
 		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		return tx.QueryRow(ctx, `INSERT INTO maintenance_runs (task, kind, status, params, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, s.task.Name, kind, StatusPending, params, now, now).Scan(&id)
+		return fmt.Errorf("%s: another run keeps starting: %w", s.task.Title, core.ErrConflict)
 	})
 	return busy, id, err
 }
