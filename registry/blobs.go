@@ -34,6 +34,8 @@ func (rg *Registry) getBlob(w http.ResponseWriter, r *http.Request, rt route) er
 	var content io.ReadSeeker
 	size, err := rg.meta.blobSize(ctx, rt.name, d)
 	switch {
+	case err == nil && rg.redirector != nil && r.Method == http.MethodGet:
+		return rg.redirectBlob(w, r, rt.name, d, size)
 	case err == nil:
 		rc, oerr := rg.blobs.Open(ctx, d)
 		if errors.Is(oerr, storage.ErrBlobUnknown) {
@@ -78,6 +80,24 @@ func (rg *Registry) getBlob(w http.ResponseWriter, r *http.Request, rt route) er
 	if r.Method == http.MethodGet {
 		rg.emit(r, Event{Action: EventPull, Target: TargetBlob, Repository: rt.name, Digest: d, Size: size})
 	}
+	return nil
+}
+
+// redirectBlob sends the client to the store for a linked blob's bytes.
+func (rg *Registry) redirectBlob(w http.ResponseWriter, r *http.Request, name string, d digest.Digest, size int64) error {
+	u, err := rg.redirector.RedirectURL(r.Context(), d)
+	if errors.Is(err, storage.ErrBlobUnknown) {
+		if rg.consultUpstream(r) { // linked, but its bytes are gone: fill it again
+			return rg.blobFromUpstream(w, r, name, d)
+		}
+		return blobUnknown(name, d)
+	}
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Docker-Content-Digest", d.String())
+	http.Redirect(w, r, u, http.StatusTemporaryRedirect)
+	rg.emit(r, Event{Action: EventPull, Target: TargetBlob, Repository: name, Digest: d, Size: size})
 	return nil
 }
 

@@ -56,6 +56,7 @@ type Registry struct {
 	maxManifestSize int64
 	maxPageSize     int
 	allowSparse     bool
+	redirector      storage.Redirector // WithBlobRedirects
 	anonymousMount  bool
 	// projectScopedMount limits mounts without a source to blobs already
 	// in the target's project.
@@ -117,6 +118,16 @@ func WithMaxPageSize(n int) Option { return func(r *Registry) { r.maxPageSize = 
 // skip layers. The missing content stays unreadable; only its references
 // are recorded.
 func WithSparseManifests() Option { return func(r *Registry) { r.allowSparse = true } }
+
+// WithBlobRedirects answers blob GETs with 307 Temporary Redirect to a
+// URL of the storage driver's (storage.Redirector: an object store's
+// presigned URL), so bulk bytes go from the store to the client without
+// passing through the registry. Authorization, pull gates and pull events
+// happen as for a served blob; HEADs and manifests fetched as blobs are
+// still answered here. A driver that is not a Redirector ignores it.
+func WithBlobRedirects() Option {
+	return func(r *Registry) { r.redirector, _ = r.blobs.(storage.Redirector) }
+}
 
 // WithoutAnonymousMount refuses mounts that name no source repository.
 // By default such a mount succeeds when the blob is stored anywhere, as the

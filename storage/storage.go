@@ -43,6 +43,15 @@ type Blobs interface {
 	Walk(ctx context.Context, fn func(dgst digest.Digest, size int64) error) error
 }
 
+// Redirector is implemented by drivers whose blobs clients can fetch from
+// the store itself (an object store's presigned URLs): a registry may
+// answer a blob GET with a redirect there, so the bytes bypass it.
+type Redirector interface {
+	// RedirectURL returns a URL serving the committed blob dgst for a
+	// limited time, or ErrBlobUnknown.
+	RedirectURL(ctx context.Context, dgst digest.Digest) (string, error)
+}
+
 // Uploads creates and resumes upload sessions.
 type Uploads interface {
 	// NewUpload starts an empty upload session.
