@@ -39,32 +39,34 @@ func (f *fakeCollector) ReleaseBlob(_ context.Context, d digest.Digest) error {
 }
 
 func TestChartsCoordinateWithGarbageCollection(t *testing.T) {
-	ctx := context.Background()
-	gc := &fakeCollector{held: map[digest.Digest]bool{}}
-	r, _ := newRepo(t, WithBlobCoordinator(gc))
-	first := makeChart(t, "app", "0.1.0")
-	v, err := r.Upload(ctx, "p", bytes.NewReader(first), nil, false)
-	require.NoError(t, err)
-	d1 := digest.NewDigestFromEncoded(digest.SHA256, v.Digest)
-	assert.Equal(t, []digest.Digest{d1}, gc.locked, "the archive is stored under the collector's lock")
-	assert.Empty(t, gc.held, "and the lock is released once recorded")
-	held, err := r.HoldsBlob(ctx, d1)
-	require.NoError(t, err)
-	assert.True(t, held)
+	onEngines(t, func(t *testing.T) {
+		ctx := context.Background()
+		gc := &fakeCollector{held: map[digest.Digest]bool{}}
+		r, _ := newRepo(t, WithBlobCoordinator(gc))
+		first := makeChart(t, "app", "0.1.0")
+		v, err := r.Upload(ctx, "p", bytes.NewReader(first), nil, false)
+		require.NoError(t, err)
+		d1 := digest.NewDigestFromEncoded(digest.SHA256, v.Digest)
+		assert.Equal(t, []digest.Digest{d1}, gc.locked, "the archive is stored under the collector's lock")
+		assert.Empty(t, gc.held, "and the lock is released once recorded")
+		held, err := r.HoldsBlob(ctx, d1)
+		require.NoError(t, err)
+		assert.True(t, held)
 
-	// A forced replacement lets the old archive go.
-	second := tgz(t, entry{name: "app/Chart.yaml", body: chartYAML("app", "0.1.0") + "deprecated: true\n"})
-	v2, err := r.Upload(ctx, "p", bytes.NewReader(second), nil, true)
-	require.NoError(t, err)
-	assert.Equal(t, []digest.Digest{d1}, gc.released)
-	held, err = r.HoldsBlob(ctx, d1)
-	require.NoError(t, err)
-	assert.False(t, held)
+		// A forced replacement lets the old archive go.
+		second := tgz(t, entry{name: "app/Chart.yaml", body: chartYAML("app", "0.1.0") + "deprecated: true\n"})
+		v2, err := r.Upload(ctx, "p", bytes.NewReader(second), nil, true)
+		require.NoError(t, err)
+		assert.Equal(t, []digest.Digest{d1}, gc.released)
+		held, err = r.HoldsBlob(ctx, d1)
+		require.NoError(t, err)
+		assert.False(t, held)
 
-	require.NoError(t, r.Delete(ctx, "p", "app", "0.1.0"))
-	d2 := digest.NewDigestFromEncoded(digest.SHA256, v2.Digest)
-	assert.Equal(t, []digest.Digest{d1, d2}, gc.released)
-	held, err = r.HoldsBlob(ctx, d2)
-	require.NoError(t, err)
-	assert.False(t, held)
+		require.NoError(t, r.Delete(ctx, "p", "app", "0.1.0"))
+		d2 := digest.NewDigestFromEncoded(digest.SHA256, v2.Digest)
+		assert.Equal(t, []digest.Digest{d1, d2}, gc.released)
+		held, err = r.HoldsBlob(ctx, d2)
+		require.NoError(t, err)
+		assert.False(t, held)
+	})
 }

@@ -33,75 +33,78 @@ func multipartBody(t testing.TB, parts map[string][]byte) ([]byte, string) {
 }
 
 func TestHandlerChartMuseumAPI(t *testing.T) {
-	r, _ := newRepo(t)
-	srv := serve(t, r, AllowAll)
-	api := srv.URL + "/api/chartrepo/library/charts"
-	archive := makeChart(t, "nginx", "1.0.0")
+	onEngines(t, func(t *testing.T) {
+		r, _ := newRepo(t)
+		srv := serve(t, r, AllowAll)
+		api := srv.URL + "/api/chartrepo/library/charts"
+		archive := makeChart(t, "nginx", "1.0.0")
 
-	resp, body := do(t, "POST", api, "application/octet-stream", archive)
-	require.Equal(t, http.StatusCreated, resp.StatusCode, string(body))
-	assert.JSONEq(t, `{"saved":true}`, string(body))
+		resp, body := do(t, "POST", api, "application/octet-stream", archive)
+		require.Equal(t, http.StatusCreated, resp.StatusCode, string(body))
+		assert.JSONEq(t, `{"saved":true}`, string(body))
 
-	resp, body = do(t, "POST", api, "application/octet-stream", archive)
-	assert.Equal(t, http.StatusConflict, resp.StatusCode)
-	var e map[string]string
-	require.NoError(t, json.Unmarshal(body, &e))
-	assert.Contains(t, e["error"], "already exists")
+		resp, body = do(t, "POST", api, "application/octet-stream", archive)
+		assert.Equal(t, http.StatusConflict, resp.StatusCode)
+		var e map[string]string
+		require.NoError(t, json.Unmarshal(body, &e))
+		assert.Contains(t, e["error"], "already exists")
 
-	resp, _ = do(t, "POST", api+"?force", "application/octet-stream", archive)
-	assert.Equal(t, http.StatusCreated, resp.StatusCode)
+		resp, _ = do(t, "POST", api+"?force", "application/octet-stream", archive)
+		assert.Equal(t, http.StatusCreated, resp.StatusCode)
 
-	mp, ctype := multipartBody(t, map[string][]byte{"chart": makeChart(t, "nginx", "1.1.0")})
-	resp, body = do(t, "POST", api, ctype, mp)
-	require.Equal(t, http.StatusCreated, resp.StatusCode, string(body))
+		mp, ctype := multipartBody(t, map[string][]byte{"chart": makeChart(t, "nginx", "1.1.0")})
+		resp, body = do(t, "POST", api, ctype, mp)
+		require.Equal(t, http.StatusCreated, resp.StatusCode, string(body))
 
-	resp, body = do(t, "GET", api, "", nil)
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	var all map[string][]map[string]any
-	require.NoError(t, json.Unmarshal(body, &all))
-	require.Len(t, all["nginx"], 2)
-	assert.Equal(t, "1.1.0", all["nginx"][0]["version"])
+		resp, body = do(t, "GET", api, "", nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		var all map[string][]map[string]any
+		require.NoError(t, json.Unmarshal(body, &all))
+		require.Len(t, all["nginx"], 2)
+		assert.Equal(t, "1.1.0", all["nginx"][0]["version"])
 
-	resp, body = do(t, "GET", api+"/nginx", "", nil)
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	var vs []map[string]any
-	require.NoError(t, json.Unmarshal(body, &vs))
-	assert.Len(t, vs, 2)
+		resp, body = do(t, "GET", api+"/nginx", "", nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		var vs []map[string]any
+		require.NoError(t, json.Unmarshal(body, &vs))
+		assert.Len(t, vs, 2)
 
-	resp, body = do(t, "GET", api+"/nginx/1.0.0", "", nil)
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	var one map[string]any
-	require.NoError(t, json.Unmarshal(body, &one))
-	assert.Equal(t, "nginx", one["name"])
+		resp, body = do(t, "GET", api+"/nginx/1.0.0", "", nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		var one map[string]any
+		require.NoError(t, json.Unmarshal(body, &one))
+		assert.Equal(t, "nginx", one["name"])
 
-	resp, body = do(t, "GET", srv.URL+"/chartrepo/library/charts/nginx-1.0.0.tgz", "", nil)
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	assert.Equal(t, archive, body)
-	resp, _ = do(t, "GET", srv.URL+"/chartrepo/library/charts/nginx-1.0.0.tgz.prov", "", nil)
-	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+		resp, body = do(t, "GET", srv.URL+"/chartrepo/library/charts/nginx-1.0.0.tgz", "", nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		assert.Equal(t, archive, body)
+		resp, _ = do(t, "GET", srv.URL+"/chartrepo/library/charts/nginx-1.0.0.tgz.prov", "", nil)
+		assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 
-	resp, body = do(t, "GET", srv.URL+"/chartrepo/library/index.yaml", "", nil)
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	assert.Len(t, parseIndex(t, body).Entries["nginx"], 2)
-	etag := resp.Header.Get("ETag")
-	req, _ := http.NewRequest("GET", srv.URL+"/chartrepo/library/index.yaml", nil)
-	req.Header.Set("If-None-Match", etag)
-	nm, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	nm.Body.Close()
-	assert.Equal(t, http.StatusNotModified, nm.StatusCode)
+		resp, body = do(t, "GET", srv.URL+"/chartrepo/library/index.yaml", "", nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		assert.Len(t, parseIndex(t, body).Entries["nginx"], 2)
+		etag := resp.Header.Get("ETag")
+		req, _ := http.NewRequest("GET", srv.URL+"/chartrepo/library/index.yaml", nil)
+		req.Header.Set("If-None-Match", etag)
+		nm, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		nm.Body.Close()
+		assert.Equal(t, http.StatusNotModified, nm.StatusCode)
 
-	resp, body = do(t, "DELETE", api+"/nginx/1.0.0", "", nil)
-	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
-	assert.JSONEq(t, `{"deleted":true}`, string(body))
-	resp, _ = do(t, "DELETE", api+"/nginx/1.0.0", "", nil)
-	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
-	resp, _ = do(t, "GET", api+"/nginx/1.0.0", "", nil)
-	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
-	resp, _ = do(t, "GET", srv.URL+"/chartrepo/library/charts/nginx-1.0.0.tgz", "", nil)
-	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+		resp, body = do(t, "DELETE", api+"/nginx/1.0.0", "", nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+		assert.JSONEq(t, `{"deleted":true}`, string(body))
+		resp, _ = do(t, "DELETE", api+"/nginx/1.0.0", "", nil)
+		assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+		resp, _ = do(t, "GET", api+"/nginx/1.0.0", "", nil)
+		assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+		resp, _ = do(t, "GET", srv.URL+"/chartrepo/library/charts/nginx-1.0.0.tgz", "", nil)
+		assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+	})
 }
 
+// On SQLite only: routing, above SQL.
 func TestHandlerFileNamesWithDashes(t *testing.T) {
 	r, _ := newRepo(t)
 	srv := serve(t, r, AllowAll)
@@ -113,6 +116,7 @@ func TestHandlerFileNamesWithDashes(t *testing.T) {
 	assert.Equal(t, archive, body)
 }
 
+// On SQLite only: refused before anything is stored.
 func TestHandlerBadUploads(t *testing.T) {
 	r, blobs := newRepo(t, WithMaxArchiveSize(1<<20))
 	srv := serve(t, r, AllowAll)
@@ -151,6 +155,7 @@ func TestHandlerBadUploads(t *testing.T) {
 }
 
 // TestHandlerDefaultLimit sends an archive just over the default 20 MiB.
+// On SQLite only: refused before anything is stored.
 func TestHandlerDefaultLimit(t *testing.T) {
 	r, blobs := newRepo(t)
 	srv := serve(t, r, AllowAll)
@@ -189,6 +194,7 @@ func rbacAccess(t *testing.T) Access {
 	return RBACAccess(principal, decide)
 }
 
+// On SQLite only: access decisions, above SQL.
 func TestHandlerRBAC(t *testing.T) {
 	r, _ := newRepo(t)
 	srv := serve(t, r, rbacAccess(t))
@@ -252,37 +258,39 @@ func signed(t testing.TB, s *provenance.Signatory, name, version string) (archiv
 }
 
 func TestProvenance(t *testing.T) {
-	ctx := context.Background()
-	s, ring := signer(t)
-	r, _ := newRepo(t, WithKeyring(ring))
-	archive, prov, _ := signed(t, s, "signed", "1.0.0")
+	onEngines(t, func(t *testing.T) {
+		ctx := context.Background()
+		s, ring := signer(t)
+		r, _ := newRepo(t, WithKeyring(ring))
+		archive, prov, _ := signed(t, s, "signed", "1.0.0")
 
-	v, err := r.Upload(ctx, "p", bytes.NewReader(archive), bytes.NewReader(prov), false)
-	require.NoError(t, err)
-	assert.NotEmpty(t, v.ProvDigest)
+		v, err := r.Upload(ctx, "p", bytes.NewReader(archive), bytes.NewReader(prov), false)
+		require.NoError(t, err)
+		assert.NotEmpty(t, v.ProvDigest)
 
-	// A .prov for other bytes does not verify.
-	_, otherProv, _ := signed(t, s, "signed", "1.0.1")
-	tampered := tgz(t, entry{name: "signed/Chart.yaml", body: chartYAML("signed", "1.0.1") + "deprecated: true\n"})
-	_, err = r.Upload(ctx, "p", bytes.NewReader(tampered), bytes.NewReader(otherProv), false)
-	require.ErrorIs(t, err, ErrInvalidProvenance)
+		// A .prov for other bytes does not verify.
+		_, otherProv, _ := signed(t, s, "signed", "1.0.1")
+		tampered := tgz(t, entry{name: "signed/Chart.yaml", body: chartYAML("signed", "1.0.1") + "deprecated: true\n"})
+		_, err = r.Upload(ctx, "p", bytes.NewReader(tampered), bytes.NewReader(otherProv), false)
+		require.ErrorIs(t, err, ErrInvalidProvenance)
 
-	// A .prov signed by an unknown key does not verify.
-	stranger, _ := signer(t)
-	a2, p2, _ := signed(t, stranger, "signed", "1.0.2")
-	_, err = r.Upload(ctx, "p", bytes.NewReader(a2), bytes.NewReader(p2), false)
-	require.ErrorIs(t, err, ErrInvalidProvenance)
-	vs, err := r.Versions(ctx, "p", "signed")
-	require.NoError(t, err)
-	assert.Len(t, vs, 1, "refused uploads left nothing behind")
+		// A .prov signed by an unknown key does not verify.
+		stranger, _ := signer(t)
+		a2, p2, _ := signed(t, stranger, "signed", "1.0.2")
+		_, err = r.Upload(ctx, "p", bytes.NewReader(a2), bytes.NewReader(p2), false)
+		require.ErrorIs(t, err, ErrInvalidProvenance)
+		vs, err := r.Versions(ctx, "p", "signed")
+		require.NoError(t, err)
+		assert.Len(t, vs, 1, "refused uploads left nothing behind")
 
-	srv := serve(t, r, AllowAll)
-	resp, body := do(t, "GET", srv.URL+"/chartrepo/p/charts/signed-1.0.0.tgz.prov", "", nil)
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	assert.Equal(t, prov, body)
+		srv := serve(t, r, AllowAll)
+		resp, body := do(t, "GET", srv.URL+"/chartrepo/p/charts/signed-1.0.0.tgz.prov", "", nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		assert.Equal(t, prov, body)
 
-	mp, ctype := multipartBody(t, map[string][]byte{"chart": a2, "prov": p2})
-	resp, body = do(t, "POST", srv.URL+"/api/chartrepo/p/charts", ctype, mp)
-	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
-	assert.True(t, strings.Contains(string(body), "provenance"), string(body))
+		mp, ctype := multipartBody(t, map[string][]byte{"chart": a2, "prov": p2})
+		resp, body = do(t, "POST", srv.URL+"/api/chartrepo/p/charts", ctype, mp)
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+		assert.True(t, strings.Contains(string(body), "provenance"), string(body))
+	})
 }

@@ -11,9 +11,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/berthlabs/berth/sqldb"
 	"github.com/berthlabs/berth/storage/memory"
 	"github.com/opencontainers/go-digest"
 	"github.com/stretchr/testify/require"
@@ -114,11 +117,66 @@ func makeChart(t testing.TB, name, version string) []byte {
 	return pack(t, chartDir(t, name, version))
 }
 
-// newRepo is a Repo over a memory blob store and an in-memory database.
+// engine is a database a test Repo runs on.
+type engine string
+
+const (
+	sqliteMemory engine = "sqlite"   // New's private in-memory SQLite (a nil db)
+	postgres     engine = "postgres" // a fresh database on the shared PostgreSQL server
+)
+
+// testEngines maps the name of each onEngines subtest to its engine.
+var testEngines sync.Map
+
+// onEngines runs fn on in-memory SQLite and on PostgreSQL, as subtests
+// named after them: newRepo and openDB in fn, or in fn's own subtests,
+// open a database of that engine.
+func onEngines(t *testing.T, fn func(t *testing.T)) {
+	t.Helper()
+	for _, e := range []engine{sqliteMemory, postgres} {
+		t.Run(string(e), func(t *testing.T) {
+			testEngines.Store(t.Name(), e)
+			t.Cleanup(func() { testEngines.Delete(t.Name()) })
+			fn(t)
+		})
+	}
+}
+
+// engineOf is the engine of t's closest onEngines subtest, or in-memory
+// SQLite.
+func engineOf(t testing.TB) engine {
+	for name := t.Name(); ; {
+		if e, ok := testEngines.Load(name); ok {
+			return e.(engine)
+		}
+		i := strings.LastIndexByte(name, '/')
+		if i < 0 {
+			return sqliteMemory
+		}
+		name = name[:i]
+	}
+}
+
+// openDB opens a database of t's engine, closed when t ends.
+func openDB(t testing.TB) *sqldb.DB {
+	t.Helper()
+	var db *sqldb.DB
+	var err error
+	if engineOf(t) == postgres {
+		db, err = sqldb.OpenPostgres(context.Background(), pg.Database(t))
+	} else {
+		db, err = sqldb.OpenSQLiteMemory(context.Background())
+	}
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// newRepo is a Repo over a memory blob store and a database of t's engine.
 func newRepo(t testing.TB, opts ...Option) (*Repo, *memory.Driver) {
 	t.Helper()
 	blobs := memory.New()
-	r, err := New(context.Background(), blobs, nil, opts...)
+	r, err := New(context.Background(), blobs, openDB(t), opts...)
 	require.NoError(t, err)
 	return r, blobs
 }

@@ -21,6 +21,11 @@ type IndexFile struct {
 // Index renders project's index.yaml from SQL alone. The rendered bytes
 // are cached per project and reused until the project's generation (bumped
 // on every upload and delete, in any process sharing the database) moves.
+// The cache is exact also on a shared database (PostgreSQL, several
+// processes): every call reads the generation first (one key lookup), an
+// index is rendered from rows read after it, and a project's generation
+// never returns to an earlier value (ForgetProject leaves a tombstone), so
+// cached bytes are served only while no change has been committed since.
 func (r *Repo) Index(ctx context.Context, project string) ([]byte, error) {
 	body, _, err := r.index(ctx, project)
 	return body, err

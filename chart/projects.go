@@ -5,8 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/berthlabs/berth/core"
 
+	"github.com/berthlabs/berth/core"
 	"github.com/berthlabs/berth/sqldb"
 )
 
@@ -74,8 +74,14 @@ func (r *Repo) readID(ctx context.Context, name string) (int64, error) {
 
 // ProjectVersions counts the chart versions stored in the project with
 // id, inside tx: a project is not empty while it holds any (Harbor
-// refuses to delete it).
+// refuses to delete it). It first locks the project's index generation,
+// as every upload and delete does, so that on PostgreSQL no upload can
+// commit a version between the count and the transaction's end (the
+// project deleted with a version left in it).
 func (r *Repo) ProjectVersions(ctx context.Context, tx *sqldb.Tx, id int64) (int, error) {
+	if _, err := bumpGeneration(ctx, tx, id); err != nil {
+		return 0, err
+	}
 	var n int
 	err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM chart_versions WHERE project_id = ?`, id).Scan(&n)
 	return n, err
@@ -83,14 +89,27 @@ func (r *Repo) ProjectVersions(ctx context.Context, tx *sqldb.Tx, id int64) (int
 
 // ForgetProject removes, inside tx, everything the Repo keeps for the
 // project with id: its versions (whose blobs stay until garbage collection
-// finds them unreferenced), its index generation, and the rendered index
-// cached in memory (a rolled-back transaction only costs a re-render).
+// finds them unreferenced) and the rendered index cached in memory (a
+// rolled-back transaction only costs a re-render). Its index generation
+// stays, as a tombstone: an upload or delete that resolved the project
+// before its removal then fails with ErrNoProject instead of leaving a
+// version behind, and the generation never returns to a value another
+// process may hold a rendered index for. Without WithProjects the name's
+// number is dropped too, so a later upload under the name numbers it
+// afresh.
 func (r *Repo) ForgetProject(ctx context.Context, tx *sqldb.Tx, id int64) error {
+	// The generation first: the lock order of uploads and deletes.
+	if _, err := tx.Exec(ctx, `INSERT INTO chart_generations (project_id, generation) VALUES (?, ?)
+		ON CONFLICT (project_id) DO UPDATE SET generation = excluded.generation`, id, forgotten); err != nil {
+		return err
+	}
 	if _, err := tx.Exec(ctx, `DELETE FROM chart_versions WHERE project_id = ?`, id); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM chart_generations WHERE project_id = ?`, id); err != nil {
-		return err
+	if r.projects == nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM chart_project_ids WHERE id = ?`, id); err != nil {
+			return err
+		}
 	}
 	r.mu.Lock()
 	delete(r.cache, id)

@@ -101,6 +101,14 @@ func (r *Repo) Upload(ctx context.Context, project string, archive io.Reader, pr
 	var replaced bool
 	var oldDgst, oldProv string
 	err = r.db.Write(ctx, func(tx *sqldb.Tx) error {
+		replaced, oldDgst, oldProv = false, "", ""
+		// The generation row first: it serialises the project's writers,
+		// so the version read next cannot be stored by another upload
+		// before this one's insert (two uploads of a new version would
+		// both succeed, the second replacing the first unforced).
+		if err := lockProject(ctx, tx, project, id); err != nil {
+			return err
+		}
 		err := tx.QueryRow(ctx, `SELECT digest, prov_digest FROM chart_versions WHERE project_id = ? AND name = ? AND version = ?`,
 			id, md.Name, md.Version).Scan(&oldDgst, &oldProv)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -110,10 +118,7 @@ func (r *Repo) Upload(ctx context.Context, project string, archive io.Reader, pr
 		if replaced && !force {
 			return fmt.Errorf("%w: %s %s", ErrExists, md.Name, md.Version)
 		}
-		if err := insertVersion(ctx, tx, id, v); err != nil {
-			return err
-		}
-		return bumpGeneration(ctx, tx, id)
+		return insertVersion(ctx, tx, id, v)
 	})
 	if err != nil {
 		return nil, err
@@ -178,9 +183,38 @@ func insertVersion(ctx context.Context, tx *sqldb.Tx, projectID int64, v *Versio
 	return err
 }
 
-func bumpGeneration(ctx context.Context, tx *sqldb.Tx, projectID int64) error {
-	_, err := tx.Exec(ctx, `INSERT INTO chart_generations (project_id, generation) VALUES (?, 1)
-		ON CONFLICT (project_id) DO UPDATE SET generation = chart_generations.generation + 1`, projectID)
+// forgotten is the generation of a project ForgetProject removed: its
+// row stays, so that the project's generation never returns to a value a
+// cached index was rendered at, and so that a write racing the removal
+// finds the project gone.
+const forgotten = -1
+
+// bumpGeneration moves the project's index generation on, inside tx,
+// creating it at 1. It is the first write of every transaction that
+// changes the project's versions: the row it locks (on PostgreSQL; on
+// SQLite the transaction excludes every other writer) serialises them and
+// the project's deletion (ProjectVersions, ForgetProject). live is false
+// when the project was forgotten meanwhile.
+func bumpGeneration(ctx context.Context, tx *sqldb.Tx, projectID int64) (live bool, err error) {
+	var gen int64
+	// The conflicting row is locked whether or not WHERE lets it change.
+	err = tx.QueryRow(ctx, `INSERT INTO chart_generations (project_id, generation) VALUES (?, 1)
+		ON CONFLICT (project_id) DO UPDATE SET generation = chart_generations.generation + 1
+		WHERE chart_generations.generation >= 0
+		RETURNING generation`, projectID).Scan(&gen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// lockProject is bumpGeneration for a write to project: ErrNoProject when
+// the project was deleted after the caller resolved its id.
+func lockProject(ctx context.Context, tx *sqldb.Tx, project string, projectID int64) error {
+	live, err := bumpGeneration(ctx, tx, projectID)
+	if err == nil && !live {
+		err = fmt.Errorf("%w: %q was deleted", ErrNoProject, project)
+	}
 	return err
 }
 
@@ -243,7 +277,10 @@ func (r *Repo) List(ctx context.Context, project string) (map[string][]*Version,
 }
 
 func (r *Repo) list(ctx context.Context, projectID int64) (map[string][]*Version, error) {
-	vs, err := r.queryVersions(ctx, `SELECT `+versionColumns+` FROM chart_versions WHERE project_id = ?`, projectID)
+	// Key order, as SQLite's primary key returns them, so that versions
+	// that sort as equal keep one order on both engines.
+	vs, err := r.queryVersions(ctx, `SELECT `+versionColumns+` FROM chart_versions WHERE project_id = ?
+		ORDER BY name, version`, projectID)
 	if err != nil {
 		return nil, err
 	}
@@ -256,7 +293,8 @@ func (r *Repo) Versions(ctx context.Context, project, name string) ([]*Version, 
 	if err != nil {
 		return nil, err
 	}
-	vs, err := r.queryVersions(ctx, `SELECT `+versionColumns+` FROM chart_versions WHERE project_id = ? AND name = ?`, id, name)
+	vs, err := r.queryVersions(ctx, `SELECT `+versionColumns+` FROM chart_versions WHERE project_id = ? AND name = ?
+		ORDER BY version`, id, name)
 	if err != nil {
 		return nil, err
 	}
@@ -291,15 +329,16 @@ func (r *Repo) Delete(ctx context.Context, project, name, version string) error 
 	}
 	var dgst, prov string
 	err = r.db.Write(ctx, func(tx *sqldb.Tx) error {
+		// Generation first, as in Upload: one lock order for the project's writers.
+		if err := lockProject(ctx, tx, project, id); err != nil {
+			return err
+		}
 		err := tx.QueryRow(ctx, `DELETE FROM chart_versions WHERE project_id = ? AND name = ? AND version = ? RETURNING digest, prov_digest`,
 			id, name, version).Scan(&dgst, &prov)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: %s %s", ErrNotFound, name, version)
 		}
-		if err != nil {
-			return err
-		}
-		return bumpGeneration(ctx, tx, id)
+		return err
 	})
 	if err != nil {
 		return err
