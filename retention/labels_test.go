@@ -137,102 +137,109 @@ func (l *labelNames) LabelNames(ctx context.Context, projectID int64, repo strin
 }
 
 func TestExecutionKeepsLabelled(t *testing.T) {
-	names := &labelNames{}
-	e := newEnv(t, envOptions{opts: []retention.ServiceOption{retention.WithArtifactLabels(names)}})
-	ctx := t.Context()
-	var err error
-	names.s, err = label.New(ctx, e.db)
-	require.NoError(t, err)
-	team := e.project(t, "team")
-	keepL, err := names.s.Create(ctx, label.Label{Name: "keep", Scope: label.ScopeProject, ProjectID: team})
-	require.NoError(t, err)
-	otherL, err := names.s.Create(ctx, label.Label{Name: "other", Scope: label.ScopeGlobal})
-	require.NoError(t, err)
-	attach := func(repo string, d digest.Digest, id int64) {
-		t.Helper()
-		require.NoError(t, names.s.Attach(ctx, label.Artifact{ProjectID: team, Repository: repo, Digest: d}, id))
-	}
+	engines(t, func(t *testing.T, eng string) {
+		names := &labelNames{}
+		e := newEnv(t, eng, envOptions{opts: []retention.ServiceOption{retention.WithArtifactLabels(names)}})
+		ctx := t.Context()
+		var err error
+		names.s, err = label.New(ctx, e.db)
+		skipUnported(t, err)
+		require.NoError(t, err)
+		team := e.project(t, "team")
+		keepL, err := names.s.Create(ctx, label.Label{Name: "keep", Scope: label.ScopeProject, ProjectID: team})
+		require.NoError(t, err)
+		otherL, err := names.s.Create(ctx, label.Label{Name: "other", Scope: label.ScopeGlobal})
+		require.NoError(t, err)
+		attach := func(repo string, d digest.Digest, id int64) {
+			t.Helper()
+			require.NoError(t, names.s.Attach(ctx, label.Artifact{ProjectID: team, Repository: repo, Digest: d}, id))
+		}
 
-	kept := e.push(t, "team/app", "v1")
-	attach("team/app", kept, keepL.ID)
-	plain := e.push(t, "team/app", "v2")
-	tagged := e.push(t, "team/app", "v3")
-	attach("team/app", tagged, otherL.ID)
-	untagged := e.push(t, "team/app")
-	idx, kids := e.pushIndex(t, "team/multi", "v9") // labelled as a whole: kept with its platforms
-	attach("team/multi", idx, keepL.ID)
-	oldIdx, oldKids := e.pushIndex(t, "team/multi", "old") // a platform labelled: not the index
-	attach("team/multi", oldKids[0], keepL.ID)
+		kept := e.push(t, "team/app", "v1")
+		attach("team/app", kept, keepL.ID)
+		plain := e.push(t, "team/app", "v2")
+		tagged := e.push(t, "team/app", "v3")
+		attach("team/app", tagged, otherL.ID)
+		untagged := e.push(t, "team/app")
+		idx, kids := e.pushIndex(t, "team/multi", "v9") // labelled as a whole: kept with its platforms
+		attach("team/multi", idx, keepL.ID)
+		oldIdx, oldKids := e.pushIndex(t, "team/multi", "old") // a platform labelled: not the index
+		attach("team/multi", oldKids[0], keepL.ID)
 
-	pol := retention.ProjectPolicy{ProjectID: team, Policy: retention.Policy{Rules: []retention.Rule{{
-		Template: retention.Always, ScopeSelectors: every(),
-		LabelSelectors: []retention.LabelSelector{withLabels("keep")},
-	}}}}
-	p, err := e.svc.Create(ctx, pol)
-	require.NoError(t, err)
-	assert.Equal(t, pol.Rules[0].LabelSelectors, p.Rules[0].LabelSelectors, "stored and read back")
+		pol := retention.ProjectPolicy{ProjectID: team, Policy: retention.Policy{Rules: []retention.Rule{{
+			Template: retention.Always, ScopeSelectors: every(),
+			LabelSelectors: []retention.LabelSelector{withLabels("keep")},
+		}}}}
+		p, err := e.svc.Create(ctx, pol)
+		require.NoError(t, err)
+		assert.Equal(t, pol.Rules[0].LabelSelectors, p.Rules[0].LabelSelectors, "stored and read back")
 
-	ex, err := e.svc.Run(ctx, team, false, retention.TriggerManual)
-	require.NoError(t, err)
-	ex = e.wait(t, team, ex.ID)
-	require.Equal(t, retention.StatusSuccess, ex.Status, ex.Error)
-	assert.True(t, e.exists(t, "team/app", kept), "carries keep")
-	assert.False(t, e.exists(t, "team/app", plain))
-	assert.False(t, e.exists(t, "team/app", tagged), "carries another label only")
-	assert.False(t, e.exists(t, "team/app", untagged))
-	assert.True(t, e.exists(t, "team/multi", idx))
-	for _, k := range kids {
-		assert.True(t, e.exists(t, "team/multi", k), "kept with its index")
-	}
-	assert.False(t, e.exists(t, "team/multi", oldIdx), "a labelled platform does not keep its index")
-	assert.False(t, e.exists(t, "team/multi", oldKids[1]))
-	assert.Equal(t, int32(2), names.calls.Load(), "one request per repository")
+		ex, err := e.svc.Run(ctx, team, false, retention.TriggerManual)
+		require.NoError(t, err)
+		ex = e.wait(t, team, ex.ID)
+		require.Equal(t, retention.StatusSuccess, ex.Status, ex.Error)
+		assert.True(t, e.exists(t, "team/app", kept), "carries keep")
+		assert.False(t, e.exists(t, "team/app", plain))
+		assert.False(t, e.exists(t, "team/app", tagged), "carries another label only")
+		assert.False(t, e.exists(t, "team/app", untagged))
+		assert.True(t, e.exists(t, "team/multi", idx))
+		for _, k := range kids {
+			assert.True(t, e.exists(t, "team/multi", k), "kept with its index")
+		}
+		assert.False(t, e.exists(t, "team/multi", oldIdx), "a labelled platform does not keep its index")
+		assert.False(t, e.exists(t, "team/multi", oldKids[1]))
+		assert.Equal(t, int32(2), names.calls.Load(), "one request per repository")
 
-	// A policy that does not select by label never asks.
-	names.calls.Store(0)
-	_, err = e.svc.Update(ctx, policy(team))
-	require.NoError(t, err)
-	ex, err = e.svc.Run(ctx, team, true, retention.TriggerManual)
-	require.NoError(t, err)
-	ex = e.wait(t, team, ex.ID)
-	require.Equal(t, retention.StatusSuccess, ex.Status, ex.Error)
-	assert.Zero(t, names.calls.Load())
+		// A policy that does not select by label never asks.
+		names.calls.Store(0)
+		_, err = e.svc.Update(ctx, policy(team))
+		require.NoError(t, err)
+		ex, err = e.svc.Run(ctx, team, true, retention.TriggerManual)
+		require.NoError(t, err)
+		ex = e.wait(t, team, ex.ID)
+		require.Equal(t, retention.StatusSuccess, ex.Status, ex.Error)
+		assert.Zero(t, names.calls.Load())
+	})
 }
 
 func TestExecutionWithoutLabelSource(t *testing.T) {
-	e := newEnv(t, envOptions{})
-	ctx := t.Context()
-	team := e.project(t, "team")
-	d := e.push(t, "team/app", "v1")
-	_, err := e.svc.Create(ctx, retention.ProjectPolicy{ProjectID: team, Policy: retention.Policy{Rules: []retention.Rule{{
-		Template: retention.Always, LabelSelectors: []retention.LabelSelector{withLabels("keep")},
-	}}}})
-	require.NoError(t, err)
-	ex, err := e.svc.Run(ctx, team, false, retention.TriggerManual)
-	require.NoError(t, err)
-	ex = e.wait(t, team, ex.ID)
-	assert.Equal(t, retention.StatusError, ex.Status)
-	assert.Contains(t, ex.Error, "no label source")
-	assert.True(t, e.exists(t, "team/app", d), "nothing deleted")
-	assert.Empty(t, e.tasks(t, team, ex.ID))
+	engines(t, func(t *testing.T, eng string) {
+		e := newEnv(t, eng, envOptions{})
+		ctx := t.Context()
+		team := e.project(t, "team")
+		d := e.push(t, "team/app", "v1")
+		_, err := e.svc.Create(ctx, retention.ProjectPolicy{ProjectID: team, Policy: retention.Policy{Rules: []retention.Rule{{
+			Template: retention.Always, LabelSelectors: []retention.LabelSelector{withLabels("keep")},
+		}}}})
+		require.NoError(t, err)
+		ex, err := e.svc.Run(ctx, team, false, retention.TriggerManual)
+		require.NoError(t, err)
+		ex = e.wait(t, team, ex.ID)
+		assert.Equal(t, retention.StatusError, ex.Status)
+		assert.Contains(t, ex.Error, "no label source")
+		assert.True(t, e.exists(t, "team/app", d), "nothing deleted")
+		assert.Empty(t, e.tasks(t, team, ex.ID))
+	})
 }
 
 func TestLabelSelectorsStored(t *testing.T) {
-	e := newEnv(t, envOptions{})
-	ctx := t.Context()
-	team := e.project(t, "team")
-	pol := policy(team)
-	pol.Rules[0].LabelSelectors = []retention.LabelSelector{withLabels("a", "b"), withoutLabels("c")}
-	_, err := e.svc.Create(ctx, pol)
-	require.NoError(t, err)
-	got, err := e.svc.Get(ctx, team)
-	require.NoError(t, err)
-	assert.Equal(t, pol.Rules, got.Rules)
-	assert.Nil(t, got.Rules[1].LabelSelectors)
+	engines(t, func(t *testing.T, eng string) {
+		e := newEnv(t, eng, envOptions{})
+		ctx := t.Context()
+		team := e.project(t, "team")
+		pol := policy(team)
+		pol.Rules[0].LabelSelectors = []retention.LabelSelector{withLabels("a", "b"), withoutLabels("c")}
+		_, err := e.svc.Create(ctx, pol)
+		require.NoError(t, err)
+		got, err := e.svc.Get(ctx, team)
+		require.NoError(t, err)
+		assert.Equal(t, pol.Rules, got.Rules)
+		assert.Nil(t, got.Rules[1].LabelSelectors)
 
-	pol.Rules[0].LabelSelectors = slices.Clone(pol.Rules[0].LabelSelectors[:1])
-	pol.Rules[1].LabelSelectors = []retention.LabelSelector{withLabels("")}
-	_, err = e.svc.Update(ctx, pol)
-	require.Error(t, err, "validated")
-	assert.Contains(t, err.Error(), "rule 2: label selector 1: label 1 has an empty name")
+		pol.Rules[0].LabelSelectors = slices.Clone(pol.Rules[0].LabelSelectors[:1])
+		pol.Rules[1].LabelSelectors = []retention.LabelSelector{withLabels("")}
+		_, err = e.svc.Update(ctx, pol)
+		require.Error(t, err, "validated")
+		assert.Contains(t, err.Error(), "rule 2: label selector 1: label 1 has an empty name")
+	})
 }

@@ -218,15 +218,20 @@ func (s *Service) Run(ctx context.Context, policyID int64, dryRun bool, trigger 
 	now := s.now().UTC().UnixNano()
 	var id int64
 	err := s.db.Write(ctx, func(tx *sqldb.Tx) error {
-		var n int
-		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM retention_policies WHERE project_id = ?`, policyID).Scan(&n); err != nil {
-			return err
-		}
-		if n == 0 {
+		// The policy's row, locked, orders the starters of its executions
+		// (on PostgreSQL they would otherwise all find none in progress
+		// and each insert one) and keeps a Delete out until the new
+		// execution is committed, for the Delete to remove.
+		var pid int64
+		err := tx.QueryRow(ctx, `SELECT project_id FROM retention_policies WHERE project_id = ?`+tx.ForUpdate(), policyID).Scan(&pid)
+		if errors.Is(err, sql.ErrNoRows) {
 			return policyNotFound(policyID)
 		}
+		if err != nil {
+			return err
+		}
 		var busy int64
-		err := tx.QueryRow(ctx, `SELECT id FROM retention_executions WHERE policy_id = ? AND status IN (?, ?) ORDER BY id LIMIT 1`,
+		err = tx.QueryRow(ctx, `SELECT id FROM retention_executions WHERE policy_id = ? AND status IN (?, ?) ORDER BY id LIMIT 1`,
 			policyID, StatusPending, StatusRunning).Scan(&busy)
 		if err == nil {
 			return fmt.Errorf("retention: execution %d of policy %d is in progress: %w", busy, policyID, core.ErrConflict)
@@ -252,7 +257,10 @@ func (s *Service) Run(ctx context.Context, policyID int64, dryRun bool, trigger 
 	}); err != nil {
 		return Execution{}, err
 	}
-	return s.Execution(ctx, policyID, id)
+	// As recorded, not read back: its job may have started it by now
+	// (soon after the enqueue with a job runner on PostgreSQL).
+	return Execution{ID: id, PolicyID: policyID, Status: StatusPending, Trigger: trigger, DryRun: dryRun,
+		StartTime: fromNanos(now)}, nil
 }
 
 // Stop stops a pending or running execution of policy policyID: it ends

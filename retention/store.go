@@ -281,16 +281,22 @@ func (s *Service) Create(ctx context.Context, p ProjectPolicy) (ProjectPolicy, e
 	}
 	p.CreatedAt, p.UpdatedAt = fromNanos(now.UnixNano()), fromNanos(now.UnixNano())
 	err = s.db.Write(ctx, func(tx *sqldb.Tx) error {
-		var n int
-		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM retention_policies WHERE project_id = ?`, p.ProjectID).Scan(&n); err != nil {
+		// ON CONFLICT, not a count first: on PostgreSQL two creators at
+		// once would both count none, and the second would fail on the
+		// key instead of with core.ErrExists.
+		res, err := tx.Exec(ctx, `INSERT INTO retention_policies (`+policyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (project_id) DO NOTHING`,
+			p.ProjectID, p.Algorithm, encodeRules(p.Rules), p.Schedule, next, p.Creator, now.UnixNano(), now.UnixNano())
+		if err != nil {
 			return err
 		}
-		if n > 0 {
-			return fmt.Errorf("retention: project %d has a policy already (id %d): update it: %w", p.ProjectID, p.ProjectID, core.ErrExists)
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			if err == nil {
+				err = fmt.Errorf("retention: project %d has a policy already (id %d): update it: %w", p.ProjectID, p.ProjectID, core.ErrExists)
+			}
+			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO retention_policies (`+policyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			p.ProjectID, p.Algorithm, encodeRules(p.Rules), p.Schedule, next, p.Creator, now.UnixNano(), now.UnixNano())
-		return err
+		return nil
 	})
 	if err != nil {
 		return ProjectPolicy{}, err

@@ -265,6 +265,17 @@ func (r *run) tasks(ctx context.Context) ([]Task, error) {
 		return nil, nil
 	}
 	err = s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		// Once: a second worker of the execution (a job River rescued
+		// while the first still ran, on PostgreSQL in another process)
+		// waits here on the execution's row and then finds the tasks.
+		var id int64
+		if err := tx.QueryRow(ctx, `SELECT id FROM retention_executions WHERE id = ?`+tx.ForUpdate(), r.e.ID).Scan(&id); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM retention_tasks WHERE execution_id = ?`, r.e.ID).Scan(&n); err != nil || n > 0 {
+			return err
+		}
 		for _, repo := range repos {
 			if _, err := tx.Exec(ctx, `INSERT INTO retention_tasks (execution_id, policy_id, repository, job_id, status)
 				VALUES (?, ?, ?, ?, ?)`, r.e.ID, r.e.PolicyID, repo, r.jobID, StatusPending); err != nil {
