@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"io"
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -43,4 +45,33 @@ func TestRedirectURL(t *testing.T) {
 
 	_, err = d.RedirectURL(t.Context(), digest.FromString("absent"))
 	assert.ErrorIs(t, err, storage.ErrBlobUnknown)
+}
+
+// Sessions committed at once (clients pushing layers through several
+// nodes), some of the same content, all succeed and publish each blob.
+func TestConcurrentCommits(t *testing.T) {
+	srv := s3test.Start(t)
+	d := open(t, srv, "c/")
+	contents := make([][]byte, 64)
+	for i := range contents {
+		contents[i] = []byte(rand.Text() + strings.Repeat("x", i%4))
+		if i%4 == 1 {
+			contents[i] = contents[i-1] // the same layer, pushed twice
+		}
+	}
+	errs := make([]error, len(contents))
+	var wg sync.WaitGroup
+	for i, c := range contents {
+		wg.Go(func() { _, errs[i] = storage.Put(t.Context(), d, digest.FromBytes(c), bytes.NewReader(c)) })
+	}
+	wg.Wait()
+	for i, c := range contents {
+		require.NoError(t, errs[i])
+		rc, err := d.Open(t.Context(), digest.FromBytes(c))
+		require.NoError(t, err)
+		got, err := io.ReadAll(rc)
+		require.NoError(t, err)
+		require.NoError(t, rc.Close())
+		assert.Equal(t, c, got)
+	}
 }
