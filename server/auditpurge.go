@@ -26,6 +26,6 @@ func wireAuditPurge(a *Assembly) error {
 		return err
 	}
 	a.AddCloser(svc.Close)
-	a.AddAPIOptions(api.WithAuditPurge(svc))
+	a.AddAPIOptions(api.WithAuditPurge(followSchedule(a, "audit_purge", svc)))
 	return nil
 }

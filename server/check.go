@@ -14,18 +14,21 @@ import (
 	"github.com/berthlabs/berth/registry"
 )
 
-// Check verifies a stopped server's data directory: every manifest
+// Check verifies the store cfg names (the data directory, or the shared
+// database and bucket of a scale-out installation): every manifest
 // matches its digest and its references resolve, every tag points at a
 // manifest of its repository, every blob link has its blob and every
 // stored blob matches its digest. It writes a report to w and returns
 // whether the store is consistent (with sparse, references to content
-// that is not stored are expected, as for mirrors). It takes the data
-// directory's lock, so it refuses to run beside a server.
-func Check(ctx context.Context, dataDir string, sparse bool, w io.Writer, log *slog.Logger) (bool, error) {
-	if err := isDataDir(dataDir); err != nil {
+// that is not stored are expected, as for mirrors). On a data directory
+// it takes the directory's lock, so it refuses to run beside a server; a
+// shared store is best checked while no node writes (uploads in flight
+// are not problems, but a push between two of Check's reads can be).
+func Check(ctx context.Context, cfg Config, sparse bool, w io.Writer, log *slog.Logger) (bool, error) {
+	if err := isDataDir(cfg); err != nil {
 		return false, err
 	}
-	st, err := openStore(ctx, dataDir, log)
+	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return false, err
 	}
@@ -45,20 +48,20 @@ func Check(ctx context.Context, dataDir string, sparse bool, w io.Writer, log *s
 			return false, err
 		}
 	}
-	printReport(w, dataDir, rep, sparse)
+	printReport(w, storeName(cfg), rep, sparse)
 	return rep.OK(sparse), nil
 }
 
-// RequeueGarbage queues, in a stopped server's data directory, every blob
+// RequeueGarbage queues, in a stopped server's store, every blob
 // and untagged manifest nothing references and every blob file no
 // repository links, for the next garbage collection run: the repair for a
 // store restored from a backup or a lost queue (registry.MarkGarbage). It
 // returns how many entries it queued.
-func RequeueGarbage(ctx context.Context, dataDir string, log *slog.Logger) (int, error) {
-	if err := isDataDir(dataDir); err != nil {
+func RequeueGarbage(ctx context.Context, cfg Config, log *slog.Logger) (int, error) {
+	if err := isDataDir(cfg); err != nil {
 		return 0, err
 	}
-	st, err := openStore(ctx, dataDir, log)
+	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return 0, err
 	}
@@ -69,15 +72,31 @@ func RequeueGarbage(ctx context.Context, dataDir string, log *slog.Logger) (int,
 	return st.reg.MarkGarbage(ctx)
 }
 
-// isDataDir refuses a directory a server never ran on: checking it would
-// create an empty store and call it consistent.
-func isDataDir(dir string) error {
+// isDataDir refuses a data directory a server never ran on: checking it
+// would create an empty store and call it consistent.
+func isDataDir(cfg Config) error {
+	if cfg.shared() {
+		return nil
+	}
+	dir := cfg.DataDir
 	if _, err := os.Stat(filepath.Join(dir, dbFile)); errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%s is not a berth data directory: no %s", dir, dbFile)
 	} else if err != nil {
 		return err
 	}
 	return nil
+}
+
+// storeName names the checked store in the report, without credentials.
+func storeName(cfg Config) string {
+	if !cfg.shared() {
+		return cfg.DataDir
+	}
+	name := "shared database"
+	if cfg.Storage.S3.Bucket != "" {
+		name += ", s3 bucket " + cfg.Storage.S3.Bucket
+	}
+	return name
 }
 
 // printReport writes the counts, then each problem and missing reference.

@@ -18,8 +18,9 @@ type Config struct {
 	Addr string `yaml:"addr" help:"listen address"`
 	// DataDir holds the SQLite database, the blobs and the keys. Empty
 	// only for an embedder who passes WithStorage and WithDatabase (then
-	// keys live in memory and AdminPassword is required).
-	DataDir string `yaml:"data" help:"data directory (blobs, the SQLite database, keys)"`
+	// keys live in memory and AdminPassword is required), or with both
+	// Database.URL and Storage.S3 set.
+	DataDir string `yaml:"data" help:"data directory (blobs, the SQLite database, keys; with database.url and storage.s3 only node-local scratch, may be empty)"`
 	// LogLevel is debug, info, warn or error (for the logger Main makes;
 	// an embedder passes its own with WithLogger).
 	LogLevel string `yaml:"log_level" help:"debug, info, warn or error"`
@@ -59,6 +60,8 @@ type Config struct {
 	// default <data>/secret.key, created if missing.
 	SecretKeyFile string `yaml:"secret_key_file" help:"32-byte key file sealing stored credentials (default <data>/secret.key, created if missing); servers sharing one database need the same file, and then share their token signing keys"`
 
+	Database    DatabaseConfig    `yaml:"database"`
+	Storage     StorageConfig     `yaml:"storage"`
 	TLS         TLSConfig         `yaml:"tls"`
 	LDAP        LDAPConfig        `yaml:"ldap"`
 	Scan        ScanConfig        `yaml:"scan"`
@@ -204,6 +207,8 @@ func DefaultConfig() Config {
 		MaxManifestBytes:    registry.DefaultMaxManifestSize,
 		UploadMaxAge:        time.Hour,
 		LoginThrottle:       true,
+		Database:            DatabaseConfig{MaxConns: 16, StatementTimeout: 30 * time.Second},
+		Storage:             StorageConfig{S3: S3Config{CacheMaxBytes: 10 << 30}},
 		Scan: ScanConfig{Enabled: true, Unscanned: "allow", Failed: "allow", Timeout: 30 * time.Minute,
 			AdapterPath: "/scanner-adapter"},
 		Trivy:       TrivyConfig{Enabled: true, DBUpdate: "@every 6h", Retry: time.Minute},

@@ -20,7 +20,7 @@ func wireGC(a *Assembly) error {
 		return err
 	}
 	a.AddCloser(svc.Close)
-	a.AddAPIOptions(api.WithGC(svc))
+	a.AddAPIOptions(api.WithGC(followSchedule(a, "gc", svc)))
 	a.AddMetrics(svc.Collector())
 	return nil
 }

@@ -50,8 +50,10 @@ type identity struct {
 	// SystemActor an event of such an actor is recorded under.
 	systemNames []func(actor string) (string, bool)
 	// projectChanged hear the name of each project changed or deleted,
-	// after the commit (caches keyed by name).
+	// here or on another node, after the commit (caches keyed by name);
+	// "" means any project may have changed.
 	projectChanged []func(name string)
+	changes        *changes // announced to and heard from other nodes
 }
 
 // registrySink records registry events in the audit log, filing the
@@ -83,10 +85,12 @@ func openIdentity(ctx context.Context, st *store, cfg Config, log *slog.Logger,
 	}
 	id.recorder = audit.NewRecorder(id.audit, audit.WithLogger(log))
 	// Changes invalidate cached credentials and the policy, and are audited.
+	id.changes = st.changes
 	changed := func(ctx context.Context, e audit.Entry) {
 		if id.gk != nil {
 			id.gk.Invalidate()
 		}
+		id.changes.announce(ctx, changeIdentity)
 		e.Actor = registry.ActorFrom(ctx)
 		if err := id.recorder.Record(context.WithoutCancel(ctx), e); err != nil {
 			log.Error("audit", "err", err, "action", e.Action)
@@ -108,6 +112,7 @@ func openIdentity(ctx context.Context, st *store, cfg Config, log *slog.Logger,
 			for _, f := range id.projectChanged {
 				f(c.Project)
 			}
+			id.changes.announce(ctx, changeProject+c.Project)
 			if c.Kind == project.ProjectDeleted {
 				for _, f := range id.projectDeleted {
 					f(ctx, c.Project)
@@ -179,12 +184,12 @@ func (l lazyProjectIDs) ProjectID(ctx context.Context, name string) (int64, bool
 // on while tokens already issued stay valid until they expire; remove the
 // retired key after the token lifetime (5 minutes).
 //
-// Without a data directory the keys live in the database, sealed with the
+// On a shared database, or without a data directory, the keys live in the database, sealed with the
 // secret key, when a secret key file is configured: processes sharing the
 // database and that file (the nodes of a scale-out installation) then
 // accept each other's tokens. Otherwise the key is this process's alone.
 func tokenKeys(ctx context.Context, st *store, cfg Config) ([]token.Option, error) {
-	if cfg.DataDir == "" && cfg.SecretKeyFile != "" {
+	if cfg.SecretKeyFile != "" && (cfg.DataDir == "" || !st.db.Exclusive()) {
 		secret, err := st.secret(cfg)
 		if err != nil {
 			return nil, err

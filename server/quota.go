@@ -63,10 +63,15 @@ func (q *projectQuotas) StorageLimit(ctx context.Context, name string) (int64, e
 	return limit, nil
 }
 
-// forget drops a project's cached limit (it changed here).
+// forget drops a project's cached limit (it changed, here or on another
+// node); "" drops them all.
 func (q *projectQuotas) forget(name string) {
 	q.mu.Lock()
-	delete(q.limits, name)
+	if name == "" {
+		clear(q.limits)
+	} else {
+		delete(q.limits, name)
+	}
 	q.mu.Unlock()
 }
 

@@ -28,7 +28,7 @@ func wireReplication(w *Assembly) error {
 	local := w.st.reg.Transport(registry.SystemActor("replication"))
 	if w.id != nil {
 		pc := &projectCreator{next: local, projects: w.id.projects, log: w.log, known: map[string]bool{}}
-		w.id.projectDeleted = append(w.id.projectDeleted, func(_ context.Context, name string) { pc.forget(name) })
+		w.id.projectChanged = append(w.id.projectChanged, pc.forget)
 		local = pc
 	}
 	opts := []replicate.ServiceOption{replicate.WithSecretKey(key), replicate.WithLogger(w.log.With("component", "replication"))}
@@ -109,10 +109,15 @@ func (p *projectCreator) ensure(ctx context.Context, name string) error {
 	return nil
 }
 
-// forget drops a deleted project from what ensure knows exists.
+// forget drops a changed or deleted project (here or on another node)
+// from what ensure knows exists; "" drops them all.
 func (p *projectCreator) forget(name string) {
 	p.mu.Lock()
-	delete(p.known, name)
+	if name == "" {
+		clear(p.known)
+	} else {
+		delete(p.known, name)
+	}
 	p.mu.Unlock()
 }
 

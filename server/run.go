@@ -72,7 +72,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // assembly the features fill in.
 func (s *Server) openJobs(ctx context.Context, cfg Config, log *slog.Logger) (*Assembly, error) {
 	pool, err := s.st.db.NewPool(ctx, 4)
-	if err != nil && s.st.lock == nil {
+	if err != nil && !s.st.owned {
 		// An embedder's in-memory database takes no second pool: the jobs
 		// get a private in-memory database, which lives as long as they do.
 		pool, err = memoryPool(ctx)
@@ -84,12 +84,16 @@ func (s *Server) openJobs(ctx context.Context, cfg Config, log *slog.Logger) (*A
 	if err := jobs.Migrate(ctx, pool); err != nil {
 		return nil, err
 	}
-	// This process holds the data directory exclusively (berth.lock): a
-	// job still marked running was cut off by a crash, not being worked.
-	if n, err := jobs.RescueOrphans(ctx, pool); err != nil {
-		return nil, err
-	} else if n > 0 {
-		log.Warn("jobs interrupted by the last shutdown will run again", "count", n)
+	// This process holds the database exclusively (berth.lock): a job
+	// still marked running was cut off by a crash, not being worked. On
+	// a shared database another node may be working it: River's rescuer
+	// hands back jobs running longer than their rescue time instead.
+	if s.st.db.Exclusive() {
+		if n, err := jobs.RescueOrphans(ctx, pool); err != nil {
+			return nil, err
+		} else if n > 0 {
+			log.Warn("jobs interrupted by the last shutdown will run again", "count", n)
+		}
 	}
 	ws := jobs.NewWorkers()
 	// Workers added to ws before Start are seen by the runner: River keeps

@@ -57,6 +57,7 @@ type options struct {
 	builtin  BuiltinScanner
 	blobs    storage.Driver
 	db       *sqldb.DB
+	noJobs   bool // Migrate: assemble, start nothing
 }
 
 // WithLogger sets the logger (default slog.Default()).
@@ -97,12 +98,16 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Server, err error)
 	}()
 	if o.blobs != nil {
 		s.st = embeddedStore(o.blobs, o.db, cfg.SecretKeyFile)
-	} else if s.st, err = openStore(ctx, cfg.DataDir, log); err != nil {
+	} else if s.st, err = openStore(ctx, cfg, log); err != nil {
 		return nil, err
 	}
+	s.st.changes = &changes{db: s.st.db, log: log}
 	regOpts := []registry.Option{registry.WithLogger(log), registry.WithMaxManifestSize(cfg.MaxManifestBytes)}
 	if cfg.SparseManifests {
 		regOpts = append(regOpts, registry.WithSparseManifests())
+	}
+	if cfg.Storage.S3.Redirect {
+		regOpts = append(regOpts, registry.WithBlobRedirects())
 	}
 	sinks := &eventSinks{logEvents(log)}
 	gates, pushes, deletes := &pullGates{}, &pushGates{}, &deleteGates{}
@@ -165,7 +170,13 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Server, err error)
 	if err != nil {
 		return nil, err
 	}
-	if a.startJobs {
+	if !o.noJobs {
+		if s.id != nil {
+			s.id.listenForChanges(s.st.changes)
+		}
+		s.st.changes.listen(ctx) // other nodes' changes, on a shared database
+	}
+	if a.startJobs && !o.noJobs {
 		if err := s.jobs.Start(ctx); err != nil {
 			return nil, err
 		}
@@ -180,6 +191,20 @@ func New(ctx context.Context, cfg Config, opts ...Option) (_ *Server, err error)
 		}
 	}
 	return s, nil
+}
+
+// Migrate brings the database cfg names up to this binary's schema and
+// returns: every package applies its migrations as the server is
+// assembled, with cfg's features, and nothing is served or started. Run
+// it with the new binary before a rolling upgrade of a scale-out
+// installation, so that no node migrates while others serve; a binary
+// older than the schema refuses to start (sqldb.ErrSchemaNewer).
+func Migrate(ctx context.Context, cfg Config, opts ...Option) error {
+	s, err := New(ctx, cfg, append(opts, func(o *options) { o.noJobs = true })...)
+	if err != nil {
+		return err
+	}
+	return s.Close(ctx)
 }
 
 // builtinFeatures are the features Config turns on, in wiring order.
@@ -299,11 +324,12 @@ func (c *Config) validate(o options) error {
 		errs = append(errs, errors.New("server: WithStorage and WithDatabase go together"))
 	case o.blobs != nil && c.DataDir != "":
 		errs = append(errs, errors.New("server: with WithStorage, DataDir must be empty"))
-	case o.blobs == nil && c.DataDir == "":
+	case o.blobs == nil && c.DataDir == "" && (c.Database.URL == "" || c.Storage.S3.Bucket == ""):
 		errs = append(errs, errors.New("server: no data directory (Config.DataDir)"))
 	case o.blobs != nil && c.Auth && c.AdminPassword == "":
 		errs = append(errs, errors.New("server: without a data directory, Config.AdminPassword is required"))
 	}
+	errs = append(errs, c.validateScaleOut(o)...)
 	if c.ExternalURL == "" {
 		scheme := "http"
 		if c.TLS.enabled() {

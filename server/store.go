@@ -14,7 +14,9 @@ import (
 	"github.com/berthlabs/berth/registry"
 	"github.com/berthlabs/berth/sqldb"
 	"github.com/berthlabs/berth/storage"
+	"github.com/berthlabs/berth/storage/diskcache"
 	"github.com/berthlabs/berth/storage/filesystem"
+	"github.com/berthlabs/berth/storage/s3"
 )
 
 // dbFile is the SQLite database's name inside the data directory; blobs
@@ -28,10 +30,12 @@ const (
 // store is an open data directory: a registry over the filesystem driver at
 // <dir>/storage and SQLite at <dir>/berth.db.
 type store struct {
-	reg   *registry.Registry
-	db    *sqldb.DB
-	blobs storage.Driver
-	lock  *os.File // nil for an embedder's store, which it closes itself
+	reg     *registry.Registry
+	db      *sqldb.DB
+	blobs   storage.Driver
+	lock    *os.File // the data directory's, when the database is in it
+	owned   bool     // opened here and closed by Close; an embedder closes its own
+	changes *changes // between the nodes sharing db
 	// secretKey seals stored credentials; loaded on first use.
 	secretKey []byte
 }
@@ -49,34 +53,80 @@ func embeddedStore(blobs storage.Driver, db *sqldb.DB, secretKeyFile string) *st
 	return st
 }
 
-// openStore opens the data directory dir, creating what is missing; call
-// openRegistry next. Close it when done.
+// openStore opens what cfg names, creating what is missing: the data
+// directory's SQLite database and blobs by default, or PostgreSQL
+// (Database.URL) and an S3 bucket (Storage.S3). Call openRegistry next;
+// Close it when done.
 //
-// One process owns a data directory at a time (an exclusive lock on
-// <dir>/berth.lock): the registry caches manifests in memory on the promise
-// that no other process writes the database behind its back.
-func openStore(ctx context.Context, dir string, log *slog.Logger) (*store, error) {
-	if err := privateDir(dir, log); err != nil {
+// One process owns a data directory's database at a time (an exclusive
+// lock on <dir>/berth.lock): the registry caches manifests in memory on
+// the promise that no other process writes the database behind its back.
+// A shared database takes no lock: every node writes it, and the caches
+// that promise needs stay off (sqldb.DB.Exclusive).
+func openStore(ctx context.Context, cfg Config, log *slog.Logger) (_ *store, err error) {
+	st := &store{owned: true}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, st.Close())
+		}
+	}()
+	if dir := cfg.DataDir; dir != "" {
+		if err := privateDir(dir, log); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Database.URL == "" {
+		if st.lock, err = lockDir(cfg.DataDir); err != nil {
+			return nil, err
+		}
+		// SQLite creates its -wal and -shm files with the database file's
+		// mode: creating it 0600 first keeps all three private.
+		if err := createPrivate(filepath.Join(cfg.DataDir, dbFile)); err != nil {
+			return nil, err
+		}
+		if st.db, err = sqldb.OpenSQLite(ctx, filepath.Join(cfg.DataDir, dbFile)); err != nil {
+			return nil, err
+		}
+	} else if st.db, err = sqldb.OpenPostgres(ctx, cfg.Database.URL, sqldb.WithMaxConns(int(cfg.Database.MaxConns)),
+		sqldb.WithStatementTimeout(cfg.Database.StatementTimeout)); err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	if cfg.Storage.S3.Bucket != "" {
+		if st.blobs, err = openS3(ctx, cfg.Storage.S3); err != nil {
+			return nil, fmt.Errorf("storage.s3: %w", err)
+		}
+	} else if st.blobs, err = filesystem.New(filepath.Join(cfg.DataDir, storageDir)); err != nil {
 		return nil, err
 	}
-	lock, err := lockDir(dir)
+	return st, nil
+}
+
+// openS3 opens the bucket c names.
+func openS3(ctx context.Context, c S3Config) (storage.Driver, error) {
+	var opts []s3.Option
+	if c.Endpoint != "" {
+		opts = append(opts, s3.WithEndpoint(c.Endpoint))
+	}
+	if c.Region != "" {
+		opts = append(opts, s3.WithRegion(c.Region))
+	}
+	if c.AccessKey != "" {
+		opts = append(opts, s3.WithCredentials(c.AccessKey, c.SecretKey))
+	}
+	if c.PathStyle {
+		opts = append(opts, s3.WithPathStyle())
+	}
+	if c.Prefix != "" {
+		opts = append(opts, s3.WithPrefix(c.Prefix))
+	}
+	d, err := s3.New(ctx, c.Bucket, opts...)
 	if err != nil {
 		return nil, err
 	}
-	// SQLite creates its -wal and -shm files with the database file's
-	// mode: creating it 0600 first keeps all three private.
-	if err := createPrivate(filepath.Join(dir, dbFile)); err != nil {
-		return nil, errors.Join(err, lock.Close())
+	if c.CacheDir == "" {
+		return d, nil
 	}
-	blobs, err := filesystem.New(filepath.Join(dir, storageDir))
-	if err != nil {
-		return nil, errors.Join(err, lock.Close())
-	}
-	db, err := sqldb.OpenSQLite(ctx, filepath.Join(dir, dbFile))
-	if err != nil {
-		return nil, errors.Join(err, lock.Close())
-	}
-	return &store{db: db, blobs: blobs, lock: lock}, nil
+	return diskcache.New(d, c.CacheDir, c.CacheMaxBytes)
 }
 
 // openRegistry builds the registry over the store with opts.
@@ -90,10 +140,17 @@ func (s *store) openRegistry(ctx context.Context, opts ...registry.Option) error
 }
 
 func (s *store) Close() error {
-	if s.lock == nil {
+	if !s.owned {
 		return nil
 	}
-	return errors.Join(s.db.Close(), s.lock.Close())
+	var errs []error
+	if s.db != nil {
+		errs = append(errs, s.db.Close())
+	}
+	if s.lock != nil {
+		errs = append(errs, s.lock.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // lockDir takes the data directory's exclusive lock, released when the

@@ -7,6 +7,7 @@
 //	go run ./examples/server -addr :5443 -tls-self-signed
 //	go run ./examples/server config print [flags]     # the effective configuration, secrets masked
 //	go run ./examples/server check -data /var/lib/berth
+//	go run ./examples/server migrate -config berth.yaml  # scale-out: schema first, then roll the nodes
 //
 // It serves until SIGINT or SIGTERM, then shuts down gracefully. The check
 // subcommand verifies a stopped server's data directory: exit status 0
@@ -37,18 +38,22 @@ func cli(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case len(args) > 0 && args[0] == "check":
 		return checkCmd(args[1:], stdout, stderr)
+	case len(args) > 0 && args[0] == "migrate":
+		return serveCmd("server migrate", args[1:], stderr)
 	case len(args) > 1 && args[0] == "config" && args[1] == "print":
 		return configPrintCmd(args[2:], stdout, stderr)
 	}
-	return serveCmd(args, stderr)
+	return serveCmd("server", args, stderr)
 }
 
 const usage = `usage:
   server [flags]                                serve the registry
   server config print [flags]                   print the effective configuration (secrets masked)
-  server check [-data dir] [-sparse-manifests] [-requeue-garbage]
-                                                verify a stopped server's data directory (and
-                                                queue what nothing references for the next GC)
+  server migrate [flags]                        bring the database up to this binary's schema, then exit
+                                                (before a rolling upgrade of scale-out nodes)
+  server check [flags] [-requeue-garbage]       verify a stopped server's store: -data dir, or the
+                                                database.url and storage.s3 of scale-out (and queue
+                                                what nothing references for the next GC)
 Configuration comes from -config FILE, then BERTH_<KEY> variables, then flags.
 `
 
@@ -72,8 +77,10 @@ func loadConfig(name string, args []string, stderr io.Writer) (cfg server.Config
 	return cfg, 0, true
 }
 
-func serveCmd(args []string, stderr io.Writer) int {
-	cfg, code, ok := loadConfig("server", args, stderr)
+// serveCmd serves, or with name "server migrate" brings the database up to
+// this binary's schema and exits.
+func serveCmd(name string, args []string, stderr io.Writer) int {
+	cfg, code, ok := loadConfig(name, args, stderr)
 	if !ok {
 		return code
 	}
@@ -85,7 +92,16 @@ func serveCmd(args []string, stderr io.Writer) int {
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv, err := server.New(ctx, cfg, server.WithLogger(log), server.WithBuiltinScanner(builtinScanner))
+	opts := []server.Option{server.WithLogger(log), server.WithBuiltinScanner(builtinScanner)}
+	if name == "server migrate" {
+		if err := server.Migrate(ctx, cfg, opts...); err != nil {
+			log.Error("berth migrate failed", "err", err)
+			return 1
+		}
+		log.Info("the database is at this binary's schema")
+		return 0
+	}
+	srv, err := server.New(ctx, cfg, opts...)
 	if err != nil {
 		log.Error("berth did not start", "err", err)
 		return 1
@@ -113,26 +129,29 @@ func configPrintCmd(args []string, stdout, stderr io.Writer) int {
 func checkCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("server check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dataDir := fs.String("data", "./data", "data directory to check")
-	sparse := fs.Bool("sparse-manifests", false, "references to content that is not stored are expected (mirrors)")
 	requeue := fs.Bool("requeue-garbage", false, "also queue for the next garbage collection whatever nothing references, "+
 		"reading the whole store (after a restore from backup, or a lost queue)")
-	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage, "\nflags:\n")
+		fs.PrintDefaults()
+	}
+	cfg, err := server.LoadConfig(fs, args, os.Environ())
+	if errors.Is(err, flag.ErrHelp) {
 		return 0
-	} else if err != nil || fs.NArg() > 0 {
-		fmt.Fprint(stderr, usage)
+	} else if err != nil {
+		fmt.Fprintln(stderr, "berth check:", err)
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ok, err := server.Check(ctx, *dataDir, *sparse, stdout, log)
+	ok, err := server.Check(ctx, cfg, cfg.SparseManifests, stdout, log)
 	if err != nil {
 		fmt.Fprintln(stderr, "berth check:", err)
 		return 1
 	}
 	if *requeue {
-		n, err := server.RequeueGarbage(ctx, *dataDir, log)
+		n, err := server.RequeueGarbage(ctx, cfg, log)
 		if err != nil {
 			fmt.Fprintln(stderr, "berth check:", err)
 			return 1

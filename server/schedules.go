@@ -1,0 +1,47 @@
+package server
+
+import (
+	"context"
+
+	"github.com/berthlabs/berth/api"
+	"github.com/berthlabs/berth/schedule"
+)
+
+// scheduledTask is a maintenance task whose schedule every node runs (a
+// unique run per tick makes it fire once across them).
+type scheduledTask[P, R any] interface {
+	api.Maintenance[P, R]
+	// Start re-reads the stored schedule and follows it.
+	Start(ctx context.Context) error
+}
+
+// followSchedule returns task for the API, announcing each schedule it
+// sets under name, and makes this node's cron follow the schedules other
+// nodes set: nodes learn a new schedule within PostgreSQL's delivery time.
+func followSchedule[P, R any](a *Assembly, name string, task scheduledTask[P, R]) api.Maintenance[P, R] {
+	a.st.changes.on(changeSchedule+name, func(ctx context.Context, _ string) {
+		if ctx.Err() != nil {
+			return // shutting down: Close stopped the cron for good
+		}
+		if err := task.Start(ctx); err != nil {
+			a.log.Error("following a schedule set on another node", "task", name, "err", err)
+		}
+	})
+	return announcingSchedule[P, R]{Maintenance: task, announce: func(ctx context.Context) {
+		a.st.changes.announce(ctx, changeSchedule+name)
+	}}
+}
+
+// announcingSchedule tells the other nodes of each schedule set.
+type announcingSchedule[P, R any] struct {
+	api.Maintenance[P, R]
+	announce func(ctx context.Context)
+}
+
+func (s announcingSchedule[P, R]) SetSchedule(ctx context.Context, sc schedule.Schedule, p P) (schedule.Schedule, error) {
+	out, err := s.Maintenance.SetSchedule(ctx, sc, p)
+	if err == nil {
+		s.announce(ctx)
+	}
+	return out, err
+}
