@@ -37,10 +37,15 @@ func blobDigests(t *testing.T, img v1.Image) []string {
 	return out
 }
 
+// It runs on the embedded store and on a scale-out node's.
 func TestCrane(t *testing.T) {
 	t.Parallel()
+	onStores(t, testCrane)
+}
+
+func testCrane(t *testing.T, start func(t *testing.T) *berth) {
 	crane := requireTool(t, "crane")
-	b := startBerth(t)
+	b := start(t)
 	env := clientEnv(t)
 	work := t.TempDir()
 	cr := func(args ...string) string {

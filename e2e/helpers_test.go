@@ -25,10 +25,14 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/stretchr/testify/require"
 
+	"github.com/berthlabs/berth/internal/pgtest"
+	"github.com/berthlabs/berth/internal/s3test"
 	"github.com/berthlabs/berth/internal/testtool"
 	"github.com/berthlabs/berth/registry"
 	"github.com/berthlabs/berth/sqldb"
+	"github.com/berthlabs/berth/storage"
 	"github.com/berthlabs/berth/storage/filesystem"
+	"github.com/berthlabs/berth/storage/s3"
 )
 
 // cmdTimeout bounds every client invocation.
@@ -62,13 +66,14 @@ func (l *eventLog) match(keep func(registry.Event) bool) []registry.Event {
 }
 
 // berth is a registry served over plain HTTP on 127.0.0.1, backed by the
-// filesystem driver and a SQLite file, both in one data directory.
+// filesystem driver and a SQLite file, both in one data directory, or by
+// PostgreSQL and S3 as a scale-out node.
 type berth struct {
-	dir    string // data directory: blobs/ and berth.db
 	host   string // 127.0.0.1:port
 	url    string // http://127.0.0.1:port
 	events *eventLog
-	stop   func() // stops the server and closes the database; idempotent
+	stop   func()        // stops the server and closes the database; idempotent
+	reopen func() *berth // serves the same data again, as a restarted server would
 }
 
 func startBerth(t *testing.T) *berth {
@@ -76,15 +81,55 @@ func startBerth(t *testing.T) *berth {
 	return startBerthAt(t, t.TempDir())
 }
 
+// onStores runs fn on the embedded store (a data directory) and on a
+// scale-out node's (PostgreSQL and versitygw), as subtests.
+func onStores(t *testing.T, fn func(t *testing.T, start func(t *testing.T) *berth)) {
+	t.Run("embedded", func(t *testing.T) {
+		t.Parallel()
+		fn(t, startBerth)
+	})
+	t.Run("scaleout", func(t *testing.T) {
+		t.Parallel()
+		fn(t, startScaleOutBerth)
+	})
+}
+
 // startBerthAt serves a registry over the data in dir, as a restarted
 // server would.
 func startBerthAt(t *testing.T, dir string) *berth {
 	t.Helper()
-	ctx := t.Context()
 	drv, err := filesystem.New(filepath.Join(dir, "blobs"))
 	require.NoError(t, err)
-	db, err := sqldb.OpenSQLite(ctx, filepath.Join(dir, "berth.db"))
+	db, err := sqldb.OpenSQLite(t.Context(), filepath.Join(dir, "berth.db"))
 	require.NoError(t, err)
+	b := serveBerth(t, drv, db)
+	b.reopen = func() *berth { return startBerthAt(t, dir) }
+	return b
+}
+
+// startScaleOutBerth serves a registry over a PostgreSQL database and an
+// S3 bucket of its own.
+func startScaleOutBerth(t *testing.T) *berth {
+	t.Helper()
+	pgURL, srv := pgtest.Start(t).Database(t), s3test.Start(t)
+	var open func() *berth
+	open = func() *berth {
+		drv, err := s3.New(t.Context(), srv.Bucket, s3.WithEndpoint(srv.URL), s3.WithRegion(srv.Region),
+			s3.WithCredentials(srv.AccessKey, srv.SecretKey), s3.WithPathStyle())
+		require.NoError(t, err)
+		db, err := sqldb.OpenPostgres(t.Context(), pgURL)
+		require.NoError(t, err)
+		b := serveBerth(t, drv, db)
+		b.reopen = open
+		return b
+	}
+	return open()
+}
+
+// serveBerth serves a registry over drv and db, closing db when stopped.
+func serveBerth(t *testing.T, drv storage.Driver, db *sqldb.DB) *berth {
+	t.Helper()
+	ctx := t.Context()
 	log := &eventLog{}
 	rg, err := registry.New(ctx, drv, db, registry.WithEventSink(log))
 	if err != nil {
@@ -100,7 +145,7 @@ func startBerthAt(t *testing.T, dir string) *berth {
 		})
 	}
 	t.Cleanup(stop)
-	return &berth{dir: dir, host: strings.TrimPrefix(srv.URL, "http://"), url: srv.URL, events: log, stop: stop}
+	return &berth{host: strings.TrimPrefix(srv.URL, "http://"), url: srv.URL, events: log, stop: stop}
 }
 
 // clientEnv is a minimal environment for a CLI: an empty HOME and config

@@ -34,10 +34,15 @@ type orasDescriptor struct {
 	Referrers    []orasDescriptor  `json:"referrers"`
 }
 
+// It runs on the embedded store and on a scale-out node's.
 func TestOrasAttachDiscover(t *testing.T) {
 	t.Parallel()
+	onStores(t, testOrasAttachDiscover)
+}
+
+func testOrasAttachDiscover(t *testing.T, start func(t *testing.T) *berth) {
 	oras := requireTool(t, "oras")
-	b := startBerth(t)
+	b := start(t)
 	env := clientEnv(t)
 	work := t.TempDir()
 	or := func(args ...string) []byte {

@@ -91,10 +91,15 @@ func writeMultiPlatformLayout(t *testing.T, dir, tag string) (v1.Hash, map[strin
 	return idxDigest, images
 }
 
+// It runs on the embedded store and on a scale-out node's.
 func TestSkopeoMultiPlatformRoundTrip(t *testing.T) {
 	t.Parallel()
+	onStores(t, testSkopeoMultiPlatformRoundTrip)
+}
+
+func testSkopeoMultiPlatformRoundTrip(t *testing.T, start func(t *testing.T) *berth) {
 	skopeo := requireTool(t, "skopeo")
-	b := startBerth(t)
+	b := start(t)
 	env := clientEnv(t)
 	work := t.TempDir()
 	policy := filepath.Join(work, "policy.json")
@@ -168,7 +173,7 @@ func TestSkopeoMultiPlatformRoundTrip(t *testing.T) {
 
 	// Restart: a new server over the same data directory.
 	b.stop()
-	b = startBerthAt(t, b.dir)
+	b = b.reopen()
 	ref = "docker://" + b.host + "/proj/multi:v1"
 
 	// Pull everything back into a new layout: same index, same manifests,
