@@ -39,10 +39,9 @@ func TestCoalesceRefusedPushes(t *testing.T) {
 }
 
 // Every pull is accounted for: the counts of the folded rows add up.
-func TestRecorderFoldsRepeatedPulls(t *testing.T) {
-	db, err := sqldb.OpenSQLiteMemory(t.Context())
-	require.NoError(t, err)
-	defer db.Close()
+func TestRecorderFoldsRepeatedPulls(t *testing.T) { OnEngines(t, testRecorderFoldsRepeatedPulls) }
+
+func testRecorderFoldsRepeatedPulls(t *testing.T, db *sqldb.DB) {
 	s, err := NewStore(t.Context(), db)
 	require.NoError(t, err)
 	rec := NewRecorder(s, WithBatch(64, time.Hour))

@@ -2,7 +2,6 @@ package audit_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,41 +11,15 @@ import (
 	"github.com/berthlabs/berth/sqldb"
 )
 
-// backend opens a database for a test; it is closed when the test ends.
-type backend struct {
-	name string
-	open func(t *testing.T) *sqldb.DB
-}
-
-// backends are the databases every store test runs on: a SQLite file in a
-// temporary directory and a private in-memory SQLite database.
-func backends() []backend {
-	return []backend{
-		{"file", func(t *testing.T) *sqldb.DB {
-			db, err := sqldb.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "berth.db"))
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = db.Close() })
-			return db
-		}},
-		{"memory", func(t *testing.T) *sqldb.DB {
-			db, err := sqldb.OpenSQLiteMemory(t.Context())
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = db.Close() })
-			return db
-		}},
-	}
-}
-
-// eachBackend runs fn as a subtest on every backend with a fresh store.
+// eachBackend runs fn as a subtest on every engine (audit.Engines) with
+// a fresh store.
 func eachBackend(t *testing.T, fn func(t *testing.T, db *sqldb.DB, s *audit.Store)) {
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
-			db := b.open(t)
-			s, err := audit.NewStore(t.Context(), db)
-			require.NoError(t, err)
-			fn(t, db, s)
-		})
-	}
+	t.Helper()
+	audit.OnEngines(t, func(t *testing.T, db *sqldb.DB) {
+		s, err := audit.NewStore(t.Context(), db)
+		require.NoError(t, err)
+		fn(t, db, s)
+	})
 }
 
 // t0 is the base time of fixtures.
@@ -96,13 +69,22 @@ func all(t *testing.T, s *audit.Store) []audit.Entry {
 	return es
 }
 
-// holdWrites blocks every write to db until the returned function is
-// called: a store slowed to a halt.
+// holdWrites blocks every write to the audit log of db until the
+// returned function is called: a store slowed to a halt. On SQLite a
+// write transaction excludes every other writer; on PostgreSQL, where
+// writers run side by side, it locks the table against them (SHARE mode
+// still lets reads through).
 func holdWrites(t *testing.T, db *sqldb.DB) (release func()) {
 	t.Helper()
 	held, let, finished := make(chan struct{}), make(chan struct{}), make(chan error)
 	go func() {
-		finished <- db.Write(context.Background(), func(*sqldb.Tx) error {
+		finished <- db.Write(context.Background(), func(tx *sqldb.Tx) error {
+			if db.Dialect() == sqldb.Postgres {
+				if _, err := tx.Exec(context.Background(), `LOCK TABLE audit_log IN SHARE MODE`); err != nil {
+					close(held)
+					return err
+				}
+			}
 			close(held)
 			<-let
 			return nil

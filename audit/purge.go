@@ -2,6 +2,8 @@ package audit
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -45,14 +47,18 @@ func (s *Store) purgeBatched(ctx context.Context, olderThan time.Time, actions [
 		return s.countPurgeable(ctx, cutoff, actions)
 	}
 	var total int64
-	purge := func(action, query string, args ...any) error {
+	// purge deletes the entries matching where, oldest first, a batch a
+	// transaction.
+	purge := func(action, where string, args ...any) error {
+		del := `DELETE FROM audit_log WHERE id IN
+			(SELECT id FROM audit_log WHERE ` + where + ` ORDER BY op_time LIMIT ?)`
 		for {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 			var n int64
 			err := s.db.Write(ctx, func(tx *sqldb.Tx) error {
-				res, err := tx.Exec(ctx, query, append(args, batch)...)
+				res, err := tx.Exec(ctx, del, append(args, batch)...)
 				if err != nil {
 					return err
 				}
@@ -66,21 +72,37 @@ func (s *Store) purgeBatched(ctx context.Context, olderThan time.Time, actions [
 			if n > 0 && progress != nil {
 				progress(action, n, total)
 			}
-			if n < int64(batch) {
+			if n == int64(batch) {
+				continue
+			}
+			// A short batch is the last on SQLite, where no one else
+			// writes meanwhile. On PostgreSQL a concurrent purge may have
+			// held some of the rows the batch chose, and DELETE skips a
+			// row deleted under it: the batch comes out short while
+			// others remain (that purge may choose another action, or
+			// roll back). Go on while any match: the next batch waits
+			// for that purge's locks.
+			if s.db.Exclusive() {
 				return nil
+			}
+			var one int
+			err = s.db.QueryRow(ctx, `SELECT 1 FROM audit_log WHERE `+where+` LIMIT 1`, args...).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil
+			}
+			if err != nil {
+				return err
 			}
 		}
 	}
 	var err error
 	if len(actions) == 0 {
-		err = purge("", `DELETE FROM audit_log WHERE id IN
-			(SELECT id FROM audit_log WHERE op_time < ? ORDER BY op_time LIMIT ?)`, cutoff)
+		err = purge("", `op_time < ?`, cutoff)
 	}
 	// One action at a time: each batch is a range of the (action,
 	// op_time) index, never a sort of every match.
 	for _, a := range actions {
-		if err = purge(a, `DELETE FROM audit_log WHERE id IN
-			(SELECT id FROM audit_log WHERE action = ? AND op_time < ? ORDER BY op_time LIMIT ?)`, a, cutoff); err != nil {
+		if err = purge(a, `action = ? AND op_time < ?`, a, cutoff); err != nil {
 			break
 		}
 	}

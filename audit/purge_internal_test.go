@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,11 +15,10 @@ import (
 // TestPurgeInBatches checks that a purge deletes in transactions of at
 // most its batch size, one action at a time, and that a cancelled context
 // stops it between two.
-func TestPurgeInBatches(t *testing.T) {
+func TestPurgeInBatches(t *testing.T) { OnEngines(t, testPurgeInBatches) }
+
+func testPurgeInBatches(t *testing.T, db *sqldb.DB) {
 	ctx := t.Context()
-	db, err := sqldb.OpenSQLiteMemory(ctx)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
 	s, err := NewStore(ctx, db)
 	require.NoError(t, err)
 	base := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
@@ -68,5 +68,41 @@ func TestPurgeInBatches(t *testing.T) {
 		assert.Equal(t, 16, total)
 		assert.Equal(t, base.Add(2*time.Second), es[len(es)-1].Time, "the two oldest seconds went first")
 	})
+}
 
+// Purges running at once on PostgreSQL each delete everything they were
+// asked to, though they contend for the same rows: a batch that comes out
+// short because another purge deleted rows under it is not taken for the
+// last.
+func TestConcurrentPurgesDeleteEverything(t *testing.T) {
+	ctx := t.Context()
+	db := OpenEngine(t, "postgres")
+	s, err := NewStore(ctx, db)
+	require.NoError(t, err)
+	base := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	const each = 600
+	for round := range 3 {
+		require.NoError(t, db.Write(ctx, func(tx *sqldb.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO audit_log (op_time, actor, actor_kind, action, resource_type, resource, project, result)
+				SELECT CAST(? AS BIGINT) + i, 'alice', 'user', CASE WHEN i % 2 = 0 THEN 'pull' ELSE 'push' END, 'artifact', 'r', 'p', 'success'
+				FROM generate_series(1, ?) AS i`, base.UnixNano(), 2*each)
+			return err
+		}))
+		// One purges pulls only, one every action: the second must not
+		// stop at a batch the first cut short.
+		var all, pulls int64
+		var errAll, errPulls error
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			pulls, errPulls = s.purgeBatched(ctx, base.Add(time.Hour), []string{ActionPull}, false, 50, nil)
+		})
+		wg.Go(func() { all, errAll = s.purgeBatched(ctx, base.Add(time.Hour), nil, false, 50, nil) })
+		wg.Wait()
+		require.NoError(t, errAll)
+		require.NoError(t, errPulls)
+		assert.EqualValues(t, 2*each, all+pulls, "round %d: every entry deleted once", round)
+		_, left, err := s.Query(ctx, Filter{}, Page{})
+		require.NoError(t, err)
+		require.Zero(t, left, "round %d: entries left after both purges ended", round)
+	}
 }

@@ -36,17 +36,21 @@ func TestPurgeOperations(t *testing.T) {
 		{"dry run of actions", at(3), []string{audit.ActionPull, audit.ActionPush}, true, 3,
 			[]int{7, 6, 5, 4, 3, 2, 1, 0}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			eachBackend(t, func(t *testing.T, _ *sqldb.DB, s *audit.Store) {
+	eachBackend(t, func(t *testing.T, db *sqldb.DB, s *audit.Store) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				require.NoError(t, db.Write(t.Context(), func(tx *sqldb.Tx) error {
+					_, err := tx.Exec(t.Context(), `DELETE FROM audit_log`)
+					return err
+				}))
 				record(t, s, fixtures()...)
 				n, err := s.PurgeOperations(t.Context(), tt.olderThan, tt.actions, tt.dryRun)
 				require.NoError(t, err)
 				assert.Equal(t, tt.purged, n)
 				assert.Equal(t, tt.left, minutes(all(t, s)))
 			})
-		})
-	}
+		}
+	})
 }
 
 func TestPurgeOperationsNeedsATime(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/berthlabs/berth/audit"
 	"github.com/berthlabs/berth/registry"
+	"github.com/berthlabs/berth/sqldb"
 	"github.com/berthlabs/berth/storage/memory"
 )
 
@@ -74,7 +75,7 @@ func TestRegistrySinkMapping(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			db := backends()[1].open(t)
+			db := audit.OpenEngine(t, "sqlite")
 			s, err := audit.NewStore(t.Context(), db)
 			require.NoError(t, err)
 			rec := audit.NewRecorder(s)
@@ -94,7 +95,7 @@ func TestRegistrySinkMapping(t *testing.T) {
 
 // A cancelled request context does not cost the entry.
 func TestRegistrySinkOutlivesRequest(t *testing.T) {
-	db := backends()[1].open(t)
+	db := audit.OpenEngine(t, "sqlite")
 	s, err := audit.NewStore(t.Context(), db)
 	require.NoError(t, err)
 	rec := audit.NewRecorder(s, audit.WithQueueSize(1))
@@ -131,58 +132,55 @@ func (basicActor) Authorize(r *http.Request, need []registry.Access) (context.Co
 // The registry's events, from a real client's push, pulls and deletes,
 // land in the audit log of the same database.
 func TestRegistrySinkEndToEnd(t *testing.T) {
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
-			ctx := t.Context()
-			db := b.open(t)
-			s, err := audit.NewStore(ctx, db)
-			require.NoError(t, err)
-			rec := audit.NewRecorder(s)
-			rg, err := registry.New(ctx, memory.New(), db, registry.WithAuthorizer(basicActor{}),
-				registry.WithEventSink(audit.RegistrySink(rec)), registry.WithLogger(slog.New(slog.DiscardHandler)))
-			require.NoError(t, err)
-			srv := httptest.NewServer(rg)
-			defer srv.Close()
+	audit.OnEngines(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := t.Context()
+		s, err := audit.NewStore(ctx, db)
+		require.NoError(t, err)
+		rec := audit.NewRecorder(s)
+		rg, err := registry.New(ctx, memory.New(), db, registry.WithAuthorizer(basicActor{}),
+			registry.WithEventSink(audit.RegistrySink(rec)), registry.WithLogger(slog.New(slog.DiscardHandler)))
+		require.NoError(t, err)
+		srv := httptest.NewServer(rg)
+		defer srv.Close()
 
-			as := func(user string) remote.Option {
-				if user == "" {
-					return remote.WithAuth(authn.Anonymous)
-				}
-				return remote.WithAuth(&authn.Basic{Username: user, Password: "secret"})
+		as := func(user string) remote.Option {
+			if user == "" {
+				return remote.WithAuth(authn.Anonymous)
 			}
-			host := strings.TrimPrefix(srv.URL, "http://")
-			tag, err := name.NewTag(host+"/library/nginx:1.25", name.Insecure)
-			require.NoError(t, err)
-			img, err := random.Image(512, 2)
-			require.NoError(t, err)
-			dg, err := img.Digest()
-			require.NoError(t, err)
-			byDigest := tag.Context().Digest(dg.String())
+			return remote.WithAuth(&authn.Basic{Username: user, Password: "secret"})
+		}
+		host := strings.TrimPrefix(srv.URL, "http://")
+		tag, err := name.NewTag(host+"/library/nginx:1.25", name.Insecure)
+		require.NoError(t, err)
+		img, err := random.Image(512, 2)
+		require.NoError(t, err)
+		dg, err := img.Digest()
+		require.NoError(t, err)
+		byDigest := tag.Context().Digest(dg.String())
 
-			require.NoError(t, remote.Write(tag, img, as("alice"), remote.WithContext(ctx)))
-			_, err = remote.Get(tag, as("bob"), remote.WithContext(ctx))
-			require.NoError(t, err)
-			_, err = remote.Get(byDigest, as(""), remote.WithContext(ctx))
-			require.NoError(t, err)
-			require.NoError(t, remote.Delete(tag, as("alice"), remote.WithContext(ctx)))
-			require.NoError(t, remote.Delete(byDigest, as("alice"), remote.WithContext(ctx)))
-			require.NoError(t, rec.Close(ctx))
+		require.NoError(t, remote.Write(tag, img, as("alice"), remote.WithContext(ctx)))
+		_, err = remote.Get(tag, as("bob"), remote.WithContext(ctx))
+		require.NoError(t, err)
+		_, err = remote.Get(byDigest, as(""), remote.WithContext(ctx))
+		require.NoError(t, err)
+		require.NoError(t, remote.Delete(tag, as("alice"), remote.WithContext(ctx)))
+		require.NoError(t, remote.Delete(byDigest, as("alice"), remote.WithContext(ctx)))
+		require.NoError(t, rec.Close(ctx))
 
-			type row struct{ Actor, Action, Type, Resource, Project, Result string }
-			var got []row
-			for _, e := range all(t, s) {
-				got = append(got, row{e.Actor, e.Action, e.ResourceType, e.Resource, e.Project, e.Result})
-				assert.NotEmpty(t, e.RemoteAddr)
-				assert.Contains(t, e.UserAgent, "go-containerregistry")
-			}
-			ref := "library/nginx@" + dg.String()
-			assert.Equal(t, []row{ // newest first; no blob entries
-				{"alice", "delete", "artifact", ref, "library", "success"},
-				{"alice", "delete", "tag", "library/nginx:1.25", "library", "success"},
-				{"anonymous", "pull", "artifact", ref, "library", "success"},
-				{"bob", "pull", "artifact", "library/nginx:1.25@" + dg.String(), "library", "success"},
-				{"alice", "push", "artifact", "library/nginx:1.25@" + dg.String(), "library", "success"},
-			}, got)
-		})
-	}
+		type row struct{ Actor, Action, Type, Resource, Project, Result string }
+		var got []row
+		for _, e := range all(t, s) {
+			got = append(got, row{e.Actor, e.Action, e.ResourceType, e.Resource, e.Project, e.Result})
+			assert.NotEmpty(t, e.RemoteAddr)
+			assert.Contains(t, e.UserAgent, "go-containerregistry")
+		}
+		ref := "library/nginx@" + dg.String()
+		assert.Equal(t, []row{ // newest first; no blob entries
+			{"alice", "delete", "artifact", ref, "library", "success"},
+			{"alice", "delete", "tag", "library/nginx:1.25", "library", "success"},
+			{"anonymous", "pull", "artifact", ref, "library", "success"},
+			{"bob", "pull", "artifact", "library/nginx:1.25@" + dg.String(), "library", "success"},
+			{"alice", "push", "artifact", "library/nginx:1.25@" + dg.String(), "library", "success"},
+		}, got)
+	})
 }

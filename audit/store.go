@@ -108,28 +108,12 @@ const purgeChunk = 5000
 
 // Purge deletes the entries older than before and reports how many. It
 // deletes in short transactions; a cancelled context stops it between two.
+// A zero before deletes nothing.
 func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
-	var total int64
-	for {
-		var n int64
-		err := s.db.Write(ctx, func(tx *sqldb.Tx) error {
-			res, err := tx.Exec(ctx, `DELETE FROM audit_log WHERE id IN
-				(SELECT id FROM audit_log WHERE op_time < ? ORDER BY op_time LIMIT ?)`,
-				nanos(before, math.MinInt64), purgeChunk)
-			if err != nil {
-				return err
-			}
-			n, err = res.RowsAffected()
-			return err
-		})
-		total += n
-		if err != nil {
-			return total, fmt.Errorf("audit: purge: %w", err)
-		}
-		if n < purgeChunk {
-			return total, nil
-		}
+	if before.IsZero() {
+		return 0, nil
 	}
+	return s.PurgeOperations(ctx, before, nil, false)
 }
 
 // minTime and maxTime bound the times an int64 of Unix nanoseconds holds.

@@ -81,10 +81,11 @@ func TestRecordRoundTrip(t *testing.T) {
 }
 
 func TestRecordDefaults(t *testing.T) {
+	audit.OnEngines(t, testRecordDefaults)
+}
+
+func testRecordDefaults(t *testing.T, db *sqldb.DB) {
 	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	db, err := sqldb.OpenSQLiteMemory(t.Context())
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
 	s, err := audit.NewStore(t.Context(), db, audit.WithClock(func() time.Time { return now }))
 	require.NoError(t, err)
 
@@ -265,11 +266,10 @@ func (p projectIDs) ProjectID(_ context.Context, name string) (int64, bool, erro
 // A project's log is read by its id: a project created again under a
 // deleted one's name does not show the old history, which stays in the
 // system-wide log.
-func TestProjectLogFollowsProjectID(t *testing.T) {
-	ctx := context.Background()
-	db, err := sqldb.OpenSQLiteMemory(ctx)
-	require.NoError(t, err)
-	defer db.Close()
+func TestProjectLogFollowsProjectID(t *testing.T) { audit.OnEngines(t, testProjectLogFollowsProjectID) }
+
+func testProjectLogFollowsProjectID(t *testing.T, db *sqldb.DB) {
+	ctx := t.Context()
 	ids := projectIDs{"team": 1}
 	s, err := audit.NewStore(ctx, db, audit.WithProjects(ids))
 	require.NoError(t, err)
@@ -297,17 +297,14 @@ func TestProjectLogFollowsProjectID(t *testing.T) {
 // A failed login's claimed name is kept as a claim beside an anonymous
 // actor.
 func TestAttemptedUser(t *testing.T) {
-	ctx := context.Background()
-	db, err := sqldb.OpenSQLiteMemory(ctx)
-	require.NoError(t, err)
-	defer db.Close()
-	s, err := audit.NewStore(ctx, db)
-	require.NoError(t, err)
-	require.NoError(t, s.Record(ctx, audit.Entry{Action: audit.ActionLoginFailure, AttemptedUser: "admin", Result: audit.ResultFailure}))
-	es, _, err := s.Query(ctx, audit.Filter{}, audit.Page{})
-	require.NoError(t, err)
-	require.Len(t, es, 1)
-	assert.Equal(t, "anonymous", es[0].Actor)
-	assert.Equal(t, audit.KindAnonymous, es[0].ActorKind)
-	assert.Equal(t, "admin", es[0].AttemptedUser)
+	eachBackend(t, func(t *testing.T, _ *sqldb.DB, s *audit.Store) {
+		ctx := t.Context()
+		require.NoError(t, s.Record(ctx, audit.Entry{Action: audit.ActionLoginFailure, AttemptedUser: "admin", Result: audit.ResultFailure}))
+		es, _, err := s.Query(ctx, audit.Filter{}, audit.Page{})
+		require.NoError(t, err)
+		require.Len(t, es, 1)
+		assert.Equal(t, "anonymous", es[0].Actor)
+		assert.Equal(t, audit.KindAnonymous, es[0].ActorKind)
+		assert.Equal(t, "admin", es[0].AttemptedUser)
+	})
 }
