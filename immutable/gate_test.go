@@ -25,6 +25,7 @@ import (
 	"github.com/berthlabs/berth/immutable"
 	"github.com/berthlabs/berth/project"
 	"github.com/berthlabs/berth/registry"
+	"github.com/berthlabs/berth/sqldb"
 	"github.com/berthlabs/berth/storage/memory"
 	"github.com/berthlabs/berth/tagselect"
 )
@@ -44,10 +45,9 @@ type gateEnv struct {
 	libID    int64
 }
 
-func newGateEnv(t *testing.T) *gateEnv {
+func newGateEnv(t *testing.T, db *sqldb.DB) *gateEnv {
 	t.Helper()
 	ctx := t.Context()
-	db := openDB(t)
 	projects, err := project.NewStore(ctx, db)
 	require.NoError(t, err)
 	lib, err := projects.Create(ctx, project.Project{Name: "lib"})
@@ -138,8 +138,10 @@ func refused(t *testing.T, err error) (int, string) {
 	return te.StatusCode, string(te.Errors[0].Code) + ": " + te.Errors[0].Message
 }
 
-func TestGateThroughTheRegistry(t *testing.T) {
-	e := newGateEnv(t)
+func TestGateThroughTheRegistry(t *testing.T) { onEngines(t, testGateThroughTheRegistry) }
+
+func testGateThroughTheRegistry(t *testing.T, db *sqldb.DB) {
+	e := newGateEnv(t, db)
 	ctx := t.Context()
 	_, err := e.store.Create(ctx, newRule(e.libID, "**", "v*"))
 	require.NoError(t, err)
@@ -197,8 +199,10 @@ func TestGateThroughTheRegistry(t *testing.T) {
 	assert.Equal(t, http.StatusAccepted, status)
 }
 
-func TestGateScopes(t *testing.T) {
-	e := newGateEnv(t)
+func TestGateScopes(t *testing.T) { onEngines(t, testGateScopes) }
+
+func testGateScopes(t *testing.T, db *sqldb.DB) {
+	e := newGateEnv(t, db)
 	ctx := t.Context()
 	r := newRule(e.libID, "app", "**")
 	r.ScopeSelectors[0].Decoration = tagselect.RepoExcludes

@@ -188,6 +188,15 @@ func (s *Store) Create(ctx context.Context, r ProjectRule) (ProjectRule, error) 
 	now := s.now().UTC()
 	r.CreatedAt, r.UpdatedAt = time.Unix(0, now.UnixNano()).UTC(), time.Unix(0, now.UnixNano()).UTC()
 	err = s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		// The count decides the insert. On PostgreSQL, where writers run
+		// side by side, creations take turns (they are rare): each counts
+		// what the others committed, and a project never exceeds
+		// MaxRules. On SQLite the transaction excludes every other writer.
+		if tx.ForUpdate() != "" {
+			if _, err := tx.Exec(ctx, `LOCK TABLE immutable_rules IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+				return err
+			}
+		}
 		var n int
 		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM immutable_rules WHERE project_id = ?`, r.ProjectID).Scan(&n); err != nil {
 			return err
@@ -195,13 +204,15 @@ func (s *Store) Create(ctx context.Context, r ProjectRule) (ProjectRule, error) 
 		if n >= MaxRules {
 			return core.New(core.ErrInvalid, fmt.Sprintf("immutable: project %d holds %d rules already: at most %d", r.ProjectID, n, MaxRules))
 		}
-		return tx.QueryRow(ctx, `INSERT INTO immutable_rules (project_id, priority, disabled, tag_selectors, scope_selectors,
-			selectors, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		// A rule with the same selectors inserts nothing (no row to scan).
+		err := tx.QueryRow(ctx, `INSERT INTO immutable_rules (project_id, priority, disabled, tag_selectors, scope_selectors,
+			selectors, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
 			r.ProjectID, r.Priority, r.Disabled, tags, scope, both, now.UnixNano(), now.UnixNano()).Scan(&r.ID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return duplicate(r.ProjectID)
+		}
+		return err
 	})
-	if isUnique(err) {
-		return ProjectRule{}, duplicate(r.ProjectID)
-	}
 	if err != nil {
 		return ProjectRule{}, err
 	}

@@ -2,7 +2,11 @@ package immutable_test
 
 import (
 	"context"
-	"path/filepath"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,14 +19,6 @@ import (
 	"github.com/berthlabs/berth/tagselect"
 )
 
-func openDB(t *testing.T) *sqldb.DB {
-	t.Helper()
-	db, err := sqldb.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "berth.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
 func newRule(projectID int64, repoPattern, tagPattern string) immutable.ProjectRule {
 	return immutable.ProjectRule{ProjectID: projectID, Rule: immutable.Rule{
 		ScopeSelectors: []tagselect.Selector{{Kind: tagselect.Kind, Decoration: tagselect.RepoMatches, Pattern: repoPattern}},
@@ -30,9 +26,11 @@ func newRule(projectID int64, repoPattern, tagPattern string) immutable.ProjectR
 	}}
 }
 
-func TestStoreKeepsRulesPerProject(t *testing.T) {
+func TestStoreKeepsRulesPerProject(t *testing.T) { onEngines(t, testStoreKeepsRulesPerProject) }
+
+func testStoreKeepsRulesPerProject(t *testing.T, db *sqldb.DB) {
 	ctx := t.Context()
-	s, err := immutable.NewStore(ctx, openDB(t))
+	s, err := immutable.NewStore(ctx, db)
 	require.NoError(t, err)
 
 	r1, err := s.Create(ctx, newRule(1, "**", "v*"))
@@ -105,9 +103,11 @@ func TestStoreKeepsRulesPerProject(t *testing.T) {
 	assert.Len(t, rules, 1, "a local change is seen at once")
 }
 
-func TestStoreHoldsAtMostFifteenRules(t *testing.T) {
+func TestStoreHoldsAtMostFifteenRules(t *testing.T) { onEngines(t, testStoreHoldsAtMostFifteenRules) }
+
+func testStoreHoldsAtMostFifteenRules(t *testing.T, db *sqldb.DB) {
 	ctx := t.Context()
-	s, err := immutable.NewStore(ctx, openDB(t))
+	s, err := immutable.NewStore(ctx, db)
 	require.NoError(t, err)
 	for i := range immutable.MaxRules {
 		_, err := s.Create(ctx, newRule(5, "**", "v"+string(rune('a'+i))+"*"))
@@ -119,9 +119,10 @@ func TestStoreHoldsAtMostFifteenRules(t *testing.T) {
 	assert.NoError(t, err, "another project has room")
 }
 
-func TestForgetProject(t *testing.T) {
+func TestForgetProject(t *testing.T) { onEngines(t, testForgetProject) }
+
+func testForgetProject(t *testing.T, db *sqldb.DB) {
 	ctx := t.Context()
-	db := openDB(t)
 	s, err := immutable.NewStore(ctx, db)
 	require.NoError(t, err)
 	_, err = s.Create(ctx, newRule(1, "**", "v*"))
@@ -143,8 +144,11 @@ func TestForgetProject(t *testing.T) {
 }
 
 func TestRulesCacheSeesOtherStoresWithinTTL(t *testing.T) {
+	onEngines(t, testRulesCacheSeesOtherStoresWithinTTL)
+}
+
+func testRulesCacheSeesOtherStoresWithinTTL(t *testing.T, db *sqldb.DB) {
 	ctx := t.Context()
-	db := openDB(t)
 	cachedStore, err := immutable.NewStore(ctx, db, immutable.WithCacheTTL(200*time.Millisecond))
 	require.NoError(t, err)
 	other, err := immutable.NewStore(ctx, db, immutable.WithCacheTTL(0))
@@ -165,4 +169,61 @@ func TestRulesCacheSeesOtherStoresWithinTTL(t *testing.T) {
 		rules, err := cachedStore.Rules(context.Background(), 1)
 		return err == nil && len(rules) == 1
 	}, 5*time.Second, 20*time.Millisecond, "seen once the TTL passed")
+}
+
+// Selectors are kept whole however long they are (PostgreSQL's unique
+// index holds their hash), and a rule with the same long selectors is
+// still a duplicate.
+func TestStoreLongSelectors(t *testing.T) { onEngines(t, testStoreLongSelectors) }
+
+func testStoreLongSelectors(t *testing.T, db *sqldb.DB) {
+	ctx := t.Context()
+	s, err := immutable.NewStore(ctx, db)
+	require.NoError(t, err)
+	r := newRule(1, "**", strings.Repeat("a", tagselect.MaxPatternLength))
+	for i := range 3 {
+		r.TagSelectors = append(r.TagSelectors, tagselect.Selector{Kind: tagselect.Kind, Decoration: tagselect.Matches,
+			Pattern: strings.Repeat(string(rune('b'+i)), tagselect.MaxPatternLength)})
+	}
+	created, err := s.Create(ctx, r)
+	require.NoError(t, err)
+	_, err = s.Create(ctx, r)
+	assert.ErrorIs(t, err, core.ErrExists)
+	got, err := s.Get(ctx, 1, created.ID)
+	require.NoError(t, err)
+	require.Len(t, got.TagSelectors, 4)
+	for i, sel := range got.TagSelectors {
+		assert.Equal(t, r.TagSelectors[i].Pattern, sel.Pattern)
+	}
+}
+
+// Creations racing on PostgreSQL, where writers run side by side, leave a
+// project with MaxRules rules, not one more: each counts what the others
+// committed.
+func TestConcurrentCreatesKeepTheLimit(t *testing.T) {
+	ctx := t.Context()
+	s, err := immutable.NewStore(ctx, openDB(t, "postgres"))
+	require.NoError(t, err)
+	const creators = immutable.MaxRules + 5
+	var created, refused atomic.Int32
+	var wg sync.WaitGroup
+	for i := range creators {
+		wg.Go(func() {
+			_, err := s.Create(ctx, newRule(3, "**", fmt.Sprintf("v%d.*", i)))
+			switch {
+			case err == nil:
+				created.Add(1)
+			case errors.Is(err, core.ErrInvalid):
+				refused.Add(1)
+			default:
+				assert.NoError(t, err)
+			}
+		})
+	}
+	wg.Wait()
+	assert.EqualValues(t, immutable.MaxRules, created.Load())
+	assert.EqualValues(t, creators-immutable.MaxRules, refused.Load())
+	_, total, err := s.List(ctx, 3, core.Page{})
+	require.NoError(t, err)
+	assert.Equal(t, immutable.MaxRules, total)
 }
