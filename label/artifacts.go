@@ -45,7 +45,12 @@ func (s *Store) Attach(ctx context.Context, a Artifact, labelID int64) error {
 		return err
 	}
 	err := s.db.Write(ctx, func(tx *sqldb.Tx) error {
-		l, err := scanLabel(tx.QueryRow(ctx, `SELECT `+labelColumns+` FROM label_labels WHERE id = ?`, labelID))
+		// On PostgreSQL the label is held (FOR SHARE: attachments of one
+		// label do not wait for each other) until the commit, so a Delete
+		// or ForgetProject running meanwhile waits and then removes the
+		// attachment with its label, or comes first and leaves no label
+		// to attach.
+		l, err := scanLabel(tx.QueryRow(ctx, `SELECT `+labelColumns+` FROM label_labels WHERE id = ?`+forShare(tx), labelID))
 		if err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return notFound(labelID)
@@ -56,17 +61,27 @@ func (s *Store) Attach(ctx context.Context, a Artifact, labelID int64) error {
 			return invalid("label %d (%q) belongs to project %d: it cannot be added to %s of project %d",
 				l.ID, l.Name, l.ProjectID, a, a.ProjectID)
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO label_artifacts (repository, digest, project_id, label_id, created_at)
-			VALUES (?, ?, ?, ?, ?)`, a.Repository, a.Digest.String(), a.ProjectID, labelID, ms(s.now()))
-		if isUnique(err) || err != nil && strings.Contains(err.Error(), "PRIMARY KEY") {
+		res, err := tx.Exec(ctx, `INSERT INTO label_artifacts (repository, digest, project_id, label_id, created_at)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, a.Repository, a.Digest.String(), a.ProjectID, labelID, ms(s.now()))
+		return changedRow(res, err, func() error {
 			return fmt.Errorf("label %d is already on %s: %w", labelID, a, core.ErrExists)
-		}
-		return err
+		})
 	})
 	if err != nil && !isKind(err) {
 		return fmt.Errorf("label: attach: %w", err)
 	}
 	return err
+}
+
+// forShare is the clause that holds the rows a SELECT reads against
+// deletion and change until tx ends, letting other readers that hold them
+// too go on: " FOR SHARE" on PostgreSQL, "" on SQLite, where tx excludes
+// every other writer.
+func forShare(tx *sqldb.Tx) string {
+	if tx.ForUpdate() == "" {
+		return ""
+	}
+	return " FOR SHARE"
 }
 
 // Detach takes label labelID off artifact a; core.ErrNotFound when it is
@@ -78,16 +93,9 @@ func (s *Store) Detach(ctx context.Context, a Artifact, labelID int64) error {
 	err := s.db.Write(ctx, func(tx *sqldb.Tx) error {
 		res, err := tx.Exec(ctx, `DELETE FROM label_artifacts WHERE repository = ? AND digest = ? AND project_id = ?
 			AND label_id = ?`, a.Repository, a.Digest.String(), a.ProjectID, labelID)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			if err == nil {
-				err = fmt.Errorf("label %d is not on %s: %w", labelID, a, core.ErrNotFound)
-			}
-			return err
-		}
-		return nil
+		return changedRow(res, err, func() error {
+			return fmt.Errorf("label %d is not on %s: %w", labelID, a, core.ErrNotFound)
+		})
 	})
 	if err != nil && !isKind(err) {
 		return fmt.Errorf("label: detach: %w", err)

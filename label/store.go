@@ -170,11 +170,13 @@ func (s *Store) Create(ctx context.Context, l Label) (Label, error) {
 	now := s.now().UTC().Truncate(time.Millisecond)
 	l.CreatedAt, l.UpdatedAt = now, now
 	err = s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		// A name taken inserts nothing (no row to scan): no failed
+		// statement, which would abort a PostgreSQL transaction.
 		return tx.QueryRow(ctx, `INSERT INTO label_labels (name, description, color, scope, project_id, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
 			l.Name, l.Description, l.Color, l.Scope, l.ProjectID, ms(now), ms(now)).Scan(&l.ID)
 	})
-	if isUnique(err) {
+	if errors.Is(err, sql.ErrNoRows) {
 		return Label{}, nameTaken(l)
 	}
 	if err != nil {
@@ -205,7 +207,8 @@ type Filter struct {
 	NameContains string
 }
 
-func (f Filter) where() (string, []any) {
+// where is f's WHERE clause and its arguments, in dialect's SQL.
+func (f Filter) where(dialect sqldb.Dialect) (string, []any) {
 	var conds []string
 	var args []any
 	if f.Scope != "" {
@@ -218,13 +221,37 @@ func (f Filter) where() (string, []any) {
 		conds, args = append(conds, "name = ?"), append(args, f.Name)
 	}
 	if f.NameContains != "" {
-		conds = append(conds, `name LIKE ? ESCAPE '\'`)
-		args = append(args, "%"+escapeLike(f.NameContains)+"%")
+		// SQLite's LIKE ignores the case of ASCII letters, and only
+		// theirs; PostgreSQL's LIKE ignores none, and its lower() and
+		// ILIKE fold every letter: there the name's ASCII letters are
+		// folded as the pattern's are.
+		name := "name"
+		if dialect == sqldb.Postgres {
+			name = "translate(name, '" + asciiUpper + "', '" + asciiLower + "')"
+		}
+		conds = append(conds, name+` LIKE ? ESCAPE '\'`)
+		args = append(args, "%"+escapeLike(foldASCII(f.NameContains))+"%")
 	}
 	if len(conds) == 0 {
 		return "", nil
 	}
 	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+const (
+	asciiUpper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	asciiLower = "abcdefghijklmnopqrstuvwxyz"
+)
+
+// foldASCII turns s's ASCII capitals to lower case, leaving every other
+// character as it is.
+func foldASCII(s string) string {
+	return strings.Map(func(r rune) rune {
+		if i := strings.IndexRune(asciiUpper, r); i >= 0 {
+			return rune(asciiLower[i])
+		}
+		return r
+	}, s)
 }
 
 // escapeLike makes s match itself literally in a LIKE pattern with
@@ -237,7 +264,7 @@ func escapeLike(s string) string {
 // most 1000 a page), and how many it selects in all.
 func (s *Store) List(ctx context.Context, f Filter, page core.Page) ([]Label, int, error) {
 	page = page.Bounded(DefaultPageSize, MaxPageSize)
-	where, args := f.where()
+	where, args := f.where(s.db.Dialect())
 	var total int
 	if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM label_labels`+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("label: list: %w", err)
@@ -272,7 +299,9 @@ func (s *Store) List(ctx context.Context, f Filter, page core.Page) ([]Label, in
 func (s *Store) Update(ctx context.Context, id int64, fn func(l *Label) error) (Label, error) {
 	var out Label
 	err := s.db.Write(ctx, func(tx *sqldb.Tx) error {
-		cur, err := scanLabel(tx.QueryRow(ctx, `SELECT `+labelColumns+` FROM label_labels WHERE id = ?`, id))
+		// Locked until the commit: on PostgreSQL another Update would
+		// otherwise read the same row and overwrite this one's change.
+		cur, err := scanLabel(tx.QueryRow(ctx, `SELECT `+labelColumns+` FROM label_labels WHERE id = ?`+tx.ForUpdate(), id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound(id)
 		}
@@ -307,6 +336,19 @@ func (s *Store) Update(ctx context.Context, id int64, fn func(l *Label) error) (
 	return out, nil
 }
 
+// changedRow passes on the error of a statement that res is the result
+// of, and returns none() when it changed no row.
+func changedRow(res sql.Result, err error, none func() error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err == nil && n == 0 {
+		err = none()
+	}
+	return err
+}
+
 // isKind reports whether err is one of the kinds this package answers
 // with, whose text is already written for people.
 func isKind(err error) bool {
@@ -318,13 +360,7 @@ func isKind(err error) bool {
 func (s *Store) Delete(ctx context.Context, id int64) error {
 	err := s.db.Write(ctx, func(tx *sqldb.Tx) error {
 		res, err := tx.Exec(ctx, `DELETE FROM label_labels WHERE id = ?`, id)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			if err == nil {
-				err = notFound(id)
-			}
+		if err := changedRow(res, err, func() error { return notFound(id) }); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `DELETE FROM label_artifacts WHERE label_id = ?`, id)
@@ -342,6 +378,14 @@ func (s *Store) Delete(ctx context.Context, id int64) error {
 func (s *Store) ForgetProject(ctx context.Context, tx *sqldb.Tx, projectID int64) error {
 	if projectID <= 0 {
 		return invalid("ForgetProject needs a project id")
+	}
+	// On PostgreSQL, lock the project's labels first: an Attach of one of
+	// them holds it (FOR SHARE) until it commits, and the deletions below
+	// must see its attachment, or it would outlive its label.
+	if lock := tx.ForUpdate(); lock != "" {
+		if _, err := tx.Exec(ctx, `SELECT id FROM label_labels WHERE scope = 'p' AND project_id = ?`+lock, projectID); err != nil {
+			return fmt.Errorf("label: forget project %d: %w", projectID, err)
+		}
 	}
 	for _, q := range []string{
 		`DELETE FROM label_artifacts WHERE project_id = ?`,

@@ -3,7 +3,7 @@ package label_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,14 +22,11 @@ func clock() func() time.Time {
 	return func() time.Time { return t }
 }
 
-func newStore(t *testing.T) (*label.Store, *sqldb.DB) {
+func newStore(t *testing.T, db *sqldb.DB) *label.Store {
 	t.Helper()
-	db, err := sqldb.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "berth.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
 	s, err := label.New(t.Context(), db, label.WithClock(clock()))
 	require.NoError(t, err)
-	return s, db
+	return s
 }
 
 func dgst(n int) digest.Digest { return digest.FromString(fmt.Sprint("manifest ", n)) }
@@ -46,8 +43,10 @@ func names(ls []label.Label) []string {
 	return out
 }
 
-func TestCreateChecksScopesAndNames(t *testing.T) {
-	s, _ := newStore(t)
+func TestCreateChecksScopesAndNames(t *testing.T) { onEngines(t, testCreateChecksScopesAndNames) }
+
+func testCreateChecksScopesAndNames(t *testing.T, db *sqldb.DB) {
+	s := newStore(t, db)
 	ctx := t.Context()
 	_, err := s.Create(ctx, label.Label{Name: "prod", Scope: label.ScopeGlobal, Color: "#1D5100"})
 	require.NoError(t, err)
@@ -93,8 +92,10 @@ func TestCreateChecksScopesAndNames(t *testing.T) {
 	}
 }
 
-func TestIDsAreNeverReused(t *testing.T) {
-	s, _ := newStore(t)
+func TestIDsAreNeverReused(t *testing.T) { onEngines(t, testIDsAreNeverReused) }
+
+func testIDsAreNeverReused(t *testing.T, db *sqldb.DB) {
+	s := newStore(t, db)
 	a, err := s.Create(t.Context(), label.Label{Name: "a", Scope: label.ScopeGlobal})
 	require.NoError(t, err)
 	require.NoError(t, s.Delete(t.Context(), a.ID))
@@ -105,8 +106,10 @@ func TestIDsAreNeverReused(t *testing.T) {
 	assert.ErrorIs(t, err, core.ErrNotFound)
 }
 
-func TestUpdate(t *testing.T) {
-	s, _ := newStore(t)
+func TestUpdate(t *testing.T) { onEngines(t, testUpdate) }
+
+func testUpdate(t *testing.T, db *sqldb.DB) {
+	s := newStore(t, db)
 	ctx := t.Context()
 	l, err := s.Create(ctx, label.Label{Name: "a", Scope: label.ScopeProject, ProjectID: 7})
 	require.NoError(t, err)
@@ -156,8 +159,10 @@ func TestUpdate(t *testing.T) {
 	assert.ErrorIs(t, err, core.ErrNotFound)
 }
 
-func TestListFiltersAndPages(t *testing.T) {
-	s, _ := newStore(t)
+func TestListFiltersAndPages(t *testing.T) { onEngines(t, testListFiltersAndPages) }
+
+func testListFiltersAndPages(t *testing.T, db *sqldb.DB) {
+	s := newStore(t, db)
 	ctx := t.Context()
 	for i := range 5 {
 		_, err := s.Create(ctx, label.Label{Name: fmt.Sprintf("global-%d", i), Scope: label.ScopeGlobal})
@@ -205,8 +210,10 @@ func TestListFiltersAndPages(t *testing.T) {
 	}
 }
 
-func TestAttach(t *testing.T) {
-	s, _ := newStore(t)
+func TestAttach(t *testing.T) { onEngines(t, testAttach) }
+
+func testAttach(t *testing.T, db *sqldb.DB) {
+	s := newStore(t, db)
 	ctx := t.Context()
 	global, err := s.Create(ctx, label.Label{Name: "g", Scope: label.ScopeGlobal})
 	require.NoError(t, err)
@@ -259,8 +266,10 @@ func TestAttach(t *testing.T) {
 	assert.Equal(t, []string{"p"}, names(ls))
 }
 
-func TestDeleteDetachesEverywhere(t *testing.T) {
-	s, _ := newStore(t)
+func TestDeleteDetachesEverywhere(t *testing.T) { onEngines(t, testDeleteDetachesEverywhere) }
+
+func testDeleteDetachesEverywhere(t *testing.T, db *sqldb.DB) {
+	s := newStore(t, db)
 	ctx := t.Context()
 	doomed, err := s.Create(ctx, label.Label{Name: "doomed", Scope: label.ScopeGlobal})
 	require.NoError(t, err)
@@ -285,8 +294,10 @@ func TestDeleteDetachesEverywhere(t *testing.T) {
 	assert.Equal(t, 3, total)
 }
 
-func TestArtifactsWithLabel(t *testing.T) {
-	s, _ := newStore(t)
+func TestArtifactsWithLabel(t *testing.T) { onEngines(t, testArtifactsWithLabel) }
+
+func testArtifactsWithLabel(t *testing.T, db *sqldb.DB) {
+	s := newStore(t, db)
 	ctx := t.Context()
 	g, err := s.Create(ctx, label.Label{Name: "g", Scope: label.ScopeGlobal})
 	require.NoError(t, err)
@@ -331,8 +342,10 @@ func sortArts(as []label.Artifact) []label.Artifact {
 	return out
 }
 
-func TestLabelsOfMany(t *testing.T) {
-	s, _ := newStore(t)
+func TestLabelsOfMany(t *testing.T) { onEngines(t, testLabelsOfMany) }
+
+func testLabelsOfMany(t *testing.T, db *sqldb.DB) {
+	s := newStore(t, db)
 	ctx := t.Context()
 	g, err := s.Create(ctx, label.Label{Name: "g", Scope: label.ScopeGlobal})
 	require.NoError(t, err)
@@ -365,8 +378,10 @@ func TestLabelsOfMany(t *testing.T) {
 	assert.Empty(t, none)
 }
 
-func TestForgetProject(t *testing.T) {
-	s, db := newStore(t)
+func TestForgetProject(t *testing.T) { onEngines(t, testForgetProject) }
+
+func testForgetProject(t *testing.T, db *sqldb.DB) {
+	s := newStore(t, db)
 	ctx := t.Context()
 	g, err := s.Create(ctx, label.Label{Name: "g", Scope: label.ScopeGlobal})
 	require.NoError(t, err)
@@ -413,8 +428,10 @@ func TestForgetProject(t *testing.T) {
 	assert.ErrorIs(t, err, core.ErrInvalid)
 }
 
-func TestForgetArtifactsAndTheSink(t *testing.T) {
-	s, _ := newStore(t)
+func TestForgetArtifactsAndTheSink(t *testing.T) { onEngines(t, testForgetArtifactsAndTheSink) }
+
+func testForgetArtifactsAndTheSink(t *testing.T, db *sqldb.DB) {
+	s := newStore(t, db)
 	ctx := t.Context()
 	g, err := s.Create(ctx, label.Label{Name: "g", Scope: label.ScopeGlobal})
 	require.NoError(t, err)
@@ -446,4 +463,75 @@ func TestForgetArtifactsAndTheSink(t *testing.T) {
 	cancel() // the request may be over: the sink still forgets
 	sink.Emit(cctx, core.Event{Action: core.EventDelete, Target: core.TargetManifest, Repository: "shop/api", Digest: dgst(2)})
 	assert.Equal(t, []label.Artifact{art(7, "shop/db", 1)}, carrying())
+}
+
+// NameContains folds the case of ASCII letters only, as SQLite's LIKE
+// does, on every engine.
+func TestNameContainsFoldsASCIIOnly(t *testing.T) { onEngines(t, testNameContainsFoldsASCIIOnly) }
+
+func testNameContainsFoldsASCIIOnly(t *testing.T, db *sqldb.DB) {
+	s := newStore(t, db)
+	ctx := t.Context()
+	for _, n := range []string{"ÉTÉ-Release", "été-release", "Straße"} {
+		_, err := s.Create(ctx, label.Label{Name: n, Scope: label.ScopeGlobal})
+		require.NoError(t, err)
+	}
+	for contains, want := range map[string][]string{
+		"RELEASE": {"ÉTÉ-Release", "été-release"},
+		"été":     {"été-release"},
+		"ÉTÉ":     {"ÉTÉ-Release"},
+		"STRASSE": {},
+		"straß":   {"Straße"},
+	} {
+		ls, _, err := s.List(ctx, label.Filter{NameContains: contains}, core.Page{})
+		require.NoError(t, err)
+		assert.Equal(t, want, names(ls), "name contains %q", contains)
+	}
+}
+
+// On PostgreSQL, where writers run side by side: updates of one label
+// changing different fields keep each other's change, and attachments
+// racing the label's deletion do not outlive it.
+func TestConcurrentWritesOnPostgres(t *testing.T) {
+	ctx := t.Context()
+	s := newStore(t, openDB(t, "postgres"))
+	const n = 8
+	t.Run("updates", func(t *testing.T) {
+		l, err := s.Create(ctx, label.Label{Name: "l", Scope: label.ScopeGlobal})
+		require.NoError(t, err)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				_, err := s.Update(ctx, l.ID, func(l *label.Label) error {
+					l.Description += fmt.Sprint(i) // each appends its own digit
+					return nil
+				})
+				assert.NoError(t, err)
+			})
+		}
+		wg.Wait()
+		got, err := s.Get(ctx, l.ID)
+		require.NoError(t, err)
+		assert.Len(t, got.Description, n, "no update lost: %q", got.Description)
+	})
+	t.Run("attach during delete", func(t *testing.T) {
+		for round := range 5 {
+			l, err := s.Create(ctx, label.Label{Name: fmt.Sprint("doomed-", round), Scope: label.ScopeGlobal})
+			require.NoError(t, err)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					err := s.Attach(ctx, art(7, "shop/api", round*n+i), l.ID)
+					if err != nil {
+						assert.ErrorIs(t, err, core.ErrNotFound)
+					}
+				})
+			}
+			wg.Go(func() { assert.NoError(t, s.Delete(ctx, l.ID)) })
+			wg.Wait()
+			_, total, err := s.ArtifactsWithLabel(ctx, l.ID, 0, core.Page{})
+			require.NoError(t, err)
+			require.Zero(t, total, "round %d: attachments of a deleted label", round)
+		}
+	})
 }
