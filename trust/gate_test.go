@@ -10,11 +10,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/berthlabs/berth/sqldb"
 	"github.com/berthlabs/berth/trust"
 )
 
-func TestGateCosignAndNotation(t *testing.T) {
-	e := newEnv(t)
+func TestGateCosignAndNotation(t *testing.T) { onEngines(t, testGateCosignAndNotation) }
+
+func testGateCosignAndNotation(t *testing.T, db *sqldb.DB) {
+	e := newEnvOn(t, db)
 	ctx := context.Background()
 	trusted, untrusted := ecKey(t), ecKey(t)
 	e.addPEM(t, "", "release", pubPEM(t, trusted))

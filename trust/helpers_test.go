@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/berthlabs/berth/registry"
+	"github.com/berthlabs/berth/sqldb"
 	"github.com/berthlabs/berth/storage/memory"
 	"github.com/berthlabs/berth/trust"
 )
@@ -45,14 +46,18 @@ func (l *lateGate) CheckPull(ctx context.Context, t registry.Target) error {
 }
 func (l *lateGate) Emit(ctx context.Context, e registry.Event) { l.g.Emit(ctx, e) }
 
-func newEnv(t testing.TB, opts ...registry.Option) *env {
+func newEnv(t testing.TB, opts ...registry.Option) *env { return newEnvOn(t, nil, opts...) }
+
+// newEnvOn is newEnv with the registry and the trust store in db (nil:
+// each in a private in-memory SQLite database).
+func newEnvOn(t testing.TB, db *sqldb.DB, opts ...registry.Option) *env {
 	t.Helper()
 	ctx := context.Background()
 	late := &lateGate{}
 	opts = append([]registry.Option{registry.WithPullGate(late), registry.WithEventSink(late)}, opts...)
-	reg, err := registry.New(ctx, memory.New(), nil, opts...)
+	reg, err := registry.New(ctx, memory.New(), db, opts...)
 	require.NoError(t, err)
-	st, err := trust.NewStore(ctx, nil)
+	st, err := trust.NewStore(ctx, db)
 	require.NoError(t, err)
 	c := trust.Registry(reg.Transport("trust"), "http://berth.internal")
 	late.g = trust.NewGate(c, st)

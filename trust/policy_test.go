@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/berthlabs/berth/sqldb"
 	"github.com/berthlabs/berth/trust"
 )
 
@@ -82,9 +83,11 @@ func TestProjectModes(t *testing.T) {
 	assert.Equal(t, trust.ModeOff, eff.Policy.Mode)
 }
 
-func TestProjectKeys(t *testing.T) {
+func TestProjectKeys(t *testing.T) { onEngines(t, testProjectKeys) }
+
+func testProjectKeys(t *testing.T, db *sqldb.DB) {
 	ctx := context.Background()
-	st, err := trust.NewStore(ctx, nil)
+	st, err := trust.NewStore(ctx, db)
 	require.NoError(t, err)
 	_, err = st.AddEntry(ctx, trust.ProjectKey(7), "k", mustKey())
 	require.NoError(t, err)

@@ -106,6 +106,16 @@ func (s *Store) AddEntry(ctx context.Context, project, name string, pemText []by
 	}
 	e.Project, e.Created = project, s.now().UTC()
 	err = s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		// The counts decide the insert. On PostgreSQL, where writers run
+		// side by side, additions take turns (they are rare): each counts
+		// what the others committed, so a store never exceeds MaxEntries
+		// and a taken name is ErrExists. On SQLite the transaction
+		// excludes every other writer.
+		if tx.ForUpdate() != "" {
+			if _, err := tx.Exec(ctx, `LOCK TABLE trust_entries IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+				return err
+			}
+		}
 		var n int
 		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM trust_entries WHERE project = ?`, project).Scan(&n); err != nil {
 			return err

@@ -16,12 +16,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/berthlabs/berth/registry"
+	"github.com/berthlabs/berth/sqldb"
 	"github.com/berthlabs/berth/trust"
 )
 
-func TestStore(t *testing.T) {
+func TestStore(t *testing.T) { onEngines(t, testStore) }
+
+func testStore(t *testing.T, db *sqldb.DB) {
 	ctx := context.Background()
-	st, err := trust.NewStore(ctx, nil)
+	st, err := trust.NewStore(ctx, db)
 	require.NoError(t, err)
 	k := ecKey(t)
 	v0 := st.Version()
@@ -75,9 +78,11 @@ func TestStore(t *testing.T) {
 	assert.Empty(t, entries)
 }
 
-func TestStoreLimit(t *testing.T) {
+func TestStoreLimit(t *testing.T) { onEngines(t, testStoreLimit) }
+
+func testStoreLimit(t *testing.T, db *sqldb.DB) {
 	ctx := context.Background()
-	st, err := trust.NewStore(ctx, nil)
+	st, err := trust.NewStore(ctx, db)
 	require.NoError(t, err)
 	pem := mustKey()
 	for i := range trust.MaxEntries {
@@ -88,12 +93,14 @@ func TestStoreLimit(t *testing.T) {
 	assert.ErrorIs(t, err, trust.ErrInvalid)
 }
 
-func TestStoreCacheTTL(t *testing.T) {
+func TestStoreCacheTTL(t *testing.T) { onEngines(t, testStoreCacheTTL) }
+
+func testStoreCacheTTL(t *testing.T, db *sqldb.DB) {
 	ctx := context.Background()
 	var now atomic.Int64
 	now.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
 	clock := func() time.Time { return time.Unix(0, now.Load()) }
-	st, err := trust.NewStore(ctx, nil, trust.WithCacheTTL(time.Minute), trust.WithStoreClock(clock))
+	st, err := trust.NewStore(ctx, db, trust.WithCacheTTL(time.Minute), trust.WithStoreClock(clock))
 	require.NoError(t, err)
 	a, err := st.Effective(ctx, "p")
 	require.NoError(t, err)
@@ -108,8 +115,10 @@ func TestStoreCacheTTL(t *testing.T) {
 
 // TestGateEvents checks that every way a signature disappears is seen at
 // once: a tag deleted, a signature manifest deleted, a repository deleted.
-func TestGateEvents(t *testing.T) {
-	e := newEnv(t)
+func TestGateEvents(t *testing.T) { onEngines(t, testGateEvents) }
+
+func testGateEvents(t *testing.T, db *sqldb.DB) {
+	e := newEnvOn(t, db)
 	ctx := context.Background()
 	key := ecKey(t)
 	e.addPEM(t, "", "release", pubPEM(t, key))
@@ -276,4 +285,50 @@ func TestGateOneVerificationPerArtifact(t *testing.T) {
 	}
 	wg.Wait()
 	assert.Equal(t, int32(1), src.n.Load())
+}
+
+// Additions racing on PostgreSQL, where writers run side by side, keep a
+// trust store's limit and its unique names: each counts what the others
+// committed, and a name taken meanwhile is ErrExists, not a database
+// error.
+func TestConcurrentAddEntry(t *testing.T) {
+	ctx := t.Context()
+	db := openDB(t, "postgres")
+	st, err := trust.NewStore(ctx, db)
+	require.NoError(t, err)
+	require.NoError(t, db.Write(ctx, func(tx *sqldb.Tx) error { // one short of the limit
+		_, err := tx.Exec(ctx, `INSERT INTO trust_entries (project, name, kind, key_id, pem, created)
+			SELECT 'full', 'k' || i, 'cosign', '', '', 0 FROM generate_series(1, ?) AS i`, trust.MaxEntries-1)
+		return err
+	}))
+	pem := mustKey()
+	const n = 8
+	add := func(project string, name func(i int) string) (added int, refused []error) {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				_, err := st.AddEntry(ctx, project, name(i), pem)
+				mu.Lock()
+				defer mu.Unlock()
+				if err == nil {
+					added++
+				} else {
+					refused = append(refused, err)
+				}
+			})
+		}
+		wg.Wait()
+		return added, refused
+	}
+	added, refused := add("full", func(i int) string { return "new-" + itoa(i) })
+	assert.Equal(t, 1, added, "room for one more")
+	for _, err := range refused {
+		assert.ErrorIs(t, err, trust.ErrInvalid)
+	}
+	added, refused = add("p", func(int) string { return "same" })
+	assert.Equal(t, 1, added, "one name, one entry")
+	for _, err := range refused {
+		assert.ErrorIs(t, err, trust.ErrExists)
+	}
 }
