@@ -15,6 +15,8 @@ import (
 // CatchUp queues what scan-on-push missed — an artifact recently pushed
 // into an auto-scan project that has no scan task — once, and leaves older
 // artifacts and those already handled alone.
+//
+// On SQLite only: it queues through ScanArtifact, tested on both engines.
 func TestCatchUpMissedPushes(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/opencontainers/go-digest"
 	"github.com/stretchr/testify/require"
@@ -21,65 +19,55 @@ import (
 // next process starts on the same database; its task, log and report are
 // there to read.
 func TestScanDurableAcrossRestart(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "berth.db")
-	d := digest.FromString("manifest")
-	art := scan.Artifact{Repository: "p/app", Digest: d, MediaType: "application/vnd.oci.image.manifest.v1+json"}
-	scanner := &scan.Static{DBVersion: "db-1", Vulnerabilities: testFindings}
+	scan.OnEngines(t, func(t *testing.T) {
+		ctx := context.Background()
+		openDB := scan.DBOpener(t)
+		d := digest.FromString("manifest")
+		art := scan.Artifact{Repository: "p/app", Digest: d, MediaType: "application/vnd.oci.image.manifest.v1+json"}
+		scanner := &scan.Static{DBVersion: "db-1", Vulnerabilities: testFindings}
 
-	open := func() (*sqldb.DB, *jobs.Runner, *scan.Service, func()) {
-		db, err := sqldb.OpenSQLite(ctx, path)
-		require.NoError(t, err)
-		ps, err := project.NewStore(ctx, db)
-		require.NoError(t, err)
-		pool, err := db.NewPool(ctx, 1)
-		require.NoError(t, err)
-		require.NoError(t, jobs.Migrate(ctx, pool))
-		ws := jobs.NewWorkers()
-		runner, err := jobs.New(pool, jobs.WithWorkers(ws), jobs.WithPollInterval(20*time.Millisecond))
-		require.NoError(t, err)
-		// No registry: the static scanner reads nothing, so give it a
-		// transport that is never used.
-		svc, err := scan.NewService(ctx, db, scan.WithQueue(runner), scan.WithProjects(ps),
-			scan.WithTransport(unusedTransport{}), scan.WithScanner("static", scanner))
-		require.NoError(t, err)
-		require.NoError(t, svc.Register(ws))
-		if _, err := ps.Get(ctx, "p"); err != nil {
-			_, err = ps.Create(ctx, project.Project{Name: "p"})
+		open := func() (*sqldb.DB, *jobs.Runner, *scan.Service, func()) {
+			db, err := openDB()
 			require.NoError(t, err)
+			ps, err := project.NewStore(ctx, db)
+			require.NoError(t, err)
+			runner, ws, pool := newRunner(t, db)
+			// No registry: the static scanner reads nothing, so give it a
+			// transport that is never used.
+			svc, err := scan.NewService(ctx, db, scan.WithQueue(runner), scan.WithProjects(ps),
+				scan.WithTransport(unusedTransport{}), scan.WithScanner("static", scanner))
+			require.NoError(t, err)
+			require.NoError(t, svc.Register(ws))
+			if _, err := ps.Get(ctx, "p"); err != nil {
+				_, err = ps.Create(ctx, project.Project{Name: "p"})
+				require.NoError(t, err)
+			}
+			return db, runner, svc, func() { shutdown(svc, runner, pool, db) }
 		}
-		return db, runner, svc, func() {
-			_ = svc.Close()
-			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			defer cancel()
-			_ = runner.Stop(sctx)
-			_ = pool.Close()
-			_ = db.Close()
-		}
-	}
 
-	// Process 1 queues the scan and stops without working it.
-	_, _, svc, closeAll := open()
-	task, err := svc.ScanArtifact(ctx, art, scan.TriggerManual)
-	require.NoError(t, err)
-	require.Equal(t, scan.StatusPending, task.Status)
-	closeAll()
-	require.Empty(t, scanner.Calls())
+		// Process 1 queues the scan and stops without working it.
+		_, _, svc, closeAll := open()
+		task, err := svc.ScanArtifact(ctx, art, scan.TriggerManual)
+		require.NoError(t, err)
+		require.Equal(t, scan.StatusPending, task.Status)
+		closeAll()
+		require.Empty(t, scanner.Calls())
 
-	// Process 2 works it.
-	_, runner, svc2, closeAll := open()
-	svc = svc2
-	defer closeAll()
-	require.NoError(t, runner.Start(ctx))
-	done := waitTask(t, svc, d.String(), scan.KindVulnerability, scan.StatusSuccess)
-	require.Equal(t, task.ID, done.ID)
-	r, info, err := svc.Report(ctx, d.String())
-	require.NoError(t, err)
-	require.Len(t, r.Vulnerabilities, 3)
-	require.Equal(t, "db-1", info.DBVersion)
-	log, err := svc.TaskLog(ctx, task.ID)
-	require.NoError(t, err)
-	require.Contains(t, log, "done: 3 vulnerabilities")
+		// Process 2 works it.
+		_, runner, svc2, closeAll := open()
+		svc = svc2
+		defer closeAll()
+		require.NoError(t, runner.Start(ctx))
+		done := waitTask(t, svc, d.String(), scan.KindVulnerability, scan.StatusSuccess)
+		require.Equal(t, task.ID, done.ID)
+		r, info, err := svc.Report(ctx, d.String())
+		require.NoError(t, err)
+		require.Len(t, r.Vulnerabilities, 3)
+		require.Equal(t, "db-1", info.DBVersion)
+		log, err := svc.TaskLog(ctx, task.ID)
+		require.NoError(t, err)
+		require.Contains(t, log, "done: 3 vulnerabilities")
+	})
 }
 
 type unusedTransport struct{}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 
@@ -13,7 +12,6 @@ import (
 
 	"github.com/berthlabs/berth/scan"
 	"github.com/berthlabs/berth/scan/adapter"
-	"github.com/berthlabs/berth/sqldb"
 )
 
 // adapterSecret is what a hostile "adapter" answers; no error may carry it.
@@ -49,15 +47,13 @@ func (f *fakeRemote) received() []string {
 func adapterService(t *testing.T) *scan.Service {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqldb.OpenSQLite(ctx, filepath.Join(t.TempDir(), "berth.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
-	svc, err := scan.NewService(ctx, db, scan.WithAdapters(adapter.NewClientFor, nil))
+	svc, err := scan.NewService(ctx, scan.OpenDB(t), scan.WithAdapters(adapter.NewClientFor, nil))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = svc.Close() })
 	return svc
 }
 
+// On SQLite only: what it tests is the errors' text, above SQL.
 func TestScannerProbesNeverEchoTheRemote(t *testing.T) {
 	ctx := context.Background()
 	svc := adapterService(t)
@@ -98,6 +94,8 @@ func TestScannerProbesNeverEchoTheRemote(t *testing.T) {
 	assert.Zero(t, pe.Status)
 }
 
+// On SQLite only: updates are stored as TestScannerRegistrations tests on
+// both engines.
 func TestUpdateScannerMovingItsCredential(t *testing.T) {
 	ctx := context.Background()
 	svc := adapterService(t)

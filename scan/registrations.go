@@ -84,12 +84,10 @@ func (s *Service) AddScanner(ctx context.Context, r Registration) (Registration,
 	if err := s.st.putRegistration(ctx, r, true); err != nil {
 		return r, err
 	}
-	def, err := s.defaultID(ctx)
-	if err != nil {
-		return r, err
-	}
-	if def == "" || r.Default {
-		if err := s.st.setSetting(ctx, settingDefaultScanner, r.ID); err != nil {
+	// Without a built-in scanner and a stored default there is no
+	// default (defaultID): this one becomes it, unless another does first.
+	if r.Default || s.builtin == nil {
+		if err := s.st.setDefaultScanner(ctx, r.ID, !r.Default); err != nil {
 			return r, err
 		}
 	}
@@ -143,7 +141,7 @@ func (s *Service) SetDefaultScanner(ctx context.Context, id string) error {
 	if r.Disabled {
 		return fmt.Errorf("%w: scanner %q is disabled", ErrInvalid, r.Name)
 	}
-	return s.st.setSetting(ctx, settingDefaultScanner, id)
+	return s.st.setDefaultScanner(ctx, id, false)
 }
 
 // ProjectScanner returns the scanner a project uses: its own choice, else

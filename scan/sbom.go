@@ -76,9 +76,9 @@ func (s *Service) GenerateSBOM(ctx context.Context, a Artifact, trigger Trigger)
 		}
 		scanner = reg.ID
 	}
-	t, err := s.st.createTask(ctx, Task{Kind: KindSBOM, Artifact: a, Scanner: scanner, Trigger: trigger})
-	if err != nil {
-		return t, err
+	t, created, err := s.st.startTask(ctx, Task{Kind: KindSBOM, Artifact: a, Scanner: scanner, Trigger: trigger})
+	if err != nil || !created {
+		return t, err // !created: another caller started one meanwhile
 	}
 	return s.enqueue(ctx, t, sbomArgs{Task: t.ID}, jobs.EnqueueMaxAttempts(max(1, s.attempts)))
 }
@@ -93,8 +93,8 @@ func (s *Service) runSBOM(ctx context.Context, id int64, attempt, maxAttempts in
 	if err != nil || t.Status.Finished() {
 		return err
 	}
-	if _, err := s.st.transition(ctx, id, StatusRunning, ""); err != nil {
-		return err
+	if running, err := s.st.transition(ctx, id, StatusRunning, ""); err != nil || !running {
+		return err // !running: stopped since it was read
 	}
 	logf := func(format string, args ...any) { _ = s.st.appendLog(context.WithoutCancel(ctx), id, format, args...) }
 	logf("attempt %d of %d: SBOMs of %s@%s", attempt, maxAttempts, t.Artifact.Repository, t.Artifact.Digest)

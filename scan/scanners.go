@@ -121,30 +121,52 @@ func (s *store) registration(ctx context.Context, id string) (Registration, erro
 // credentialLabel binds sealed adapter credentials to their column.
 const credentialLabel = "berth-scan-scanner-credential"
 
+// flag is a bool as the schema stores it on both engines: INTEGER 0 or 1
+// (PostgreSQL does not take a boolean for an integer column).
+func flag(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// rowQuerier is a DB or a Tx.
+type rowQuerier interface {
+	QueryRow(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// nameTaken reports whether a registration other than id is named name.
+func nameTaken(ctx context.Context, q rowQuerier, name, id string) (bool, error) {
+	var n int
+	err := q.QueryRow(ctx, `SELECT COUNT(*) FROM scan_scanners WHERE name = ? AND id <> ?`, name, id).Scan(&n)
+	return n > 0, err
+}
+
 func (s *store) putRegistration(ctx context.Context, r Registration, create bool) error {
 	sealed, err := s.seal.Seal(r.Credential, credentialLabel)
 	if err != nil {
 		return err
 	}
 	r.Credential = sealed
-	return s.db.Write(ctx, func(tx *sqldb.Tx) error {
-		var n int
-		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM scan_scanners WHERE name = ? AND id <> ?`, r.Name, r.ID).Scan(&n); err != nil {
+	taken := fmt.Errorf("scan: a scanner named %q: %w", r.Name, ErrExists)
+	err = s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		dup, err := nameTaken(ctx, tx, r.Name, r.ID)
+		if err != nil {
 			return err
 		}
-		if n > 0 {
-			return fmt.Errorf("scan: a scanner named %q: %w", r.Name, ErrExists)
+		if dup {
+			return taken
 		}
 		var res sql.Result
-		var err error
 		if create {
 			res, err = tx.Exec(ctx, `INSERT INTO scan_scanners (`+scannerCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				r.ID, r.Name, r.Description, r.URL, r.Auth, r.Credential, r.SkipVerify, r.UseInternal, r.Disabled,
+				r.ID, r.Name, r.Description, r.URL, r.Auth, r.Credential, flag(r.SkipVerify), flag(r.UseInternal), flag(r.Disabled),
 				nanos(r.CreatedAt), nanos(r.UpdatedAt))
 		} else {
 			res, err = tx.Exec(ctx, `UPDATE scan_scanners SET name = ?, description = ?, url = ?, auth = ?, credential = ?,
 				skip_cert_verify = ?, use_internal = ?, disabled = ?, updated_at = ? WHERE id = ?`,
-				r.Name, r.Description, r.URL, r.Auth, r.Credential, r.SkipVerify, r.UseInternal, r.Disabled, nanos(r.UpdatedAt), r.ID)
+				r.Name, r.Description, r.URL, r.Auth, r.Credential, flag(r.SkipVerify), flag(r.UseInternal), flag(r.Disabled),
+				nanos(r.UpdatedAt), r.ID)
 		}
 		if err != nil {
 			return err
@@ -154,6 +176,14 @@ func (s *store) putRegistration(ctx context.Context, r Registration, create bool
 		}
 		return nil
 	})
+	if err != nil && !errors.Is(err, ErrExists) && !errors.Is(err, ErrNotFound) {
+		// Two registrations of one name at once (PostgreSQL): neither
+		// check saw the other, and the unique index refused the second.
+		if dup, _ := nameTaken(ctx, s.db, r.Name, r.ID); dup {
+			return taken
+		}
+	}
+	return err
 }
 
 func (s *store) deleteRegistration(ctx context.Context, id string) error {
@@ -182,14 +212,51 @@ func (s *store) projectScanner(ctx context.Context, projectID int64) (string, er
 	return id, err
 }
 
+// lockScanner locks registration id's row until tx ends, so that a
+// concurrent deleteRegistration comes wholly before it (ErrNotFound) or
+// wholly after it (and then clears what tx points at id). The built-in
+// scanner has no row.
+func lockScanner(ctx context.Context, tx *sqldb.Tx, id string) error {
+	if id == BuiltinID {
+		return nil
+	}
+	var one int
+	err := tx.QueryRow(ctx, `SELECT 1 FROM scan_scanners WHERE id = ?`+tx.ForUpdate(), id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("scan: scanner %q: %w", id, ErrNotFound)
+	}
+	return err
+}
+
 func (s *store) setProjectScanner(ctx context.Context, projectID int64, id string) error {
 	return s.db.Write(ctx, func(tx *sqldb.Tx) error {
 		if id == "" {
 			_, err := tx.Exec(ctx, `DELETE FROM scan_project_scanners WHERE project_id = ?`, projectID)
 			return err
 		}
+		if err := lockScanner(ctx, tx, id); err != nil {
+			return err
+		}
 		_, err := tx.Exec(ctx, `INSERT INTO scan_project_scanners (project_id, scanner) VALUES (?, ?)
 			ON CONFLICT (project_id) DO UPDATE SET scanner = excluded.scanner`, projectID, id)
+		return err
+	})
+}
+
+// setDefaultScanner makes id the default scanner or, with ifUnset, only
+// when no default is stored (the first adapter registered without a
+// built-in scanner; of several registered at once, one wins).
+func (s *store) setDefaultScanner(ctx context.Context, id string, ifUnset bool) error {
+	action := `DO UPDATE SET value = excluded.value`
+	if ifUnset {
+		action = `DO NOTHING`
+	}
+	return s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		if err := lockScanner(ctx, tx, id); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO scan_settings (name, value) VALUES (?, ?) ON CONFLICT (name) `+action,
+			settingDefaultScanner, id)
 		return err
 	})
 }

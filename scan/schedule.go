@@ -194,9 +194,9 @@ func (s *Service) ScanAll(ctx context.Context, trigger Trigger) (Task, error) {
 	} else if ok && !t.Status.Finished() {
 		return t, nil
 	}
-	t, err := s.st.createTask(ctx, Task{Kind: KindScanAll, Trigger: trigger})
-	if err != nil {
-		return t, err
+	t, created, err := s.st.startTask(ctx, Task{Kind: KindScanAll, Trigger: trigger})
+	if err != nil || !created {
+		return t, err // !created: another caller (or node) started one meanwhile
 	}
 	return s.enqueue(ctx, t, scanAllArgs{Task: t.ID}, jobs.EnqueueMaxAttempts(3))
 }
@@ -212,8 +212,8 @@ func (s *Service) runScanAll(ctx context.Context, id int64) error {
 	if err != nil || t.Status.Finished() {
 		return err
 	}
-	if _, err := s.st.transition(ctx, id, StatusRunning, ""); err != nil {
-		return err
+	if running, err := s.st.transition(ctx, id, StatusRunning, ""); err != nil || !running {
+		return err // !running: stopped since it was read
 	}
 	logf := func(format string, args ...any) { _ = s.st.appendLog(context.WithoutCancel(ctx), id, format, args...) }
 	queued, skipped, failed := 0, 0, 0

@@ -84,16 +84,47 @@ func scanTask(row interface{ Scan(...any) error }) (Task, error) {
 	return t, err
 }
 
-func (s *store) createTask(ctx context.Context, t Task) (Task, error) {
+// activeStatuses are the statuses of a task in progress: the partial
+// unique index scan_tasks_active allows one such task of a kind per
+// artifact.
+const activeStatuses = `('Pending', 'Running')`
+
+// startTask creates a pending task, unless one of the same kind for the
+// same artifact (digest and repository) is pending or running: then it
+// returns that one, with created false. Concurrent callers, in this
+// process or another sharing the database, create one task between them.
+func (s *store) startTask(ctx context.Context, t Task) (Task, bool, error) {
 	t.CreatedAt = s.now().UTC()
 	t.Status = StatusPending
+	want := t
+	var created bool
 	err := s.db.Write(ctx, func(tx *sqldb.Tx) error {
-		return tx.QueryRow(ctx, `INSERT INTO scan_tasks (kind, repository, digest, media_type, scanner, trigger, status, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			t.Kind, t.Artifact.Repository, t.Artifact.Digest.String(), t.Artifact.MediaType, t.Scanner, t.Trigger,
-			t.Status, nanos(t.CreatedAt)).Scan(&t.ID)
+		// A task found by the insert's conflict may end before the
+		// lookup that follows reads it (another statement, another
+		// snapshot on PostgreSQL): then insert again.
+		for range 3 {
+			t, created = want, true
+			err := tx.QueryRow(ctx, `INSERT INTO scan_tasks (kind, repository, digest, media_type, scanner, trigger, status, created_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (kind, digest, repository) WHERE status IN `+activeStatuses+` DO NOTHING
+				RETURNING id`,
+				t.Kind, t.Artifact.Repository, t.Artifact.Digest.String(), t.Artifact.MediaType, t.Scanner, t.Trigger,
+				t.Status, nanos(t.CreatedAt)).Scan(&t.ID)
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			created = false
+			t, err = scanTask(tx.QueryRow(ctx, `SELECT `+taskCols+` FROM scan_tasks
+				WHERE kind = ? AND digest = ? AND repository = ? AND status IN `+activeStatuses,
+				want.Kind, want.Artifact.Digest.String(), want.Artifact.Repository))
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		return fmt.Errorf("scan: starting a %s task for %s@%s: tasks in progress keep ending; try again", want.Kind,
+			want.Artifact.Repository, want.Artifact.Digest)
 	})
-	return t, err
+	return t, created, err
 }
 
 func (s *store) setJob(ctx context.Context, id, job int64) error {

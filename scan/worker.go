@@ -36,7 +36,9 @@ func (w *scanWorker) Work(ctx context.Context, job *jobs.Job[scanArgs]) error {
 
 // ScanArtifact queues a vulnerability scan of an artifact with its
 // project's scanner and returns the task. While a scan of the same digest
-// is pending or running, that task is returned instead.
+// in the same repository is pending or running, that task is returned
+// instead, also to callers starting one at once in processes that share
+// the database.
 func (s *Service) ScanArtifact(ctx context.Context, a Artifact, trigger Trigger) (Task, error) {
 	if err := s.requireQueue(); err != nil {
 		return Task{}, err
@@ -56,9 +58,12 @@ func (s *Service) ScanArtifact(ctx context.Context, a Artifact, trigger Trigger)
 	if err != nil {
 		return Task{}, err
 	}
-	t, err := s.st.createTask(ctx, Task{Kind: KindVulnerability, Artifact: a, Scanner: reg.ID, Trigger: trigger})
+	t, created, err := s.st.startTask(ctx, Task{Kind: KindVulnerability, Artifact: a, Scanner: reg.ID, Trigger: trigger})
 	if err != nil {
 		return Task{}, err
+	}
+	if !created {
+		return t, nil // another caller started one meanwhile
 	}
 	s.cache.invalidate(a.Digest.String())
 	return s.enqueue(ctx, t, scanArgs{Task: t.ID}, jobs.EnqueueMaxAttempts(max(1, s.attempts)))
@@ -116,8 +121,8 @@ func (s *Service) runScan(ctx context.Context, id int64, attempt, maxAttempts in
 	}
 	dg := t.Artifact.Digest.String()
 	defer s.cache.invalidate(dg)
-	if _, err := s.st.transition(ctx, id, StatusRunning, ""); err != nil {
-		return err
+	if running, err := s.st.transition(ctx, id, StatusRunning, ""); err != nil || !running {
+		return err // !running: stopped since it was read
 	}
 	logf := func(format string, args ...any) {
 		if err := s.st.appendLog(context.WithoutCancel(ctx), id, format, args...); err != nil {
