@@ -17,7 +17,9 @@
 // project's usage row, and a manifest's row, shared by every repository
 // holding it, is locked while a holder is added or the last one removed;
 // so they meet each other's changes as SQLite's one-at-a-time writers
-// do. LockBlob is still per process.
+// do. LockBlob is per process; on a shared database a link also locks
+// the digest's garbage-collection queue entry and checks the bytes are
+// stored, so another process's run cannot leave a link without them.
 //
 // Embedding:
 //

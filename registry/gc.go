@@ -70,6 +70,17 @@ func (rg *Registry) AddBlobHolder(h BlobHolder) { rg.holders = append(rg.holders
 // takes it around storing a blob and recording its reference.
 func (rg *Registry) LockBlob(d digest.Digest) (unlock func()) { return rg.blobLocks.lock(d.String()) }
 
+// storedForLink is metaStore.stored: ErrBlobCollecting when d's bytes
+// are not stored.
+func (rg *Registry) storedForLink(ctx context.Context, d digest.Digest) error {
+	if _, err := rg.blobs.Stat(ctx, d); errors.Is(err, storage.ErrBlobUnknown) {
+		return errBlobCollecting
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
 // ReleaseBlob tells garbage collection that d may have lost its last
 // holder outside the registry (a chart version deleted).
 func (rg *Registry) ReleaseBlob(ctx context.Context, d digest.Digest) error {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 
+	"github.com/opencontainers/go-digest"
+
 	"github.com/berthlabs/berth/sqldb"
 )
 
@@ -15,6 +17,37 @@ import (
 func enqueueBlob(ctx context.Context, tx *sqldb.Tx, d string, since int64) error {
 	_, err := tx.Exec(ctx, `INSERT INTO registry_gc_blobs (digest, since) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING`, d, since)
 	return err
+}
+
+// errBlobCollecting refuses a link to a blob garbage collection has
+// judged and is removing (another node's run: this node's runs hold the
+// digest lock). The client pushes again once the removal is done.
+var errBlobCollecting = &Error{Status: 503, Code: CodeUnavailable,
+	Message: "this blob is being removed by garbage collection; push it again in a moment",
+	Header:  map[string][]string{"Retry-After": {retryAfterUnavailable}}}
+
+// enqueueLinkedBlob is enqueueBlob for a new link to d. With garbage
+// collection possibly running in another process (whose digest locks
+// this process does not see) it locks d's queue entry, so the link and a
+// run's judgement of d come one wholly before the other: the run sees the
+// link, or the link finds the entry marked deleting and is refused
+// (errBlobCollecting). Holding the entry, it then checks that the bytes
+// are stored: a run that judged, removed and cleaned up d before the
+// entry was locked left none, and the link is refused too. Either way the
+// transaction rolls back: no link without bytes.
+func (m *metaStore) enqueueLinkedBlob(ctx context.Context, tx *sqldb.Tx, d digest.Digest, since int64) error {
+	if m.stored == nil || !sharedWriters(tx) {
+		return enqueueBlob(ctx, tx, d.String(), since) // this process's runs hold the digest lock
+	}
+	var deleting int
+	if err := tx.QueryRow(ctx, `INSERT INTO registry_gc_blobs (digest, since) VALUES (?, ?)
+		ON CONFLICT (digest) DO UPDATE SET since = registry_gc_blobs.since RETURNING deleting`, d.String(), since).Scan(&deleting); err != nil {
+		return err
+	}
+	if deleting != 0 {
+		return errBlobCollecting
+	}
+	return m.stored(ctx, d)
 }
 
 // dequeueBlobs drops candidates a manifest now references.

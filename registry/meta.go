@@ -18,6 +18,9 @@ type metaStore struct {
 	db     *sqldb.DB
 	cache  *manifestCache // nil: every read goes to SQL
 	quotas Quotas         // nil: no limits (usage is counted anyway)
+	// stored checks that a blob's bytes are in the store, for links made
+	// where garbage collection may run in another process (nil: none can).
+	stored func(ctx context.Context, d digest.Digest) error
 }
 
 // manifestRow is a stored manifest as a repository sees it.
@@ -70,7 +73,7 @@ func (m *metaStore) linkBlob(ctx context.Context, repo string, d digest.Digest, 
 		}
 		// Unreferenced until a manifest names it; the link's time keeps it
 		// through GC's grace window.
-		return enqueueBlob(ctx, tx, d.String(), t)
+		return m.enqueueLinkedBlob(ctx, tx, d, t)
 	})
 }
 

@@ -145,7 +145,7 @@ func (m *metaStore) finishUpload(ctx context.Context, id, repo string, d digest.
 			ON CONFLICT (repo, digest) DO UPDATE SET created_at = excluded.created_at`, repo, d.String(), size, t); err != nil {
 			return err
 		}
-		if err := enqueueBlob(ctx, tx, d.String(), t); err != nil {
+		if err := m.enqueueLinkedBlob(ctx, tx, d, t); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `DELETE FROM registry_uploads WHERE id = ?`, id)

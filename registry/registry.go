@@ -194,6 +194,9 @@ func New(ctx context.Context, blobs storage.Driver, db *sqldb.DB, opts ...Option
 	if rg.cacheBytes > 0 && db.Exclusive() {
 		rg.meta.cache = newManifestCache(rg.cacheBytes)
 	}
+	if !db.Exclusive() {
+		rg.meta.stored = rg.storedForLink // other processes may collect garbage
+	}
 	go rg.flushPulls(ctx)
 	return rg, nil
 }
