@@ -23,6 +23,13 @@
 //	// r.Name == "robot$library+ci"; give secret to the CI system now.
 //	r, err = robots.Authenticate(ctx, r.Name, secret) // ErrExpired, ErrDisabled, ...
 //
+// The stores run on SQLite and on PostgreSQL, where several processes
+// share the database: concurrent changes lose nothing (one last admin
+// stays; of two password changes from the same old password one wins),
+// and a Gatekeeper over a shared database lets its cached logins and RBAC
+// policy lag another process's changes by at most 30 seconds (its own
+// changes take effect at once, through Invalidate).
+//
 // Errors are sentinels to match with errors.Is. Answer a client the same
 // way for every authentication failure: the messages are for logs.
 package auth

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"golang.org/x/sync/singleflight"
 
@@ -93,7 +94,26 @@ func NewGatekeeper(users *Users, robots *Robots, projects ProjectLookup, policy 
 	for _, o := range opts {
 		o(g)
 	}
+	if shared(users, robots) {
+		g.cache.ttl = min(g.cache.ttl, sharedStaleness)
+		if policy != nil {
+			policy.setMaxAge(sharedStaleness)
+		}
+	}
 	return g
+}
+
+// sharedStaleness bounds how long a process acts on users, robots,
+// projects and members as they were before another process changed them,
+// when it shares the database with others (PostgreSQL): cached logins
+// expire and the RBAC policy is rebuilt at least this often. A change
+// made through this process invalidates both at once (Invalidate); on an
+// exclusive database (SQLite) every change is made through it.
+const sharedStaleness = 30 * time.Second
+
+// shared reports whether other processes may change the stores' database.
+func shared(users *Users, robots *Robots) bool {
+	return users != nil && !users.db.Exclusive() || robots != nil && !robots.db.Exclusive()
 }
 
 // Invalidate forgets cached credentials and reloads the policy on next use;

@@ -37,10 +37,16 @@ type world struct {
 
 func newWorld(t testing.TB, opts ...auth.GatekeeperOption) *world {
 	t.Helper()
-	ctx := t.Context()
-	db, err := sqldb.OpenSQLiteMemory(ctx)
+	db, err := sqldb.OpenSQLiteMemory(t.Context())
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
+	return newWorldOn(t, db, opts...)
+}
+
+// newWorldOn is newWorld on db.
+func newWorldOn(t testing.TB, db *sqldb.DB, opts ...auth.GatekeeperOption) *world {
+	t.Helper()
+	ctx := t.Context()
 	fast := auth.WithHashParams(auth.HashParams{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32})
 	users, err := auth.NewUsers(ctx, db, fast)
 	require.NoError(t, err)
@@ -139,43 +145,45 @@ func pushPath(repo string) string {
 }
 
 func TestGatekeeperBasicAndAnonymous(t *testing.T) {
-	w := newWorld(t)
-	tests := []struct {
-		name, method, path, user, pass string
-		status                         int
-		contains                       string
-	}{
-		{"anonymous ping is challenged", "GET", "/v2/", "", "", 401, ""},
-		{"anonymous pull of a public project", "GET", "/v2/pub/app/tags/list", "", "", 404, "NAME_UNKNOWN"},
-		{"anonymous pull of a private project", "GET", "/v2/priv/app/tags/list", "", "", 401, ""},
-		{"anonymous push to a public project", "POST", pushPath("pub/app"), "", "", 401, ""},
-		{"developer pushes", "POST", pushPath("priv/app"), "alice", "alice-password-1", 201, ""},
-		{"developer may not delete", "DELETE", "/v2/priv/app/manifests/latest", "alice", "alice-password-1", 403, "developer cannot delete"},
-		{"guest may not push", "POST", pushPath("priv/app"), "gus", "gus-password-1", 403, "guest cannot push"},
-		{"wrong password", "GET", "/v2/priv/app/tags/list", "alice", "nope-nope-nope", 401, "invalid username or password"},
-		{"robot pulls", "GET", "/v2/priv/app/tags/list", "robot$priv+ci", w.robotKey, 200, ""},
-		{"robot may not push", "POST", pushPath("priv/app"), "robot$priv+ci", w.robotKey, 403, "robot"},
-		{"admin push into a missing project", "POST", pushPath("ghost/app"), "admin", "admin-password-1", 404, "does not exist"},
-		{"catalog is for admins", "GET", "/v2/_catalog", "alice", "alice-password-1", 403, "system administrators"},
-		{"admin lists the catalog", "GET", "/v2/_catalog", "admin", "admin-password-1", 200, "priv/app"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			body := ""
-			if tt.method == "POST" {
-				body = "hello"
-			}
-			resp := w.do(t, tt.method, tt.path, tt.user, tt.pass, "", body)
-			assert.Equal(t, tt.status, resp.StatusCode)
-			if tt.status == 401 {
-				assert.Contains(t, resp.Header.Get("WWW-Authenticate"), `Bearer realm="`+w.srv.URL+`/service/token"`)
-			}
-			if tt.contains != "" {
-				b, _ := io.ReadAll(resp.Body)
-				assert.Contains(t, string(b), tt.contains)
-			}
-		})
-	}
+	auth.OnEngines(t, func(t *testing.T, db *sqldb.DB) {
+		w := newWorldOn(t, db)
+		tests := []struct {
+			name, method, path, user, pass string
+			status                         int
+			contains                       string
+		}{
+			{"anonymous ping is challenged", "GET", "/v2/", "", "", 401, ""},
+			{"anonymous pull of a public project", "GET", "/v2/pub/app/tags/list", "", "", 404, "NAME_UNKNOWN"},
+			{"anonymous pull of a private project", "GET", "/v2/priv/app/tags/list", "", "", 401, ""},
+			{"anonymous push to a public project", "POST", pushPath("pub/app"), "", "", 401, ""},
+			{"developer pushes", "POST", pushPath("priv/app"), "alice", "alice-password-1", 201, ""},
+			{"developer may not delete", "DELETE", "/v2/priv/app/manifests/latest", "alice", "alice-password-1", 403, "developer cannot delete"},
+			{"guest may not push", "POST", pushPath("priv/app"), "gus", "gus-password-1", 403, "guest cannot push"},
+			{"wrong password", "GET", "/v2/priv/app/tags/list", "alice", "nope-nope-nope", 401, "invalid username or password"},
+			{"robot pulls", "GET", "/v2/priv/app/tags/list", "robot$priv+ci", w.robotKey, 200, ""},
+			{"robot may not push", "POST", pushPath("priv/app"), "robot$priv+ci", w.robotKey, 403, "robot"},
+			{"admin push into a missing project", "POST", pushPath("ghost/app"), "admin", "admin-password-1", 404, "does not exist"},
+			{"catalog is for admins", "GET", "/v2/_catalog", "alice", "alice-password-1", 403, "system administrators"},
+			{"admin lists the catalog", "GET", "/v2/_catalog", "admin", "admin-password-1", 200, "priv/app"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				body := ""
+				if tt.method == "POST" {
+					body = "hello"
+				}
+				resp := w.do(t, tt.method, tt.path, tt.user, tt.pass, "", body)
+				assert.Equal(t, tt.status, resp.StatusCode)
+				if tt.status == 401 {
+					assert.Contains(t, resp.Header.Get("WWW-Authenticate"), `Bearer realm="`+w.srv.URL+`/service/token"`)
+				}
+				if tt.contains != "" {
+					b, _ := io.ReadAll(resp.Body)
+					assert.Contains(t, string(b), tt.contains)
+				}
+			})
+		}
+	})
 }
 
 func TestGatekeeperTokens(t *testing.T) {

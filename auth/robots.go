@@ -16,7 +16,7 @@ import (
 	"github.com/berthlabs/berth/sqldb"
 )
 
-//go:embed migrations/sqlite/*_robots.sql
+//go:embed migrations/sqlite/*_robots.sql migrations/postgres/*_robots.sql
 var robotsMigrations embed.FS
 
 // Robot is a machine account with an explicit permission list.

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/berthlabs/berth/registry"
+	"github.com/berthlabs/berth/sqldb"
 )
 
 func TestRobotChangeHooks(t *testing.T) {
@@ -44,17 +45,19 @@ func TestRobotChangeHooks(t *testing.T) {
 
 // Hooks run after the commit: what they read is what was stored.
 func TestRobotChangeHookSeesCommittedState(t *testing.T) {
-	var robots *Robots
-	var seen []error
-	robots = newTestRobots(t, fileDB(t), WithChangeHook(func(ctx context.Context, c Change) {
-		_, err := robots.Get(ctx, c.Name)
-		seen = append(seen, err)
-	}))
-	ctx := t.Context()
-	r, _, err := robots.Create(ctx, Robot{Name: "ci"})
-	require.NoError(t, err)
-	require.NoError(t, robots.Delete(ctx, r.Name))
-	require.Len(t, seen, 2)
-	assert.NoError(t, seen[0], "created robot is visible to the hook")
-	assert.ErrorIs(t, seen[1], ErrNotFound, "deleted robot is gone for the hook")
+	forEachDB(t, func(t *testing.T, db *sqldb.DB) {
+		var robots *Robots
+		var seen []error
+		robots = newTestRobots(t, db, WithChangeHook(func(ctx context.Context, c Change) {
+			_, err := robots.Get(ctx, c.Name)
+			seen = append(seen, err)
+		}))
+		ctx := t.Context()
+		r, _, err := robots.Create(ctx, Robot{Name: "ci"})
+		require.NoError(t, err)
+		require.NoError(t, robots.Delete(ctx, r.Name))
+		require.Len(t, seen, 2)
+		assert.NoError(t, seen[0], "created robot is visible to the hook")
+		assert.ErrorIs(t, seen[1], ErrNotFound, "deleted robot is gone for the hook")
+	})
 }

@@ -94,8 +94,10 @@ func (s *Robots) ForgetProject(ctx context.Context, tx *sqldb.Tx, id int64, name
 		return nil, err
 	}
 	// System robots: drop the project's permissions. A full read of the
-	// system robots, which are few (project robots are the common kind).
-	rows, err = tx.Query(ctx, `SELECT name, permissions FROM auth_robots WHERE level = 'system'`)
+	// system robots, which are few (project robots are the common kind),
+	// locked in name order as Update locks one: their permissions are
+	// written back whole.
+	rows, err = tx.Query(ctx, `SELECT name, permissions FROM auth_robots WHERE level = 'system' ORDER BY name`+tx.ForUpdate())
 	if err != nil {
 		return nil, dbErr("forget project permissions", err)
 	}

@@ -200,39 +200,41 @@ func TestRobotList(t *testing.T) {
 }
 
 func TestRobotUpdateAndDelete(t *testing.T) {
-	ctx := t.Context()
-	clock := newFakeClock()
-	robots := newTestRobots(t, memoryDB(t), WithClock(clock.Now))
-	r, secret, err := robots.Create(ctx, Robot{Name: "ci", Project: "library", Permissions: pushPull("library")})
-	require.NoError(t, err)
+	OnEngines(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := t.Context()
+		clock := newFakeClock()
+		robots := newTestRobots(t, db, WithClock(clock.Now))
+		r, secret, err := robots.Create(ctx, Robot{Name: "ci", Project: "library", Permissions: pushPull("library")})
+		require.NoError(t, err)
 
-	clock.Advance(time.Minute)
-	desc := "pull only"
-	perms := []RobotPermission{{Resource: "repository", Action: "pull"}}
-	exp := clock.Now().Add(48 * time.Hour)
-	got, err := robots.Update(ctx, r.Name, RobotUpdate{Description: &desc, Permissions: &perms, ExpiresAt: &exp})
-	require.NoError(t, err)
-	assert.Equal(t, "pull only", got.Description)
-	assert.Equal(t, []RobotPermission{{Project: "library", Resource: "repository", Action: "pull"}}, got.Permissions)
-	assert.Equal(t, exp, got.ExpiresAt)
-	assert.Equal(t, clock.Now(), got.UpdatedAt)
-	assert.Equal(t, r.CreatedAt, got.CreatedAt)
-	stored, err := robots.Get(ctx, r.Name)
-	require.NoError(t, err)
-	assert.Equal(t, got, stored)
+		clock.Advance(time.Minute)
+		desc := "pull only"
+		perms := []RobotPermission{{Resource: "repository", Action: "pull"}}
+		exp := clock.Now().Add(48 * time.Hour)
+		got, err := robots.Update(ctx, r.Name, RobotUpdate{Description: &desc, Permissions: &perms, ExpiresAt: &exp})
+		require.NoError(t, err)
+		assert.Equal(t, "pull only", got.Description)
+		assert.Equal(t, []RobotPermission{{Project: "library", Resource: "repository", Action: "pull"}}, got.Permissions)
+		assert.Equal(t, exp, got.ExpiresAt)
+		assert.Equal(t, clock.Now(), got.UpdatedAt)
+		assert.Equal(t, r.CreatedAt, got.CreatedAt)
+		stored, err := robots.Get(ctx, r.Name)
+		require.NoError(t, err)
+		assert.Equal(t, got, stored)
 
-	bad := []RobotPermission{{Project: "*", Resource: "repository", Action: "pull"}}
-	_, err = robots.Update(ctx, r.Name, RobotUpdate{Permissions: &bad})
-	assert.ErrorIs(t, err, ErrInvalid)
-	_, err = robots.Update(ctx, "robot$nope", RobotUpdate{Description: &desc})
-	assert.ErrorIs(t, err, ErrNotFound)
+		bad := []RobotPermission{{Project: "*", Resource: "repository", Action: "pull"}}
+		_, err = robots.Update(ctx, r.Name, RobotUpdate{Permissions: &bad})
+		assert.ErrorIs(t, err, ErrInvalid)
+		_, err = robots.Update(ctx, "robot$nope", RobotUpdate{Description: &desc})
+		assert.ErrorIs(t, err, ErrNotFound)
 
-	_, err = robots.Authenticate(ctx, r.Name, secret)
-	require.NoError(t, err, "updates keep the secret")
-	require.NoError(t, robots.Delete(ctx, r.Name))
-	_, err = robots.Authenticate(ctx, r.Name, secret)
-	assert.ErrorIs(t, err, ErrInvalidCredentials)
-	assert.ErrorIs(t, robots.Delete(ctx, r.Name), ErrNotFound)
+		_, err = robots.Authenticate(ctx, r.Name, secret)
+		require.NoError(t, err, "updates keep the secret")
+		require.NoError(t, robots.Delete(ctx, r.Name))
+		_, err = robots.Authenticate(ctx, r.Name, secret)
+		assert.ErrorIs(t, err, ErrInvalidCredentials)
+		assert.ErrorIs(t, robots.Delete(ctx, r.Name), ErrNotFound)
+	})
 }
 
 func TestRobotNames(t *testing.T) {

@@ -46,7 +46,9 @@ func (s *Robots) Update(ctx context.Context, name string, u RobotUpdate) (*Robot
 	var out *Robot
 	var changed []string
 	err := s.db.Write(ctx, func(tx *sqldb.Tx) error {
-		r, err := scanRobot(tx.QueryRow(ctx, `SELECT `+robotColumns+` FROM auth_robots WHERE name = ?`, name))
+		// Locked: the row is written back whole, so an update that ran
+		// in between (another node's) would otherwise be undone.
+		r, err := scanRobot(tx.QueryRow(ctx, `SELECT `+robotColumns+` FROM auth_robots WHERE name = ?`+tx.ForUpdate(), name))
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: robot %q", ErrNotFound, name)
 		}

@@ -13,7 +13,7 @@ import (
 	"github.com/berthlabs/berth/sqldb"
 )
 
-//go:embed migrations/sqlite/*_token_keys.sql
+//go:embed migrations/sqlite/*_token_keys.sql migrations/postgres/*_token_keys.sql
 var tokenKeysMigrations embed.FS
 
 // TokenKeys keeps the token service's signing keys in the database,
@@ -135,7 +135,8 @@ func (k *TokenKeys) newSealedKey() (string, error) {
 // transaction, and forgets keys retired more than keep ago (tokens live
 // minutes; keep should be longer than their lifetime). Processes sign
 // with the new key and accept it once they Load again (at their next
-// start): rotate, then restart every node.
+// start): rotate, then restart every node. Concurrent rotations (from
+// several nodes) all succeed, each retiring the key stored before it.
 func (k *TokenKeys) Rotate(ctx context.Context, keep time.Duration) error {
 	sealed, err := k.newSealedKey()
 	if err != nil {
@@ -147,10 +148,29 @@ func (k *TokenKeys) Rotate(ctx context.Context, keep time.Duration) error {
 			now-keep.Nanoseconds()); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE auth_token_keys SET active = 0, retired_at = ? WHERE active = 1`, now); err != nil {
-			return err
+		// One round on SQLite. On PostgreSQL a rotation whose UPDATE
+		// waited for another's finds the key it waited for retired, and
+		// cannot see the other's new key (its statement began before
+		// that committed): its insert then finds that key in the way
+		// (waiting for it to commit if need be), and the next round's
+		// UPDATE, a new statement, retires it.
+		for range maxRotateRounds {
+			if _, err := tx.Exec(ctx, `UPDATE auth_token_keys SET active = 0, retired_at = ? WHERE active = 1`, now); err != nil {
+				return err
+			}
+			res, err := tx.Exec(ctx, `INSERT INTO auth_token_keys (sealed, active, created_at) VALUES (?, 1, ?)
+				ON CONFLICT (active) WHERE active = 1 DO NOTHING`, sealed, now)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 1 {
+				return err
+			}
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO auth_token_keys (sealed, active, created_at) VALUES (?, 1, ?)`, sealed, now)
-		return err
+		return errors.New("auth: token keys: too many rotations at once")
 	})
 }
+
+// maxRotateRounds bounds Rotate's rounds: each round that fails to store
+// the new key has seen another rotation commit.
+const maxRotateRounds = 16

@@ -12,7 +12,7 @@ import (
 	"github.com/berthlabs/berth/sqldb"
 )
 
-//go:embed migrations/sqlite/*_users.sql
+//go:embed migrations/sqlite/*_users.sql migrations/postgres/*_users.sql
 var usersMigrations embed.FS
 
 // Errors the stores return; match them with errors.Is. The first ones are
@@ -152,18 +152,24 @@ func (s *Users) SetSystemAdmin(ctx context.Context, name string, admin bool) err
 	now := s.cfg.now().UTC()
 	changed := false
 	err := s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		changed = false
+		var others int
+		if !admin {
+			var err error
+			if others, err = lockOtherAdmins(ctx, tx, name); err != nil {
+				return err
+			}
+		}
 		var was bool
-		err := tx.QueryRow(ctx, `SELECT system_admin FROM auth_users WHERE name = ?`, name).Scan(&was)
+		err := tx.QueryRow(ctx, `SELECT system_admin FROM auth_users WHERE name = ?`+tx.ForUpdate(), name).Scan(&was)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: user %q", ErrNotFound, name)
 		}
 		if err != nil || was == admin {
 			return err
 		}
-		if !admin {
-			if err := ensureOtherAdmin(ctx, tx); err != nil {
-				return err
-			}
+		if !admin && others == 0 {
+			return ErrLastAdmin
 		}
 		changed = true
 		_, err = tx.Exec(ctx, `UPDATE auth_users SET system_admin = ?, updated_at = ? WHERE name = ?`, admin, nanos(now), name)
@@ -178,17 +184,30 @@ func (s *Users) SetSystemAdmin(ctx context.Context, name string, admin bool) err
 	return nil
 }
 
-// ensureOtherAdmin fails unless more than one system admin exists; call it
-// before removing one.
-func ensureOtherAdmin(ctx context.Context, tx *sqldb.Tx) error {
-	n, err := countAdmins(ctx, tx.QueryRow)
+// lockOtherAdmins counts the system admins other than name, and on
+// PostgreSQL locks every admin's row until tx ends, before a transaction
+// that may remove name's admin role reads name's row. Without the locks
+// two transactions revoking two admins at once would each count the other
+// and leave none. They are taken in name order, in one statement, so that
+// concurrent revocations queue instead of deadlocking; a revocation that
+// waited sees the admins that remain once the other commits.
+func lockOtherAdmins(ctx context.Context, tx *sqldb.Tx, name string) (int, error) {
+	rows, err := tx.Query(ctx, `SELECT name FROM auth_users WHERE system_admin = ? ORDER BY name`+tx.ForUpdate(), true)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if n <= 1 {
-		return ErrLastAdmin
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var admin string
+		if err := rows.Scan(&admin); err != nil {
+			return 0, err
+		}
+		if admin != name {
+			n++
+		}
 	}
-	return nil
+	return n, rows.Err()
 }
 
 // Delete removes a user. Deleting the last system admin fails with
@@ -196,18 +215,20 @@ func ensureOtherAdmin(ctx context.Context, tx *sqldb.Tx) error {
 func (s *Users) Delete(ctx context.Context, name string) error {
 	name = CanonicalUserName(name)
 	err := s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		others, err := lockOtherAdmins(ctx, tx, name)
+		if err != nil {
+			return err
+		}
 		var admin bool
-		err := tx.QueryRow(ctx, `SELECT system_admin FROM auth_users WHERE name = ?`, name).Scan(&admin)
+		err = tx.QueryRow(ctx, `SELECT system_admin FROM auth_users WHERE name = ?`+tx.ForUpdate(), name).Scan(&admin)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: user %q", ErrNotFound, name)
 		}
 		if err != nil {
 			return err
 		}
-		if admin {
-			if err := ensureOtherAdmin(ctx, tx); err != nil {
-				return err
-			}
+		if admin && others == 0 {
+			return ErrLastAdmin
 		}
 		_, err = tx.Exec(ctx, `DELETE FROM auth_users WHERE name = ?`, name)
 		return err

@@ -121,7 +121,9 @@ func (s *Users) storePassword(ctx context.Context, name, password, ifHash, detai
 	now := s.cfg.now().UTC()
 	err = s.db.Write(ctx, func(tx *sqldb.Tx) error {
 		var source, cur string
-		err := tx.QueryRow(ctx, `SELECT source, password_hash FROM auth_users WHERE name = ?`, name).Scan(&source, &cur)
+		// Locked: of two changes from the same old password, the second
+		// reads the first's hash once it commits, and fails.
+		err := tx.QueryRow(ctx, `SELECT source, password_hash FROM auth_users WHERE name = ?`+tx.ForUpdate(), name).Scan(&source, &cur)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return fmt.Errorf("%w: user %q", ErrNotFound, name)

@@ -83,22 +83,23 @@ func TestAuthenticateUnknownUserCostsAHash(t *testing.T) {
 }
 
 func TestAuthenticateUpgradesBcrypt(t *testing.T) {
-	ctx := t.Context()
-	db := memoryDB(t)
-	users := newTestUsers(t, db)
-	_, err := users.Create(ctx, User{Name: "imported"}, "temporary1")
-	require.NoError(t, err)
-	b, err := bcrypt.GenerateFromPassword([]byte("legacy-pass"), bcrypt.MinCost)
-	require.NoError(t, err)
-	setHash(t, db, "imported", string(b))
+	OnEngines(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := t.Context()
+		users := newTestUsers(t, db)
+		_, err := users.Create(ctx, User{Name: "imported"}, "temporary1")
+		require.NoError(t, err)
+		b, err := bcrypt.GenerateFromPassword([]byte("legacy-pass"), bcrypt.MinCost)
+		require.NoError(t, err)
+		setHash(t, db, "imported", string(b))
 
-	_, err = users.Authenticate(ctx, "imported", "legacy-pass")
-	require.NoError(t, err)
-	hash := storedHash(t, db, "imported")
-	assert.True(t, strings.HasPrefix(hash, "$argon2id$"), "rehashed after login: %s", hash)
-	assert.False(t, NeedsRehash(hash, fastParams()))
-	_, err = users.Authenticate(ctx, "imported", "legacy-pass")
-	assert.NoError(t, err, "the new hash verifies")
+		_, err = users.Authenticate(ctx, "imported", "legacy-pass")
+		require.NoError(t, err)
+		hash := storedHash(t, db, "imported")
+		assert.True(t, strings.HasPrefix(hash, "$argon2id$"), "rehashed after login: %s", hash)
+		assert.False(t, NeedsRehash(hash, fastParams()))
+		_, err = users.Authenticate(ctx, "imported", "legacy-pass")
+		assert.NoError(t, err, "the new hash verifies")
+	})
 }
 
 func TestAuthenticateMalformedStoredHash(t *testing.T) {
@@ -129,42 +130,44 @@ func storedHash(t *testing.T, db *sqldb.DB, name string) string {
 }
 
 func TestChangePassword(t *testing.T) {
-	ctx := t.Context()
-	clock := newFakeClock()
-	users := newTestUsers(t, memoryDB(t), WithClock(clock.Now))
-	_, err := users.Create(ctx, User{Name: "alice"}, "old-password")
-	require.NoError(t, err)
-	clock.Advance(time.Hour)
+	OnEngines(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := t.Context()
+		clock := newFakeClock()
+		users := newTestUsers(t, db, WithClock(clock.Now))
+		_, err := users.Create(ctx, User{Name: "alice"}, "old-password")
+		require.NoError(t, err)
+		clock.Advance(time.Hour)
 
-	tests := []struct {
-		name     string
-		old, new string
-		wantErr  error
-	}{
-		{"wrong old", "not-the-old", "new-password", ErrInvalidCredentials},
-		{"policy", "old-password", "short", ErrPasswordPolicy},
-		{"same as old", "old-password", "old-password", ErrPasswordPolicy},
-		{"ok", "old-password", "new-password", nil},
-		{"old no longer works", "old-password", "third-password", ErrInvalidCredentials},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := users.ChangePassword(ctx, "alice", tt.old, tt.new)
-			if tt.wantErr == nil {
-				require.NoError(t, err)
-			} else {
-				assert.ErrorIs(t, err, tt.wantErr)
-			}
-		})
-	}
-	_, err = users.Authenticate(ctx, "alice", "new-password")
-	require.NoError(t, err)
-	u, err := users.Get(ctx, "alice")
-	require.NoError(t, err)
-	assert.Equal(t, clock.Now(), u.PasswordChangedAt)
-	assert.True(t, u.CreatedAt.Before(u.PasswordChangedAt))
+		tests := []struct {
+			name     string
+			old, new string
+			wantErr  error
+		}{
+			{"wrong old", "not-the-old", "new-password", ErrInvalidCredentials},
+			{"policy", "old-password", "short", ErrPasswordPolicy},
+			{"same as old", "old-password", "old-password", ErrPasswordPolicy},
+			{"ok", "old-password", "new-password", nil},
+			{"old no longer works", "old-password", "third-password", ErrInvalidCredentials},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				err := users.ChangePassword(ctx, "alice", tt.old, tt.new)
+				if tt.wantErr == nil {
+					require.NoError(t, err)
+				} else {
+					assert.ErrorIs(t, err, tt.wantErr)
+				}
+			})
+		}
+		_, err = users.Authenticate(ctx, "alice", "new-password")
+		require.NoError(t, err)
+		u, err := users.Get(ctx, "alice")
+		require.NoError(t, err)
+		assert.Equal(t, clock.Now(), u.PasswordChangedAt)
+		assert.True(t, u.CreatedAt.Before(u.PasswordChangedAt))
 
-	assert.ErrorIs(t, users.ChangePassword(ctx, "nobody", "x-password", "y-password"), ErrInvalidCredentials)
+		assert.ErrorIs(t, users.ChangePassword(ctx, "nobody", "x-password", "y-password"), ErrInvalidCredentials)
+	})
 }
 
 func TestSetPassword(t *testing.T) {
@@ -222,59 +225,63 @@ func TestBootstrap(t *testing.T) {
 }
 
 func TestBootstrapDoesNotPromoteAnExistingUser(t *testing.T) {
-	ctx := t.Context()
-	users := newTestUsers(t, memoryDB(t))
-	_, err := users.Create(ctx, User{Name: "admin"}, "squatter-pw")
-	require.NoError(t, err)
-	created, err := users.Bootstrap(ctx, "admin", "real-admin-pw")
-	assert.False(t, created)
-	assert.ErrorIs(t, err, ErrExists)
-	u, err := users.Get(ctx, "admin")
-	require.NoError(t, err)
-	assert.False(t, u.SystemAdmin)
+	OnEngines(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := t.Context()
+		users := newTestUsers(t, db)
+		_, err := users.Create(ctx, User{Name: "admin"}, "squatter-pw")
+		require.NoError(t, err)
+		created, err := users.Bootstrap(ctx, "admin", "real-admin-pw")
+		assert.False(t, created)
+		assert.ErrorIs(t, err, ErrExists)
+		u, err := users.Get(ctx, "admin")
+		require.NoError(t, err)
+		assert.False(t, u.SystemAdmin)
+	})
 }
 
 func TestOnboard(t *testing.T) {
-	ctx := t.Context()
-	clock := newFakeClock()
-	users := newTestUsers(t, memoryDB(t), WithClock(clock.Now))
-	_, err := users.Create(ctx, User{Name: "localadmin", SystemAdmin: true}, "password1")
-	require.NoError(t, err)
+	OnEngines(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := t.Context()
+		clock := newFakeClock()
+		users := newTestUsers(t, db, WithClock(clock.Now))
+		_, err := users.Create(ctx, User{Name: "localadmin", SystemAdmin: true}, "password1")
+		require.NoError(t, err)
 
-	u, err := users.Onboard(ctx, "John.Doe@Corp.example", "john@corp.example", "John Doe", SourceLDAP)
-	require.NoError(t, err)
-	assert.Equal(t, "john.doe@corp.example", u.Name)
-	assert.Equal(t, SourceLDAP, u.Source)
-	assert.False(t, u.SystemAdmin)
-	assert.True(t, u.PasswordChangedAt.IsZero())
-	created := u.CreatedAt
+		u, err := users.Onboard(ctx, "John.Doe@Corp.example", "john@corp.example", "John Doe", SourceLDAP)
+		require.NoError(t, err)
+		assert.Equal(t, "john.doe@corp.example", u.Name)
+		assert.Equal(t, SourceLDAP, u.Source)
+		assert.False(t, u.SystemAdmin)
+		assert.True(t, u.PasswordChangedAt.IsZero())
+		created := u.CreatedAt
 
-	clock.Advance(time.Hour)
-	u, err = users.Onboard(ctx, "john.doe@corp.example", "jd@corp.example", "J. Doe", SourceLDAP)
-	require.NoError(t, err)
-	assert.Equal(t, "jd@corp.example", u.Email, "attributes refreshed at each login")
-	assert.Equal(t, "J. Doe", u.DisplayName)
-	assert.Equal(t, created, u.CreatedAt)
-	assert.Equal(t, clock.Now(), u.UpdatedAt)
-	got, err := users.Get(ctx, "john.doe@corp.example")
-	require.NoError(t, err)
-	assert.Equal(t, u, got)
+		clock.Advance(time.Hour)
+		u, err = users.Onboard(ctx, "john.doe@corp.example", "jd@corp.example", "J. Doe", SourceLDAP)
+		require.NoError(t, err)
+		assert.Equal(t, "jd@corp.example", u.Email, "attributes refreshed at each login")
+		assert.Equal(t, "J. Doe", u.DisplayName)
+		assert.Equal(t, created, u.CreatedAt)
+		assert.Equal(t, clock.Now(), u.UpdatedAt)
+		got, err := users.Get(ctx, "john.doe@corp.example")
+		require.NoError(t, err)
+		assert.Equal(t, u, got)
 
-	u, err = users.Onboard(ctx, "weird", "not an email", "bell\x07", SourceLDAP)
-	require.NoError(t, err, "bad directory attributes do not block a login")
-	assert.Empty(t, u.Email)
-	assert.Empty(t, u.DisplayName)
+		u, err = users.Onboard(ctx, "weird", "not an email", "bell\x07", SourceLDAP)
+		require.NoError(t, err, "bad directory attributes do not block a login")
+		assert.Empty(t, u.Email)
+		assert.Empty(t, u.DisplayName)
 
-	_, err = users.Onboard(ctx, "localadmin", "", "", SourceLDAP)
-	assert.ErrorIs(t, err, ErrExists, "a directory entry cannot take over a local account")
-	_, err = users.Onboard(ctx, "x", "", "", SourceLocal)
-	assert.ErrorIs(t, err, ErrInvalid)
-	_, err = users.Onboard(ctx, "*)(uid=*", "", "", SourceLDAP)
-	assert.ErrorIs(t, err, ErrInvalid)
-	_, err = users.Onboard(ctx, "y", "", "", "LDAP!")
-	assert.ErrorIs(t, err, ErrInvalid)
+		_, err = users.Onboard(ctx, "localadmin", "", "", SourceLDAP)
+		assert.ErrorIs(t, err, ErrExists, "a directory entry cannot take over a local account")
+		_, err = users.Onboard(ctx, "x", "", "", SourceLocal)
+		assert.ErrorIs(t, err, ErrInvalid)
+		_, err = users.Onboard(ctx, "*)(uid=*", "", "", SourceLDAP)
+		assert.ErrorIs(t, err, ErrInvalid)
+		_, err = users.Onboard(ctx, "y", "", "", "LDAP!")
+		assert.ErrorIs(t, err, ErrInvalid)
 
-	_, err = users.Authenticate(ctx, "john.doe@corp.example", "")
-	assert.True(t, errors.Is(err, ErrInvalidCredentials) && errors.Is(err, ErrExternalUser))
-	assert.ErrorIs(t, users.ChangePassword(ctx, "john.doe@corp.example", "a-password", "b-password"), ErrExternalUser)
+		_, err = users.Authenticate(ctx, "john.doe@corp.example", "")
+		assert.True(t, errors.Is(err, ErrInvalidCredentials) && errors.Is(err, ErrExternalUser))
+		assert.ErrorIs(t, users.ChangePassword(ctx, "john.doe@corp.example", "a-password", "b-password"), ErrExternalUser)
+	})
 }

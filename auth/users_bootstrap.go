@@ -49,12 +49,23 @@ func (s *Users) Bootstrap(ctx context.Context, name, password string) (created b
 	now := s.cfg.now().UTC()
 	u.CreatedAt, u.UpdatedAt, u.PasswordChangedAt = now, now, now
 	err = s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		created = false
 		n, err := countAdmins(ctx, tx.QueryRow)
 		if err != nil || n > 0 {
 			return err // another process bootstrapped meanwhile
 		}
-		created = true
-		return insertUser(ctx, tx, u, hash)
+		err = insertUser(ctx, tx, u, hash)
+		if errors.Is(err, ErrExists) {
+			// On PostgreSQL another process (a node starting at the same
+			// moment) may have bootstrapped the same admin since the
+			// count: the insert waited for its commit, which a new
+			// statement sees.
+			if n, cerr := countAdmins(ctx, tx.QueryRow); cerr == nil && n > 0 {
+				return nil
+			}
+		}
+		created = err == nil
+		return err
 	})
 	if err != nil {
 		return false, dbErr("bootstrap", err)
@@ -92,15 +103,27 @@ func (s *Users) Onboard(ctx context.Context, name, email, displayName, source st
 		return nil, fmt.Errorf("%w: Onboard is for external users; create local users with Create", ErrInvalid)
 	}
 	now := s.cfg.now().UTC()
+	u.CreatedAt, u.UpdatedAt = now, now
 	var out *User
 	created := false
 	err := s.db.Write(ctx, func(tx *sqldb.Tx) error {
-		cur, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM auth_users WHERE name = ?`, u.Name))
+		out, created = nil, false
+		cur, err := s.lockUser(ctx, tx, u.Name)
+		if errors.Is(err, sql.ErrNoRows) {
+			err = insertUser(ctx, tx, u, "")
+			if err == nil {
+				out, created = &u, true
+				return nil
+			}
+			if !errors.Is(err, ErrExists) {
+				return err
+			}
+			// On PostgreSQL a concurrent first login of the same user
+			// inserted it since the read; the insert waited for its
+			// commit, which a new statement sees: refresh that row.
+			cur, err = s.lockUser(ctx, tx, u.Name)
+		}
 		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			u.CreatedAt, u.UpdatedAt = now, now
-			out, created = &u, true
-			return insertUser(ctx, tx, u, "")
 		case err != nil:
 			return err
 		case cur.Source != source:
@@ -122,4 +145,10 @@ func (s *Users) Onboard(ctx context.Context, name, email, displayName, source st
 		s.cfg.emit(ctx, ChangeUserCreate, u.Name, createDetail(u), now)
 	}
 	return out, nil
+}
+
+// lockUser reads the user named name inside tx, locking its row on
+// PostgreSQL until tx ends; sql.ErrNoRows when there is none.
+func (s *Users) lockUser(ctx context.Context, tx *sqldb.Tx, name string) (*User, error) {
+	return scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM auth_users WHERE name = ?`+tx.ForUpdate(), name))
 }

@@ -16,26 +16,6 @@ import (
 	"github.com/berthlabs/berth/sqldb"
 )
 
-// forEachDB runs fn against an in-memory and a file-backed SQLite database.
-func forEachDB(t *testing.T, fn func(t *testing.T, db *sqldb.DB)) {
-	t.Run("memory", func(t *testing.T) { fn(t, memoryDB(t)) })
-	t.Run("file", func(t *testing.T) { fn(t, fileDB(t)) })
-}
-
-func memoryDB(t testing.TB) *sqldb.DB {
-	db, err := sqldb.OpenSQLiteMemory(context.Background())
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
-	return db
-}
-
-func fileDB(t testing.TB) *sqldb.DB {
-	db, err := sqldb.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "auth.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
-	return db
-}
-
 type fakeClock struct {
 	mu sync.Mutex
 	t  time.Time
@@ -212,25 +192,27 @@ func TestUserList(t *testing.T) {
 }
 
 func TestSetSystemAdminAndLastAdmin(t *testing.T) {
-	ctx := t.Context()
-	users := newTestUsers(t, memoryDB(t))
-	_, err := users.Create(ctx, User{Name: "root", SystemAdmin: true}, "password1")
-	require.NoError(t, err)
-	_, err = users.Create(ctx, User{Name: "bob"}, "password1")
-	require.NoError(t, err)
+	OnEngines(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := t.Context()
+		users := newTestUsers(t, db)
+		_, err := users.Create(ctx, User{Name: "root", SystemAdmin: true}, "password1")
+		require.NoError(t, err)
+		_, err = users.Create(ctx, User{Name: "bob"}, "password1")
+		require.NoError(t, err)
 
-	assert.ErrorIs(t, users.SetSystemAdmin(ctx, "root", false), ErrLastAdmin)
-	assert.ErrorIs(t, users.Delete(ctx, "root"), ErrLastAdmin)
-	assert.ErrorIs(t, users.SetSystemAdmin(ctx, "nobody", true), ErrNotFound)
+		assert.ErrorIs(t, users.SetSystemAdmin(ctx, "root", false), ErrLastAdmin)
+		assert.ErrorIs(t, users.Delete(ctx, "root"), ErrLastAdmin)
+		assert.ErrorIs(t, users.SetSystemAdmin(ctx, "nobody", true), ErrNotFound)
 
-	require.NoError(t, users.SetSystemAdmin(ctx, "bob", true))
-	bob, err := users.Get(ctx, "bob")
-	require.NoError(t, err)
-	assert.True(t, bob.SystemAdmin)
+		require.NoError(t, users.SetSystemAdmin(ctx, "bob", true))
+		bob, err := users.Get(ctx, "bob")
+		require.NoError(t, err)
+		assert.True(t, bob.SystemAdmin)
 
-	require.NoError(t, users.SetSystemAdmin(ctx, "root", false), "bob is admin now")
-	require.NoError(t, users.Delete(ctx, "root"))
-	assert.ErrorIs(t, users.SetSystemAdmin(ctx, "bob", false), ErrLastAdmin)
+		require.NoError(t, users.SetSystemAdmin(ctx, "root", false), "bob is admin now")
+		require.NoError(t, users.Delete(ctx, "root"))
+		assert.ErrorIs(t, users.SetSystemAdmin(ctx, "bob", false), ErrLastAdmin)
+	})
 }
 
 func TestNewUsersNeedsDBAndValidParams(t *testing.T) {
