@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,11 +25,54 @@ import (
 // testKey seals secrets in tests.
 var testKey = bytes.Repeat([]byte{7}, 32)
 
-// env is a Service on a SQLite file with a job runner on the same file,
-// as the server runs them.
+// engine is where a test's database lives.
+type engine string
+
+const (
+	sqlite   engine = "sqlite"   // a file (the job runner needs one), or in memory
+	postgres engine = "postgres" // a fresh database on the shared server
+)
+
+// onEngines runs fn as subtests on each engine.
+func onEngines(t *testing.T, fn func(t *testing.T, eng engine)) {
+	t.Helper()
+	for _, eng := range []engine{sqlite, postgres} {
+		t.Run(string(eng), func(t *testing.T) { fn(t, eng) })
+	}
+}
+
+// database returns a fresh database of the engine: a SQLite file's path
+// or a PostgreSQL URL, for openEnv.
+func (eng engine) database(t *testing.T) string {
+	if eng == postgres {
+		return webhook.PostgresDatabase(t)
+	}
+	return filepath.Join(t.TempDir(), "berth.db")
+}
+
+// open opens the database at where (from database).
+func open(t *testing.T, where string) *sqldb.DB {
+	t.Helper()
+	ctx := context.Background()
+	var db *sqldb.DB
+	var err error
+	switch {
+	case strings.HasPrefix(where, "postgres://"):
+		db, err = sqldb.OpenPostgres(ctx, where)
+	case where == "":
+		db, err = sqldb.OpenSQLiteMemory(ctx)
+	default:
+		db, err = sqldb.OpenSQLite(ctx, where)
+	}
+	require.NoError(t, err)
+	return db
+}
+
+// env is a Service with a job runner on the same database, as the server
+// runs them.
 type env struct {
 	t       *testing.T
-	path    string
+	where   string
 	db      *sqldb.DB
 	pool    *sql.DB
 	ws      *jobs.Workers
@@ -38,24 +82,32 @@ type env struct {
 	closed  bool
 }
 
-// newEnv opens an env on a fresh file and starts its runner.
-func newEnv(t *testing.T, opts ...webhook.Option) *env {
+// newEnv opens an env on a fresh database of eng and starts its runner.
+func newEnv(t *testing.T, eng engine, opts ...webhook.Option) *env {
 	t.Helper()
-	e := openEnv(t, filepath.Join(t.TempDir(), "berth.db"), opts...)
+	e := openEnv(t, eng.database(t), opts...)
 	e.start()
 	return e
 }
 
-// openEnv opens an env on path without starting its runner.
-func openEnv(t *testing.T, path string, opts ...webhook.Option) *env {
+// openEnv opens an env on the database at where (engine.database)
+// without starting its runner.
+func openEnv(t *testing.T, where string, opts ...webhook.Option) *env {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqldb.OpenSQLite(ctx, path)
+	db := open(t, where)
+	var pool *sql.DB
+	var err error
+	if db.Dialect() == sqldb.Postgres {
+		pool, err = db.NewPool(ctx, 4) // as the server opens River's
+	} else {
+		pool, err = sql.Open("sqlite", "file:"+where+
+			"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)")
+		if pool != nil {
+			pool.SetMaxOpenConns(1)
+		}
+	}
 	require.NoError(t, err)
-	pool, err := sql.Open("sqlite", "file:"+path+
-		"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)")
-	require.NoError(t, err)
-	pool.SetMaxOpenConns(1)
 	require.NoError(t, jobs.Migrate(ctx, pool))
 	ws := jobs.NewWorkers()
 	runner, err := jobs.New(pool, jobs.WithWorkers(ws),
@@ -73,7 +125,7 @@ func openEnv(t *testing.T, path string, opts ...webhook.Option) *env {
 	svc, err := webhook.NewService(ctx, db, all...)
 	require.NoError(t, err)
 	require.NoError(t, svc.Register(ws))
-	e := &env{t: t, path: path, db: db, pool: pool, ws: ws, runner: runner, svc: svc}
+	e := &env{t: t, where: where, db: db, pool: pool, ws: ws, runner: runner, svc: svc}
 	t.Cleanup(e.close)
 	return e
 }
@@ -209,11 +261,15 @@ func pushEvent(projectID int64) webhook.Event {
 
 func digestOf(s string) digest.Digest { return digest.Digest(s) }
 
-// newStore is a Service on an in-memory database, with no job queue.
-func newStore(t *testing.T, opts ...webhook.Option) (*webhook.Service, *sqldb.DB) {
+// newStore is a Service with no job queue on a fresh database of eng
+// (SQLite in memory).
+func newStore(t *testing.T, eng engine, opts ...webhook.Option) (*webhook.Service, *sqldb.DB) {
 	t.Helper()
-	db, err := sqldb.OpenSQLiteMemory(context.Background())
-	require.NoError(t, err)
+	where := ""
+	if eng == postgres {
+		where = eng.database(t)
+	}
+	db := open(t, where)
 	t.Cleanup(func() { _ = db.Close() })
 	svc, err := webhook.NewService(context.Background(), db, append([]webhook.Option{webhook.WithSecretKey(testKey)}, opts...)...)
 	require.NoError(t, err)

@@ -15,6 +15,7 @@ func TestTruncate(t *testing.T) {
 	assert.LessOrEqual(t, len(got), maxErrorText)
 	assert.True(t, utf8.ValidString(got))
 	assert.True(t, strings.HasSuffix(got, "…"))
+	assert.Equal(t, "a\uFFFDbc", storable("a\xffb\x00c"), "PostgreSQL's TEXT takes it")
 }
 
 func TestNewUUID(t *testing.T) {

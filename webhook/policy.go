@@ -87,8 +87,8 @@ func (p Policy) normalize() (Policy, error) {
 	if len(p.Description) > MaxDescriptionLen {
 		return p, invalid("the description is %d bytes, more than %d", len(p.Description), MaxDescriptionLen)
 	}
-	if !utf8.ValidString(p.Description) {
-		return p, invalid("the description is not valid UTF-8")
+	if !utf8.ValidString(p.Description) || strings.ContainsRune(p.Description, 0) {
+		return p, invalid("the description is not valid UTF-8 or holds a NUL byte")
 	}
 	if len(p.EventTypes) == 0 {
 		return p, invalid("policy %q subscribes to no event type", p.Name)

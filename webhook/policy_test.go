@@ -40,7 +40,7 @@ func validPolicy() webhook.Policy {
 }
 
 func TestValidation(t *testing.T) {
-	svc, _ := newStore(t)
+	svc, _ := newStore(t, sqlite)
 	ctx := context.Background()
 	targets := func(n int) []webhook.Target {
 		var ts []webhook.Target
@@ -58,6 +58,7 @@ func TestValidation(t *testing.T) {
 		"long name":        {func(p *webhook.Policy) { p.Name = strings.Repeat("n", 257) }, "more than 256"},
 		"control in name":  {func(p *webhook.Policy) { p.Name = "a\nb" }, "control characters"},
 		"long description": {func(p *webhook.Policy) { p.Description = strings.Repeat("d", 1025) }, "more than 1024"},
+		"nul description":  {func(p *webhook.Policy) { p.Description = "a\x00b" }, "NUL byte"},
 		"no event types":   {func(p *webhook.Policy) { p.EventTypes = nil }, "no event type"},
 		"unknown type":     {func(p *webhook.Policy) { p.EventTypes = []webhook.EventType{"UPLOAD_CHART"} }, `unknown event type "UPLOAD_CHART"`},
 		"no targets":       {func(p *webhook.Policy) { p.Targets = nil }, "has no target"},
@@ -97,210 +98,216 @@ func TestValidation(t *testing.T) {
 }
 
 func TestPolicyCRUD(t *testing.T) {
-	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	svc, db := newStore(t, webhook.WithClock(func() time.Time { return now }))
-	ctx := core.WithActor(context.Background(), "alice")
+	onEngines(t, func(t *testing.T, eng engine) {
+		now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+		svc, db := newStore(t, eng, webhook.WithClock(func() time.Time { return now }))
+		ctx := core.WithActor(context.Background(), "alice")
 
-	in := validPolicy()
-	in.Name = "  ci  "
-	in.Description = "tell CI"
-	in.EventTypes = []webhook.EventType{webhook.PushArtifact, webhook.ScanningCompleted, webhook.PushArtifact}
-	in.Targets = []webhook.Target{{Address: "HTTPS://CI.Example/Hook?x=1", AuthHeader: "Bearer hunter2"}}
-	p, err := svc.Create(ctx, in)
-	require.NoError(t, err)
-	assert.Positive(t, p.ID)
-	assert.Equal(t, "ci", p.Name)
-	assert.Len(t, p.Secret, 64, "a generated secret")
-	assert.Equal(t, "alice", p.Creator)
-	assert.Equal(t, now, p.CreatedAt)
-	assert.Equal(t, []webhook.EventType{webhook.PushArtifact, webhook.ScanningCompleted}, p.EventTypes)
-	assert.Equal(t, []webhook.Target{{Type: "http", Address: "https://ci.example/Hook?x=1", AuthHeader: "Bearer hunter2",
-		PayloadFormat: webhook.FormatDefault}}, p.Targets)
+		in := validPolicy()
+		in.Name = "  ci  "
+		in.Description = "tell CI"
+		in.EventTypes = []webhook.EventType{webhook.PushArtifact, webhook.ScanningCompleted, webhook.PushArtifact}
+		in.Targets = []webhook.Target{{Address: "HTTPS://CI.Example/Hook?x=1", AuthHeader: "Bearer hunter2"}}
+		p, err := svc.Create(ctx, in)
+		require.NoError(t, err)
+		assert.Positive(t, p.ID)
+		assert.Equal(t, "ci", p.Name)
+		assert.Len(t, p.Secret, 64, "a generated secret")
+		assert.Equal(t, "alice", p.Creator)
+		assert.Equal(t, now, p.CreatedAt)
+		assert.Equal(t, []webhook.EventType{webhook.PushArtifact, webhook.ScanningCompleted}, p.EventTypes)
+		assert.Equal(t, []webhook.Target{{Type: "http", Address: "https://ci.example/Hook?x=1", AuthHeader: "Bearer hunter2",
+			PayloadFormat: webhook.FormatDefault}}, p.Targets)
 
-	got, err := svc.Get(ctx, 7, p.ID)
-	require.NoError(t, err)
-	assert.Empty(t, got.Secret, "the secret is write-only")
-	want := p
-	want.Secret = ""
-	assert.Equal(t, want, got)
-	byName, err := svc.GetByName(ctx, 7, "ci")
-	require.NoError(t, err)
-	assert.Equal(t, got, byName)
+		got, err := svc.Get(ctx, 7, p.ID)
+		require.NoError(t, err)
+		assert.Empty(t, got.Secret, "the secret is write-only")
+		want := p
+		want.Secret = ""
+		assert.Equal(t, want, got)
+		byName, err := svc.GetByName(ctx, 7, "ci")
+		require.NoError(t, err)
+		assert.Equal(t, got, byName)
 
-	// Secrets and auth headers are sealed at rest.
-	var secret, targets string
-	require.NoError(t, db.QueryRow(ctx, `SELECT secret, targets FROM webhook_policies WHERE id = ?`, p.ID).Scan(&secret, &targets))
-	assert.True(t, strings.HasPrefix(secret, "gcm:"))
-	assert.NotContains(t, secret, p.Secret)
-	assert.NotContains(t, targets, "hunter2")
+		// Secrets and auth headers are sealed at rest.
+		var secret, targets string
+		require.NoError(t, db.QueryRow(ctx, `SELECT secret, targets FROM webhook_policies WHERE id = ?`, p.ID).Scan(&secret, &targets))
+		assert.True(t, strings.HasPrefix(secret, "gcm:"))
+		assert.NotContains(t, secret, p.Secret)
+		assert.NotContains(t, targets, "hunter2")
 
-	_, err = svc.Create(ctx, validPolicy())
-	assert.ErrorIs(t, err, core.ErrExists)
-	other := validPolicy()
-	other.ProjectID = 8
-	_, err = svc.Create(ctx, other)
-	require.NoError(t, err, "names are unique per project")
+		_, err = svc.Create(ctx, validPolicy())
+		assert.ErrorIs(t, err, core.ErrExists)
+		other := validPolicy()
+		other.ProjectID = 8
+		_, err = svc.Create(ctx, other)
+		require.NoError(t, err, "names are unique per project")
 
-	second := validPolicy()
-	second.Name = "second"
-	second.Secret = "a secret of my own choosing"
-	s2, err := svc.Create(ctx, second)
-	require.NoError(t, err)
-	assert.Equal(t, "a secret of my own choosing", s2.Secret)
+		second := validPolicy()
+		second.Name = "second"
+		second.Secret = "a secret of my own choosing"
+		s2, err := svc.Create(ctx, second)
+		require.NoError(t, err)
+		assert.Equal(t, "a secret of my own choosing", s2.Secret)
 
-	now = now.Add(time.Hour)
-	up, err := svc.Update(ctx, 7, p.ID, func(p *webhook.Policy) error {
-		assert.Equal(t, "Bearer hunter2", p.Targets[0].AuthHeader)
-		p.Description = "changed"
-		p.Enabled = false
-		p.ID, p.ProjectID, p.Creator = 99, 99, "mallory" // ignored
-		p.Targets = append(p.Targets, webhook.Target{Address: "http://other.example", PayloadFormat: webhook.FormatCloudEvents})
-		return nil
+		now = now.Add(time.Hour)
+		up, err := svc.Update(ctx, 7, p.ID, func(p *webhook.Policy) error {
+			assert.Equal(t, "Bearer hunter2", p.Targets[0].AuthHeader)
+			p.Description = "changed"
+			p.Enabled = false
+			p.ID, p.ProjectID, p.Creator = 99, 99, "mallory" // ignored
+			p.Targets = append(p.Targets, webhook.Target{Address: "http://other.example", PayloadFormat: webhook.FormatCloudEvents})
+			return nil
+		})
+		require.NoError(t, err)
+		assert.Equal(t, p.ID, up.ID)
+		assert.Equal(t, int64(7), up.ProjectID)
+		assert.Equal(t, "alice", up.Creator)
+		assert.Equal(t, "changed", up.Description)
+		assert.False(t, up.Enabled)
+		assert.Len(t, up.Targets, 2)
+		assert.Equal(t, now, up.UpdatedAt)
+		assert.Equal(t, p.CreatedAt, up.CreatedAt)
+		assert.Empty(t, up.Secret)
+
+		_, err = svc.Update(ctx, 7, p.ID, func(p *webhook.Policy) error {
+			p.Name = "second"
+			return nil
+		})
+		assert.ErrorIs(t, err, core.ErrExists)
+		_, err = svc.Update(ctx, 7, p.ID, func(p *webhook.Policy) error {
+			p.Targets[0].Address = "gopher://x"
+			return nil
+		})
+		assert.ErrorIs(t, err, core.ErrInvalid)
+		boom := errors.New("boom")
+		_, err = svc.Update(ctx, 7, p.ID, func(p *webhook.Policy) error { return boom })
+		assert.ErrorIs(t, err, boom)
+		_, err = svc.Update(ctx, 7, 12345, func(p *webhook.Policy) error { return nil })
+		assert.ErrorIs(t, err, core.ErrNotFound)
+
+		rotated, err := svc.RotateSecret(ctx, 7, p.ID)
+		require.NoError(t, err)
+		assert.Len(t, rotated, 64)
+		assert.NotEqual(t, p.Secret, rotated)
+
+		list, total, err := svc.List(ctx, 7, core.Page{Limit: 1})
+		require.NoError(t, err)
+		assert.Equal(t, 2, total)
+		require.Len(t, list, 1)
+		assert.Equal(t, p.ID, list[0].ID)
+		list, _, err = svc.List(ctx, 7, core.Page{Offset: 1, Limit: 1})
+		require.NoError(t, err)
+		require.Len(t, list, 1)
+		assert.Equal(t, s2.ID, list[0].ID)
+		assert.Empty(t, list[0].Secret)
+
+		require.NoError(t, svc.Delete(ctx, 7, s2.ID))
+		assert.ErrorIs(t, svc.Delete(ctx, 7, s2.ID), core.ErrNotFound)
+		_, err = svc.Get(ctx, 7, s2.ID)
+		assert.ErrorIs(t, err, core.ErrNotFound)
+		again, err := svc.Create(ctx, second)
+		require.NoError(t, err)
+		assert.Greater(t, again.ID, s2.ID, "ids are never reused")
 	})
-	require.NoError(t, err)
-	assert.Equal(t, p.ID, up.ID)
-	assert.Equal(t, int64(7), up.ProjectID)
-	assert.Equal(t, "alice", up.Creator)
-	assert.Equal(t, "changed", up.Description)
-	assert.False(t, up.Enabled)
-	assert.Len(t, up.Targets, 2)
-	assert.Equal(t, now, up.UpdatedAt)
-	assert.Equal(t, p.CreatedAt, up.CreatedAt)
-	assert.Empty(t, up.Secret)
-
-	_, err = svc.Update(ctx, 7, p.ID, func(p *webhook.Policy) error {
-		p.Name = "second"
-		return nil
-	})
-	assert.ErrorIs(t, err, core.ErrExists)
-	_, err = svc.Update(ctx, 7, p.ID, func(p *webhook.Policy) error {
-		p.Targets[0].Address = "gopher://x"
-		return nil
-	})
-	assert.ErrorIs(t, err, core.ErrInvalid)
-	boom := errors.New("boom")
-	_, err = svc.Update(ctx, 7, p.ID, func(p *webhook.Policy) error { return boom })
-	assert.ErrorIs(t, err, boom)
-	_, err = svc.Update(ctx, 7, 12345, func(p *webhook.Policy) error { return nil })
-	assert.ErrorIs(t, err, core.ErrNotFound)
-
-	rotated, err := svc.RotateSecret(ctx, 7, p.ID)
-	require.NoError(t, err)
-	assert.Len(t, rotated, 64)
-	assert.NotEqual(t, p.Secret, rotated)
-
-	list, total, err := svc.List(ctx, 7, core.Page{Limit: 1})
-	require.NoError(t, err)
-	assert.Equal(t, 2, total)
-	require.Len(t, list, 1)
-	assert.Equal(t, p.ID, list[0].ID)
-	list, _, err = svc.List(ctx, 7, core.Page{Offset: 1, Limit: 1})
-	require.NoError(t, err)
-	require.Len(t, list, 1)
-	assert.Equal(t, s2.ID, list[0].ID)
-	assert.Empty(t, list[0].Secret)
-
-	require.NoError(t, svc.Delete(ctx, 7, s2.ID))
-	assert.ErrorIs(t, svc.Delete(ctx, 7, s2.ID), core.ErrNotFound)
-	_, err = svc.Get(ctx, 7, s2.ID)
-	assert.ErrorIs(t, err, core.ErrNotFound)
-	again, err := svc.Create(ctx, second)
-	require.NoError(t, err)
-	assert.Greater(t, again.ID, s2.ID, "ids are never reused")
 }
 
 func TestForgetProject(t *testing.T) {
-	q := &queue{}
-	svc, db := newStore(t, webhook.WithQueue(q))
-	ctx := context.Background()
-	for _, proj := range []int64{7, 8} {
-		p := validPolicy()
-		p.ProjectID = proj
-		_, err := svc.Create(ctx, p)
-		require.NoError(t, err)
-		require.NoError(t, svc.Emit(ctx, pushEvent(proj)))
-	}
-	assert.Len(t, q.args, 2)
-
-	require.NoError(t, db.Write(ctx, func(tx *sqldb.Tx) error { return svc.ForgetProject(ctx, tx, 7) }))
-	_, total, err := svc.List(ctx, 7, core.Page{})
-	require.NoError(t, err)
-	assert.Zero(t, total)
-	_, total, err = svc.Deliveries(ctx, 7, 0, core.Page{})
-	require.NoError(t, err)
-	assert.Zero(t, total)
-	var rows int
-	require.NoError(t, db.QueryRow(ctx, `SELECT COUNT(*) FROM webhook_deliveries WHERE project_id = 7`).Scan(&rows))
-	assert.Zero(t, rows)
-
-	// The other project keeps everything.
-	_, total, err = svc.List(ctx, 8, core.Page{})
-	require.NoError(t, err)
-	assert.Equal(t, 1, total)
-	_, total, err = svc.Deliveries(ctx, 8, 0, core.Page{})
-	require.NoError(t, err)
-	assert.Equal(t, 1, total)
-
-	// A rolled-back deletion removes nothing.
-	err = db.Write(ctx, func(tx *sqldb.Tx) error {
-		if err := svc.ForgetProject(ctx, tx, 8); err != nil {
-			return err
+	onEngines(t, func(t *testing.T, eng engine) {
+		q := &queue{}
+		svc, db := newStore(t, eng, webhook.WithQueue(q))
+		ctx := context.Background()
+		for _, proj := range []int64{7, 8} {
+			p := validPolicy()
+			p.ProjectID = proj
+			_, err := svc.Create(ctx, p)
+			require.NoError(t, err)
+			require.NoError(t, svc.Emit(ctx, pushEvent(proj)))
 		}
-		return errors.New("another cascade refused")
-	})
-	require.Error(t, err)
-	_, total, err = svc.List(ctx, 8, core.Page{})
-	require.NoError(t, err)
-	assert.Equal(t, 1, total)
+		assert.Len(t, q.args, 2)
 
-	err = db.Write(ctx, func(tx *sqldb.Tx) error { return svc.ForgetProject(ctx, tx, 0) })
-	assert.ErrorIs(t, err, core.ErrInvalid)
+		require.NoError(t, db.Write(ctx, func(tx *sqldb.Tx) error { return svc.ForgetProject(ctx, tx, 7) }))
+		_, total, err := svc.List(ctx, 7, core.Page{})
+		require.NoError(t, err)
+		assert.Zero(t, total)
+		_, total, err = svc.Deliveries(ctx, 7, 0, core.Page{})
+		require.NoError(t, err)
+		assert.Zero(t, total)
+		var rows int
+		require.NoError(t, db.QueryRow(ctx, `SELECT COUNT(*) FROM webhook_deliveries WHERE project_id = 7`).Scan(&rows))
+		assert.Zero(t, rows)
+
+		// The other project keeps everything.
+		_, total, err = svc.List(ctx, 8, core.Page{})
+		require.NoError(t, err)
+		assert.Equal(t, 1, total)
+		_, total, err = svc.Deliveries(ctx, 8, 0, core.Page{})
+		require.NoError(t, err)
+		assert.Equal(t, 1, total)
+
+		// A rolled-back deletion removes nothing.
+		err = db.Write(ctx, func(tx *sqldb.Tx) error {
+			if err := svc.ForgetProject(ctx, tx, 8); err != nil {
+				return err
+			}
+			return errors.New("another cascade refused")
+		})
+		require.Error(t, err)
+		_, total, err = svc.List(ctx, 8, core.Page{})
+		require.NoError(t, err)
+		assert.Equal(t, 1, total)
+
+		err = db.Write(ctx, func(tx *sqldb.Tx) error { return svc.ForgetProject(ctx, tx, 0) })
+		assert.ErrorIs(t, err, core.ErrInvalid)
+	})
 }
 
 func TestEmit(t *testing.T) {
-	q := &queue{}
-	svc, _ := newStore(t, webhook.WithQueue(q))
-	ctx := context.Background()
+	onEngines(t, func(t *testing.T, eng engine) {
+		q := &queue{}
+		svc, _ := newStore(t, eng, webhook.WithQueue(q))
+		ctx := context.Background()
 
-	e := pushEvent(7)
-	e.Type = "UPLOAD_CHART"
-	assert.ErrorIs(t, svc.Emit(ctx, e), core.ErrInvalid)
-	e = pushEvent(0)
-	assert.ErrorIs(t, svc.Emit(ctx, e), core.ErrInvalid)
-	require.NoError(t, svc.Emit(ctx, pushEvent(7)), "no policy: nothing to do")
-	assert.Empty(t, q.args)
+		e := pushEvent(7)
+		e.Type = "UPLOAD_CHART"
+		assert.ErrorIs(t, svc.Emit(ctx, e), core.ErrInvalid)
+		e = pushEvent(0)
+		assert.ErrorIs(t, svc.Emit(ctx, e), core.ErrInvalid)
+		require.NoError(t, svc.Emit(ctx, pushEvent(7)), "no policy: nothing to do")
+		assert.Empty(t, q.args)
 
-	p := validPolicy()
-	p.Targets = append(p.Targets, webhook.Target{Address: "https://two.example"})
-	pol, err := svc.Create(ctx, p)
-	require.NoError(t, err)
+		p := validPolicy()
+		p.Targets = append(p.Targets, webhook.Target{Address: "https://two.example"})
+		pol, err := svc.Create(ctx, p)
+		require.NoError(t, err)
 
-	// Too big a payload is refused before anything is logged.
-	e = pushEvent(7)
-	e.Custom = map[string]string{"big": strings.Repeat("x", 1<<20)}
-	assert.ErrorIs(t, svc.Emit(ctx, e), core.ErrInvalid)
+		// Too big a payload is refused before anything is logged.
+		e = pushEvent(7)
+		e.Custom = map[string]string{"big": strings.Repeat("x", 1<<20)}
+		assert.ErrorIs(t, svc.Emit(ctx, e), core.ErrInvalid)
 
-	// The queue failing leaves the deliveries logged, pending.
-	q.err = errors.New("queue down")
-	err = svc.Emit(ctx, pushEvent(7))
-	require.ErrorContains(t, err, "2 of 2 deliveries logged but not queued")
-	ds, total, err := svc.Deliveries(ctx, 7, pol.ID, core.Page{})
-	require.NoError(t, err)
-	assert.Equal(t, 2, total)
-	for _, d := range ds {
-		assert.Equal(t, webhook.StatusPending, d.Status)
-	}
-	q.err = nil
-	n, err := svc.Resume(ctx)
-	require.NoError(t, err)
-	assert.Equal(t, 2, n)
-	assert.Len(t, q.args, 2)
+		// The queue failing leaves the deliveries logged, pending.
+		q.err = errors.New("queue down")
+		err = svc.Emit(ctx, pushEvent(7))
+		require.ErrorContains(t, err, "2 of 2 deliveries logged but not queued")
+		ds, total, err := svc.Deliveries(ctx, 7, pol.ID, core.Page{})
+		require.NoError(t, err)
+		assert.Equal(t, 2, total)
+		for _, d := range ds {
+			assert.Equal(t, webhook.StatusPending, d.Status)
+		}
+		q.err = nil
+		n, err := svc.Resume(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, 2, n)
+		assert.Len(t, q.args, 2)
 
-	noQueue, _ := newStore(t)
-	assert.ErrorContains(t, noQueue.Emit(ctx, pushEvent(7)), "no job queue")
+		noQueue, _ := newStore(t, eng)
+		assert.ErrorContains(t, noQueue.Emit(ctx, pushEvent(7)), "no job queue")
 
-	// Purge keeps pending deliveries.
-	purged, err := svc.Purge(ctx, time.Now().Add(time.Hour))
-	require.NoError(t, err)
-	assert.Zero(t, purged)
+		// Purge keeps pending deliveries.
+		purged, err := svc.Purge(ctx, time.Now().Add(time.Hour))
+		require.NoError(t, err)
+		assert.Zero(t, purged)
+	})
 }

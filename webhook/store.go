@@ -156,19 +156,16 @@ func (s *Service) Create(ctx context.Context, p Policy) (Policy, error) {
 	now := s.now().UTC().Truncate(time.Millisecond)
 	p.CreatedAt, p.UpdatedAt = now, now
 	err = s.db.Write(ctx, func(tx *sqldb.Tx) error {
-		if taken, err := nameTaken(ctx, tx, p.ProjectID, p.Name, 0); err != nil || taken {
-			if taken {
-				return fmt.Errorf("webhook: policy %q of project %d: %w", p.Name, p.ProjectID, ErrExists)
-			}
-			return err
-		}
+		// ON CONFLICT: a policy of the same name created meanwhile (on
+		// PostgreSQL, by a transaction running alongside) is no error
+		// that aborts the transaction, only no row.
 		return tx.QueryRow(ctx, `INSERT INTO webhook_policies (project_id, name, description, enabled,
 			event_types, targets, secret, creator, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, name) DO NOTHING RETURNING id`,
 			p.ProjectID, p.Name, p.Description, p.Enabled, string(types), targets, sealed, p.Creator,
 			ms(now), ms(now)).Scan(&p.ID)
 	})
-	if isUnique(err) {
+	if errors.Is(err, sql.ErrNoRows) {
 		return Policy{}, fmt.Errorf("webhook: policy %q of project %d: %w", p.Name, p.ProjectID, ErrExists)
 	}
 	if err != nil {
@@ -250,8 +247,11 @@ func (s *Service) Update(ctx context.Context, projectID, id int64, fn func(p *Po
 	defer s.policiesChanged()
 	var out Policy
 	err := s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		// Locked: the row is written back whole, so on PostgreSQL an
+		// update committed in between (a secret rotation, another
+		// node's edit) would otherwise be undone.
 		cur, sealed, err := s.scanPolicy(tx.QueryRow(ctx, `SELECT `+policyColumns+
-			` FROM webhook_policies WHERE project_id = ? AND id = ?`, projectID, id))
+			` FROM webhook_policies WHERE project_id = ? AND id = ?`+tx.ForUpdate(), projectID, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound(projectID, id)
 		}
@@ -542,7 +542,7 @@ func (s *Service) record(ctx context.Context, id int64, n int, status DeliverySt
 	err := s.db.Write(ctx, func(tx *sqldb.Tx) error {
 		res, err := tx.Exec(ctx, `UPDATE webhook_deliveries SET status = ?, http_status = ?, attempts = ?,
 			last_error = ?, next_attempt_at = ?, updated_at = ? WHERE id = ? AND attempts < ? AND status = ?`,
-			string(status), httpStatus, n, truncate(errText, maxErrorText), ms(next), ms(s.now()), id, n, string(StatusPending))
+			string(status), httpStatus, n, truncate(storable(errText), maxErrorText), ms(next), ms(s.now()), id, n, string(StatusPending))
 		if err != nil {
 			return err
 		}
@@ -565,6 +565,12 @@ func (s *Service) drop(ctx context.Context, id int64, why string) error {
 
 // maxErrorText bounds a delivery's LastError.
 const maxErrorText = 512
+
+// storable makes text fit a PostgreSQL TEXT column, which refuses NUL
+// bytes and invalid UTF-8 (SQLite stores anything).
+func storable(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+}
 
 // truncate cuts s to at most n bytes on a rune boundary.
 func truncate(s string, n int) string {
