@@ -57,9 +57,9 @@ type Server struct {
 	exited   chan struct{}
 	postgres string // the binary, for Restart
 	cred     *syscall.Credential
-	admin  *sql.DB // on the "postgres" database, through the socket
-	dbs    atomic.Int64
-	drops  sync.WaitGroup
+	admin    *sql.DB // on the "postgres" database, through the socket
+	dbs      atomic.Int64
+	drops    sync.WaitGroup
 }
 
 // Start starts a server for t and stops it when t ends.
