@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -21,9 +22,20 @@ func builtinScanner(ctx context.Context, a *server.Assembly) (string, scan.Scann
 	if !cfg.Trivy.Enabled {
 		return "", nil, nil, nil
 	}
+	dir := filepath.Join(cfg.DataDir, "trivy")
+	if cfg.DataDir == "" {
+		// A scale-out node with no data directory: the DB and cache are
+		// node-local, and belong in the user's cache, not the working
+		// directory.
+		base, err := os.UserCacheDir()
+		if err != nil {
+			base = os.TempDir()
+		}
+		dir = filepath.Join(base, "berth", "trivy")
+	}
 	opts := []trivy.Option{
-		trivy.WithCacheDir(filepath.Join(cfg.DataDir, "trivy", "cache")),
-		trivy.WithDBDir(filepath.Join(cfg.DataDir, "trivy", "db")),
+		trivy.WithCacheDir(filepath.Join(dir, "cache")),
+		trivy.WithDBDir(filepath.Join(dir, "db")),
 		trivy.WithLogger(a.Logger().With("component", "trivy")),
 		trivy.WithUpdateSchedule(cfg.Trivy.DBUpdate),
 	}
