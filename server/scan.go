@@ -116,7 +116,7 @@ func wireScanService(w *Assembly, cfg ScanConfig, opts []scan.Option, sc scan.Sc
 	}
 	w.AddPullGate(svc.Gate())
 	w.AddEventSink(svc.Sink())
-	w.AddAPIOptions(api.WithScanning(svc))
+	w.AddAPIOptions(api.WithScanning(followScanAllSchedule(w, svc)))
 	if err := svc.StartSchedule(w.ctx); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/berthlabs/berth/api"
+	"github.com/berthlabs/berth/scan"
 	"github.com/berthlabs/berth/schedule"
 )
 
@@ -40,6 +41,37 @@ type announcingSchedule[P, R any] struct {
 
 func (s announcingSchedule[P, R]) SetSchedule(ctx context.Context, sc schedule.Schedule, p P) (schedule.Schedule, error) {
 	out, err := s.Maintenance.SetSchedule(ctx, sc, p)
+	if err == nil {
+		s.announce(ctx)
+	}
+	return out, err
+}
+
+// followScanAllSchedule returns svc for the API, announcing each scan-all
+// schedule set, and makes this node's scheduler follow other nodes'.
+func followScanAllSchedule(a *Assembly, svc *scan.Service) api.Scanning {
+	const name = "scan_all"
+	a.st.changes.on(changeSchedule+name, func(ctx context.Context, _ string) {
+		if ctx.Err() != nil {
+			return
+		}
+		if err := svc.StartSchedule(ctx); err != nil {
+			a.log.Error("following a schedule set on another node", "task", name, "err", err)
+		}
+	})
+	return announcingScanAll{Scanning: svc, announce: func(ctx context.Context) {
+		a.st.changes.announce(ctx, changeSchedule+name)
+	}}
+}
+
+// announcingScanAll tells the other nodes of each scan-all schedule set.
+type announcingScanAll struct {
+	api.Scanning
+	announce func(ctx context.Context)
+}
+
+func (s announcingScanAll) SetScanAllSchedule(ctx context.Context, sc scan.Schedule) (scan.Schedule, error) {
+	out, err := s.Scanning.SetScanAllSchedule(ctx, sc)
 	if err == nil {
 		s.announce(ctx)
 	}
