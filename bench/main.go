@@ -63,6 +63,7 @@ type config struct {
 	maxTime      time.Duration
 	out          string
 	standinBerth bool // hidden: a second Distribution plays the berth peer
+	s3           s3Store // Distribution's storage when endpoint is set
 
 	authOnly       bool   // -auth-overhead: only the identity-overhead benchmark
 	authSection    bool   // append it to the full run
@@ -102,6 +103,8 @@ func parseFlags(args []string, errOut io.Writer) (*config, error) {
 	fs.IntVar(&c.authManifests, "auth-manifests", 100, "distinct manifests pushed by tag for the identity-overhead benchmark")
 	fs.StringVar(&c.authProfileDir, "auth-profile-dir", "", "save the berth server's CPU profile of each identity-overhead window here (via -debug-addr)")
 	fs.BoolVar(&c.standinBerth, "x-berth-standin", false, "")
+	fs.StringVar(&c.s3.endpoint, "s3-endpoint", "", "run Distribution on its S3 driver against this S3-compatible store (with -s3-bucket; credentials from $BENCH_S3_ACCESS_KEY and $BENCH_S3_SECRET_KEY); point berth at the same store with -berth-args (see scaleout.sh)")
+	fs.StringVar(&c.s3.bucket, "s3-bucket", "", "bucket for -s3-endpoint")
 	fs.Usage = func() {
 		fmt.Fprintf(errOut, "usage: go run . [flags]\n\nflags:\n")
 		fs.VisitAll(func(f *flag.Flag) {
@@ -162,6 +165,12 @@ func parseFlags(args []string, errOut io.Writer) (*config, error) {
 			return nil, errors.New("-auth-overhead needs the real berth server")
 		}
 		c.peers = []string{peerBerth} // Distribution has no part in it
+	}
+	if c.s3.endpoint != "" {
+		c.s3.accessKey, c.s3.secretKey = os.Getenv("BENCH_S3_ACCESS_KEY"), os.Getenv("BENCH_S3_SECRET_KEY")
+		if c.s3.bucket == "" || c.s3.accessKey == "" || c.s3.secretKey == "" {
+			return nil, errors.New("-s3-endpoint needs -s3-bucket, $BENCH_S3_ACCESS_KEY and $BENCH_S3_SECRET_KEY")
+		}
 	}
 	if abs, err := filepath.Abs(c.berthSrc); err == nil {
 		c.berthSrc = abs

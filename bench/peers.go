@@ -31,12 +31,13 @@ type binaries struct {
 	registry, registryVersion string
 	berth, berthFrom          string
 	berthArgs                 []string
+	s3                        s3Store
 	standin                   bool // the berth peer is a second Distribution
 }
 
 // resolveBinaries finds (or installs) Distribution and finds (or builds) berth.
 func resolveBinaries(ctx context.Context, cfg *config, tmp string, logw io.Writer) (*binaries, error) {
-	b := &binaries{berthArgs: cfg.berthArgs}
+	b := &binaries{berthArgs: cfg.berthArgs, s3: cfg.s3}
 	needRegistry := cfg.standinBerth
 	for _, p := range cfg.peers {
 		needRegistry = needRegistry || p == peerDistribution
@@ -174,7 +175,7 @@ func startPeerWith(ctx context.Context, name string, bins *binaries, dir string,
 	if name == peerDistribution || bins.standin {
 		bin = bins.registry
 		cfgPath := filepath.Join(dir, "config.yml")
-		if err := os.WriteFile(cfgPath, []byte(distributionConfig(dataDir, addr)), 0o644); err != nil {
+		if err := os.WriteFile(cfgPath, []byte(distributionConfig(dataDir, addr, bins.s3)), 0o600); err != nil {
 			return nil, err
 		}
 		args = []string{"serve", cfgPath}
@@ -219,26 +220,41 @@ func startPeerWith(ctx context.Context, name string, bins *binaries, dir string,
 	return p, nil
 }
 
+// s3Store is an S3-compatible store Distribution runs on (-s3-endpoint).
+type s3Store struct{ endpoint, bucket, accessKey, secretKey string }
+
 // distributionConfig mirrors Distribution's default config: filesystem
-// storage, in-memory blob descriptor cache, delete enabled, no auth. Logging
-// is at level error with the access log off so no per-request log line is
+// storage (or its S3 driver, under a root of its own in the bucket),
+// in-memory blob descriptor cache, delete enabled, no auth. Logging is at
+// level error with the access log off so no per-request log line is
 // written (berth writes none either).
-func distributionConfig(root, addr string) string {
+func distributionConfig(root, addr string, s3 s3Store) string {
+	store := fmt.Sprintf("  filesystem:\n    rootdirectory: %s\n", root)
+	if s3.endpoint != "" {
+		store = fmt.Sprintf(`  s3:
+    accesskey: %s
+    secretkey: %s
+    region: us-east-1
+    regionendpoint: %s
+    forcepathstyle: true
+    bucket: %s
+    rootdirectory: /distribution-%d
+    secure: false
+`, s3.accessKey, s3.secretKey, s3.endpoint, s3.bucket, time.Now().UnixNano())
+	}
 	return fmt.Sprintf(`version: 0.1
 log:
   level: error
   accesslog:
     disabled: true
 storage:
-  filesystem:
-    rootdirectory: %s
-  delete:
+%s  delete:
     enabled: true
   cache:
     blobdescriptor: inmemory
 http:
   addr: %s
-`, root, addr)
+`, store, addr)
 }
 
 func freePort() (int, error) {
