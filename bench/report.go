@@ -51,6 +51,7 @@ func (r *report) rows() []row {
 		{name: fmt.Sprintf("blob pull, %d MiB, best of %d (MB/s)", c.blobSize/mib, pullRounds), val: func(p *peerResult) float64 { return p.pullBestMBps },
 			target: ">= 1.5x", check: func(ratio float64, _ func(metric) float64) bool { return ratio >= 1.5 }},
 		{name: fmt.Sprintf("blob pull, %d MiB, avg of %d (MB/s)", c.blobSize/mib, pullRounds), val: func(p *peerResult) float64 { return p.pullAvgMBps }},
+		{name: "blob pull, server CPU per GiB pulled (CPU-s)", val: func(p *peerResult) float64 { return p.pullCPUPerGiB }, prec: 2},
 		{name: fmt.Sprintf("manifest PUT x%d, 1 client (req/s)", n), val: func(p *peerResult) float64 { return p.putSeq.rps },
 			target: ">= 5x", check: func(ratio float64, _ func(metric) float64) bool { return ratio >= 5 }},
 		{name: fmt.Sprintf("manifest PUT x%d, 1 client (p99 ms)", n), val: func(p *peerResult) float64 { return ms(p.putSeq.p99) }, prec: 2},

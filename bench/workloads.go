@@ -95,6 +95,7 @@ type latStats struct {
 type peerResult struct {
 	monoMBps, chunkedMBps     float64
 	pullBestMBps, pullAvgMBps float64
+	pullCPUPerGiB             float64 // server CPU-seconds per GiB pulled
 	putSeq, getSeq, putConc   latStats
 	getConc                   latStats
 	rssBase, rssPeak          int64 // bytes
@@ -245,6 +246,10 @@ func (w *workloads) pull(ctx context.Context) error {
 		return err
 	}
 	var total float64
+	before, err := takeCPUSnap(w.p.pid())
+	if err != nil {
+		return err
+	}
 	for range pullRounds {
 		t0 := time.Now()
 		if err := w.c.pullBlob(ctx, repo, w.data.monoDigest, size, buf, false); err != nil {
@@ -255,7 +260,14 @@ func (w *workloads) pull(ctx context.Context) error {
 		w.res.pullBestMBps = max(w.res.pullBestMBps, r)
 	}
 	w.res.pullAvgMBps = total / pullRounds
-	w.logf("pull %d MiB (digest verified once): best %.0f MB/s, avg %.0f MB/s", size/mib, w.res.pullBestMBps, w.res.pullAvgMBps)
+	after, err := takeCPUSnap(w.p.pid())
+	if err != nil {
+		return err
+	}
+	// What serving the bytes cost the server, whoever's CPU is the limit.
+	w.res.pullCPUPerGiB = (after.server - before.server) / (float64(size*pullRounds) / (1 << 30))
+	w.logf("pull %d MiB (digest verified once): best %.0f MB/s, avg %.0f MB/s, server %.2f CPU-s per GiB",
+		size/mib, w.res.pullBestMBps, w.res.pullAvgMBps, w.res.pullCPUPerGiB)
 	return nil
 }
 
