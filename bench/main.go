@@ -62,9 +62,10 @@ type config struct {
 	blobTimeout  time.Duration
 	maxTime      time.Duration
 	out          string
-	standinBerth bool // hidden: a second Distribution plays the berth peer
+	standinBerth bool    // hidden: a second Distribution plays the berth peer
 	s3           s3Store // Distribution's storage when endpoint is set
 
+	nodesGet       int    // -nodes-get N: only manifest GETs over 1..N nodes
 	authOnly       bool   // -auth-overhead: only the identity-overhead benchmark
 	authSection    bool   // append it to the full run
 	authManifests  int    // manifests pushed by tag for it
@@ -98,6 +99,7 @@ func parseFlags(args []string, errOut io.Writer) (*config, error) {
 	fs.DurationVar(&c.blobTimeout, "blob-timeout", 10*time.Minute, "timeout of each large blob request")
 	fs.DurationVar(&c.maxTime, "max-time", 45*time.Minute, "bound on the whole run")
 	fs.StringVar(&c.out, "out", "", "also write the markdown report to this file")
+	fs.IntVar(&c.nodesGet, "nodes-get", 0, "run only manifest GETs from -concurrency clients round-robin over 1, 2, ... N berth nodes sharing one store (-berth-args pointing them at PostgreSQL and S3; see scaleout.sh)")
 	fs.BoolVar(&c.authOnly, "auth-overhead", false, "run only the identity-overhead benchmark: manifest GETs against berth with -auth=false vs token auth + RBAC vs Basic auth + RBAC (honours -concurrency, -get-duration, -rounds)")
 	fs.BoolVar(&c.authSection, "auth-section", true, "append the identity-overhead benchmark to the full run (when berth is a peer)")
 	fs.IntVar(&c.authManifests, "auth-manifests", 100, "distinct manifests pushed by tag for the identity-overhead benchmark")
@@ -220,6 +222,13 @@ func run(ctx context.Context, cfg *config, out, logw io.Writer) (err error) {
 	}
 
 	runID := fmt.Sprintf("%x", time.Now().UnixNano())
+	if cfg.nodesGet > 0 {
+		table, err := runNodesGet(ctx, cfg, bins, tmp, runID, logf)
+		if err != nil {
+			return fmt.Errorf("nodes: %w", err)
+		}
+		return writeReport(cfg, out, table)
+	}
 	if cfg.authOnly {
 		ar, err := runAuthOverhead(ctx, cfg, bins, tmp, runID, logf)
 		if err != nil {

@@ -4,6 +4,7 @@
 #   2. berth on PostgreSQL + versitygw and Distribution v3.1.2 on its S3 driver
 #      against the same versitygw,
 #   3. berth on PostgreSQL + versitygw with pull redirects (bytes bypass it),
+#   4. manifest GETs round-robin over 1, 2 and 3 berth nodes on that store,
 # sampling berth's PostgreSQL connections during run 2. Reports go to
 # $OUT (default /tmp/berth-scaleout-bench). Extra arguments go to every
 # bench run (sizes: -blob-mib, -manifests, -rss-blob-mib, -rounds).
@@ -39,4 +40,7 @@ echo "most PostgreSQL connections held by the berth node during run 2: $(cat "$o
 echo "== 3. berth on PostgreSQL + versitygw, pull redirects on"
 go run . -berth-bin "$berth_bin" -auth-section=false -peers berth -out "$out/3-redirect.md" \
   -berth-args "$base_args ${scaleout_flags[*]} -storage-s3-redirect" "$@"
+echo "== 4. manifest GETs round-robin over 1, 2 and 3 nodes on PostgreSQL + versitygw"
+go run . -berth-bin "$berth_bin" -nodes-get 3 -out "$out/4-nodes.md" \
+  -berth-args "$base_args ${scaleout_flags[*]}" "$@"
 echo "reports in $out"

@@ -66,7 +66,18 @@ func prepareData(ctx context.Context, cfg *config, runID string) (*testData, err
 		h.Write(buf[:n])
 	}
 	d.rssDigest = "sha256:" + hex.EncodeToString(h.Sum(nil))
+	m, err := prepareManifests(cfg, runID)
+	if err != nil {
+		return nil, err
+	}
+	d.layer, d.layerDigest, d.config, d.configDigest, d.seq, d.conc = m.layer, m.layerDigest, m.config, m.configDigest, m.seq, m.conc
+	return d, nil
+}
 
+// prepareManifests makes the manifest workloads' data: one config, one
+// layer, and -manifests distinct manifests of each kind referencing them.
+func prepareManifests(cfg *config, runID string) (*testData, error) {
+	d := &testData{}
 	d.layer = fill(seedLayer, 4096)
 	d.layerDigest = digestOf(d.layer)
 	d.config = fmt.Appendf(nil, `{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[%q]},"config":{"Labels":{"org.berthlabs.bench.run":%q}}}`,
