@@ -17,6 +17,8 @@ import (
 	"github.com/opencontainers/go-digest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/berthlabs/berth/sqldb"
 )
 
 // flags are the command-line flags of a node of so.
@@ -403,4 +405,31 @@ func runCheckArgs(t *testing.T, args ...string) (int, string) {
 	}
 	t.Logf("server check: exit %d\n%s%s", cmd.ProcessState.ExitCode(), stdout.String(), stderr.String())
 	return cmd.ProcessState.ExitCode(), stdout.String()
+}
+
+// server migrate brings a fresh database to the binary's schema and exits
+// 0; a server refuses to start on a schema newer than itself (a rolled
+// back upgrade) and says why.
+func TestScaleOutMigrateAndNewerSchema(t *testing.T) {
+	so := newScaleOut(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	out, err := serverCmd(ctx, t, append([]string{"migrate", "-data=", "-auth=false", "-trivy=false"}, so.flags()...)...).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	db, err := sqldb.OpenPostgres(ctx, so.dbURL)
+	require.NoError(t, err)
+	defer db.Close()
+	var version int
+	require.NoError(t, db.QueryRow(ctx, `SELECT MAX(version) FROM schema_migrations WHERE component = 'registry'`).Scan(&version))
+	assert.Positive(t, version, "migrate applied the registry's migrations")
+	require.NoError(t, db.Write(ctx, func(tx *sqldb.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (component, version) VALUES ('registry', ?)`, version+100)
+		return err
+	}))
+	cmd := serverCmd(ctx, t, append([]string{"-addr", "127.0.0.1:0", "-data=", "-auth=false", "-trivy=false"}, so.flags()...)...)
+	out, err = cmd.CombinedOutput()
+	require.Error(t, err, "a server older than its schema must not start")
+	assert.Contains(t, string(out), "database schema is newer than this binary")
+	assert.Contains(t, string(out), fmt.Sprintf("registry is at version %d", version+100))
 }
