@@ -134,13 +134,6 @@ func benchOpts() []replicate.CopyOption {
 // copyChildEnv makes the re-executed test binary copy one image and exit.
 const copyChildEnv = "BERTH_REPLICATE_BENCH_COPY"
 
-func TestMain(m *testing.M) {
-	if spec := os.Getenv(copyChildEnv); spec != "" {
-		os.Exit(copyChild(spec))
-	}
-	os.Exit(m.Run())
-}
-
 // copyInChild copies src to dst ("host/repo:tag") in a child process.
 func copyInChild(src, dst string) error {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")

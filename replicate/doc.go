@@ -49,7 +49,11 @@
 // starts executions manually, on a cron schedule (robfig/cron; five fields,
 // or six with seconds first as Harbor writes them) or on events: it is a
 // registry.EventSink, and a push or delete in a matching local repository
-// starts an execution within a fraction of a second.
+// starts an execution within a fraction of a second. Several processes
+// may run the service on one database (PostgreSQL): each runs the
+// schedules, and a tick starts one execution, by the first process to
+// claim it; each reads the scheduled policies again every minute, for
+// those that others created or changed.
 //
 //	svc, err := replicate.NewService(ctx, db, reg.Transport("replication"), runner,
 //		replicate.WithSecretKey(key))

@@ -2,9 +2,7 @@ package replicate_test
 
 import (
 	"context"
-	"database/sql"
 	"github.com/berthlabs/berth/core"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -32,54 +30,56 @@ func slowPolicy(t *testing.T, l *local, speed, size int) (policy int64, dst *pee
 // TestBandwidthAndStop: a 1 MiB blob at 256 KB/s takes about 4 s; a
 // running execution can be stopped.
 func TestBandwidthAndStop(t *testing.T) {
-	ctx := context.Background()
-	l := newLocal(t, t.TempDir())
-	pid, dst := slowPolicy(t, l, 256, 1<<20)
-	start := time.Now()
-	e := run(t, l, pid)
-	took := time.Since(start)
-	require.Equal(t, replicate.StatusSucceed, e.Status)
-	assert.GreaterOrEqual(t, took, 3500*time.Millisecond, "1 MiB at 256 KB/s")
-	assert.Less(t, took, 10*time.Second)
-	t.Logf("1 MiB at 256 KB/s took %s", took)
-	sameImage(t, l.host, "slow/app:v1", dst.host, "slow/app:v1")
+	engines(t, func(t *testing.T, eng string) {
+		ctx := context.Background()
+		l := newLocal(t, eng)
+		pid, dst := slowPolicy(t, l, 256, 1<<20)
+		start := time.Now()
+		e := run(t, l, pid)
+		took := time.Since(start)
+		require.Equal(t, replicate.StatusSucceed, e.Status)
+		assert.GreaterOrEqual(t, took, 3500*time.Millisecond, "1 MiB at 256 KB/s")
+		assert.Less(t, took, 10*time.Second)
+		t.Logf("1 MiB at 256 KB/s took %s", took)
+		sameImage(t, l.host, "slow/app:v1", dst.host, "slow/app:v1")
 
-	// Stop: a new image under a new tag, so there is work to stop.
-	push(t, l.host, "slow/app:v2", bigImage(t, 1<<20, 8))
-	eid, err := l.svc.StartExecution(ctx, pid, replicate.TriggerManual)
-	require.NoError(t, err)
-	running := func() []replicate.Task {
-		ts, _, err := l.svc.Tasks(ctx, eid, core.Page{Limit: 10})
+		// Stop: a new image under a new tag, so there is work to stop.
+		push(t, l.host, "slow/app:v2", bigImage(t, 1<<20, 8))
+		eid, err := l.svc.StartExecution(ctx, pid, replicate.TriggerManual)
 		require.NoError(t, err)
-		var out []replicate.Task
-		for _, tk := range ts {
-			// v1 is already at the destination: its task passes through
-			// InProgress on its way to a quick skip.
-			if tk.Status == replicate.StatusInProgress && strings.Contains(tk.SrcResource, "v2") {
-				out = append(out, tk)
+		running := func() []replicate.Task {
+			ts, _, err := l.svc.Tasks(ctx, eid, core.Page{Limit: 10})
+			require.NoError(t, err)
+			var out []replicate.Task
+			for _, tk := range ts {
+				// v1 is already at the destination: its task passes through
+				// InProgress on its way to a quick skip.
+				if tk.Status == replicate.StatusInProgress && strings.Contains(tk.SrcResource, "v2") {
+					out = append(out, tk)
+				}
 			}
+			return out
 		}
-		return out
-	}
-	waitFor(t, 5*time.Second, "a task running", func() bool { return len(running()) > 0 })
-	slow := running()[0]
-	require.NoError(t, l.svc.StopExecution(ctx, eid))
-	e = waitExec(t, l.svc, eid, 5*time.Second)
-	assert.Equal(t, replicate.StatusStopped, e.Status)
-	// The copy notices the stop and returns; its task records it.
-	taskStatus := func() replicate.Status {
-		ts, _, err := l.svc.Tasks(ctx, eid, core.Page{Limit: 10})
-		require.NoError(t, err)
-		for _, tk := range ts {
-			if tk.ID == slow.ID {
-				return tk.Status
+		waitFor(t, 5*time.Second, "a task running", func() bool { return len(running()) > 0 })
+		slow := running()[0]
+		require.NoError(t, l.svc.StopExecution(ctx, eid))
+		e = waitExec(t, l.svc, eid, 5*time.Second)
+		assert.Equal(t, replicate.StatusStopped, e.Status)
+		// The copy notices the stop and returns; its task records it.
+		taskStatus := func() replicate.Status {
+			ts, _, err := l.svc.Tasks(ctx, eid, core.Page{Limit: 10})
+			require.NoError(t, err)
+			for _, tk := range ts {
+				if tk.ID == slow.ID {
+					return tk.Status
+				}
 			}
+			return ""
 		}
-		return ""
-	}
-	waitFor(t, 5*time.Second, "the stopped task to settle", func() bool { return taskStatus() != replicate.StatusInProgress })
-	assert.Equal(t, replicate.StatusStopped, taskStatus())
-	assert.Empty(t, digestAt(t, dst.host, "slow/app:v2"))
+		waitFor(t, 5*time.Second, "the stopped task to settle", func() bool { return taskStatus() != replicate.StatusInProgress })
+		assert.Equal(t, replicate.StatusStopped, taskStatus())
+		assert.Empty(t, digestAt(t, dst.host, "slow/app:v2"))
+	})
 }
 
 // TestExecutionSurvivesRestart: the job runner and the service stop in the
@@ -87,49 +87,48 @@ func TestBandwidthAndStop(t *testing.T) {
 // new service and runner on the same database resume it — the blob upload
 // from the last chunk the destination acknowledged — and finish it.
 func TestExecutionSurvivesRestart(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	chunks := replicate.WithCopyOptions(replicate.WithChunkSize(1 << 20))
-	l := newLocal(t, dir, chunks)
-	pid, dst := slowPolicy(t, l, 1024, 4<<20)
-	eid, err := l.svc.StartExecution(ctx, pid, replicate.TriggerManual)
-	require.NoError(t, err)
-	waitFor(t, 5*time.Second, "a task running", func() bool {
-		ts, _, err := l.svc.Tasks(ctx, eid, core.Page{Limit: 10})
-		return err == nil && len(ts) == 1 && ts[0].Status == replicate.StatusInProgress
-	})
-	time.Sleep(2 * time.Second) // a chunk or two acknowledged
+	engines(t, func(t *testing.T, eng string) {
+		ctx := context.Background()
+		chunks := replicate.WithCopyOptions(replicate.WithChunkSize(1 << 20))
+		l := newLocal(t, eng, chunks)
+		pid, dst := slowPolicy(t, l, 1024, 4<<20)
+		eid, err := l.svc.StartExecution(ctx, pid, replicate.TriggerManual)
+		require.NoError(t, err)
+		waitFor(t, 5*time.Second, "a task running", func() bool {
+			ts, _, err := l.svc.Tasks(ctx, eid, core.Page{Limit: 10})
+			return err == nil && len(ts) == 1 && ts[0].Status == replicate.StatusInProgress
+		})
+		time.Sleep(2 * time.Second) // a chunk or two acknowledged
 
-	// Shut down: the running job is cancelled.
-	stopCtx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-	_ = l.runner.Stop(stopCtx)
-	cancel()
-	l.svc.Close()
-	e, err := l.svc.Execution(ctx, eid)
-	require.NoError(t, err)
-	require.Equal(t, replicate.StatusInProgress, e.Status, "interrupted, not finished")
+		// Shut down: the running job is cancelled.
+		stopCtx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		_ = l.runner.Stop(stopCtx)
+		cancel()
+		l.svc.Close()
+		e, err := l.svc.Execution(ctx, eid)
+		require.NoError(t, err)
+		require.Equal(t, replicate.StatusInProgress, e.Status, "interrupted, not finished")
 
-	// Start again on the same database.
-	pool, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "jobs.db")+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)")
-	require.NoError(t, err)
-	pool.SetMaxOpenConns(1)
-	t.Cleanup(func() { _ = pool.Close() })
-	svc, runner := newService(t, l.db, pool, l.reg, chunks)
-	t.Cleanup(func() {
-		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = runner.Stop(c)
-		svc.Close()
+		// Start again on the same database.
+		pool := l.openJobs(t)
+		t.Cleanup(func() { _ = pool.Close() })
+		svc, runner := newService(t, l.db, pool, l.reg, chunks)
+		t.Cleanup(func() {
+			c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = runner.Stop(c)
+			svc.Close()
+		})
+		l.setService(svc)
+		e = waitExec(t, svc, eid, 30*time.Second)
+		require.Equal(t, replicate.StatusSucceed, e.Status, "%+v", e)
+		ts, _, err := svc.Tasks(ctx, eid, core.Page{Limit: 10})
+		require.NoError(t, err)
+		log, err := svc.TaskLog(ctx, eid, ts[0].ID)
+		require.NoError(t, err)
+		t.Logf("task log:\n%s", log)
+		assert.GreaterOrEqual(t, ts[0].Attempts, 2)
+		assert.Regexp(t, `resuming the upload an earlier attempt left at byte [1-9]`, log)
+		sameImage(t, l.host, "slow/app:v1", dst.host, "slow/app:v1")
 	})
-	l.svc = svc
-	e = waitExec(t, svc, eid, 30*time.Second)
-	require.Equal(t, replicate.StatusSucceed, e.Status, "%+v", e)
-	ts, _, err := svc.Tasks(ctx, eid, core.Page{Limit: 10})
-	require.NoError(t, err)
-	log, err := svc.TaskLog(ctx, eid, ts[0].ID)
-	require.NoError(t, err)
-	t.Logf("task log:\n%s", log)
-	assert.GreaterOrEqual(t, ts[0].Attempts, 2)
-	assert.Regexp(t, `resuming the upload an earlier attempt left at byte [1-9]`, log)
-	sameImage(t, l.host, "slow/app:v1", dst.host, "slow/app:v1")
 }

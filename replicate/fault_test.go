@@ -62,7 +62,7 @@ func TestKillDestinationMidBlob(t *testing.T) {
 	}
 	ctx := context.Background()
 	d := startDistribution(t, "registry", "", "")
-	l := newLocal(t, t.TempDir(), replicate.WithCopyOptions(replicate.WithResumes(20, 100*time.Millisecond)))
+	l := newLocal(t, "sqlite", replicate.WithCopyOptions(replicate.WithResumes(20, 100*time.Millisecond)))
 	img := bigImage(t, 200<<20, 1)
 	push(t, l.host, "big/blob:v1", img)
 	epID, err := l.svc.CreateEndpoint(ctx, replicate.Endpoint{Name: "dist", URL: d.url})

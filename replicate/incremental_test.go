@@ -35,62 +35,64 @@ func run(t *testing.T, l *local, id int64) *replicate.Execution {
 // meter; after one more image sharing layers with them, only its new
 // blobs move.
 func TestIncremental(t *testing.T) {
-	ctx := context.Background()
-	l := newLocal(t, t.TempDir())
-	dst := newBerth(t)
-	epID, err := l.svc.CreateEndpoint(ctx, replicate.Endpoint{Name: "dst", URL: dst.url})
-	require.NoError(t, err)
-	base := randomImage(t, 256<<10) // a shared base layer
-	for i := range 10 {
-		l1, err := random.Layer(64<<10, types.OCILayer)
+	engines(t, func(t *testing.T, eng string) {
+		ctx := context.Background()
+		l := newLocal(t, eng)
+		dst := newBerth(t)
+		epID, err := l.svc.CreateEndpoint(ctx, replicate.Endpoint{Name: "dst", URL: dst.url})
 		require.NoError(t, err)
-		img, err := mutate.AppendLayers(base, l1)
+		base := randomImage(t, 256<<10) // a shared base layer
+		for i := range 10 {
+			l1, err := random.Layer(64<<10, types.OCILayer)
+			require.NoError(t, err)
+			img, err := mutate.AppendLayers(base, l1)
+			require.NoError(t, err)
+			push(t, l.host, fmt.Sprintf("apps/app%d:v1", i), img)
+		}
+		pid, err := l.svc.CreatePolicy(ctx, replicate.Policy{Name: "inc", Mode: replicate.Push, RemoteID: epID, Enabled: true,
+			Trigger: replicate.TriggerManual, Filters: []replicate.Filter{{Type: replicate.FilterName, Value: "apps/*"}}})
 		require.NoError(t, err)
-		push(t, l.host, fmt.Sprintf("apps/app%d:v1", i), img)
-	}
-	pid, err := l.svc.CreatePolicy(ctx, replicate.Policy{Name: "inc", Mode: replicate.Push, RemoteID: epID, Enabled: true,
-		Trigger: replicate.TriggerManual, Filters: []replicate.Filter{{Type: replicate.FilterName, Value: "apps/*"}}})
-	require.NoError(t, err)
 
-	e := run(t, l, pid)
-	require.Equal(t, replicate.StatusSucceed, e.Status, "%+v", e)
-	require.Equal(t, 10, e.Total)
-	first := dst.meta.in.Load()
-	t.Logf("first run: execution counted %d bytes, the destination received %d request-body bytes", e.Bytes, first)
-	// The shared base layer moved once; other repositories mounted it.
-	assert.Less(t, e.Bytes, int64(2*256<<10+10*(64<<10+8<<10)))
+		e := run(t, l, pid)
+		require.Equal(t, replicate.StatusSucceed, e.Status, "%+v", e)
+		require.Equal(t, 10, e.Total)
+		first := dst.meta.in.Load()
+		t.Logf("first run: execution counted %d bytes, the destination received %d request-body bytes", e.Bytes, first)
+		// The shared base layer moved once; other repositories mounted it.
+		assert.Less(t, e.Bytes, int64(2*256<<10+10*(64<<10+8<<10)))
 
-	e = run(t, l, pid)
-	require.Equal(t, replicate.StatusSucceed, e.Status)
-	assert.Zero(t, e.Bytes, "second run: bytes counted by the execution")
-	assert.Equal(t, first, dst.meta.in.Load(), "second run: bytes the destination received")
+		e = run(t, l, pid)
+		require.Equal(t, replicate.StatusSucceed, e.Status)
+		assert.Zero(t, e.Bytes, "second run: bytes counted by the execution")
+		assert.Equal(t, first, dst.meta.in.Load(), "second run: bytes the destination received")
 
-	// One more image sharing the base layer: only its new layer, config and
-	// manifest move.
-	extra, err := random.Layer(100<<10, types.OCILayer)
-	require.NoError(t, err)
-	img, err := mutate.AppendLayers(base, extra)
-	require.NoError(t, err)
-	push(t, l.host, "apps/app10:v1", img)
-	before := dst.meta.in.Load()
-	e = run(t, l, pid)
-	require.Equal(t, replicate.StatusSucceed, e.Status)
-	cfg, err := img.RawConfigFile()
-	require.NoError(t, err)
-	raw, err := img.RawManifest()
-	require.NoError(t, err)
-	xs, err := extra.Size()
-	require.NoError(t, err)
-	want := xs + int64(len(cfg)) + int64(len(raw))
-	assert.Equal(t, want, e.Bytes, "third run: the new layer, config and manifest only")
-	assert.Equal(t, want, dst.meta.in.Load()-before, "third run: bytes the destination received")
-	sameImage(t, l.host, "apps/app10:v1", dst.host, "apps/app10:v1")
+		// One more image sharing the base layer: only its new layer, config and
+		// manifest move.
+		extra, err := random.Layer(100<<10, types.OCILayer)
+		require.NoError(t, err)
+		img, err := mutate.AppendLayers(base, extra)
+		require.NoError(t, err)
+		push(t, l.host, "apps/app10:v1", img)
+		before := dst.meta.in.Load()
+		e = run(t, l, pid)
+		require.Equal(t, replicate.StatusSucceed, e.Status)
+		cfg, err := img.RawConfigFile()
+		require.NoError(t, err)
+		raw, err := img.RawManifest()
+		require.NoError(t, err)
+		xs, err := extra.Size()
+		require.NoError(t, err)
+		want := xs + int64(len(cfg)) + int64(len(raw))
+		assert.Equal(t, want, e.Bytes, "third run: the new layer, config and manifest only")
+		assert.Equal(t, want, dst.meta.in.Load()-before, "third run: bytes the destination received")
+		sameImage(t, l.host, "apps/app10:v1", dst.host, "apps/app10:v1")
+	})
 }
 
 // TestRetryAfter: a 429 with Retry-After: 2 is waited out, not failed.
 func TestRetryAfter(t *testing.T) {
 	ctx := context.Background()
-	l := newLocal(t, t.TempDir())
+	l := newLocal(t, "sqlite")
 	dst := newBerth(t)
 	u, err := url.Parse(dst.url)
 	require.NoError(t, err)

@@ -81,7 +81,7 @@ func TestPeers(t *testing.T) {
 				pass = "repl-secret-1"
 			}
 			d := startDistribution(t, pc.tool, pc.user, pass)
-			l := newLocal(t, t.TempDir())
+			l := newLocal(t, "sqlite")
 			if pc.user != "" {
 				require.Error(t, l.svc.PingEndpoint(ctx, replicate.Endpoint{Name: "x", URL: d.url, Username: pc.user, Password: "wrong"}),
 					"a wrong password fails the health check")

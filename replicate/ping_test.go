@@ -98,49 +98,51 @@ func TestPingNeverEchoesTheRemote(t *testing.T) {
 }
 
 func TestUpdateEndpointMovingItsPassword(t *testing.T) {
-	ctx := context.Background()
-	l := newLocal(t, t.TempDir())
-	home, elsewhere := newRecorder(t, http.StatusOK), newRecorder(t, http.StatusOK)
-	id, err := l.svc.CreateEndpoint(ctx, replicate.Endpoint{Name: "ep", URL: home.URL, Username: "u", Password: "stored-pw"})
-	require.NoError(t, err)
-	require.NoError(t, l.svc.PingEndpoint(ctx, replicate.Endpoint{ID: id}))
-	require.True(t, home.credentialed())
+	engines(t, func(t *testing.T, eng string) {
+		ctx := context.Background()
+		l := newLocal(t, eng)
+		home, elsewhere := newRecorder(t, http.StatusOK), newRecorder(t, http.StatusOK)
+		id, err := l.svc.CreateEndpoint(ctx, replicate.Endpoint{Name: "ep", URL: home.URL, Username: "u", Password: "stored-pw"})
+		require.NoError(t, err)
+		require.NoError(t, l.svc.PingEndpoint(ctx, replicate.Endpoint{ID: id}))
+		require.True(t, home.credentialed())
 
-	// Same origin (a trailing slash, other fields): the password stays.
-	require.NoError(t, l.svc.UpdateEndpoint(ctx, replicate.Endpoint{ID: id, Name: "ep", URL: home.URL + "/", Username: "u", Description: "d"}))
+		// Same origin (a trailing slash, other fields): the password stays.
+		require.NoError(t, l.svc.UpdateEndpoint(ctx, replicate.Endpoint{ID: id, Name: "ep", URL: home.URL + "/", Username: "u", Description: "d"}))
 
-	// Another host, port or scheme without the password: refused, nothing
-	// changed, and the stored password is not sent there.
-	err = l.svc.UpdateEndpoint(ctx, replicate.Endpoint{ID: id, Name: "ep2", URL: elsewhere.URL, Username: "u"})
-	require.ErrorIs(t, err, replicate.ErrCredentialRequired)
-	require.ErrorIs(t, err, replicate.ErrInvalid)
-	assert.Contains(t, err.Error(), "give its password again")
-	cur, err := l.svc.Endpoint(ctx, id)
-	require.NoError(t, err)
-	assert.Equal(t, "ep", cur.Name)
-	assert.Equal(t, home.URL+"/", cur.URL)
-	require.NoError(t, l.svc.PingEndpoint(ctx, replicate.Endpoint{ID: id}))
-	assert.False(t, elsewhere.credentialed())
+		// Another host, port or scheme without the password: refused, nothing
+		// changed, and the stored password is not sent there.
+		err = l.svc.UpdateEndpoint(ctx, replicate.Endpoint{ID: id, Name: "ep2", URL: elsewhere.URL, Username: "u"})
+		require.ErrorIs(t, err, replicate.ErrCredentialRequired)
+		require.ErrorIs(t, err, replicate.ErrInvalid)
+		assert.Contains(t, err.Error(), "give its password again")
+		cur, err := l.svc.Endpoint(ctx, id)
+		require.NoError(t, err)
+		assert.Equal(t, "ep", cur.Name)
+		assert.Equal(t, home.URL+"/", cur.URL)
+		require.NoError(t, l.svc.PingEndpoint(ctx, replicate.Endpoint{ID: id}))
+		assert.False(t, elsewhere.credentialed())
 
-	// Giving both at once is a mistake.
-	assert.ErrorIs(t, l.svc.UpdateEndpoint(ctx, replicate.Endpoint{ID: id, Name: "ep", URL: elsewhere.URL,
-		Password: "x", ClearPassword: true}), replicate.ErrInvalid)
+		// Giving both at once is a mistake.
+		assert.ErrorIs(t, l.svc.UpdateEndpoint(ctx, replicate.Endpoint{ID: id, Name: "ep", URL: elsewhere.URL,
+			Password: "x", ClearPassword: true}), replicate.ErrInvalid)
 
-	// Clearing it moves the endpoint, anonymous.
-	require.NoError(t, l.svc.UpdateEndpoint(ctx, replicate.Endpoint{ID: id, Name: "ep", URL: elsewhere.URL, ClearPassword: true}))
-	err = l.svc.PingEndpoint(ctx, replicate.Endpoint{ID: id})
-	var pe *replicate.PingError
-	require.ErrorAs(t, err, &pe, "anonymous now: the recorder wants credentials")
-	assert.Equal(t, http.StatusUnauthorized, pe.Status)
-	assert.False(t, elsewhere.credentialed())
+		// Clearing it moves the endpoint, anonymous.
+		require.NoError(t, l.svc.UpdateEndpoint(ctx, replicate.Endpoint{ID: id, Name: "ep", URL: elsewhere.URL, ClearPassword: true}))
+		err = l.svc.PingEndpoint(ctx, replicate.Endpoint{ID: id})
+		var pe *replicate.PingError
+		require.ErrorAs(t, err, &pe, "anonymous now: the recorder wants credentials")
+		assert.Equal(t, http.StatusUnauthorized, pe.Status)
+		assert.False(t, elsewhere.credentialed())
 
-	// An endpoint without a password moves freely; one given a new
-	// password moves with it.
-	require.NoError(t, l.svc.UpdateEndpoint(ctx, replicate.Endpoint{ID: id, Name: "ep", URL: home.URL}))
-	require.NoError(t, l.svc.UpdateEndpoint(ctx, replicate.Endpoint{ID: id, Name: "ep", URL: elsewhere.URL, Username: "u", Password: "new-pw"}))
-	require.NoError(t, l.svc.PingEndpoint(ctx, replicate.Endpoint{ID: id}))
-	assert.True(t, elsewhere.credentialed())
+		// An endpoint without a password moves freely; one given a new
+		// password moves with it.
+		require.NoError(t, l.svc.UpdateEndpoint(ctx, replicate.Endpoint{ID: id, Name: "ep", URL: home.URL}))
+		require.NoError(t, l.svc.UpdateEndpoint(ctx, replicate.Endpoint{ID: id, Name: "ep", URL: elsewhere.URL, Username: "u", Password: "new-pw"}))
+		require.NoError(t, l.svc.PingEndpoint(ctx, replicate.Endpoint{ID: id}))
+		assert.True(t, elsewhere.credentialed())
 
-	err = l.svc.UpdateEndpoint(ctx, replicate.Endpoint{ID: 999, Name: "none", URL: home.URL})
-	assert.True(t, errors.Is(err, replicate.ErrNotFound), "%v", err)
+		err = l.svc.UpdateEndpoint(ctx, replicate.Endpoint{ID: 999, Name: "none", URL: home.URL})
+		assert.True(t, errors.Is(err, replicate.ErrNotFound), "%v", err)
+	})
 }

@@ -37,9 +37,11 @@ type Service struct {
 
 	events chan eventItem
 
-	cronMu  sync.Mutex
-	cron    *cron.Cron
-	entries map[int64]cron.EntryID
+	cronMu      sync.Mutex
+	cron        *cron.Cron
+	entries     map[int64]scheduled
+	gen         int           // changes of entries, for resync
+	resyncEvery time.Duration // with a shared database
 
 	mu      sync.Mutex
 	running map[int64]context.CancelFunc // executions this process works on
@@ -132,9 +134,11 @@ func NewService(ctx context.Context, db *sqldb.DB, local http.RoundTripper, runn
 		backoff: 2 * time.Second,
 		batch:   200 * time.Millisecond,
 		events:  make(chan eventItem, 4096),
-		entries: map[int64]cron.EntryID{},
+		entries: map[int64]scheduled{},
 		running: map[int64]context.CancelFunc{},
 		stop:    make(chan struct{}),
+
+		resyncEvery: defaultResync,
 	}
 	s.cron = cron.New(cron.WithParser(cronParser), cron.WithLocation(time.UTC))
 	for _, o := range opts {
@@ -154,15 +158,15 @@ func (s *Service) Register(ws *jobs.Workers) error {
 // Start schedules the cron policies, starts handling events, and gives
 // executions that a crash left unfinished a new job. Call it before the
 // runner starts. Everything stops with ctx or Close.
+//
+// Every process running the service on one database runs the schedules;
+// each tick starts one execution, by the first process to claim it. On a
+// database other processes share (PostgreSQL; sqldb.DB.Exclusive is
+// false) the process reads the scheduled policies again every minute, to
+// run those that others created or changed.
 func (s *Service) Start(ctx context.Context) error {
-	ps, _, err := s.st.policies(ctx, "", 0, 1<<30)
-	if err != nil {
+	if err := s.resync(ctx); err != nil {
 		return err
-	}
-	for i := range ps {
-		if err := s.schedule(&ps[i]); err != nil {
-			s.log.Warn("replication: cannot schedule policy", "policy", ps[i].Name, "err", err)
-		}
 	}
 	s.cron.Start()
 	if err := s.resume(ctx); err != nil {
@@ -173,6 +177,13 @@ func (s *Service) Start(ctx context.Context) error {
 		defer s.done.Done()
 		s.dispatch()
 	}()
+	if !s.st.db.Exclusive() {
+		s.done.Add(1)
+		go func() {
+			defer s.done.Done()
+			s.resyncLoop()
+		}()
+	}
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -195,7 +206,17 @@ func (s *Service) Close() {
 
 // resume enqueues a job for every unfinished execution whose job will not
 // run again by itself (it ran in a process that died).
+//
+// With an exclusive database (SQLite) a job left running is this
+// process's predecessor's. With a shared one a running job may be another
+// live process's, and River's rescuer hands a dead process's job on by
+// itself (jobs.WithRescueAfter), as it retries a retryable one: only
+// jobs that ended, or are gone, leave their execution to resume here.
 func (s *Service) resume(ctx context.Context) error {
+	runsAgain := []jobs.State{jobs.StateAvailable, jobs.StateScheduled, jobs.StatePending}
+	if !s.st.db.Exclusive() {
+		runsAgain = append(runsAgain, jobs.StateRunning, jobs.StateRetryable)
+	}
 	ids, err := s.st.running(ctx)
 	if err != nil {
 		return err
@@ -207,7 +228,7 @@ func (s *Service) resume(ctx context.Context) error {
 		}
 		if e.jobID != 0 {
 			st, err := s.runner.Status(ctx, e.jobID)
-			if err == nil && (st.State == jobs.StateAvailable || st.State == jobs.StateScheduled || st.State == jobs.StatePending) {
+			if err == nil && slices.Contains(runsAgain, st.State) {
 				continue
 			}
 		}
@@ -364,11 +385,19 @@ func (s *Service) startExecution(ctx context.Context, policyID int64, trig Trigg
 	if err != nil {
 		return 0, err
 	}
-	if err := s.enqueue(ctx, id, 0); err != nil {
-		_ = s.st.finishExecution(ctx, id, StatusFailed, "cannot enqueue: "+err.Error())
+	if err := s.launch(ctx, id); err != nil {
 		return 0, err
 	}
 	return id, nil
+}
+
+// launch gives a new execution its job; one that cannot have it fails.
+func (s *Service) launch(ctx context.Context, id int64) error {
+	if err := s.enqueue(ctx, id, 0); err != nil {
+		_ = s.st.finishExecution(ctx, id, StatusFailed, "cannot enqueue: "+err.Error())
+		return err
+	}
+	return nil
 }
 
 // StopExecution stops a running execution: its tasks not done are

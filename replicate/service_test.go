@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,38 +26,52 @@ import (
 // embeds it.
 type local struct {
 	t      *testing.T
+	eng    string
+	dir    string // SQLite's files
 	host   string
 	reg    *registry.Registry
 	db     *sqldb.DB
 	svc    *replicate.Service
 	runner *jobs.Runner
+	sink   atomic.Pointer[replicate.Service] // svc, for the registry's events
 }
 
-// newLocal builds the registry, the service and a started job runner; the
-// river pool lives in dir (a restart passes the same dir).
-func newLocal(t *testing.T, dir string, opts ...replicate.ServiceOption) *local {
+// engines runs fn on SQLite (files) and on a fresh PostgreSQL database, as
+// subtests named after them.
+func engines(t *testing.T, fn func(t *testing.T, eng string)) {
+	t.Helper()
+	for _, eng := range []string{"sqlite", "postgres"} {
+		t.Run(eng, func(t *testing.T) { fn(t, eng) })
+	}
+}
+
+// newLocal builds the registry, the service and a started job runner on
+// eng ("sqlite" or "postgres").
+func newLocal(t *testing.T, eng string, opts ...replicate.ServiceOption) *local {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqldb.OpenSQLite(ctx, filepath.Join(dir, "berth.db"))
+	l := &local{t: t, eng: eng, dir: t.TempDir()}
+	var err error
+	if eng == "postgres" {
+		l.db, err = sqldb.OpenPostgres(ctx, pg.Database(t))
+	} else {
+		l.db, err = sqldb.OpenSQLite(ctx, filepath.Join(l.dir, "berth.db"))
+	}
 	require.NoError(t, err)
-	l := &local{t: t, db: db}
 	sink := registry.EventSinkFunc(func(ctx context.Context, e registry.Event) {
-		if l.svc != nil {
-			l.svc.Emit(ctx, e)
+		if svc := l.sink.Load(); svc != nil {
+			svc.Emit(ctx, e)
 		}
 	})
-	l.reg, err = registry.New(ctx, memory.New(), db, registry.WithEventSink(sink))
+	l.reg, err = registry.New(ctx, memory.New(), l.db, registry.WithEventSink(sink))
 	require.NoError(t, err)
 	srv := httptest.NewServer(l.reg)
 	l.host = strings.TrimPrefix(srv.URL, "http://")
 
-	pool, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "jobs.db")+
-		"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)")
-	require.NoError(t, err)
-	pool.SetMaxOpenConns(1)
-	require.NoError(t, jobs.Migrate(ctx, pool))
-	svc, runner := newService(t, db, pool, l.reg, opts...)
-	l.svc, l.runner = svc, runner
+	pool := l.openJobs(t)
+	svc, runner := newService(t, l.db, pool, l.reg, opts...)
+	l.setService(svc)
+	l.runner = runner
 	t.Cleanup(func() {
 		stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -64,9 +79,38 @@ func newLocal(t *testing.T, dir string, opts ...replicate.ServiceOption) *local 
 		svc.Close()
 		srv.Close()
 		_ = pool.Close()
-		_ = db.Close()
+		_ = l.db.Close()
 	})
 	return l
+}
+
+// setService makes svc the local registry's replication service; the
+// registry's events go to it from now on (a restarted service replaces
+// its predecessor while the old one's copies may still be reading).
+func (l *local) setService(svc *replicate.Service) {
+	l.svc = svc
+	l.sink.Store(svc)
+}
+
+// openJobs opens a pool on the job queue's database, migrated: a file of
+// its own with SQLite, the same database with PostgreSQL. The caller
+// closes it.
+func (l *local) openJobs(t *testing.T) *sql.DB {
+	t.Helper()
+	var pool *sql.DB
+	var err error
+	if l.eng == "postgres" {
+		pool, err = l.db.NewPool(context.Background(), 4)
+	} else {
+		pool, err = sql.Open("sqlite", "file:"+filepath.Join(l.dir, "jobs.db")+
+			"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)")
+		if err == nil {
+			pool.SetMaxOpenConns(1)
+		}
+	}
+	require.NoError(t, err)
+	require.NoError(t, jobs.Migrate(context.Background(), pool))
+	return pool
 }
 
 func newService(t *testing.T, db *sqldb.DB, pool *sql.DB, reg *registry.Registry, opts ...replicate.ServiceOption) (*replicate.Service, *jobs.Runner) {
@@ -117,113 +161,117 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 }
 
 func TestServiceManualEventAndCron(t *testing.T) {
-	ctx := context.Background()
-	l := newLocal(t, t.TempDir())
-	remote := newBerth(t)
-	epID, err := l.svc.CreateEndpoint(ctx, replicate.Endpoint{Name: "remote", URL: remote.url})
-	require.NoError(t, err)
-	// Credentials at rest: not in the database in clear (WithSecretKey).
-	_, err = l.svc.CreateEndpoint(ctx, replicate.Endpoint{Name: "secret", URL: remote.url, Username: "u", Password: "hunter2-very-secret"})
-	require.NoError(t, err)
-	rows, err := l.db.Query(ctx, `SELECT body || secret FROM repl_endpoints`)
-	require.NoError(t, err)
-	for rows.Next() {
-		var row string
-		require.NoError(t, rows.Scan(&row))
-		assert.NotContains(t, row, "hunter2")
-	}
-	require.NoError(t, rows.Close())
-	es, _, err := l.svc.Endpoints(ctx, "", core.Page{Limit: 10})
-	require.NoError(t, err)
-	require.Len(t, es, 2)
-	assert.Empty(t, es[1].Password, "listings never return secrets")
-	require.NoError(t, l.svc.PingEndpoint(ctx, replicate.Endpoint{ID: epID}))
+	engines(t, func(t *testing.T, eng string) {
+		ctx := context.Background()
+		l := newLocal(t, eng)
+		remote := newBerth(t)
+		epID, err := l.svc.CreateEndpoint(ctx, replicate.Endpoint{Name: "remote", URL: remote.url})
+		require.NoError(t, err)
+		// Credentials at rest: not in the database in clear (WithSecretKey).
+		_, err = l.svc.CreateEndpoint(ctx, replicate.Endpoint{Name: "secret", URL: remote.url, Username: "u", Password: "hunter2-very-secret"})
+		require.NoError(t, err)
+		rows, err := l.db.Query(ctx, `SELECT body || secret FROM repl_endpoints`)
+		require.NoError(t, err)
+		for rows.Next() {
+			var row string
+			require.NoError(t, rows.Scan(&row))
+			assert.NotContains(t, row, "hunter2")
+		}
+		require.NoError(t, rows.Close())
+		es, _, err := l.svc.Endpoints(ctx, "", core.Page{Limit: 10})
+		require.NoError(t, err)
+		require.Len(t, es, 2)
+		assert.Empty(t, es[1].Password, "listings never return secrets")
+		require.NoError(t, l.svc.PingEndpoint(ctx, replicate.Endpoint{ID: epID}))
 
-	// Manual: two repositories of three, tags v*, into a namespace.
-	push(t, l.host, "team/a:v1", randomImage(t, 1000))
-	push(t, l.host, "team/a:dev", randomImage(t, 1000))
-	push(t, l.host, "team/b:v2", randomImage(t, 1000))
-	push(t, l.host, "other/c:v1", randomImage(t, 1000))
-	pid, err := l.svc.CreatePolicy(ctx, replicate.Policy{Name: "manual", Mode: replicate.Push, RemoteID: epID, Enabled: true,
-		Trigger: replicate.TriggerManual, DestNamespace: "backup", DestNamespaceReplace: 1,
-		Filters: []replicate.Filter{{Type: replicate.FilterName, Value: "team/**"}, {Type: replicate.FilterTag, Value: "v*"}}})
-	require.NoError(t, err)
-	eid, err := l.svc.StartExecution(ctx, pid, replicate.TriggerManual)
-	require.NoError(t, err)
-	e := waitExec(t, l.svc, eid, 30*time.Second)
-	require.Equal(t, replicate.StatusSucceed, e.Status, e.StatusText)
-	assert.Equal(t, 2, e.Total)
-	assert.Positive(t, e.Bytes)
-	assert.NotEmpty(t, digestAt(t, remote.host, "backup/a:v1"))
-	assert.NotEmpty(t, digestAt(t, remote.host, "backup/b:v2"))
-	assert.Empty(t, digestAt(t, remote.host, "backup/a:dev"))
-	assert.Empty(t, digestAt(t, remote.host, "backup/c:v1"))
-	tasks, total, err := l.svc.Tasks(ctx, eid, core.Page{Limit: 10})
-	require.NoError(t, err)
-	require.Equal(t, 2, total)
-	log, err := l.svc.TaskLog(ctx, eid, tasks[0].ID)
-	require.NoError(t, err)
-	assert.Contains(t, log, "done:")
+		// Manual: two repositories of three, tags v*, into a namespace.
+		push(t, l.host, "team/a:v1", randomImage(t, 1000))
+		push(t, l.host, "team/a:dev", randomImage(t, 1000))
+		push(t, l.host, "team/b:v2", randomImage(t, 1000))
+		push(t, l.host, "other/c:v1", randomImage(t, 1000))
+		pid, err := l.svc.CreatePolicy(ctx, replicate.Policy{Name: "manual", Mode: replicate.Push, RemoteID: epID, Enabled: true,
+			Trigger: replicate.TriggerManual, DestNamespace: "backup", DestNamespaceReplace: 1,
+			Filters: []replicate.Filter{{Type: replicate.FilterName, Value: "team/**"}, {Type: replicate.FilterTag, Value: "v*"}}})
+		require.NoError(t, err)
+		eid, err := l.svc.StartExecution(ctx, pid, replicate.TriggerManual)
+		require.NoError(t, err)
+		e := waitExec(t, l.svc, eid, 30*time.Second)
+		require.Equal(t, replicate.StatusSucceed, e.Status, e.StatusText)
+		assert.Equal(t, 2, e.Total)
+		assert.Positive(t, e.Bytes)
+		assert.NotEmpty(t, digestAt(t, remote.host, "backup/a:v1"))
+		assert.NotEmpty(t, digestAt(t, remote.host, "backup/b:v2"))
+		assert.Empty(t, digestAt(t, remote.host, "backup/a:dev"))
+		assert.Empty(t, digestAt(t, remote.host, "backup/c:v1"))
+		tasks, total, err := l.svc.Tasks(ctx, eid, core.Page{Limit: 10})
+		require.NoError(t, err)
+		require.Equal(t, 2, total)
+		log, err := l.svc.TaskLog(ctx, eid, tasks[0].ID)
+		require.NoError(t, err)
+		assert.Contains(t, log, "done:")
 
-	// Event-based: a fresh push is at the destination within 2 s.
-	_, err = l.svc.CreatePolicy(ctx, replicate.Policy{Name: "events", Mode: replicate.Push, RemoteID: epID, Enabled: true,
-		Trigger: replicate.TriggerEvent, ReplicateDeletion: true,
-		Filters: []replicate.Filter{{Type: replicate.FilterName, Value: "live/*"}}})
-	require.NoError(t, err)
-	d := push(t, l.host, "live/app:v1", randomImage(t, 2000, 3000))
-	took := waitFor(t, 2*time.Second, "event-triggered copy", func() bool { return digestAt(t, remote.host, "live/app:v1") == d })
-	t.Logf("event-triggered copy visible at the destination after %s", took)
-	// Deleting the tag locally deletes it there.
-	require.NoError(t, l.reg.DeleteTag(ctx, "live/app", "v1"))
-	waitFor(t, 2*time.Second, "deletion replicated", func() bool { return digestAt(t, remote.host, "live/app:v1") == "" })
+		// Event-based: a fresh push is at the destination within 2 s.
+		_, err = l.svc.CreatePolicy(ctx, replicate.Policy{Name: "events", Mode: replicate.Push, RemoteID: epID, Enabled: true,
+			Trigger: replicate.TriggerEvent, ReplicateDeletion: true,
+			Filters: []replicate.Filter{{Type: replicate.FilterName, Value: "live/*"}}})
+		require.NoError(t, err)
+		d := push(t, l.host, "live/app:v1", randomImage(t, 2000, 3000))
+		took := waitFor(t, 2*time.Second, "event-triggered copy", func() bool { return digestAt(t, remote.host, "live/app:v1") == d })
+		t.Logf("event-triggered copy visible at the destination after %s", took)
+		// Deleting the tag locally deletes it there.
+		require.NoError(t, l.reg.DeleteTag(ctx, "live/app", "v1"))
+		waitFor(t, 2*time.Second, "deletion replicated", func() bool { return digestAt(t, remote.host, "live/app:v1") == "" })
 
-	// Cron: every second.
-	push(t, l.host, "cron/x:v1", randomImage(t, 500))
-	cid, err := l.svc.CreatePolicy(ctx, replicate.Policy{Name: "cron", Mode: replicate.Push, RemoteID: epID, Enabled: true,
-		Trigger: replicate.TriggerScheduled, Cron: "* * * * * *",
-		Filters: []replicate.Filter{{Type: replicate.FilterName, Value: "cron/x"}}})
-	require.NoError(t, err)
-	assert.False(t, l.svc.NextRun(cid).IsZero())
-	waitFor(t, 5*time.Second, "cron-triggered copy", func() bool { return digestAt(t, remote.host, "cron/x:v1") != "" })
-	execs, _, err := l.svc.Executions(ctx, cid, "", core.Page{Limit: 10})
-	require.NoError(t, err)
-	require.NotEmpty(t, execs)
-	assert.Equal(t, replicate.TriggerScheduled, execs[0].Trigger)
-	// Disabling stops the schedule.
-	p, err := l.svc.Policy(ctx, cid)
-	require.NoError(t, err)
-	p.Enabled = false
-	require.NoError(t, l.svc.UpdatePolicy(ctx, *p))
-	assert.True(t, l.svc.NextRun(cid).IsZero())
-	assert.ErrorIs(t, l.svc.DeleteEndpoint(ctx, epID), replicate.ErrInUse)
-	assert.ErrorIs(t, l.svc.DeleteEndpoint(ctx, 999), replicate.ErrNotFound)
+		// Cron: every second.
+		push(t, l.host, "cron/x:v1", randomImage(t, 500))
+		cid, err := l.svc.CreatePolicy(ctx, replicate.Policy{Name: "cron", Mode: replicate.Push, RemoteID: epID, Enabled: true,
+			Trigger: replicate.TriggerScheduled, Cron: "* * * * * *",
+			Filters: []replicate.Filter{{Type: replicate.FilterName, Value: "cron/x"}}})
+		require.NoError(t, err)
+		assert.False(t, l.svc.NextRun(cid).IsZero())
+		waitFor(t, 5*time.Second, "cron-triggered copy", func() bool { return digestAt(t, remote.host, "cron/x:v1") != "" })
+		execs, _, err := l.svc.Executions(ctx, cid, "", core.Page{Limit: 10})
+		require.NoError(t, err)
+		require.NotEmpty(t, execs)
+		assert.Equal(t, replicate.TriggerScheduled, execs[0].Trigger)
+		// Disabling stops the schedule.
+		p, err := l.svc.Policy(ctx, cid)
+		require.NoError(t, err)
+		p.Enabled = false
+		require.NoError(t, l.svc.UpdatePolicy(ctx, *p))
+		assert.True(t, l.svc.NextRun(cid).IsZero())
+		assert.ErrorIs(t, l.svc.DeleteEndpoint(ctx, epID), replicate.ErrInUse)
+		assert.ErrorIs(t, l.svc.DeleteEndpoint(ctx, 999), replicate.ErrNotFound)
+	})
 }
 
 // An endpoint keeps its type; an unknown type is refused; a user named by
 // WithEndpointUsers (a proxy cache project) keeps it from being deleted;
 // EndpointWithPassword gives the password to the process's own components.
 func TestEndpointTypeUsersAndPassword(t *testing.T) {
-	ctx := context.Background()
-	var user string
-	l := newLocal(t, t.TempDir(), replicate.WithEndpointUsers(func(context.Context, int64) (string, error) { return user, nil }))
-	id, err := l.svc.CreateEndpoint(ctx, replicate.Endpoint{Name: "hub", URL: "https://registry-1.docker.io",
-		Type: replicate.TypeDockerHub, Username: "u", Password: "p4ss"})
-	require.NoError(t, err)
-	_, err = l.svc.CreateEndpoint(ctx, replicate.Endpoint{Name: "odd", URL: "https://x.example", Type: "gcr-ish"})
-	require.ErrorIs(t, err, replicate.ErrInvalid)
+	engines(t, func(t *testing.T, eng string) {
+		ctx := context.Background()
+		var user string
+		l := newLocal(t, eng, replicate.WithEndpointUsers(func(context.Context, int64) (string, error) { return user, nil }))
+		id, err := l.svc.CreateEndpoint(ctx, replicate.Endpoint{Name: "hub", URL: "https://registry-1.docker.io",
+			Type: replicate.TypeDockerHub, Username: "u", Password: "p4ss"})
+		require.NoError(t, err)
+		_, err = l.svc.CreateEndpoint(ctx, replicate.Endpoint{Name: "odd", URL: "https://x.example", Type: "gcr-ish"})
+		require.ErrorIs(t, err, replicate.ErrInvalid)
 
-	e, err := l.svc.Endpoint(ctx, id)
-	require.NoError(t, err)
-	assert.Equal(t, replicate.TypeDockerHub, e.Type)
-	assert.Empty(t, e.Password)
-	e, err = l.svc.EndpointWithPassword(ctx, id)
-	require.NoError(t, err)
-	assert.Equal(t, "p4ss", e.Password)
+		e, err := l.svc.Endpoint(ctx, id)
+		require.NoError(t, err)
+		assert.Equal(t, replicate.TypeDockerHub, e.Type)
+		assert.Empty(t, e.Password)
+		e, err = l.svc.EndpointWithPassword(ctx, id)
+		require.NoError(t, err)
+		assert.Equal(t, "p4ss", e.Password)
 
-	user = `proxy cache project "hub"`
-	err = l.svc.DeleteEndpoint(ctx, id)
-	require.ErrorIs(t, err, replicate.ErrInUse)
-	assert.ErrorContains(t, err, `project "hub"`)
-	user = ""
-	require.NoError(t, l.svc.DeleteEndpoint(ctx, id))
+		user = `proxy cache project "hub"`
+		err = l.svc.DeleteEndpoint(ctx, id)
+		require.ErrorIs(t, err, replicate.ErrInUse)
+		assert.ErrorContains(t, err, `project "hub"`)
+		user = ""
+		require.NoError(t, l.svc.DeleteEndpoint(ctx, id))
+	})
 }

@@ -43,8 +43,19 @@ func fromMS(v int64) time.Time {
 	return time.UnixMilli(v).UTC()
 }
 
+// isUnique reports a unique constraint's refusal: SQLite's words, or
+// PostgreSQL's (SQLSTATE 23505).
 func isUnique(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint")
+	return err != nil && (strings.Contains(err.Error(), "UNIQUE constraint") || strings.Contains(err.Error(), "duplicate key"))
+}
+
+// nameContains is the condition "name contains the argument" (case
+// sensitive, no wildcards): SQLite's instr, PostgreSQL's strpos.
+func (s *store) nameContains() string {
+	if s.db.Dialect() == sqldb.Postgres {
+		return `strpos(name, ?) > 0`
+	}
+	return `instr(name, ?) > 0`
 }
 
 // --- endpoints
@@ -110,7 +121,9 @@ func (s *store) updateEndpoint(ctx context.Context, e Endpoint, keepSecret bool)
 // it to another origin: the next request would carry it there.
 func secretStays(ctx context.Context, tx *sqldb.Tx, e Endpoint) error {
 	var body, sealed string
-	err := tx.QueryRow(ctx, `SELECT body, secret FROM repl_endpoints WHERE id = ?`, e.ID).Scan(&body, &sealed)
+	// Locked: an update moving the endpoint elsewhere with a new password
+	// must not commit between this check and the update keeping it.
+	err := tx.QueryRow(ctx, `SELECT body, secret FROM repl_endpoints WHERE id = ?`+tx.ForUpdate(), e.ID).Scan(&body, &sealed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("%w: endpoint %d", ErrNotFound, e.ID)
 	}
@@ -130,6 +143,15 @@ func secretStays(ctx context.Context, tx *sqldb.Tx, e Endpoint) error {
 
 func (s *store) deleteEndpoint(ctx context.Context, id int64) error {
 	return s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		// The endpoint's row, locked, orders this against policies being
+		// given it (endpointExists): on PostgreSQL a policy committed
+		// after the count would fail the delete on the foreign key.
+		if err := lockEndpoint(ctx, tx, id); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("%w: endpoint %d", ErrNotFound, id)
+			}
+			return err
+		}
 		var n int
 		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM repl_policies WHERE remote_id = ?`, id).Scan(&n); err != nil {
 			return err
@@ -137,15 +159,33 @@ func (s *store) deleteEndpoint(ctx context.Context, id int64) error {
 		if n > 0 {
 			return fmt.Errorf("%w: endpoint %d is used by %d policies", ErrInUse, id, n)
 		}
-		res, err := tx.Exec(ctx, `DELETE FROM repl_endpoints WHERE id = ?`, id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("%w: endpoint %d", ErrNotFound, id)
-		}
-		return nil
+		_, err := tx.Exec(ctx, `DELETE FROM repl_endpoints WHERE id = ?`, id)
+		return err
 	})
+}
+
+// lockEndpoint locks endpoint id's row until tx ends (on PostgreSQL);
+// sql.ErrNoRows if there is none.
+func lockEndpoint(ctx context.Context, tx *sqldb.Tx, id int64) error {
+	return tx.QueryRow(ctx, `SELECT id FROM repl_endpoints WHERE id = ?`+tx.ForUpdate(), id).Scan(&id)
+}
+
+// lockPolicy locks policy id's row until tx ends (on PostgreSQL);
+// ErrNotFound if there is none.
+func lockPolicy(ctx context.Context, tx *sqldb.Tx, id int64) error {
+	err := tx.QueryRow(ctx, `SELECT id FROM repl_policies WHERE id = ?`+tx.ForUpdate(), id).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: policy %d", ErrNotFound, id)
+	}
+	return err
+}
+
+// runningExecutions counts the executions of policy id not finished.
+func runningExecutions(ctx context.Context, tx *sqldb.Tx, id int64) (int, error) {
+	var n int
+	err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM repl_executions WHERE policy_id = ? AND status IN (?, ?)`,
+		id, StatusPending, StatusInProgress).Scan(&n)
+	return n, err
 }
 
 // endpoint returns an endpoint; withSecret decrypts its password.
@@ -185,11 +225,11 @@ func (s *store) scanEndpoint(row scanner, withSecret bool) (*Endpoint, error) {
 
 func (s *store) endpoints(ctx context.Context, nameLike string, offset, limit int) ([]Endpoint, int, error) {
 	var total int
-	if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM repl_endpoints WHERE instr(name, ?) > 0`, nameLike).Scan(&total); err != nil {
+	if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM repl_endpoints WHERE `+s.nameContains(), nameLike).Scan(&total); err != nil {
 		return nil, 0, err
 	}
 	rows, err := s.db.Query(ctx, `SELECT id, body, secret, created_at, updated_at FROM repl_endpoints
-		WHERE instr(name, ?) > 0 ORDER BY id LIMIT ? OFFSET ?`, nameLike, limit, offset)
+		WHERE `+s.nameContains()+` ORDER BY id LIMIT ? OFFSET ?`, nameLike, limit, offset)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -233,15 +273,14 @@ func (s *store) createPolicy(ctx context.Context, p Policy) (int64, error) {
 	return id, err
 }
 
+// endpointExists checks that endpoint id exists and keeps it from being
+// deleted until tx ends.
 func endpointExists(ctx context.Context, tx *sqldb.Tx, id int64) error {
-	var n int
-	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM repl_endpoints WHERE id = ?`, id).Scan(&n); err != nil {
-		return err
-	}
-	if n == 0 {
+	err := lockEndpoint(ctx, tx, id)
+	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("%w: endpoint %d does not exist", ErrInvalid, id)
 	}
-	return nil
+	return err
 }
 
 func (s *store) updatePolicy(ctx context.Context, p Policy) error {
@@ -271,9 +310,13 @@ func (s *store) updatePolicy(ctx context.Context, p Policy) error {
 
 func (s *store) deletePolicy(ctx context.Context, id int64) error {
 	return s.db.Write(ctx, func(tx *sqldb.Tx) error {
-		var n int
-		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM repl_executions WHERE policy_id = ? AND status IN (?, ?)`,
-			id, StatusPending, StatusInProgress).Scan(&n); err != nil {
+		// Locked, so that no execution of it starts after the count
+		// (createExecution locks it too).
+		if err := lockPolicy(ctx, tx, id); err != nil {
+			return err
+		}
+		n, err := runningExecutions(ctx, tx, id)
+		if err != nil {
 			return err
 		}
 		if n > 0 {
@@ -316,11 +359,11 @@ func (s *store) policy(ctx context.Context, id int64) (*Policy, error) {
 
 func (s *store) policies(ctx context.Context, nameLike string, offset, limit int) ([]Policy, int, error) {
 	var total int
-	if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM repl_policies WHERE instr(name, ?) > 0`, nameLike).Scan(&total); err != nil {
+	if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM repl_policies WHERE `+s.nameContains(), nameLike).Scan(&total); err != nil {
 		return nil, 0, err
 	}
 	rows, err := s.db.Query(ctx, `SELECT id, body, created_at, updated_at FROM repl_policies
-		WHERE instr(name, ?) > 0 ORDER BY id LIMIT ? OFFSET ?`, nameLike, limit, offset)
+		WHERE `+s.nameContains()+` ORDER BY id LIMIT ? OFFSET ?`, nameLike, limit, offset)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -339,6 +382,19 @@ func (s *store) policies(ctx context.Context, nameLike string, offset, limit int
 // --- executions
 
 func (s *store) createExecution(ctx context.Context, policyID int64, trig TriggerType, request []item) (int64, error) {
+	var id int64
+	err := s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		if err := lockPolicy(ctx, tx, policyID); err != nil {
+			return err
+		}
+		var err error
+		id, err = s.insertExecution(ctx, tx, policyID, trig, request)
+		return err
+	})
+	return id, err
+}
+
+func (s *store) insertExecution(ctx context.Context, tx *sqldb.Tx, policyID int64, trig TriggerType, request []item) (int64, error) {
 	req := ""
 	if request != nil {
 		b, err := json.Marshal(request)
@@ -348,11 +404,64 @@ func (s *store) createExecution(ctx context.Context, policyID int64, trig Trigge
 		req = string(b)
 	}
 	var id int64
-	err := s.db.Write(ctx, func(tx *sqldb.Tx) error {
-		return tx.QueryRow(ctx, `INSERT INTO repl_executions (policy_id, trigger, status, request, start_time)
-			VALUES (?, ?, ?, ?, ?) RETURNING id`, policyID, trig, StatusInProgress, req, ms(s.now())).Scan(&id)
-	})
+	err := tx.QueryRow(ctx, `INSERT INTO repl_executions (policy_id, trigger, status, request, start_time)
+		VALUES (?, ?, ?, ?, ?) RETURNING id`, policyID, trig, StatusInProgress, req, ms(s.now())).Scan(&id)
 	return id, err
+}
+
+const whyBusy = "the previous execution is still running"
+
+// claimTick starts the execution of a scheduled policy's tick, the time
+// its schedule named, unless a process claimed that tick before, the
+// policy is no longer scheduled on cron, or an execution of it is still
+// running. It returns the new execution's id, or 0 and why not.
+//
+// Every process running the service runs the schedules: the claim (a
+// conditional update of fired_at under the policy's row lock) makes one
+// of them start a tick's execution, and the check of the stored policy
+// makes a process whose schedule is stale (changed in another process)
+// start nothing.
+func (s *store) claimTick(ctx context.Context, policyID int64, cron string, tick time.Time) (id int64, why string, err error) {
+	err = s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		id, why = 0, ""
+		var body string
+		err := tx.QueryRow(ctx, `SELECT body FROM repl_policies WHERE id = ?`+tx.ForUpdate(), policyID).Scan(&body)
+		if errors.Is(err, sql.ErrNoRows) {
+			why = "the policy is gone"
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var p Policy
+		if err := json.Unmarshal([]byte(body), &p); err != nil {
+			return fmt.Errorf("replicate: policy %d: %w", policyID, err)
+		}
+		if !p.Enabled || p.Trigger != TriggerScheduled || p.Cron != cron {
+			why = "the policy's schedule changed"
+			return nil
+		}
+		res, err := tx.Exec(ctx, `UPDATE repl_policies SET fired_at = ? WHERE id = ? AND fired_at < ?`,
+			tick.UnixNano(), policyID, tick.UnixNano())
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			why = "another process claimed the tick"
+			return err
+		}
+		busy, err := runningExecutions(ctx, tx, policyID)
+		if err != nil {
+			return err
+		}
+		if busy > 0 {
+			why = whyBusy
+			return nil
+		}
+		id, err = s.insertExecution(ctx, tx, policyID, TriggerScheduled, nil)
+		return err
+	})
+	return id, why, err
 }
 
 func (s *store) setJob(ctx context.Context, execID, jobID int64) error {
@@ -385,9 +494,13 @@ type execRow struct {
 	jobID   int64
 }
 
+// execCols counts tasks by status with COUNT(CASE ...), not SUM of a
+// comparison (PostgreSQL does not add booleans), and casts the sum of
+// bytes (NUMERIC on PostgreSQL) back to BIGINT.
 const execCols = `e.id, e.policy_id, e.trigger, e.status, e.status_text, e.request, e.listed, e.job_id, e.start_time, e.end_time,
-	COUNT(t.id), COALESCE(SUM(t.status = 'Succeed'), 0), COALESCE(SUM(t.status = 'Failed'), 0),
-	COALESCE(SUM(t.status IN ('InProgress', 'Pending')), 0), COALESCE(SUM(t.status = 'Stopped'), 0), COALESCE(SUM(t.bytes), 0)`
+	COUNT(t.id), COUNT(CASE WHEN t.status = 'Succeed' THEN 1 END), COUNT(CASE WHEN t.status = 'Failed' THEN 1 END),
+	COUNT(CASE WHEN t.status IN ('InProgress', 'Pending') THEN 1 END), COUNT(CASE WHEN t.status = 'Stopped' THEN 1 END),
+	CAST(COALESCE(SUM(t.bytes), 0) AS BIGINT)`
 
 func scanExec(row scanner) (*execRow, error) {
 	var (
@@ -412,7 +525,13 @@ func (s *store) execution(ctx context.Context, id int64) (*execRow, error) {
 }
 
 func (s *store) executions(ctx context.Context, policyID int64, status Status, offset, limit int) ([]Execution, int, error) {
-	where, args := `WHERE (? = 0 OR e.policy_id = ?) AND (? = '' OR e.status = ?)`, []any{policyID, policyID, status, status}
+	where, args := `WHERE 1 = 1`, []any{}
+	if policyID != 0 {
+		where, args = where+` AND e.policy_id = ?`, append(args, policyID)
+	}
+	if status != "" {
+		where, args = where+` AND e.status = ?`, append(args, status)
+	}
 	var total int
 	if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM repl_executions e `+where, args...).Scan(&total); err != nil {
 		return nil, 0, err
@@ -458,8 +577,10 @@ func (s *store) running(ctx context.Context) ([]int64, error) {
 // addTasks creates the tasks of an execution and marks it listed, once.
 func (s *store) addTasks(ctx context.Context, execID int64, items []item) error {
 	return s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		// Locked: two workers of one execution (a resumed one; a job
+		// River rescued while it still ran) list its tasks once.
 		var listed bool
-		if err := tx.QueryRow(ctx, `SELECT listed FROM repl_executions WHERE id = ?`, execID).Scan(&listed); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT listed FROM repl_executions WHERE id = ?`+tx.ForUpdate(), execID).Scan(&listed); err != nil {
 			return err
 		}
 		if listed {
