@@ -436,10 +436,15 @@ func TestExecutionEndToEnd(t *testing.T) {
 		_, err = e.svc.TaskLog(ctx, other, ex.ID, ts[0].ID)
 		assert.ErrorIs(t, err, core.ErrNotFound)
 
-		// The notifier heard of the execution, not of the dry run.
-		e.mu.Lock()
-		notified := append([]retention.Summary(nil), e.notified...)
-		e.mu.Unlock()
+		// The notifier heard of the execution, not of the dry run. It is
+		// told after the execution's end is recorded, which wait saw.
+		var notified []retention.Summary
+		require.Eventually(t, func() bool {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			notified = append([]retention.Summary(nil), e.notified...)
+			return len(notified) > 0
+		}, 10*time.Second, 10*time.Millisecond)
 		require.Len(t, notified, 1)
 		n := notified[0]
 		assert.Equal(t, ex.ID, n.ExecutionID)
