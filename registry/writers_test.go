@@ -1,7 +1,9 @@
 package registry
 
 import (
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"sync"
 	"testing"
@@ -10,6 +12,9 @@ import (
 	"github.com/opencontainers/go-digest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/berthlabs/berth/sqldb"
+	"github.com/berthlabs/berth/storage/memory"
 )
 
 // Races between writers. On SQLite writers take turns; on PostgreSQL they
@@ -155,38 +160,50 @@ func testGCUntaggedRacingATag(t *testing.T) {
 // Write runs a transaction again when PostgreSQL aborts it for a
 // deadlock; a run's counts are those of the attempt that committed.
 func TestGCCountsOnceWhenRetried(t *testing.T) {
-	onEngine(t, postgres, func(t *testing.T) {
-		ctx := t.Context()
-		tr := newTestRegistry(t)
-		a, b := tr.pushBlob("lib/app", randomBytes(10)).String(), tr.pushBlob("lib/app", randomBytes(10)).String()
-		a, b = min(a, b), max(a, b) // the run judges a, then b
-		pool, err := tr.rg.db.NewPool(ctx, 2)
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = pool.Close() })
-		// Another transaction holds b's queue entry and, once the run
-		// holds a's and waits for b's, asks for a's: a deadlock, which
-		// the run, waiting first, is told of.
-		other, err := pool.BeginTx(ctx, nil)
-		require.NoError(t, err)
-		defer func() { _ = other.Rollback() }()
-		lockEntry := `SELECT deleting FROM registry_gc_blobs WHERE digest = $1 FOR UPDATE`
-		_, err = other.ExecContext(ctx, lockEntry, b)
-		require.NoError(t, err)
-		done := make(chan GCResult)
-		go func() {
-			res, err := tr.rg.CollectGarbage(ctx, GCOptions{})
-			assert.NoError(t, err)
-			done <- res
-		}()
-		require.Eventually(t, func() bool {
-			var waiting int
-			err := pool.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_stat_activity
-				WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting)
-			return err == nil && waiting > 0
-		}, 10*time.Second, 10*time.Millisecond, "the run waits for b")
-		_, err = other.ExecContext(ctx, lockEntry, a)
-		require.NoError(t, err, "the run's transaction was the one aborted")
-		require.NoError(t, other.Commit())
-		assert.Equal(t, GCResult{Deferred: 2}, <-done, "both fresh, each counted once")
-	})
+	ctx := t.Context()
+	// PostgreSQL aborts the waiter whose deadlock_timeout expires first
+	// with the cycle closed. The run's sessions check after 2 s and the
+	// other transaction's only after a minute, so the run is the one
+	// aborted however slow the machine (the other closes the cycle within
+	// the run's 2 s).
+	db, err := sqldb.OpenPostgres(ctx, pg.Database(t)+"&deadlock_timeout=2s")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	rg, err := New(ctx, memory.New(), db, WithLogger(slog.New(slog.NewTextHandler(testLog(t), nil))))
+	require.NoError(t, err)
+	srv := httptest.NewServer(rg)
+	t.Cleanup(srv.Close)
+	tr := &testRegistry{t: t, rg: rg, srv: srv}
+	a, b := tr.pushBlob("lib/app", randomBytes(10)).String(), tr.pushBlob("lib/app", randomBytes(10)).String()
+	a, b = min(a, b), max(a, b) // the run judges a, then b
+	pool, err := db.NewPool(ctx, 2)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = pool.Close() })
+	// Another transaction holds b's queue entry and, once the run
+	// holds a's and waits for b's, asks for a's: a deadlock, which
+	// the run is told of.
+	other, err := pool.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	defer func() { _ = other.Rollback() }()
+	_, err = other.ExecContext(ctx, `SET LOCAL deadlock_timeout = '60s'`)
+	require.NoError(t, err)
+	lockEntry := `SELECT deleting FROM registry_gc_blobs WHERE digest = $1 FOR UPDATE`
+	_, err = other.ExecContext(ctx, lockEntry, b)
+	require.NoError(t, err)
+	done := make(chan GCResult)
+	go func() {
+		res, err := tr.rg.CollectGarbage(ctx, GCOptions{})
+		assert.NoError(t, err)
+		done <- res
+	}()
+	require.Eventually(t, func() bool {
+		var waiting int
+		err := pool.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting)
+		return err == nil && waiting > 0
+	}, 10*time.Second, 10*time.Millisecond, "the run waits for b")
+	_, err = other.ExecContext(ctx, lockEntry, a)
+	require.NoError(t, err, "the run's transaction was the one aborted")
+	require.NoError(t, other.Commit())
+	assert.Equal(t, GCResult{Deferred: 2}, <-done, "both fresh, each counted once")
 }
