@@ -38,6 +38,8 @@ func cli(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case len(args) > 0 && args[0] == "check":
 		return checkCmd(args[1:], stdout, stderr)
+	case len(args) > 0 && args[0] == "migrate-to":
+		return migrateToCmd(args[1:], stdout, stderr)
 	case len(args) > 0 && args[0] == "migrate":
 		return serveCmd("server migrate", args[1:], stderr)
 	case len(args) > 1 && args[0] == "config" && args[1] == "print":
@@ -51,6 +53,9 @@ const usage = `usage:
   server config print [flags]                   print the effective configuration (secrets masked)
   server migrate [flags]                        bring the database up to this binary's schema, then exit
                                                 (before a rolling upgrade of scale-out nodes)
+  server migrate-to -from DIR [flags]           move a stopped embedded server's data directory DIR into
+                                                the scale-out store the flags name (database.url,
+                                                storage.s3.*, secret_key_file = DIR/secret.key)
   server check [flags] [-requeue-garbage]       verify a stopped server's store: -data dir, or the
                                                 database.url and storage.s3 of scale-out (and queue
                                                 what nothing references for the next GC)
@@ -111,6 +116,37 @@ func serveCmd(name string, args []string, stderr io.Writer) int {
 		log.Error("berth stopped", "err", err)
 		return 1
 	}
+	return 0
+}
+
+func migrateToCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("server migrate-to", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	from := fs.String("from", "", "data directory of the stopped embedded server to move")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage, "\nflags:\n")
+		fs.PrintDefaults()
+	}
+	cfg, err := server.LoadConfig(fs, args, os.Environ())
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	} else if err != nil || *from == "" {
+		fmt.Fprintln(stderr, "berth migrate-to: -from DIR and the target's database.url are required", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	rep, err := server.MigrateTo(ctx, *from, cfg, log)
+	if err != nil {
+		fmt.Fprintln(stderr, "berth migrate-to:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "moved %d tables (%d rows) and %d blobs (%d bytes)\n", rep.Tables, rep.Rows, rep.Blobs, rep.BlobBytes)
+	for _, s := range rep.Skipped {
+		fmt.Fprintln(stdout, "  not moved:", s)
+	}
+	fmt.Fprintln(stdout, "verify with: server check and the same flags")
 	return 0
 }
 

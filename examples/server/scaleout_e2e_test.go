@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -218,4 +219,62 @@ func TestScaleOutScheduleFiresOnce(t *testing.T) {
 	elapsed := time.Since(closed)
 	assert.LessOrEqual(t, len(runs), int(elapsed/(2*time.Second))+2, "at most one run per tick")
 	t.Logf("%d scheduled runs in %v after the first node closed", len(runs), elapsed.Round(time.Millisecond))
+}
+
+// An embedded installation moved into PostgreSQL and S3 (server
+// migrate-to) serves the same users, projects, robots and images from a
+// scale-out node; new rows get new ids; the check finds the store whole.
+func TestMigrateToScaleOut(t *testing.T) {
+	var dir string
+	a := startE2EApp(t, func(cfg *server.Config) { dir = cfg.DataDir })
+	e2eCreateUser(t, a, "alice", "Alice-password-1")
+	e2eCreateProject(t, a, "team", false)
+	e2eAddUserMember(t, a, "team", "alice", 2)
+	dgst := e2ePushRandom(t, a, "team/app:v1")
+	robot := e2eJSON[api.RobotCreated](t, e2eAdmin(t, a, http.MethodPost, "/robots", api.RobotCreate{Name: "ci", Level: "project",
+		Permissions: []api.RobotPermission{{Kind: "project", Namespace: "team",
+			Access: []api.RobotAccess{{Resource: "repository", Action: "pull"}}}}}, http.StatusCreated))
+	team := e2eJSON[api.Project](t, e2eAdmin(t, a, http.MethodGet, "/projects/team", nil, http.StatusOK))
+	a.srv.Close()
+	require.NoError(t, a.Close(context.Background()))
+
+	so := newScaleOut(t)
+	so.secretFile = filepath.Join(dir, "secret.key") // what the source sealed with
+	cfg := server.DefaultConfig()
+	cfg.AdminPassword, cfg.Trivy.Enabled = "another-password-1", false
+	so.configure(&cfg)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	rep, err := server.MigrateTo(t.Context(), dir, cfg, log)
+	require.NoError(t, err)
+	t.Logf("moved %d tables, %d rows, %d blobs; skipped %v", rep.Tables, rep.Rows, rep.Blobs, rep.Skipped)
+	assert.Positive(t, rep.Blobs)
+	_, err = server.MigrateTo(t.Context(), dir, cfg, log)
+	assert.ErrorContains(t, err, "not empty", "never merged into a used database")
+
+	var out strings.Builder
+	ok, err := server.Check(t.Context(), cfg, false, &out, log)
+	require.NoError(t, err)
+	assert.True(t, ok, "%s", out.String())
+
+	n := so.startNodes(t, 1, nil)[0]
+	// The source's admin password, not the target's configured one: the
+	// accounts came along.
+	moved := e2eJSON[api.Project](t, e2eAdmin(t, n, http.MethodGet, "/projects/team", nil, http.StatusOK))
+	assert.Equal(t, team.ProjectID, moved.ProjectID, "the project keeps its id")
+	_, granted := e2eToken(t, n, "alice", "Alice-password-1", "repository:team/app:pull,push")
+	assert.ElementsMatch(t, []string{"pull", "push"}, granted, "alice is still a developer")
+	tok, _ := e2eToken(t, n, robot.Name, robot.Secret, "repository:team/app:pull")
+	r := e2eDo(t, n, "", "", http.MethodGet, "/v2/team/app/manifests/v1", nil, "Authorization", "Bearer "+tok, "Accept", v1.MediaTypeImageManifest)
+	require.Equal(t, http.StatusOK, r.status, "%s", r)
+	assert.Equal(t, dgst.String(), digest.FromBytes(r.body).String())
+	var m v1.Manifest
+	require.NoError(t, json.Unmarshal(r.body, &m))
+	for _, l := range append(m.Layers, m.Config) {
+		r := e2eDo(t, n, "", "", http.MethodGet, "/v2/team/app/blobs/"+l.Digest.String(), nil, "Authorization", "Bearer "+tok)
+		require.Equal(t, http.StatusOK, r.status, "%s", r)
+		assert.Equal(t, l.Digest, digest.FromBytes(r.body))
+	}
+	e2eCreateProject(t, n, "fresh", false)
+	fresh := e2eJSON[api.Project](t, e2eAdmin(t, n, http.MethodGet, "/projects/fresh", nil, http.StatusOK))
+	assert.Greater(t, fresh.ProjectID, team.ProjectID, "new ids come after the moved ones")
 }
