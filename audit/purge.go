@@ -57,8 +57,13 @@ func (s *Store) purgeBatched(ctx context.Context, olderThan time.Time, actions [
 				return err
 			}
 			var n int64
-			err := s.db.Write(ctx, func(tx *sqldb.Tx) error {
-				res, err := tx.Exec(ctx, del, append(args, batch)...)
+			// A stop (ctx cancelled) takes effect between batches: one
+			// cancelled during its commit could have committed while
+			// reporting an error, and its entries would go uncounted.
+			// Each batch is short, and the statement timeout bounds it.
+			bctx := context.WithoutCancel(ctx)
+			err := s.db.Write(bctx, func(tx *sqldb.Tx) error {
+				res, err := tx.Exec(bctx, del, append(args, batch)...)
 				if err != nil {
 					return err
 				}
