@@ -128,10 +128,14 @@ func migrateToCmd(args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	cfg, err := server.LoadConfig(fs, args, os.Environ())
-	if errors.Is(err, flag.ErrHelp) {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
 		return 0
-	} else if err != nil || *from == "" {
-		fmt.Fprintln(stderr, "berth migrate-to: -from DIR and the target's database.url are required", err)
+	case err != nil:
+		fmt.Fprintln(stderr, "berth migrate-to:", err)
+		return 2
+	case *from == "":
+		fmt.Fprintln(stderr, "berth migrate-to: -from DIR (the stopped embedded server's data directory) is required")
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
