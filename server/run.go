@@ -11,9 +11,12 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/opencontainers/go-digest"
+
 	"github.com/berthlabs/berth/jobs"
 	"github.com/berthlabs/berth/registry"
 	"github.com/berthlabs/berth/sqldb"
+	"github.com/berthlabs/berth/storage"
 )
 
 // Run serves the server on Config.Addr until ctx ends: see Serve.
@@ -106,11 +109,22 @@ func (s *Server) openJobs(ctx context.Context, cfg Config, log *slog.Logger) (*A
 	return &Assembly{ctx: ctx, cfg: cfg, log: log, st: s.st, id: s.id, workers: ws, runner: runner}, nil
 }
 
-func health(db *sqldb.DB) http.HandlerFunc {
+// healthProbe is a digest no blob has: asking the store for it proves the
+// store answers (an unknown blob is an answer).
+var healthProbe = digest.FromString("berth health probe")
+
+// health answers 200 while the database and the blob store answer (a
+// readiness check: a load balancer stops sending requests to a node that
+// cannot reach either), 503 naming the one that does not.
+func health(db *sqldb.DB, blobs storage.Blobs) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var one int
 		if err := db.QueryRow(r.Context(), `SELECT 1`).Scan(&one); err != nil {
 			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		if _, err := blobs.Stat(r.Context(), healthProbe); err != nil && !errors.Is(err, storage.ErrBlobUnknown) {
+			http.Error(w, "blob storage unavailable", http.StatusServiceUnavailable)
 			return
 		}
 		w.Header().Set("Content-Type", "text/plain")

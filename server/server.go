@@ -267,7 +267,7 @@ func (s *Server) mount(a *Assembly, cfg Config, log *slog.Logger) error {
 	}
 	mux.Handle("/v2/", m.instrument(s.st.reg))
 	mux.Handle("/v2", m.instrument(s.st.reg))
-	mux.HandleFunc("GET /healthz", health(s.st.db))
+	mux.HandleFunc("GET /healthz", health(s.st.db, s.st.blobs))
 	s.metrics = m.handler()
 	if cfg.MetricsAddr == "" {
 		mux.Handle("GET /metrics", adminOnly(s.id, s.metrics))
