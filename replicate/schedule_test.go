@@ -88,6 +88,16 @@ func TestScheduleTickStartsOneExecution(t *testing.T) {
 		for _, svc := range others {
 			waitFor(t, 5*time.Second, "the enabled schedule picked up", func() bool { return !svc.NextRun(pid).IsZero() })
 		}
+		// The enabled schedule may have started executions by now: stop it
+		// and let them finish before the policy can be deleted.
+		policy.Enabled = false
+		require.NoError(t, a.svc.UpdatePolicy(ctx, policy))
+		time.Sleep(1200 * time.Millisecond)
+		execs, _, err = a.svc.Executions(ctx, pid, "", core.Page{Limit: 100})
+		require.NoError(t, err)
+		for _, e := range execs {
+			waitExec(t, a.svc, e.ID, 30*time.Second)
+		}
 		require.NoError(t, a.svc.DeletePolicy(ctx, pid))
 	})
 }
