@@ -32,7 +32,8 @@ func (s *flakyStore) Stat(ctx context.Context, d digest.Digest) (int64, error) {
 }
 
 // /healthz is a readiness check: 503 while the blob store does not answer,
-// so a load balancer sends requests to the nodes that can serve them.
+// so a load balancer sends requests to the nodes that can serve them;
+// /livez (liveness) stays 200.
 func TestHealthzChecksTheBlobStore(t *testing.T) {
 	db, err := sqldb.OpenSQLiteMemory(t.Context())
 	require.NoError(t, err)
@@ -50,11 +51,17 @@ func TestHealthzChecksTheBlobStore(t *testing.T) {
 		s.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/healthz", nil))
 		return w
 	}
+	live := func() int {
+		w := httptest.NewRecorder()
+		s.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/livez", nil))
+		return w.Code
+	}
 	assert.Equal(t, http.StatusOK, get().Code)
 	store.down = true
 	w := get()
 	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
 	assert.Contains(t, w.Body.String(), "blob storage unavailable")
+	assert.Equal(t, http.StatusOK, live(), "/livez asks no dependency: an unready node is not restarted")
 	store.down = false
 	assert.Equal(t, http.StatusOK, get().Code)
 }

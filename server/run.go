@@ -113,6 +113,14 @@ func (s *Server) openJobs(ctx context.Context, cfg Config, log *slog.Logger) (*A
 // store answers (an unknown blob is an answer).
 var healthProbe = digest.FromString("berth health probe")
 
+// live answers a liveness probe: the process serves HTTP. It asks no
+// dependency, so an unreachable database makes a node unready (/healthz),
+// never restarted.
+func live(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
 // health answers 200 while the database and the blob store answer (a
 // readiness check: a load balancer stops sending requests to a node that
 // cannot reach either), 503 naming the one that does not.

@@ -244,7 +244,7 @@ func builtinFeatures(cfg Config, builtin BuiltinScanner) []Feature {
 }
 
 // mount builds the handler: the token service and the management API
-// (with auth), the features' routes, /v2/, /healthz and /metrics.
+// (with auth), the features' routes, /v2/, /healthz, /livez and /metrics.
 func (s *Server) mount(a *Assembly, cfg Config, log *slog.Logger) error {
 	m := newMetrics()
 	m.reg.MustRegister(a.metrics...)
@@ -268,6 +268,7 @@ func (s *Server) mount(a *Assembly, cfg Config, log *slog.Logger) error {
 	mux.Handle("/v2/", m.instrument(s.st.reg))
 	mux.Handle("/v2", m.instrument(s.st.reg))
 	mux.HandleFunc("GET /healthz", health(s.st.db, s.st.blobs))
+	mux.HandleFunc("GET /livez", live)
 	s.metrics = m.handler()
 	if cfg.MetricsAddr == "" {
 		mux.Handle("GET /metrics", adminOnly(s.id, s.metrics))

@@ -38,6 +38,12 @@ func cli(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case len(args) > 0 && args[0] == "check":
 		return checkCmd(args[1:], stdout, stderr)
+	case len(args) > 0 && args[0] == "backup":
+		return backupCmd(args[1:], stdout, stderr)
+	case len(args) > 0 && args[0] == "restore":
+		return restoreCmd(args[1:], stdout, stderr)
+	case len(args) > 0 && args[0] == "selftest":
+		return selftestCmd(args[1:], stdout, stderr)
 	case len(args) > 0 && args[0] == "migrate-to":
 		return migrateToCmd(args[1:], stdout, stderr)
 	case len(args) > 0 && args[0] == "migrate":

@@ -1,0 +1,3 @@
+module github.com/berthlabs/berth/deploy/image
+
+go 1.26.0
