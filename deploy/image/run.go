@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+
+	"github.com/berthlabs/berth/auth/token"
+	"github.com/berthlabs/berth/deploy/image/internal/assemble"
+	"github.com/berthlabs/berth/deploy/image/internal/gobuild"
+	"github.com/berthlabs/berth/deploy/image/internal/publish"
+	"github.com/berthlabs/berth/deploy/image/internal/sbom"
+)
+
+// options is the command line.
+type options struct {
+	src, pkg           string
+	platforms          []string
+	out, push          string
+	signKey            string
+	sbom               bool
+	plainHTTP          bool
+	username, password string
+	version, revision  string
+	epoch              *time.Time // nil: SOURCE_DATE_EPOCH, else the commit time, else 0
+}
+
+// result is what run made.
+type result struct {
+	Index  v1.Hash
+	Pushed publish.Result
+}
+
+// run builds the image index and writes or pushes it.
+func run(ctx context.Context, o options, log io.Writer) (result, error) {
+	if o.out == "" && o.push == "" {
+		return result{}, errors.New("nothing to do: give -out DIR and/or -push REF")
+	}
+	if o.signKey != "" && o.push == "" {
+		return result{}, errors.New("-sign-key signs a pushed image: give -push too")
+	}
+	key, err := loadKey(o.signKey)
+	if err != nil {
+		return result{}, err
+	}
+	if o.src == "" {
+		if o.src, err = workspaceRoot(); err != nil {
+			return result{}, err
+		}
+	}
+	meta, err := metaOf(ctx, o)
+	if err != nil {
+		return result{}, err
+	}
+	work, err := os.MkdirTemp("", "berth-image-")
+	if err != nil {
+		return result{}, err
+	}
+	defer os.RemoveAll(work)
+
+	var images []v1.Image
+	var firstBinary string
+	for _, p := range o.platforms {
+		arch, ok := strings.CutPrefix(strings.TrimSpace(p), "linux/")
+		if !ok || arch == "" || strings.ContainsAny(arch, "/ ") {
+			return result{}, fmt.Errorf("platform %q: want linux/<arch>", p)
+		}
+		t := gobuild.Target{Dir: o.src, Package: o.pkg, Arch: arch, Output: filepath.Join(work, "berth-"+arch), Experiment: "jsonv2"}
+		fmt.Fprintf(log, "building %s: %s go %s\n", p, strings.Join(t.Env(), " "), strings.Join(t.Args(), " "))
+		start := time.Now()
+		if err := gobuild.Build(ctx, t); err != nil {
+			return result{}, err
+		}
+		bin, err := os.ReadFile(t.Output)
+		if err != nil {
+			return result{}, err
+		}
+		img, err := assemble.Image(bin, arch, meta)
+		if err != nil {
+			return result{}, err
+		}
+		d, err := img.Digest()
+		if err != nil {
+			return result{}, err
+		}
+		fmt.Fprintf(log, "%s: %s (%d MB binary, %s)\n", p, d, len(bin)>>20, time.Since(start).Round(time.Second))
+		images = append(images, img)
+		if firstBinary == "" {
+			firstBinary = t.Output
+		}
+	}
+	idx, err := assemble.Index(images, meta)
+	if err != nil {
+		return result{}, err
+	}
+	var res result
+	if res.Index, err = idx.Digest(); err != nil {
+		return result{}, err
+	}
+	fmt.Fprintf(log, "index %s\n", res.Index)
+	if o.out != "" {
+		if err := writeLayout(o.out, idx, o.version); err != nil {
+			return result{}, err
+		}
+		fmt.Fprintf(log, "wrote OCI layout %s\n", o.out)
+	}
+	if o.push == "" {
+		return res, nil
+	}
+	popts := []publish.Option{publish.WithAuth(o.auth())}
+	if o.plainHTTP {
+		popts = append(popts, publish.WithPlainHTTP())
+	}
+	if key != nil {
+		popts = append(popts, publish.WithSigner(key))
+	}
+	if o.sbom {
+		doc, err := sbom.FromBinary(firstBinary, meta.Created)
+		if err != nil {
+			return result{}, err
+		}
+		popts = append(popts, publish.WithSBOM(doc, sbom.MediaType))
+	}
+	if res.Pushed, err = publish.Push(ctx, idx, o.push, popts...); err != nil {
+		return result{}, err
+	}
+	fmt.Fprintf(log, "pushed %s@%s (%d signatures, SBOM %s)\n", o.push, res.Index, len(res.Pushed.Signatures), res.Pushed.SBOM)
+	return res, nil
+}
+
+// writeLayout writes idx as the only entry of an OCI layout at dir.
+func writeLayout(dir string, idx v1.ImageIndex, version string) error {
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		return fmt.Errorf("OCI layout %s: %w", dir, err)
+	}
+	if err := p.AppendIndex(idx, layout.WithAnnotations(map[string]string{
+		"org.opencontainers.image.ref.name": version})); err != nil {
+		return fmt.Errorf("OCI layout %s: %w", dir, err)
+	}
+	return nil
+}
+
+func (o options) auth() authn.Authenticator {
+	if o.username != "" {
+		return &authn.Basic{Username: o.username, Password: o.password}
+	}
+	return authFromKeychain(o.push)
+}
+
+// loadKey reads the signing key, nil when none is given.
+func loadKey(path string) (crypto.Signer, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("-sign-key: %w", err)
+	}
+	k, err := token.ParseKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("-sign-key %s: %w (want an unencrypted PEM private key: PKCS#8, EC or RSA)", path, err)
+	}
+	return k, nil
+}
+
+// workspaceRoot is the nearest directory at or above the working
+// directory holding go.work.
+func workspaceRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.work above the working directory: give -src, the repository root")
+		}
+		dir = parent
+	}
+}
+
+// metaOf fills the labels and the time every file and config carries.
+func metaOf(ctx context.Context, o options) (assemble.Meta, error) {
+	m := assemble.Meta{Version: o.version, Revision: o.revision}
+	if m.Revision == "" {
+		m.Revision = git(ctx, o.src, "rev-parse", "HEAD")
+	}
+	switch {
+	case o.epoch != nil:
+		m.Created = *o.epoch
+	case os.Getenv("SOURCE_DATE_EPOCH") != "":
+		s, err := strconv.ParseInt(os.Getenv("SOURCE_DATE_EPOCH"), 10, 64)
+		if err != nil {
+			return m, fmt.Errorf("SOURCE_DATE_EPOCH %q: want seconds since 1970: %w", os.Getenv("SOURCE_DATE_EPOCH"), err)
+		}
+		m.Created = time.Unix(s, 0)
+	default:
+		if s, err := strconv.ParseInt(git(ctx, o.src, "log", "-1", "--format=%ct"), 10, 64); err == nil {
+			m.Created = time.Unix(s, 0)
+		}
+	}
+	return m, nil
+}
+
+// git runs git in dir and returns its trimmed output, "" on any failure
+// (a source tree need not be a checkout).
+func git(ctx context.Context, dir string, args ...string) string {
+	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...)
+	out, err := cmd.Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
