@@ -65,6 +65,9 @@ const usage = `usage:
   server check [flags] [-requeue-garbage]       verify a stopped server's store: -data dir, or the
                                                 database.url and storage.s3 of scale-out (and queue
                                                 what nothing references for the next GC)
+  server selftest -url URL [-username U] [-password-file F] [-repository R] [-insecure]
+                                                push a tiny image, pull it back, compare and delete it
+                                                (the Helm chart's test; password also from $BERTH_SELFTEST_PASSWORD)
 Configuration comes from -config FILE, then BERTH_<KEY> variables, then flags.
 `
 
