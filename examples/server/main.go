@@ -68,6 +68,9 @@ const usage = `usage:
   server selftest -url URL [-username U] [-password-file F] [-repository R] [-insecure]
                                                 push a tiny image, pull it back, compare and delete it
                                                 (the Helm chart's test; password also from $BERTH_SELFTEST_PASSWORD)
+  server backup -to DIR [flags]                 online backup of the embedded data directory (-data) into DIR;
+                                                again into the same DIR copies only new blobs (docs/backup.md)
+  server restore -from DIR -data NEW            rebuild a data directory NEW from a backup, verified
 Configuration comes from -config FILE, then BERTH_<KEY> variables, then flags.
 `
 
