@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -52,6 +54,10 @@ func run(ctx context.Context, o options, log io.Writer) (result, error) {
 	if o.signKey != "" && o.push == "" {
 		return result{}, errors.New("-sign-key signs a pushed image: give -push too")
 	}
+	arches, err := archesOf(o.platforms)
+	if err != nil {
+		return result{}, err
+	}
 	key, err := loadKey(o.signKey)
 	if err != nil {
 		return result{}, err
@@ -73,11 +79,8 @@ func run(ctx context.Context, o options, log io.Writer) (result, error) {
 
 	var images []v1.Image
 	var firstBinary string
-	for _, p := range o.platforms {
-		arch, ok := strings.CutPrefix(strings.TrimSpace(p), "linux/")
-		if !ok || arch == "" || strings.ContainsAny(arch, "/ ") {
-			return result{}, fmt.Errorf("platform %q: want linux/<arch>", p)
-		}
+	for i, arch := range arches {
+		p := o.platforms[i]
 		t := gobuild.Target{Dir: o.src, Package: o.pkg, Arch: arch, Output: filepath.Join(work, "berth-"+arch), Experiment: "jsonv2"}
 		fmt.Fprintf(log, "building %s: %s go %s\n", p, strings.Join(t.Env(), " "), strings.Join(t.Args(), " "))
 		start := time.Now()
@@ -160,6 +163,28 @@ func (o options) auth() authn.Authenticator {
 	}
 	return authFromKeychain(o.push)
 }
+
+// archesOf checks the platforms (linux/<arch>, each once) and returns
+// their architectures.
+func archesOf(platforms []string) ([]string, error) {
+	if len(platforms) == 0 {
+		return nil, errors.New("no platform to build")
+	}
+	arches := make([]string, len(platforms))
+	for i, p := range platforms {
+		arch, ok := strings.CutPrefix(p, "linux/")
+		if !ok || !archName.MatchString(arch) {
+			return nil, fmt.Errorf("platform %q: want linux/<arch>, as amd64 or arm64", p)
+		}
+		if slices.Contains(arches[:i], arch) {
+			return nil, fmt.Errorf("platform %q given twice", p)
+		}
+		arches[i] = arch
+	}
+	return arches, nil
+}
+
+var archName = regexp.MustCompile(`^[a-z0-9]{2,16}$`)
 
 // loadKey reads the signing key, nil when none is given.
 func loadKey(path string) (crypto.Signer, error) {
