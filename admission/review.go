@@ -1,0 +1,108 @@
+package admission
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// patchOp is one operation of an RFC 6902 JSON Patch.
+type patchOp struct {
+	Op    string `json:"op"`
+	Path  string `json:"path"`
+	Value string `json:"value"`
+}
+
+// Review decides one admission request: refused when any image it adds
+// is refused, with every refused image and its reason in the message.
+// With pin (the mutating path of a Reviewer made WithPinning), an allowed
+// response carries a JSON Patch pinning this registry's images named by
+// tag to the digest judged. Deletions, CONNECT and kinds holding no pod
+// template are allowed unjudged; dry runs are judged as real ones. An
+// error means the request itself is malformed.
+func (rv *Reviewer) Review(ctx context.Context, req *admissionv1.AdmissionRequest, pin bool) (*admissionv1.AdmissionResponse, error) {
+	resp := &admissionv1.AdmissionResponse{UID: req.UID, Allowed: true}
+	if req.Operation == admissionv1.Delete || req.Operation == admissionv1.Connect {
+		resp.Result = &metav1.Status{Message: fmt.Sprintf("berth does not review %s operations", req.Operation)}
+		return resp, nil
+	}
+	spec, pointer, ok, err := podSpecOf(req.Kind, req.Object.Raw)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || spec == nil {
+		resp.Result = &metav1.Status{Message: fmt.Sprintf("berth does not review %s: it holds no pod template", kindString(req.Kind))}
+		return resp, nil
+	}
+	unchanged := rv.oldImages(req)
+	var refused []string
+	var patch []patchOp
+	judged := map[string]verdict{}
+	for _, img := range imagesOf(spec, pointer) {
+		if unchanged[img.Image] {
+			continue // an update judges what it adds, not what already runs
+		}
+		v, seen := judged[img.Image]
+		if !seen {
+			v = rv.judge(ctx, img.Image)
+			judged[img.Image] = v
+			if v.Reason != "" {
+				refused = append(refused, describe(img.Image, v))
+				rv.log.InfoContext(ctx, "admission: image refused", "image", img.Image, "digest", v.Digest,
+					"kind", req.Kind.Kind, "namespace", req.Namespace, "name", req.Name, "reason", v.Reason)
+			}
+		}
+		if v.Pinned != "" && pin && rv.pin {
+			patch = append(patch, patchOp{Op: "replace", Path: img.Path, Value: v.Pinned})
+		}
+	}
+	if len(refused) > 0 {
+		resp.Allowed = false
+		resp.Result = &metav1.Status{Status: metav1.StatusFailure, Code: 403, Reason: metav1.StatusReasonForbidden,
+			Message: fmt.Sprintf("berth refused %d image(s): %s", len(refused), strings.Join(refused, "; "))}
+		return resp, nil
+	}
+	if len(patch) > 0 {
+		b, err := json.Marshal(patch)
+		if err != nil {
+			return nil, err
+		}
+		pt := admissionv1.PatchTypeJSONPatch
+		resp.Patch, resp.PatchType = b, &pt
+	}
+	return resp, nil
+}
+
+// oldImages are the images an update's old object already had.
+func (rv *Reviewer) oldImages(req *admissionv1.AdmissionRequest) map[string]bool {
+	if req.Operation != admissionv1.Update || len(req.OldObject.Raw) == 0 {
+		return nil
+	}
+	spec, pointer, ok, err := podSpecOf(req.Kind, req.OldObject.Raw)
+	if err != nil || !ok || spec == nil {
+		return nil
+	}
+	old := map[string]bool{}
+	for _, img := range imagesOf(spec, pointer) {
+		old[img.Image] = true
+	}
+	return old
+}
+
+func describe(image string, v verdict) string {
+	if v.Digest != "" {
+		return fmt.Sprintf("image %s (%s): %s", image, v.Digest, v.Reason)
+	}
+	return fmt.Sprintf("image %s: %s", image, v.Reason)
+}
+
+func kindString(k metav1.GroupVersionKind) string {
+	if k.Group == "" {
+		return k.Kind
+	}
+	return k.Kind + "." + k.Group
+}
