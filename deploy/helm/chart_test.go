@@ -360,6 +360,8 @@ func checkAdmissionCertManager(t *testing.T, objs []object) {
 	adm := cfg["admission"].(map[string]any)
 	assert.Equal(t, true, adm["enabled"])
 	assert.Equal(t, "deny", adm["other_registries"])
+	assert.Equal(t, []any{"registry.example.com", "r-berth.registry.svc:5000", "r-berth.registry.svc.cluster.local:5000"},
+		adm["registries"], "the Service's names are this berth's too")
 	assert.Equal(t, "/etc/berth/tls/tls.crt", cfg["tls"].(map[string]any)["cert_file"])
 	var sts appsv1.StatefulSet
 	decodeInto(t, find(t, objs, "StatefulSet", "r-berth"), &sts)

@@ -224,3 +224,22 @@ s3:
 	require.Equal(t, 0, code, out)
 	assert.Contains(t, out, "berth selftest: ok:")
 }
+
+// The server accepts the berth.yaml each values file renders: it refuses
+// unknown keys, so every key the chart writes is one the server has.
+func TestRenderedConfigLoads(t *testing.T) {
+	bin, err := serverBinary()
+	require.NoError(t, err)
+	for _, f := range append([]string{""}, ciValues(t)...) {
+		var vals []string
+		if f != "" {
+			vals = []string{f}
+		}
+		var cm corev1.ConfigMap
+		decodeInto(t, find(t, render(t, vals), "ConfigMap", "r-berth"), &cm)
+		file := filepath.Join(t.TempDir(), "berth.yaml")
+		require.NoError(t, os.WriteFile(file, []byte(cm.Data["berth.yaml"]), 0o600))
+		out, err := exec.CommandContext(t.Context(), bin, "config", "print", "-config", file).CombinedOutput()
+		require.NoError(t, err, "%s: server config print:\n%s", f, out)
+	}
+}

@@ -27,7 +27,10 @@ and data come from the container's environment (BERTH_ADDR, BERTH_DATA). */}}
 {{- end }}
 {{- if .Values.admission.enabled }}
 {{- $a := .Values.admission }}
-{{- $_ := set $cfg "admission" (dict "enabled" true "mutate" $a.mutate "registries" $a.registries "allow" $a.allow "deny" $a.deny "other_registries" $a.otherRegistries "cache_ttl" $a.cacheTTL) }}
+{{- /* Pods may name images by the Service's names too. */}}
+{{- $svc := printf "%s.%s.svc" (include "berth.fullname" .) .Release.Namespace }}
+{{- $registries := concat $a.registries (list (printf "%s:%v" $svc .Values.service.port) (printf "%s.cluster.local:%v" $svc .Values.service.port)) }}
+{{- $_ := set $cfg "admission" (dict "enabled" true "mutate" $a.mutate "registries" $registries "allow" $a.allow "deny" $a.deny "other_registries" $a.otherRegistries "cache_ttl" $a.cacheTTL) }}
 {{- end }}
 {{- toYaml $cfg }}
 {{- end }}
