@@ -76,6 +76,22 @@ type Config struct {
 	Labels      LabelsConfig      `yaml:"labels"`
 	AuditPurge  AuditPurgeConfig  `yaml:"audit_purge"`
 	ProxyCache  ProxyCacheConfig  `yaml:"proxy_cache"`
+	Admission   AdmissionConfig   `yaml:"admission"`
+}
+
+// AdmissionConfig configures the Kubernetes admission webhook (package
+// admission): POST /k8s/admission/validate and /k8s/admission/mutate.
+type AdmissionConfig struct {
+	Enabled bool `yaml:"enabled" help:"serve the Kubernetes admission webhook: POST /k8s/admission/validate and /k8s/admission/mutate (no login; the API server must reach it over TLS)"`
+	Mutate  bool `yaml:"mutate" help:"the mutating path rewrites this registry's repo:tag images to repo:tag@digest (the validate path works regardless)"`
+	// Registries are the names clients reach this server under, besides
+	// ExternalURL's host.
+	Registries []string `yaml:"registries" help:"host[:port] names under which clients reach this berth, besides external_url's host (e.g. berth.berth.svc:5000)"`
+	Allow      []string `yaml:"allow" help:"images of other registries admitted: glob patterns over host/path (e.g. docker.io/library/*, ghcr.io/acme/**)"`
+	Deny       []string `yaml:"deny" help:"images of other registries refused (deny wins over allow)"`
+	// OtherRegistries is allow or deny.
+	OtherRegistries string        `yaml:"other_registries" help:"images of other registries matching neither allow nor deny: allow or deny"`
+	CacheTTL        time.Duration `yaml:"cache_ttl" help:"how long an image's decision, and a tag's digest, is reused"`
 }
 
 // ProxyCacheConfig configures proxy cache projects: projects created with
@@ -223,5 +239,6 @@ func DefaultConfig() Config {
 		AuditPurge:  AuditPurgeConfig{Enabled: true},
 		ProxyCache: ProxyCacheConfig{Enabled: true, Timeout: 5 * time.Second, ServeDeletedTags: true,
 			MaxConcurrent: 32, RetentionDays: 7},
+		Admission: AdmissionConfig{OtherRegistries: "allow", CacheTTL: 30 * time.Second},
 	}
 }

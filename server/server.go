@@ -240,6 +240,9 @@ func builtinFeatures(cfg Config, builtin BuiltinScanner) []Feature {
 	if cfg.Retention.Enabled {
 		fs = append(fs, FeatureFunc(wireRetention))
 	}
+	if cfg.Admission.Enabled {
+		fs = append(fs, FeatureFunc(wireAdmission))
+	}
 	return fs
 }
 
