@@ -24,7 +24,14 @@
 // label change to a running pod is not refused because its image has
 // since become vulnerable). DELETE and CONNECT, and other kinds, are
 // allowed. Decisions (and tags' digests) are cached for a TTL, so a
-// review of known images answers from memory.
+// review of known images answers from memory; a signature or a scan
+// report added meanwhile, or a tag moved, takes effect after it.
+//
+// What the registry holds is judged: an image of a proxy cache project
+// that was never pulled through berth is not found, and refused, until
+// it is pulled once. The registry's Authorizer is not asked: whether the
+// pod's pull secret may pull the image is the node's business at pull
+// time; the webhook judges the image, not the credentials.
 //
 // The API server calls webhooks over HTTPS only, with no credentials, so
 // the endpoints need no login and answer nothing but the decision: serve

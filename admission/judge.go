@@ -84,6 +84,8 @@ func (rv *Reviewer) failure(ctx context.Context, image string, err error) string
 }
 
 // check asks the pull gate about repo@d as a node's pull would: the
+// decision is the digest's (the reference the gate sees is the digest,
+// what a pinned image pulls, so that one decision serves every tag): the
 // manifest and, for an index, each platform manifest right after it (as
 // a node pulls them, so that a gate allowing an index's children with it
 // decides the same).
