@@ -36,7 +36,11 @@
 // The API server calls webhooks over HTTPS only, with no credentials, so
 // the endpoints need no login and answer nothing but the decision: serve
 // berth with TLS (its tls settings) or behind a TLS-terminating Service,
-// and give the configuration the CA that signed the certificate. The
+// and give the configuration the CA that signed the certificate. A
+// decision names what it judged — a tag's digest, a refusal's reason
+// (CVE identifiers) — to whoever asks, for any repository: let only the
+// API server reach the paths (a NetworkPolicy, or an ingress that does
+// not route /k8s/) where private repositories' contents are secret. The
 // configuration the endpoints expect:
 //
 //	apiVersion: admissionregistration.k8s.io/v1

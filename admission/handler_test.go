@@ -3,6 +3,7 @@ package admission
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -67,6 +68,23 @@ func TestManyContainers(t *testing.T) {
 	assert.True(t, resp.Allowed)
 	assert.Equal(t, 2000, strings.Count(string(resp.Patch), `"op":"replace"`))
 	assert.Equal(t, int64(2), f.reg.resolves.Load(), "one tag and one digest resolved")
+}
+
+// A review naming more distinct images than any pod has is refused
+// unjudged.
+func TestTooManyImages(t *testing.T) {
+	f := newFixture()
+	images := make([]string, maxImages+1)
+	for i := range images {
+		images[i] = fmt.Sprintf("%s/library/app:v%d", host, i)
+	}
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPost, "/k8s/admission/validate",
+		bytes.NewReader(reviewOf(t, admissionv1.Create, podKind, pod(nil, images, nil), nil)))
+	f.reviewer(t).Validate().ServeHTTP(rec, req)
+	assert.Equal(t, http.StatusBadRequest, rec.Code)
+	assert.Contains(t, rec.Body.String(), "257 distinct images in one object: at most 256 are reviewed")
+	assert.Zero(t, f.reg.resolves.Load())
 }
 
 // FuzzReview feeds arbitrary bodies to the decoder and the reviewer:

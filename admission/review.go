@@ -38,11 +38,15 @@ func (rv *Reviewer) Review(ctx context.Context, req *admissionv1.AdmissionReques
 		resp.Result = &metav1.Status{Message: fmt.Sprintf("berth does not review %s: it holds no pod template", kindString(req.Kind))}
 		return resp, nil
 	}
+	images := imagesOf(spec, pointer)
+	if n := distinct(images); n > maxImages {
+		return nil, fmt.Errorf("%d distinct images in one object: at most %d are reviewed", n, maxImages)
+	}
 	unchanged := rv.oldImages(req)
 	var refused []string
 	var patch []patchOp
 	judged := map[string]verdict{}
-	for _, img := range imagesOf(spec, pointer) {
+	for _, img := range images {
 		if unchanged[img.Image] {
 			continue // an update judges what it adds, not what already runs
 		}
@@ -75,6 +79,19 @@ func (rv *Reviewer) Review(ctx context.Context, req *admissionv1.AdmissionReques
 		resp.Patch, resp.PatchType = b, &pt
 	}
 	return resp, nil
+}
+
+// maxImages bounds the distinct images of one reviewed object, so that
+// one request cannot make the registry resolve thousands (a pod has a
+// handful).
+const maxImages = 256
+
+func distinct(images []imageAt) int {
+	seen := map[string]bool{}
+	for _, img := range images {
+		seen[img.Image] = true
+	}
+	return len(seen)
 }
 
 // oldImages are the images an update's old object already had.

@@ -16,8 +16,9 @@ import (
 // by the allow and deny rules for other registries' images.
 //
 // The API server calls webhooks with no credentials, so the endpoints
-// need no login; they answer only the decision (and, with Mutate, the
-// digest of images the cluster names anyway). It calls them over HTTPS
+// need no login; they answer only the decision (the digest judged, a
+// refusal's reason — see package admission on keeping /k8s/ private to
+// the API server). It calls them over HTTPS
 // only: serve berth with TLS (Config.TLS) or behind a TLS-terminating
 // Service. /k8s/admission/mutate is mounted whether Mutate is on or not,
 // deciding like /validate; Mutate adds the patch pinning tags to digests,
