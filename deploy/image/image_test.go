@@ -78,6 +78,12 @@ func TestImage(t *testing.T) {
 	})
 
 	t.Run("berth's trust gate lets the signed image through and stops a copy", func(t *testing.T) {
+		// Each platform's manifest is signed too: a client resolving one
+		// by digest, before (or without) the index, passes the gate.
+		for _, d := range platformDigests(t, first.out) {
+			status, body := b.get(t, "/v2/berth/server/manifests/"+d.String(), ocispec.MediaTypeImageManifest)
+			assert.Equal(t, http.StatusOK, status, "%s: %s", d, body)
+		}
 		status, body := b.get(t, "/v2/berth/server/manifests/"+r1.Index.String(), ocispec.MediaTypeImageIndex)
 		assert.Equal(t, http.StatusOK, status, "%s", body)
 		out, err := b.runTool(t, crane, "copy", ref, b.host+"/berth/unsigned:test", "--insecure")
@@ -155,9 +161,8 @@ func requireSameFile(t *testing.T, a, b string) {
 	require.Equal(t, string(ab), string(bb))
 }
 
-// extractBinary reads /usr/bin/berth out of arch's image in the OCI
-// layout at dir, through go-containerregistry, into an executable file.
-func extractBinary(t *testing.T, dir, arch string) string {
+// layoutIndex is the image index the OCI layout at dir holds.
+func layoutIndex(t *testing.T, dir string) (v1.ImageIndex, *v1.IndexManifest) {
 	t.Helper()
 	p, err := layout.FromPath(dir)
 	require.NoError(t, err)
@@ -170,6 +175,22 @@ func extractBinary(t *testing.T, dir, arch string) string {
 	require.NoError(t, err)
 	im, err := idx.IndexManifest()
 	require.NoError(t, err)
+	return idx, im
+}
+
+func platformDigests(t *testing.T, dir string) []v1.Hash {
+	t.Helper()
+	_, im := layoutIndex(t, dir)
+	require.Len(t, im.Manifests, 2)
+	return []v1.Hash{im.Manifests[0].Digest, im.Manifests[1].Digest}
+}
+
+// extractBinary reads /usr/bin/berth out of arch's image in the OCI
+// layout at dir, through go-containerregistry, into an executable file.
+func extractBinary(t *testing.T, dir, arch string) string {
+	t.Helper()
+	idx, im := layoutIndex(t, dir)
+	var err error
 	var img v1.Image
 	for _, d := range im.Manifests {
 		if d.Platform != nil && d.Platform.Architecture == arch {
