@@ -49,3 +49,9 @@ func TestEpochFromEnvironment(t *testing.T) {
 	_, err = metaOf(t.Context(), options{src: t.TempDir()})
 	assert.ErrorContains(t, err, "SOURCE_DATE_EPOCH")
 }
+
+func TestCLIHelp(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	assert.Equal(t, 0, cli(t.Context(), []string{"-h"}, &stdout, &stderr))
+	assert.Contains(t, stderr.String(), "-sign-key")
+}
