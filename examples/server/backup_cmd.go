@@ -17,34 +17,20 @@ import (
 // backupCmd runs "server backup --to DIR [flags]": an online backup of
 // the data directory the flags name (server.Backup).
 func backupCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("server backup", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	to := fs.String("to", "", "backup directory (created; a second backup into it copies only new blobs)")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usage, "\nflags:\n")
-		fs.PrintDefaults()
-	}
-	cfg, err := server.LoadConfig(fs, args, os.Environ())
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return 0
-	case err != nil:
-		fmt.Fprintln(stderr, "berth backup:", err)
-		return 2
-	case *to == "":
-		fmt.Fprintln(stderr, "berth backup: -to DIR (the backup directory) is required")
-		return 2
+	cfg, to, code, ok := loadConfigDir("server backup", "to", "the backup directory; a second backup into it copies only new blobs", args, stderr)
+	if !ok {
+		return code
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	rep, err := server.Backup(ctx, cfg, *to, server.WithBackupLogger(log))
+	rep, err := server.Backup(ctx, cfg, to, server.WithBackupLogger(log))
 	if err != nil {
 		fmt.Fprintln(stderr, "berth", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "backup %s written to %s: %d blobs (%d bytes): %d new (%d bytes), %d already there; %d files; %d snapshot(s)\n",
-		rep.Generation, *to, rep.Blobs, rep.BlobBytes, rep.NewBlobs, rep.NewBytes, rep.ReusedBlobs, rep.Files, rep.Snapshots)
+		rep.Generation, to, rep.Blobs, rep.BlobBytes, rep.NewBlobs, rep.NewBytes, rep.ReusedBlobs, rep.Files, rep.Snapshots)
 	for _, n := range rep.Notes {
 		fmt.Fprintln(stdout, "  note:", n)
 	}

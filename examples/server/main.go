@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/berthlabs/berth/server"
@@ -77,8 +78,18 @@ Configuration comes from -config FILE, then BERTH_<KEY> variables, then flags.
 // loadConfig parses a command line into a configuration; ok false means
 // exit with code.
 func loadConfig(name string, args []string, stderr io.Writer) (cfg server.Config, code int, ok bool) {
+	cfg, _, code, ok = loadConfigDir(name, "", "", args, stderr)
+	return cfg, code, ok
+}
+
+// loadConfigDir is loadConfig with one more flag, -dirFlag, naming a
+// directory the command requires (with dirFlag "", none).
+func loadConfigDir(name, dirFlag, dirHelp string, args []string, stderr io.Writer) (cfg server.Config, dir string, code int, ok bool) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	if dirFlag != "" {
+		fs.StringVar(&dir, dirFlag, "", dirHelp)
+	}
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage, "\nflags:\n")
 		fs.PrintDefaults()
@@ -86,12 +97,15 @@ func loadConfig(name string, args []string, stderr io.Writer) (cfg server.Config
 	cfg, err := server.LoadConfig(fs, args, os.Environ())
 	switch {
 	case errors.Is(err, flag.ErrHelp):
-		return cfg, 0, false
+		return cfg, "", 0, false
 	case err != nil:
-		fmt.Fprintln(stderr, "berth:", err)
-		return cfg, 2, false
+		fmt.Fprintf(stderr, "berth %s: %v\n", strings.TrimPrefix(name, "server "), err)
+		return cfg, "", 2, false
+	case dirFlag != "" && dir == "":
+		fmt.Fprintf(stderr, "berth %s: -%s DIR (%s) is required\n", strings.TrimPrefix(name, "server "), dirFlag, dirHelp)
+		return cfg, "", 2, false
 	}
-	return cfg, 0, true
+	return cfg, dir, 0, true
 }
 
 // serveCmd serves, or with name "server migrate" brings the database up to
@@ -132,28 +146,14 @@ func serveCmd(name string, args []string, stderr io.Writer) int {
 }
 
 func migrateToCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("server migrate-to", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	from := fs.String("from", "", "data directory of the stopped embedded server to move")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usage, "\nflags:\n")
-		fs.PrintDefaults()
-	}
-	cfg, err := server.LoadConfig(fs, args, os.Environ())
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return 0
-	case err != nil:
-		fmt.Fprintln(stderr, "berth migrate-to:", err)
-		return 2
-	case *from == "":
-		fmt.Fprintln(stderr, "berth migrate-to: -from DIR (the stopped embedded server's data directory) is required")
-		return 2
+	cfg, from, code, ok := loadConfigDir("server migrate-to", "from", "the stopped embedded server's data directory", args, stderr)
+	if !ok {
+		return code
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	rep, err := server.MigrateTo(ctx, *from, cfg, log)
+	rep, err := server.MigrateTo(ctx, from, cfg, log)
 	if err != nil {
 		fmt.Fprintln(stderr, "berth migrate-to:", err)
 		return 1
