@@ -39,8 +39,10 @@
 // and give the configuration the CA that signed the certificate. A
 // decision names what it judged — a tag's digest, a refusal's reason
 // (CVE identifiers) — to whoever asks, for any repository: let only the
-// API server reach the paths (a NetworkPolicy, or an ingress that does
-// not route /k8s/) where private repositories' contents are secret. The
+// API server reach the paths where private repositories' contents are
+// secret (the reference server's admission.addr serves them on a
+// listener of their own, which an ingress in front of the main one never
+// reaches). The
 // configuration the endpoints expect:
 //
 //	apiVersion: admissionregistration.k8s.io/v1

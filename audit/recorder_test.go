@@ -1,7 +1,6 @@
 package audit_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,26 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/berthlabs/berth/audit"
+	"github.com/berthlabs/berth/internal/testlog"
 	"github.com/berthlabs/berth/sqldb"
 )
-
-// syncBuffer is a log destination safe for concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func pull(i int) audit.Entry {
 	return audit.Entry{Actor: "alice", Action: audit.ActionPull, ResourceType: audit.ResourceArtifact,
@@ -123,7 +105,7 @@ func TestRecorderBlocksWhenFull(t *testing.T) {
 
 func TestRecorderRetriesFailedBatches(t *testing.T) {
 	eachBackend(t, func(t *testing.T, db *sqldb.DB, s *audit.Store) {
-		var logs syncBuffer
+		var logs testlog.Buffer
 		rec := audit.NewRecorder(s, audit.WithBatch(10, time.Millisecond),
 			audit.WithRetryBackoff(time.Millisecond, 10*time.Millisecond),
 			audit.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
@@ -147,7 +129,7 @@ func TestRecorderRetriesFailedBatches(t *testing.T) {
 
 func TestRecorderCloseReportsUnwritten(t *testing.T) {
 	eachBackend(t, func(t *testing.T, db *sqldb.DB, s *audit.Store) {
-		var logs syncBuffer
+		var logs testlog.Buffer
 		rec := audit.NewRecorder(s, audit.WithRetryBackoff(time.Millisecond, 5*time.Millisecond),
 			audit.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 		renameTable(t, db, "audit_log", "audit_log_away")

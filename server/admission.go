@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 
@@ -23,7 +24,8 @@ import (
 // Service. /k8s/admission/mutate is mounted whether Mutate is on or not,
 // deciding like /validate; Mutate adds the patch pinning tags to digests,
 // so a mutating webhook configuration can stay in place while the
-// setting changes.
+// setting changes. With Admission.Addr both are served on that listener
+// only (Serve opens it), never on the main one.
 func wireAdmission(a *Assembly) error {
 	cfg := a.cfg.Admission
 	hosts, err := admissionHosts(a.cfg.ExternalURL, cfg.Registries)
@@ -47,8 +49,15 @@ func wireAdmission(a *Assembly) error {
 	if err != nil {
 		return err
 	}
-	a.Handle("POST /k8s/admission/validate", rv.Validate())
-	a.Handle("POST /k8s/admission/mutate", rv.Mutate())
+	if cfg.Addr == "" {
+		a.Handle("POST /k8s/admission/validate", rv.Validate())
+		a.Handle("POST /k8s/admission/mutate", rv.Mutate())
+		return nil
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST /k8s/admission/validate", rv.Validate())
+	mux.Handle("POST /k8s/admission/mutate", rv.Mutate())
+	a.admission = mux
 	return nil
 }
 

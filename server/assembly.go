@@ -62,8 +62,10 @@ type Assembly struct {
 	proxy   *proxyCache
 	apiOpts []api.Option
 	routes  []route
-	closers []func()
-	metrics []prometheus.Collector
+	// admission serves the webhook on its own listener (nil: none).
+	admission http.Handler
+	closers   []func()
+	metrics   []prometheus.Collector
 	// startJobs is set by a feature that registered a worker; River
 	// refuses to start with none.
 	startJobs bool

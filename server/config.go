@@ -92,6 +92,10 @@ type AdmissionConfig struct {
 	// OtherRegistries is allow or deny.
 	OtherRegistries string        `yaml:"other_registries" help:"images of other registries matching neither allow nor deny: allow or deny"`
 	CacheTTL        time.Duration `yaml:"cache_ttl" help:"how long an image's decision, and a tag's digest, is reused"`
+	// Addr serves the webhook on a listener of its own (with the server's
+	// TLS) instead of on Addr, so a public ingress in front of Addr never
+	// reaches the decisions.
+	Addr string `yaml:"addr" help:"serve the webhook only on this address (its own listener, with the server's TLS settings) instead of on addr, so an ingress in front of addr never reaches it"`
 }
 
 // ProxyCacheConfig configures proxy cache projects: projects created with

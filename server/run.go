@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -40,6 +41,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		go serveMetrics(ctx, s.cfg.MetricsAddr, s.metrics, s.log)
 	}
 	tlsCfg := s.tls
+	if s.admission != nil {
+		// Opened here, not in the background: a webhook that cannot listen
+		// would refuse every pod under failurePolicy Fail, so fail loudly.
+		aln, err := net.Listen("tcp", s.cfg.Admission.Addr)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("admission.addr: %w", err)
+		}
+		go serveAdmission(ctx, aln, s.admission, tlsCfg, s.log)
+	}
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 30 * time.Second,
@@ -68,6 +79,28 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return nil
+}
+
+// serveAdmission serves the admission webhook on its own listener until
+// ctx ends (HTTPS when the server has TLS: the API server calls webhooks
+// over HTTPS only).
+func serveAdmission(ctx context.Context, ln net.Listener, h http.Handler, tlsCfg *tls.Config, log *slog.Logger) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		MaxHeaderBytes: 64 << 10, TLSConfig: tlsCfg}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	log.Info("admission webhook listening", "addr", ln.Addr().String(), "tls", tlsCfg != nil)
+	var err error
+	if tlsCfg != nil {
+		err = srv.ServeTLS(ln, "", "")
+	} else {
+		err = srv.Serve(ln)
+	}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("admission webhook stopped", "err", err)
+	}
 }
 
 // openJobs opens the durable job runner on the server's database (not

@@ -40,6 +40,7 @@ type Server struct {
 	jobDB       *sql.DB
 	jobsStarted bool
 	metrics     http.Handler   // Prometheus, on the main mux or Config.MetricsAddr
+	admission   http.Handler   // the webhook on Config.Admission.Addr; nil on the main mux or off
 	tls         *tls.Config    // nil for plain HTTP
 	quotas      *projectQuotas // nil when auth is off
 	proxy       *proxyCache    // nil unless proxy cache projects are on
@@ -273,6 +274,7 @@ func (s *Server) mount(a *Assembly, cfg Config, log *slog.Logger) error {
 	mux.HandleFunc("GET /healthz", health(s.st.db, s.st.blobs))
 	mux.HandleFunc("GET /livez", live)
 	s.metrics = m.handler()
+	s.admission = a.admission
 	if cfg.MetricsAddr == "" {
 		mux.Handle("GET /metrics", adminOnly(s.id, s.metrics))
 	}

@@ -317,7 +317,9 @@ func checkServiceMonitor(t *testing.T, objs []object) {
 }
 
 // checkWebhooks: both configurations point at the Service's admission
-// paths, over pods and workloads, sparing berth's own namespace.
+// port and paths, over pods and workloads, sparing berth's own namespace;
+// the server serves the webhook on that port only, which the Ingress does
+// not route to.
 func checkWebhooks(t *testing.T, objs []object, mutate bool) (annotations []map[string]string, caBundles [][]byte) {
 	t.Helper()
 	var v admissionregistrationv1.ValidatingWebhookConfiguration
@@ -326,6 +328,18 @@ func checkWebhooks(t *testing.T, objs []object, mutate bool) (annotations []map[
 	w := v.Webhooks[0]
 	assert.Equal(t, "/k8s/admission/validate", *w.ClientConfig.Service.Path)
 	assert.Equal(t, "r-berth", w.ClientConfig.Service.Name)
+	assert.Equal(t, int32(8443), *w.ClientConfig.Service.Port)
+	var svc corev1.Service
+	decodeInto(t, find(t, objs, "Service", "r-berth"), &svc)
+	var admissionPort *corev1.ServicePort
+	for i, p := range svc.Spec.Ports {
+		if p.Name == "admission" {
+			admissionPort = &svc.Spec.Ports[i]
+		}
+	}
+	require.NotNil(t, admissionPort, "the Service publishes the webhook's port")
+	assert.Equal(t, int32(8443), admissionPort.Port)
+	assert.Equal(t, ":8443", berthConfig(t, objs)["admission"].(map[string]any)["addr"])
 	assert.Equal(t, "registry", w.ClientConfig.Service.Namespace)
 	assert.Equal(t, admissionregistrationv1.SideEffectClassNone, *w.SideEffects)
 	assert.Equal(t, []string{"v1"}, w.AdmissionReviewVersions)

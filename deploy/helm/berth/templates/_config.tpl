@@ -30,7 +30,7 @@ and data come from the container's environment (BERTH_ADDR, BERTH_DATA). */}}
 {{- /* Pods may name images by the Service's names too. */}}
 {{- $svc := printf "%s.%s.svc" (include "berth.fullname" .) .Release.Namespace }}
 {{- $registries := concat $a.registries (list (printf "%s:%v" $svc .Values.service.port) (printf "%s.cluster.local:%v" $svc .Values.service.port)) }}
-{{- $_ := set $cfg "admission" (dict "enabled" true "mutate" $a.mutate "registries" $registries "allow" $a.allow "deny" $a.deny "other_registries" $a.otherRegistries "cache_ttl" $a.cacheTTL) }}
+{{- $_ := set $cfg "admission" (dict "enabled" true "mutate" $a.mutate "registries" $registries "allow" $a.allow "deny" $a.deny "other_registries" $a.otherRegistries "cache_ttl" $a.cacheTTL "addr" (printf ":%v" $a.port)) }}
 {{- end }}
 {{- toYaml $cfg }}
 {{- end }}

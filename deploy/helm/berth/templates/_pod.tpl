@@ -123,6 +123,11 @@ containers:
         containerPort: {{ .Values.metrics.port }}
         protocol: TCP
       {{- end }}
+      {{- if .Values.admission.enabled }}
+      - name: admission
+        containerPort: {{ .Values.admission.port }}
+        protocol: TCP
+      {{- end }}
     livenessProbe:
       httpGet:
         path: /livez

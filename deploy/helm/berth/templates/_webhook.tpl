@@ -15,7 +15,7 @@
       name: {{ include "berth.fullname" $root }}
       namespace: {{ $root.Release.Namespace }}
       path: {{ .path }}
-      port: {{ $root.Values.service.port }}
+      port: {{ $root.Values.admission.port }}
     {{- with $root.Values.admission.caBundle }}
     caBundle: {{ . }}
     {{- end }}
