@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,9 +22,12 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/require"
 
 	"github.com/berthlabs/berth/api"
+	"github.com/berthlabs/berth/deploy/image/internal/sbom"
 	"github.com/berthlabs/berth/project"
 	"github.com/berthlabs/berth/server"
 )
@@ -162,4 +166,28 @@ func (b *berth) runTool(t *testing.T, bin string, args ...string) (string, error
 	out, err := cmd.CombinedOutput()
 	t.Logf("%s %s:\n%s", filepath.Base(bin), strings.Join(args, " "), out)
 	return string(out), err
+}
+
+// sbomOf finds the one SPDX referrer of repo@d through the referrers API,
+// as a pull-only caller, and parses it.
+func (b *berth) sbomOf(t *testing.T, repo string, d v1.Hash) sbom.Document {
+	t.Helper()
+	status, body := b.get(t, "/v2/"+repo+"/referrers/"+d.String()+"?artifactType="+url.QueryEscape(sbom.MediaType), "")
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	var refs ocispec.Index
+	require.NoError(t, json.Unmarshal(body, &refs))
+	require.Len(t, refs.Manifests, 1, "%s", body)
+	require.Equal(t, sbom.MediaType, refs.Manifests[0].ArtifactType)
+	status, body = b.get(t, "/v2/"+repo+"/manifests/"+refs.Manifests[0].Digest.String(), ocispec.MediaTypeImageManifest)
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	var m ocispec.Manifest
+	require.NoError(t, json.Unmarshal(body, &m))
+	require.Len(t, m.Layers, 1)
+	require.Equal(t, d.String(), m.Subject.Digest.String())
+	status, body = b.get(t, "/v2/"+repo+"/blobs/"+m.Layers[0].Digest.String(), "")
+	require.Equal(t, http.StatusOK, status)
+	var doc sbom.Document
+	require.NoError(t, json.Unmarshal(body, &doc))
+	require.NotEmpty(t, doc.Packages)
+	return doc
 }

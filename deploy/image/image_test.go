@@ -9,7 +9,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,8 +22,6 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/berthlabs/berth/deploy/image/internal/sbom"
 )
 
 // TestImage builds the real image (Trivy linked in, both platforms) twice
@@ -70,11 +67,29 @@ func TestImage(t *testing.T) {
 
 	t.Run("the binary from the image runs", func(t *testing.T) {
 		bin := extractBinary(t, first.out, "amd64")
-		addr := startBinary(t, bin, "-data", t.TempDir(), "-addr", "127.0.0.1:0", "-trivy=false")
+		// The server writes only under -data: its working directory and
+		// HOME stay empty, as a read-only root filesystem requires.
+		cwd, home := t.TempDir(), t.TempDir()
+		addr := startBinary(t, bin, cwd, home, "-data", t.TempDir(), "-addr", "127.0.0.1:0", "-trivy=false")
 		resp, err := http.Get("http://" + addr + "/livez")
 		require.NoError(t, err)
 		resp.Body.Close()
 		assert.Equal(t, http.StatusOK, resp.StatusCode)
+		// Readiness (database and storage) follows within moments.
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			resp, err := http.Get("http://" + addr + "/healthz")
+			require.NoError(t, err)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+			require.True(t, time.Now().Before(deadline), "/healthz still answers %d", resp.StatusCode)
+		}
+		for _, dir := range []string{cwd, home} {
+			entries, err := os.ReadDir(dir)
+			require.NoError(t, err)
+			assert.Empty(t, entries, "the server wrote outside its data directory, in %s", dir)
+		}
 	})
 
 	t.Run("berth's trust gate lets the signed image through and stops a copy", func(t *testing.T) {
@@ -103,22 +118,8 @@ func TestImage(t *testing.T) {
 		require.Error(t, err, "another key must not verify: %s", out)
 	})
 
-	t.Run("the SBOM is a referrer of the index", func(t *testing.T) {
-		status, body := b.get(t, "/v2/berth/server/referrers/"+r1.Index.String()+"?artifactType="+url.QueryEscape(sbom.MediaType), "")
-		require.Equal(t, http.StatusOK, status, "%s", body)
-		var refs ocispec.Index
-		require.NoError(t, json.Unmarshal(body, &refs))
-		require.Len(t, refs.Manifests, 1, "%s", body)
-		require.Equal(t, sbom.MediaType, refs.Manifests[0].ArtifactType)
-		status, body = b.get(t, "/v2/berth/server/manifests/"+refs.Manifests[0].Digest.String(), ocispec.MediaTypeImageManifest)
-		require.Equal(t, http.StatusOK, status, "%s", body)
-		var m ocispec.Manifest
-		require.NoError(t, json.Unmarshal(body, &m))
-		require.Len(t, m.Layers, 1)
-		status, body = b.get(t, "/v2/berth/server/blobs/"+m.Layers[0].Digest.String(), "")
-		require.Equal(t, http.StatusOK, status)
-		var doc sbom.Document
-		require.NoError(t, json.Unmarshal(body, &doc))
+	t.Run("the SBOMs are referrers of the index and of each image", func(t *testing.T) {
+		doc := b.sbomOf(t, "berth/server", r1.Index)
 		names := map[string]string{}
 		for _, p := range doc.Packages {
 			names[p.Name] = p.VersionInfo
@@ -127,6 +128,11 @@ func TestImage(t *testing.T) {
 		assert.Contains(t, names, "github.com/berthlabs/berth")
 		assert.Contains(t, names, "github.com/aquasecurity/trivy", "the image's server links Trivy (GOEXPERIMENT=jsonv2)")
 		assert.Equal(t, "v0.22.1", names["github.com/google/go-containerregistry"])
+
+		for i, d := range platformDigests(t, first.out) {
+			arch := strings.TrimPrefix(base.platforms[i], "linux/")
+			assert.Contains(t, b.sbomOf(t, "berth/server", d).Packages[0].Comment, "GOARCH="+arch)
+		}
 	})
 }
 
@@ -217,13 +223,13 @@ func extractBinary(t *testing.T, dir, arch string) string {
 	}
 }
 
-// startBinary runs bin and returns the address from its "berth listening"
-// log line; the process is killed at cleanup.
-func startBinary(t *testing.T, bin string, args ...string) string {
+// startBinary runs bin in dir with HOME home and returns the address from
+// its "berth listening" log line; the process is killed at cleanup.
+func startBinary(t *testing.T, bin, dir, home string, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+	cmd.Dir, cmd.Env = dir, append(os.Environ(), "HOME="+home, "XDG_CACHE_HOME=", "XDG_CONFIG_HOME=")
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	cmd.Stderr = cmd.Stdout

@@ -78,7 +78,7 @@ func run(ctx context.Context, o options, log io.Writer) (result, error) {
 	defer os.RemoveAll(work)
 
 	var images []v1.Image
-	var firstBinary string
+	binaries := make([]string, len(arches))
 	for i, arch := range arches {
 		p := o.platforms[i]
 		t := gobuild.Target{Dir: o.src, Package: o.pkg, Arch: arch, Output: filepath.Join(work, "berth-"+arch), Experiment: "jsonv2"}
@@ -101,9 +101,7 @@ func run(ctx context.Context, o options, log io.Writer) (result, error) {
 		}
 		fmt.Fprintf(log, "%s: %s (%d MB binary, %s)\n", p, d, len(bin)>>20, time.Since(start).Round(time.Second))
 		images = append(images, img)
-		if firstBinary == "" {
-			firstBinary = t.Output
-		}
+		binaries[i] = t.Output
 	}
 	idx, err := assemble.Index(images, meta)
 	if err != nil {
@@ -131,17 +129,35 @@ func run(ctx context.Context, o options, log io.Writer) (result, error) {
 		popts = append(popts, publish.WithSigner(key))
 	}
 	if o.sbom {
-		doc, err := sbom.FromBinary(firstBinary, meta.Created)
+		sboms, err := sbomOptions(arches, binaries, meta.Created)
 		if err != nil {
 			return result{}, err
 		}
-		popts = append(popts, publish.WithSBOM(doc, sbom.MediaType))
+		popts = append(popts, sboms...)
 	}
 	if res.Pushed, err = publish.Push(ctx, idx, o.push, popts...); err != nil {
 		return result{}, err
 	}
-	fmt.Fprintf(log, "pushed %s@%s (%d signatures, SBOM %s)\n", o.push, res.Index, len(res.Pushed.Signatures), res.Pushed.SBOM)
+	fmt.Fprintf(log, "pushed %s@%s (%d signatures, SBOM %s, %d platform SBOMs)\n", o.push, res.Index,
+		len(res.Pushed.Signatures), res.Pushed.SBOM, len(res.Pushed.PlatformSBOMs))
 	return res, nil
+}
+
+// sbomOptions attach each platform's SBOM to its image, and the first
+// platform's to the index (the modules are the same; GOARCH differs).
+func sbomOptions(arches, binaries []string, created time.Time) ([]publish.Option, error) {
+	var opts []publish.Option
+	for i, bin := range binaries {
+		doc, err := sbom.FromBinary(bin, created)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			opts = append(opts, publish.WithSBOM(doc, sbom.MediaType))
+		}
+		opts = append(opts, publish.WithPlatformSBOM(arches[i], doc, sbom.MediaType))
+	}
+	return opts, nil
 }
 
 // writeLayout writes idx as the only entry of an OCI layout at dir.

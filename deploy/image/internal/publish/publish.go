@@ -37,6 +37,13 @@ type config struct {
 	signer    crypto.Signer
 	sbom      []byte
 	sbomType  string
+	platform  map[string]document // architecture → SBOM of that image
+}
+
+// document is an attachment's bytes and media type.
+type document struct {
+	body      []byte
+	mediaType string
 }
 
 // WithAuth authenticates to the registry (default anonymous).
@@ -58,11 +65,25 @@ func WithSBOM(doc []byte, mediaType string) Option {
 	return func(c *config) { c.sbom, c.sbomType = doc, mediaType }
 }
 
+// WithPlatformSBOM attaches doc (of mediaType) to the index's manifest
+// for the linux architecture arch: each image carries the SBOM of its
+// own binary.
+func WithPlatformSBOM(arch string, doc []byte, mediaType string) Option {
+	return func(c *config) {
+		if c.platform == nil {
+			c.platform = map[string]document{}
+		}
+		c.platform[arch] = document{doc, mediaType}
+	}
+}
+
 // Result is what Push stored.
 type Result struct {
 	Index      v1.Descriptor
 	Signatures []digest.Digest // cosign signature manifests
-	SBOM       digest.Digest   // the SBOM referrer's manifest, if any
+	SBOM       digest.Digest   // the index's SBOM referrer, if any
+	// PlatformSBOMs are the platform manifests' SBOM referrers.
+	PlatformSBOMs []digest.Digest
 }
 
 // Push stores idx under ref (repository:tag), then its signatures and
@@ -87,7 +108,7 @@ func Push(ctx context.Context, idx v1.ImageIndex, ref string, opts ...Option) (R
 	if res.Index, err = describe(idx); err != nil {
 		return Result{}, err
 	}
-	if c.signer == nil && c.sbom == nil {
+	if c.signer == nil && c.sbom == nil && c.platform == nil {
 		return res, nil
 	}
 	repo := tag.Context()
@@ -103,6 +124,11 @@ func Push(ctx context.Context, idx v1.ImageIndex, ref string, opts ...Option) (R
 	}
 	if c.sbom != nil {
 		if res.SBOM, err = attach(ctx, client, repo.RepositoryStr(), res.Index, c.sbom, c.sbomType); err != nil {
+			return Result{}, err
+		}
+	}
+	if len(c.platform) > 0 {
+		if res.PlatformSBOMs, err = attachPlatforms(ctx, client, repo.RepositoryStr(), idx, c.platform); err != nil {
 			return Result{}, err
 		}
 	}

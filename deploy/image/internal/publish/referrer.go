@@ -39,3 +39,30 @@ func attach(ctx context.Context, client *trust.Client, repo string, subj v1.Desc
 	}
 	return d, nil
 }
+
+// attachPlatforms attaches each architecture's document to its manifest.
+func attachPlatforms(ctx context.Context, client *trust.Client, repo string, idx v1.ImageIndex, docs map[string]document) ([]digest.Digest, error) {
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	}
+	var out []digest.Digest
+	for _, m := range im.Manifests {
+		if m.Platform == nil {
+			continue
+		}
+		doc, ok := docs[m.Platform.Architecture]
+		if !ok {
+			continue
+		}
+		d, err := attach(ctx, client, repo, m, doc.body, doc.mediaType)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	if len(out) != len(docs) {
+		return nil, fmt.Errorf("publish: %d platform SBOMs for %d matching platforms in the index", len(docs), len(out))
+	}
+	return out, nil
+}
