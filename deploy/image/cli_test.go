@@ -2,9 +2,13 @@ package main
 
 import (
 	"bytes"
+	"crypto/elliptic"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/stretchr/testify/require"
 
 	"github.com/stretchr/testify/assert"
 )
@@ -27,7 +31,7 @@ func TestCLIRefusesBadInput(t *testing.T) {
 		{[]string{"-out", dir, "-platforms", ""}, "want linux/<arch>"},
 		{[]string{"-out", dir, "-sign-key", notKey}, "give -push too"},
 		{[]string{"-push", "127.0.0.1:1/a/b:c", "-sign-key", filepath.Join(dir, "missing.pem")}, "no such file"},
-		{[]string{"-push", "127.0.0.1:1/a/b:c", "-sign-key", notKey}, "want an unencrypted PEM private key"},
+		{[]string{"-push", "127.0.0.1:1/a/b:c", "-sign-key", notKey}, "want a PEM private key"},
 		{[]string{"-out", dir, "extra"}, "unexpected arguments"},
 	} {
 		var stdout, stderr bytes.Buffer
@@ -54,4 +58,23 @@ func TestCLIHelp(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	assert.Equal(t, 0, cli(t.Context(), []string{"-h"}, &stdout, &stderr))
 	assert.Contains(t, stderr.String(), "-sign-key")
+}
+
+// cosign generate-key-pair writes an encrypted key (sigstore's
+// cryptoutils, as here); -sign-key reads it with COSIGN_PASSWORD.
+func TestLoadKeyReadsCosignKeys(t *testing.T) {
+	priv, _, err := cryptoutils.GeneratePEMEncodedECDSAKeyPair(elliptic.P256(), cryptoutils.StaticPasswordFunc([]byte("pw")))
+	require.NoError(t, err)
+	assert.Contains(t, string(priv), "ENCRYPTED SIGSTORE PRIVATE KEY")
+	file := filepath.Join(t.TempDir(), "cosign.key")
+	require.NoError(t, os.WriteFile(file, priv, 0o600))
+
+	t.Setenv("COSIGN_PASSWORD", "pw")
+	k, err := loadKey(file)
+	require.NoError(t, err)
+	assert.NotNil(t, k.Public())
+
+	t.Setenv("COSIGN_PASSWORD", "wrong")
+	_, err = loadKey(file)
+	assert.ErrorContains(t, err, "COSIGN_PASSWORD")
 }

@@ -134,6 +134,20 @@ func signingKey(t *testing.T) (keyFile, pubFile, pubPEM string) {
 	return keyFile, pubFile, pubPEM
 }
 
+// cosignKeyPair makes a key pair with the real cosign (its encrypted key
+// format, password password) and returns the files and the public PEM.
+func cosignKeyPair(t *testing.T, cosign, password string) (keyFile, pubFile, pubPEM string) {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.CommandContext(t.Context(), cosign, "generate-key-pair", "--output-key-prefix", filepath.Join(dir, "cosign"))
+	cmd.Dir, cmd.Env = dir, append(os.Environ(), "COSIGN_PASSWORD="+password, "HOME="+dir)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "cosign generate-key-pair: %s", out)
+	pub, err := os.ReadFile(filepath.Join(dir, "cosign.pub"))
+	require.NoError(t, err)
+	return filepath.Join(dir, "cosign.key"), filepath.Join(dir, "cosign.pub"), string(pub)
+}
+
 // tool finds a client program the test drives, failing (never skipping)
 // when it is missing: CI installs them all.
 func tool(t *testing.T, name string) string {

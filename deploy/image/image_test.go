@@ -32,7 +32,9 @@ import (
 // for the reproducibility check, reuses the build cache and only links.
 func TestImage(t *testing.T) {
 	crane, cosign := tool(t, "crane"), tool(t, "cosign")
-	keyFile, pubFile, pubPEM := signingKey(t)
+	// The key is cosign's own (encrypted, read with COSIGN_PASSWORD).
+	keyFile, pubFile, pubPEM := cosignKeyPair(t, cosign, "image-test-key-password")
+	t.Setenv("COSIGN_PASSWORD", "image-test-key-password")
 	b := startBerth(t, "berth", pubPEM)
 	ref := b.host + "/berth/server:test"
 

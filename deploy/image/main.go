@@ -9,7 +9,7 @@
 //
 //	go run ./deploy/image -out /tmp/berth-oci
 //	go run ./deploy/image -push registry.example.com/library/berth:0.1.0 \
-//		-sign-key cosign-ec.pem      # BERTH_IMAGE_USERNAME, BERTH_IMAGE_PASSWORD
+//		-sign-key cosign.key         # COSIGN_PASSWORD; BERTH_IMAGE_USERNAME, BERTH_IMAGE_PASSWORD
 //	go run ./deploy/image -push 127.0.0.1:5000/library/berth:dev -plain-http
 //
 // See README.md for the image's layout and how to verify it.
@@ -46,7 +46,7 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&platforms, "platforms", "linux/amd64,linux/arm64", "comma-separated linux/<arch> platforms")
 	fs.StringVar(&o.out, "out", "", "write an OCI image layout to this directory")
 	fs.StringVar(&o.push, "push", "", "push the index to registry/repository:tag")
-	fs.StringVar(&o.signKey, "sign-key", "", "PEM private key (PKCS#8, EC or RSA) signing the pushed index and manifests, as cosign sign --key does")
+	fs.StringVar(&o.signKey, "sign-key", "", "private key signing the pushed index and manifests as cosign sign --key does: cosign's (COSIGN_PASSWORD) or PEM PKCS#8, EC, RSA")
 	fs.BoolVar(&o.sbom, "sbom", true, "attach an SPDX SBOM of the binary's Go modules to the pushed index (OCI 1.1 referrer)")
 	fs.BoolVar(&o.plainHTTP, "plain-http", false, "push over plain HTTP (local registries)")
 	fs.StringVar(&o.username, "username", os.Getenv("BERTH_IMAGE_USERNAME"), "registry user (env BERTH_IMAGE_USERNAME; default: docker config credentials)")

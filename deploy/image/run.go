@@ -19,12 +19,13 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
 
-	"github.com/berthlabs/berth/auth/token"
 	"github.com/berthlabs/berth/deploy/image/internal/assemble"
 	"github.com/berthlabs/berth/deploy/image/internal/gobuild"
 	"github.com/berthlabs/berth/deploy/image/internal/publish"
 	"github.com/berthlabs/berth/deploy/image/internal/sbom"
+	"github.com/berthlabs/berth/trust"
 )
 
 // options is the command line.
@@ -202,7 +203,9 @@ func archesOf(platforms []string) ([]string, error) {
 
 var archName = regexp.MustCompile(`^[a-z0-9]{2,16}$`)
 
-// loadKey reads the signing key, nil when none is given.
+// loadKey reads the signing key, nil when none is given: a PEM private
+// key, plain (PKCS#8, EC, RSA) or as `cosign generate-key-pair` writes it,
+// encrypted with COSIGN_PASSWORD.
 func loadKey(path string) (crypto.Signer, error) {
 	if path == "" {
 		return nil, nil
@@ -211,11 +214,20 @@ func loadKey(path string) (crypto.Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("-sign-key: %w", err)
 	}
-	k, err := token.ParseKey(b)
+	k, err := cryptoutils.UnmarshalPEMToPrivateKey(b, func(bool) ([]byte, error) {
+		return []byte(os.Getenv("COSIGN_PASSWORD")), nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("-sign-key %s: %w (want an unencrypted PEM private key: PKCS#8, EC or RSA)", path, err)
+		return nil, fmt.Errorf("-sign-key %s: %w (want a PEM private key: PKCS#8, EC, RSA, or cosign's with COSIGN_PASSWORD set)", path, err)
 	}
-	return k, nil
+	s, ok := k.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("-sign-key %s: a %T cannot sign", path, k)
+	}
+	if _, err := trust.KeyID(s.Public()); err != nil {
+		return nil, fmt.Errorf("-sign-key %s: %w", path, err)
+	}
+	return s, nil
 }
 
 // workspaceRoot is the nearest directory at or above the working
