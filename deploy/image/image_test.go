@@ -152,11 +152,11 @@ func sourceSnapshot(t *testing.T) string {
 	pipe, err := archive.StdoutPipe()
 	require.NoError(t, err)
 	untar.Stdin = pipe
-	var stderr bytes.Buffer
-	archive.Stderr, untar.Stderr = &stderr, &stderr
+	var archiveErr, untarErr bytes.Buffer // one each: they write at once
+	archive.Stderr, untar.Stderr = &archiveErr, &untarErr
 	require.NoError(t, untar.Start())
-	require.NoError(t, archive.Run(), "git archive HEAD in %s: %s", root, stderr.String())
-	require.NoError(t, untar.Wait(), "%s", stderr.String())
+	require.NoError(t, archive.Run(), "git archive HEAD in %s: %s", root, archiveErr.String())
+	require.NoError(t, untar.Wait(), "tar -x: %s", untarErr.String())
 	return dir
 }
 
