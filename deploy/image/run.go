@@ -2,16 +2,13 @@ package main
 
 import (
 	"context"
-	"crypto"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -19,13 +16,11 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
 
 	"github.com/berthlabs/berth/deploy/image/internal/assemble"
 	"github.com/berthlabs/berth/deploy/image/internal/gobuild"
 	"github.com/berthlabs/berth/deploy/image/internal/publish"
 	"github.com/berthlabs/berth/deploy/image/internal/sbom"
-	"github.com/berthlabs/berth/trust"
 )
 
 // options is the command line.
@@ -202,83 +197,3 @@ func archesOf(platforms []string) ([]string, error) {
 }
 
 var archName = regexp.MustCompile(`^[a-z0-9]{2,16}$`)
-
-// loadKey reads the signing key, nil when none is given: a PEM private
-// key, plain (PKCS#8, EC, RSA) or as `cosign generate-key-pair` writes it,
-// encrypted with COSIGN_PASSWORD.
-func loadKey(path string) (crypto.Signer, error) {
-	if path == "" {
-		return nil, nil
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("-sign-key: %w", err)
-	}
-	k, err := cryptoutils.UnmarshalPEMToPrivateKey(b, func(bool) ([]byte, error) {
-		return []byte(os.Getenv("COSIGN_PASSWORD")), nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("-sign-key %s: %w (want a PEM private key: PKCS#8, EC, RSA, or cosign's with COSIGN_PASSWORD set)", path, err)
-	}
-	s, ok := k.(crypto.Signer)
-	if !ok {
-		return nil, fmt.Errorf("-sign-key %s: a %T cannot sign", path, k)
-	}
-	if _, err := trust.KeyID(s.Public()); err != nil {
-		return nil, fmt.Errorf("-sign-key %s: %w", path, err)
-	}
-	return s, nil
-}
-
-// workspaceRoot is the nearest directory at or above the working
-// directory holding go.work.
-func workspaceRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.work above the working directory: give -src, the repository root")
-		}
-		dir = parent
-	}
-}
-
-// metaOf fills the labels and the time every file and config carries.
-func metaOf(ctx context.Context, o options) (assemble.Meta, error) {
-	m := assemble.Meta{Version: o.version, Revision: o.revision}
-	if m.Revision == "" {
-		m.Revision = git(ctx, o.src, "rev-parse", "HEAD")
-	}
-	switch {
-	case o.epoch != nil:
-		m.Created = *o.epoch
-	case os.Getenv("SOURCE_DATE_EPOCH") != "":
-		s, err := strconv.ParseInt(os.Getenv("SOURCE_DATE_EPOCH"), 10, 64)
-		if err != nil {
-			return m, fmt.Errorf("SOURCE_DATE_EPOCH %q: want seconds since 1970: %w", os.Getenv("SOURCE_DATE_EPOCH"), err)
-		}
-		m.Created = time.Unix(s, 0)
-	default:
-		if s, err := strconv.ParseInt(git(ctx, o.src, "log", "-1", "--format=%ct"), 10, 64); err == nil {
-			m.Created = time.Unix(s, 0)
-		}
-	}
-	return m, nil
-}
-
-// git runs git in dir and returns its trimmed output, "" on any failure
-// (a source tree need not be a checkout).
-func git(ctx context.Context, dir string, args ...string) string {
-	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...)
-	out, err := cmd.Output()
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(out))
-}
