@@ -15,6 +15,9 @@ import (
 	"github.com/berthlabs/berth/storage/filesystem"
 )
 
+// backupLockFile in a backup directory is held by the backup writing it.
+const backupLockFile = "backup.lock"
+
 // BackupReport is what one Backup wrote.
 type BackupReport struct {
 	Generation  string // the directory in the backup holding this snapshot
@@ -92,6 +95,14 @@ func Backup(ctx context.Context, cfg Config, dir string, opts ...BackupOption) (
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return rep, fmt.Errorf("backup: %w", err)
 	}
+	// One backup at a time per directory: each removes the generations
+	// but its own once its manifest is written, which would remove the
+	// one a concurrent backup's manifest names.
+	lock, err := lockFileAt(filepath.Join(dir, backupLockFile), "backup directory "+dir+" is in use by another backup")
+	if err != nil {
+		return rep, fmt.Errorf("backup: %w", err)
+	}
+	defer lock.Close()
 	rep.Generation = "gen-" + o.now().UTC().Format("20060102T150405.000000000Z")
 	gen := filepath.Join(dir, rep.Generation)
 	if err := os.Mkdir(gen, 0o700); err != nil {

@@ -446,3 +446,27 @@ func TestRestoreIntoAMountPoint(t *testing.T) {
 	checkDir(t, mount)
 	startLive(t, mount).assertSame(t, "app", img)
 }
+
+// Two backups into one directory at once: the second is refused while the
+// first runs (each removes the generations but its own when it ends), and
+// the directory stays a valid backup.
+func TestBackupRefusesAConcurrentBackup(t *testing.T) {
+	live := startLive(t, filepath.Join(t.TempDir(), "data"))
+	img := live.push(t, "app", 1)
+	live.stop()
+	backup := filepath.Join(t.TempDir(), "backup")
+	backupOf(t, live.dir, backup)
+	held, err := lockFileAt(filepath.Join(backup, backupLockFile), "test")
+	require.NoError(t, err)
+	cfg := DefaultConfig()
+	cfg.DataDir = live.dir
+	_, err = Backup(t.Context(), cfg, backup)
+	require.ErrorContains(t, err, "is in use by another backup")
+	require.NoError(t, held.Close())
+	backupOf(t, live.dir, backup) // free again
+	restored := filepath.Join(t.TempDir(), "restored")
+	_, err = Restore(t.Context(), backup, restored)
+	require.NoError(t, err)
+	checkDir(t, restored)
+	startLive(t, restored).assertSame(t, "app", img)
+}

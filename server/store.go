@@ -156,13 +156,20 @@ func (s *store) Close() error {
 // lockDir takes the data directory's exclusive lock, released when the
 // file is closed or the process dies.
 func lockDir(dir string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_CREATE|os.O_RDWR, 0o600)
+	return lockFileAt(filepath.Join(dir, lockFile), "data directory "+dir+" is in use by another berth process (stop it first)")
+}
+
+// lockFileAt takes an exclusive lock on the file at path (created if
+// missing), without waiting: busy says why not, when another process
+// holds it.
+func lockFileAt(path, busy string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, err
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("data directory %s is in use by another berth process (stop it first): %w", dir, err)
+		return nil, fmt.Errorf("%s: %w", busy, err)
 	}
 	return f, nil
 }
