@@ -10,8 +10,6 @@ import (
 	"mime"
 	"net/http"
 	"time"
-
-	admissionv1 "k8s.io/api/admission/v1"
 )
 
 // MaxBody is the largest review accepted, in bytes: the API server's own
@@ -49,7 +47,7 @@ func (rv *Reviewer) handler(pin bool) http.Handler {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		out := admissionv1.AdmissionReview{TypeMeta: review.TypeMeta, Response: resp}
+		out := Review{APIVersion: review.APIVersion, Kind: review.Kind, Response: resp}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(out)
 	})
@@ -57,7 +55,7 @@ func (rv *Reviewer) handler(pin bool) http.Handler {
 
 // decodeReview reads an admission.k8s.io/v1 AdmissionReview with a
 // request, or says what is wrong with it and the status to answer.
-func decodeReview(w http.ResponseWriter, r *http.Request) (*admissionv1.AdmissionReview, int, error) {
+func decodeReview(w http.ResponseWriter, r *http.Request) (*Review, int, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
 			return nil, http.StatusUnsupportedMediaType, fmt.Errorf("content type %q: want application/json", ct)
@@ -79,8 +77,8 @@ func decodeReview(w http.ResponseWriter, r *http.Request) (*admissionv1.Admissio
 
 // ParseReview decodes an admission.k8s.io/v1 AdmissionReview carrying a
 // request with a uid; anything else is an error saying what is wrong.
-func ParseReview(body []byte) (*admissionv1.AdmissionReview, error) {
-	var review admissionv1.AdmissionReview
+func ParseReview(body []byte) (*Review, error) {
+	var review Review
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&review); err != nil {
 		return nil, fmt.Errorf("not an AdmissionReview: %w", err)
@@ -89,9 +87,9 @@ func ParseReview(body []byte) (*admissionv1.AdmissionReview, error) {
 		return nil, errors.New("not an AdmissionReview: data after the JSON object")
 	}
 	switch {
-	case review.APIVersion != admissionv1.SchemeGroupVersion.String() || review.Kind != "AdmissionReview":
+	case review.APIVersion != APIVersion || review.Kind != "AdmissionReview":
 		return nil, fmt.Errorf("apiVersion %q, kind %q: want %s, AdmissionReview (admissionReviewVersions: [\"v1\"])",
-			review.APIVersion, review.Kind, admissionv1.SchemeGroupVersion)
+			review.APIVersion, review.Kind, APIVersion)
 	case review.Request == nil:
 		return nil, errors.New("AdmissionReview without a request")
 	case review.Request.UID == "":

@@ -107,7 +107,7 @@ func FuzzReview(f *testing.F) {
 				t.Fatalf("answered 200 to a body ParseReview refuses: %v", err)
 			}
 			var out admissionv1.AdmissionReview
-			if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || out.Response == nil || out.Response.UID != review.Request.UID {
+			if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || out.Response == nil || string(out.Response.UID) != review.Request.UID {
 				t.Fatalf("the answer does not name uid %q: %s", review.Request.UID, rec.Body)
 			}
 		} else if rec.Code != http.StatusBadRequest {

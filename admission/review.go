@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-
-	admissionv1 "k8s.io/api/admission/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // patchOp is one operation of an RFC 6902 JSON Patch.
@@ -24,18 +21,18 @@ type patchOp struct {
 // tag to the digest judged. Deletions, CONNECT and kinds holding no pod
 // template are allowed unjudged; dry runs are judged as real ones. An
 // error means the request itself is malformed.
-func (rv *Reviewer) Review(ctx context.Context, req *admissionv1.AdmissionRequest, pin bool) (*admissionv1.AdmissionResponse, error) {
-	resp := &admissionv1.AdmissionResponse{UID: req.UID, Allowed: true}
-	if req.Operation == admissionv1.Delete || req.Operation == admissionv1.Connect {
-		resp.Result = &metav1.Status{Message: fmt.Sprintf("berth does not review %s operations", req.Operation)}
+func (rv *Reviewer) Review(ctx context.Context, req *Request, pin bool) (*Response, error) {
+	resp := &Response{UID: req.UID, Allowed: true}
+	if req.Operation == Delete || req.Operation == Connect {
+		resp.Result = &Status{Message: fmt.Sprintf("berth does not review %s operations", req.Operation)}
 		return resp, nil
 	}
-	spec, pointer, ok, err := podSpecOf(req.Kind, req.Object.Raw)
+	spec, pointer, ok, err := podSpecOf(req.Kind, req.Object)
 	if err != nil {
 		return nil, err
 	}
 	if !ok || spec == nil {
-		resp.Result = &metav1.Status{Message: fmt.Sprintf("berth does not review %s: it holds no pod template", kindString(req.Kind))}
+		resp.Result = &Status{Message: fmt.Sprintf("berth does not review %s: it holds no pod template", kindString(req.Kind))}
 		return resp, nil
 	}
 	images := imagesOf(spec, pointer)
@@ -66,7 +63,7 @@ func (rv *Reviewer) Review(ctx context.Context, req *admissionv1.AdmissionReques
 	}
 	if len(refused) > 0 {
 		resp.Allowed = false
-		resp.Result = &metav1.Status{Status: metav1.StatusFailure, Code: 403, Reason: metav1.StatusReasonForbidden,
+		resp.Result = &Status{Status: "Failure", Code: 403, Reason: "Forbidden",
 			Message: fmt.Sprintf("berth refused %d image(s): %s", len(refused), strings.Join(refused, "; "))}
 		return resp, nil
 	}
@@ -75,7 +72,7 @@ func (rv *Reviewer) Review(ctx context.Context, req *admissionv1.AdmissionReques
 		if err != nil {
 			return nil, err
 		}
-		pt := admissionv1.PatchTypeJSONPatch
+		pt := PatchTypeJSONPatch
 		resp.Patch, resp.PatchType = b, &pt
 	}
 	return resp, nil
@@ -95,11 +92,11 @@ func distinct(images []imageAt) int {
 }
 
 // oldImages are the images an update's old object already had.
-func (rv *Reviewer) oldImages(req *admissionv1.AdmissionRequest) map[string]bool {
-	if req.Operation != admissionv1.Update || len(req.OldObject.Raw) == 0 {
+func (rv *Reviewer) oldImages(req *Request) map[string]bool {
+	if req.Operation != Update || len(req.OldObject) == 0 {
 		return nil
 	}
-	spec, pointer, ok, err := podSpecOf(req.Kind, req.OldObject.Raw)
+	spec, pointer, ok, err := podSpecOf(req.Kind, req.OldObject)
 	if err != nil || !ok || spec == nil {
 		return nil
 	}
@@ -117,7 +114,7 @@ func describe(image string, v verdict) string {
 	return fmt.Sprintf("image %s: %s", image, v.Reason)
 }
 
-func kindString(k metav1.GroupVersionKind) string {
+func kindString(k GroupVersionKind) string {
 	if k.Group == "" {
 		return k.Kind
 	}
