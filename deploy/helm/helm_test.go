@@ -14,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
+
+	"github.com/berthlabs/berth/internal/testtool"
 )
 
 // chartDir is the chart under test, relative to this package.
@@ -35,20 +37,11 @@ func runHelm(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
-// helmBinary finds helm v3 on PATH or in $(go env GOPATH)/bin. A missing or other helm fails the
-// test (it never skips): the chart's tests are the point of this module.
+// helmBinary finds helm (internal/testtool: under CI=true a missing one
+// fails the test) and checks that it is helm v3.
 func helmBinary(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("helm")
-	if err != nil {
-		// go install puts it in $(go env GOPATH)/bin, often not on PATH.
-		if gopath, gerr := exec.Command("go", "env", "GOPATH").Output(); gerr == nil {
-			bin, err = exec.LookPath(filepath.Join(strings.TrimSpace(string(gopath)), "bin", "helm"))
-		}
-	}
-	if err != nil {
-		t.Fatalf("helm v3 is not on PATH (install it: https://helm.sh/docs/intro/install/): %v", err)
-	}
+	bin := testtool.Require(t, "helm")
 	out, err := exec.CommandContext(t.Context(), bin, "version", "--short").Output()
 	if err != nil || !strings.HasPrefix(string(out), "v3.") {
 		t.Fatalf("%s version --short: %q, %v; these tests need helm v3", bin, out, err)

@@ -148,23 +148,6 @@ func cosignKeyPair(t *testing.T, cosign, password string) (keyFile, pubFile, pub
 	return filepath.Join(dir, "cosign.key"), filepath.Join(dir, "cosign.pub"), string(pub)
 }
 
-// tool finds a client program the test drives, failing (never skipping)
-// when it is missing: CI installs them all.
-func tool(t *testing.T, name string) string {
-	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		p := filepath.Join(strings.TrimSpace(string(out)), "bin", name)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Fatalf("%s is not installed (on PATH or in $(go env GOPATH)/bin); see deploy/image/README.md for what the tests need", name)
-	return ""
-}
-
 // runTool runs a client program with a docker config holding the admin's
 // credentials for b, and returns its combined output.
 func (b *berth) runTool(t *testing.T, bin string, args ...string) (string, error) {

@@ -22,6 +22,8 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/berthlabs/berth/internal/testtool"
 )
 
 // TestImage builds the real image (Trivy linked in, both platforms) twice
@@ -31,7 +33,7 @@ import (
 // for amd64 and arm64 (minutes on a cold Go build cache); the second,
 // for the reproducibility check, reuses the build cache and only links.
 func TestImage(t *testing.T) {
-	crane, cosign := tool(t, "crane"), tool(t, "cosign")
+	crane, cosign := testtool.Require(t, "crane"), testtool.Require(t, "cosign")
 	// The key is cosign's own (encrypted, read with COSIGN_PASSWORD).
 	keyFile, pubFile, pubPEM := cosignKeyPair(t, cosign, "image-test-key-password")
 	t.Setenv("COSIGN_PASSWORD", "image-test-key-password")
