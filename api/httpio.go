@@ -18,6 +18,10 @@ const (
 	maxBody         = 1 << 20 // request bodies
 	defaultPageSize = 10
 	maxPageSize     = 100
+	// allPageSize bounds page_size=0, which Harbor's clients send to mean
+	// "everything": a listing longer than this still answers X-Total-Count
+	// and a Link to the next page, so nothing is silently cut.
+	allPageSize = 10000
 	headerRequestID = "X-Request-Id"
 )
 
@@ -100,23 +104,27 @@ type page struct{ num, size int }
 func (p page) offset() int { return (p.num - 1) * p.size }
 
 // parsePage reads page and page_size (default 1 and 10, page_size at most
-// 100).
+// 100). As in Harbor, page_size=0 means all (up to allPageSize) and page=0
+// is the first page: Harbor's SDK and CLI list with page=0&page_size=0.
 func parsePage(r *http.Request) (page, error) {
 	q := r.URL.Query()
 	p := page{num: 1, size: defaultPageSize}
 	if s := q.Get("page"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 1<<20 {
+		if err != nil || n < 0 || n > 1<<20 {
 			return p, badRequest(fmt.Sprintf("page %q: want a number from 1", s))
 		}
-		p.num = n
+		p.num = max(n, 1)
 	}
 	if s := q.Get("page_size"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxPageSize {
-			return p, badRequest(fmt.Sprintf("page_size %q: want a number from 1 to %d", s, maxPageSize))
+		if err != nil || n < 0 || n > maxPageSize {
+			return p, badRequest(fmt.Sprintf("page_size %q: want a number from 1 to %d, or 0 for all", s, maxPageSize))
 		}
 		p.size = n
+		if n == 0 {
+			p.size = allPageSize
+		}
 	}
 	return p, nil
 }

@@ -24,6 +24,9 @@ func TestPagination(t *testing.T) {
 		{"?page=3&public=true", "p20", 5, `</api/v2.0/projects?page=2&page_size=10&public=true>; rel="prev"`},
 		{"?page_size=100", "p00", 25, ""},
 		{"?page=9&page_size=5", "", 0, `</api/v2.0/projects?page=5&page_size=5>; rel="prev"`},
+		// Harbor's SDK and CLI: page 0 is the first, page_size 0 is all.
+		{"?page=0&page_size=0", "p00", 25, ""},
+		{"?page=0&page_size=3", "p00", 3, `</api/v2.0/projects?page=2&page_size=3>; rel="next"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
@@ -37,7 +40,7 @@ func TestPagination(t *testing.T) {
 			assert.Equal(t, tt.link, r.Header.Get("Link"))
 		})
 	}
-	for _, bad := range []string{"page=0", "page=-1", "page=x", "page_size=0", "page_size=101", "page_size=1e3"} {
+	for _, bad := range []string{"page=-1", "page=x", "page_size=-1", "page_size=101", "page_size=1e3"} {
 		t.Run(bad, func(t *testing.T) {
 			e.do(anonymous, http.MethodGet, "/projects?"+bad, nil).fails(t, http.StatusBadRequest, "BAD_REQUEST")
 		})

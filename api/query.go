@@ -2,52 +2,221 @@ package api
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 )
 
-// qTerm is one term of a Harbor q parameter: key=value, or key=~value
-// (fuzzy: what fuzzy means is up to the endpoint).
+// qKind is the form of one q term, as Harbor writes them.
+type qKind int
+
+const (
+	qExact qKind = iota // key=value
+	qFuzzy              // key=~value
+	qRange              // key=[min~max], either end may be empty
+	qAll                // key={a b c}: every value must match
+	qAny                // key=(a b c): any value may match
+)
+
+// qTerm is one term of a Harbor q parameter. value is set for exact and
+// fuzzy terms (what fuzzy means is up to the endpoint), values for lists,
+// lo and hi for ranges.
 type qTerm struct {
-	value string
-	fuzzy bool
+	kind   qKind
+	value  string
+	fuzzy  bool
+	values []string
+	lo, hi string
 }
 
-// parseQ parses a q parameter with the keys allowed (lower case; keys are
-// matched case-insensitively, as Harbor's robot filters write ProjectID).
-// Harbor's ranges and lists are not supported here.
+// qKey declares a key an endpoint filters on, and which of the set forms
+// (ranges, lists) it takes besides key=value and key=~value.
+type qKey struct {
+	name         string
+	ranges, sets bool
+}
+
+// qPlain, qRanged and qSets declare keys.
+func qPlain(name string) qKey  { return qKey{name: name} }
+func qRanged(name string) qKey { return qKey{name: name, ranges: true} }
+func qSets(name string) qKey   { return qKey{name: name, sets: true} }
+
+// parseQ parses a q parameter whose keys take key=value and key=~value
+// only (keys are matched case-insensitively, as Harbor's robot filters
+// write ProjectID).
 func parseQ(q string, allowed ...string) (map[string]qTerm, error) {
-	out := map[string]qTerm{}
-	for term := range strings.SplitSeq(q, ",") {
-		term = strings.TrimSpace(term)
-		if term == "" {
-			continue
+	keys := make([]qKey, len(allowed))
+	for i, k := range allowed {
+		keys[i] = qPlain(k)
+	}
+	return parseQKeys(q, keys...)
+}
+
+// maxQTerms and maxQValues bound what one q may ask, so a query stays cheap.
+const (
+	maxQTerms  = 16
+	maxQValues = 100
+)
+
+// parseQKeys parses Harbor's q syntax: comma-separated terms key=value,
+// key=~value, key=[min~max], key={a b c} and key=(a b c), URL-encoded once
+// more or not (Harbor's clients encode it twice, others once). A form the
+// key does not take is refused with 400, naming the key and what it takes.
+func parseQKeys(q string, allowed ...qKey) (map[string]qTerm, error) {
+	if strings.Contains(q, "%") {
+		if dec, err := url.QueryUnescape(q); err == nil {
+			q = dec
 		}
+	}
+	out := map[string]qTerm{}
+	terms, err := splitQ(q)
+	if err != nil {
+		return nil, err
+	}
+	if len(terms) > maxQTerms {
+		return nil, badRequest(fmt.Sprintf("q has %d terms: at most %d", len(terms), maxQTerms))
+	}
+	for _, term := range terms {
 		key, val, ok := strings.Cut(term, "=")
 		key = strings.ToLower(strings.TrimSpace(key))
 		if !ok || key == "" {
-			return nil, badRequest(fmt.Sprintf("q term %q: want key=value or key=~value", term))
+			return nil, badRequest(fmt.Sprintf("q term %q: want key=value, key=~value, key=[min~max], key={a b} or key=(a b)", term))
 		}
-		if !slices.Contains(allowed, key) {
-			return nil, badRequest(fmt.Sprintf("q key %q is not supported here; supported keys: %s", key, strings.Join(allowed, ", ")))
+		i := slices.IndexFunc(allowed, func(k qKey) bool { return k.name == key })
+		if i < 0 {
+			names := make([]string, len(allowed))
+			for j, k := range allowed {
+				names[j] = k.name
+			}
+			return nil, badRequest(fmt.Sprintf("q key %q is not supported here; supported keys: %s", key, strings.Join(names, ", ")))
 		}
 		if _, dup := out[key]; dup {
 			return nil, badRequest(fmt.Sprintf("q key %q given twice", key))
 		}
-		t := qTerm{}
-		val, t.fuzzy = strings.CutPrefix(val, "~")
-		val = strings.TrimSpace(val)
-		if len(val) >= 2 && (val[0] == '"' || val[0] == '\'') && val[len(val)-1] == val[0] {
-			val = val[1 : len(val)-1]
+		t, err := parseQValue(key, strings.TrimSpace(val), allowed[i])
+		if err != nil {
+			return nil, err
 		}
-		if val == "" {
-			return nil, badRequest(fmt.Sprintf("q key %q has an empty value", key))
-		}
-		if c := val[0]; c == '[' || c == '{' || c == '(' {
-			return nil, badRequest(fmt.Sprintf("q key %q: ranges and lists are not supported here", key))
-		}
-		t.value = val
 		out[key] = t
 	}
 	return out, nil
+}
+
+// splitQ splits q at the commas outside brackets.
+func splitQ(q string) ([]string, error) {
+	var terms []string
+	depth, start := 0, 0
+	for i, c := range q {
+		switch c {
+		case '[', '{', '(':
+			depth++
+		case ']', '}', ')':
+			depth--
+		case ',':
+			if depth == 0 {
+				terms = append(terms, q[start:i])
+				start = i + 1
+			}
+		}
+		if depth < 0 || depth > 1 {
+			return nil, badRequest(fmt.Sprintf("q %q: unbalanced or nested brackets", q))
+		}
+	}
+	if depth != 0 {
+		return nil, badRequest(fmt.Sprintf("q %q: unbalanced brackets", q))
+	}
+	terms = append(terms, q[start:])
+	out := terms[:0]
+	for _, t := range terms {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// parseQValue reads the value side of one term.
+func parseQValue(key, val string, k qKey) (qTerm, error) {
+	if val == "" {
+		return qTerm{}, badRequest(fmt.Sprintf("q key %q has an empty value", key))
+	}
+	refuse := func(form string) (qTerm, error) {
+		takes := "key=value and key=~value"
+		if k.ranges {
+			takes += " and key=[min~max]"
+		}
+		if k.sets {
+			takes += ", key={a b} and key=(a b)"
+		}
+		return qTerm{}, badRequest(fmt.Sprintf("q key %q: %s is not supported for it; it takes %s", key, form, takes))
+	}
+	switch val[0] {
+	case '[':
+		if !k.ranges {
+			return refuse("a range")
+		}
+		body, ok := strings.CutSuffix(val[1:], "]")
+		lo, hi, ok2 := strings.Cut(body, "~")
+		if !ok || !ok2 || (strings.TrimSpace(lo) == "" && strings.TrimSpace(hi) == "") {
+			return qTerm{}, badRequest(fmt.Sprintf("q key %q: range %q: want [min~max]", key, val))
+		}
+		return qTerm{kind: qRange, lo: unquote(strings.TrimSpace(lo)), hi: unquote(strings.TrimSpace(hi))}, nil
+	case '{', '(':
+		kind, closer, form := qAll, "}", "a {list}"
+		if val[0] == '(' {
+			kind, closer, form = qAny, ")", "a (union)"
+		}
+		if !k.sets {
+			return refuse(form)
+		}
+		body, ok := strings.CutSuffix(val[1:], closer)
+		values := strings.Fields(body)
+		if !ok || len(values) == 0 || len(values) > maxQValues {
+			return qTerm{}, badRequest(fmt.Sprintf("q key %q: %q: want 1 to %d values separated by spaces", key, val, maxQValues))
+		}
+		for i := range values {
+			values[i] = unquote(values[i])
+		}
+		return qTerm{kind: kind, values: values}, nil
+	}
+	t := qTerm{kind: qExact}
+	if v, ok := strings.CutPrefix(val, "~"); ok {
+		t.kind, t.fuzzy, val = qFuzzy, true, strings.TrimSpace(v)
+	}
+	t.value = unquote(val)
+	if t.value == "" {
+		return qTerm{}, badRequest(fmt.Sprintf("q key %q has an empty value", key))
+	}
+	return t, nil
+}
+
+// unquote strips one pair of matching quotes.
+func unquote(v string) string {
+	if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+		return v[1 : len(v)-1]
+	}
+	return v
+}
+
+// matches tells whether s satisfies the term, for endpoints that filter in
+// memory: exact equality, fuzzy substring, range by string order (give
+// numbers zero-padded or use matchesInt), every value of a {list} equal
+// to one of ss... (for multi-valued fields), any value of a (union).
+func (t qTerm) matches(s string) bool {
+	switch t.kind {
+	case qFuzzy:
+		return strings.Contains(s, t.value)
+	case qRange:
+		return (t.lo == "" || s >= t.lo) && (t.hi == "" || s <= t.hi)
+	case qAll:
+		for _, v := range t.values {
+			if v != s {
+				return false
+			}
+		}
+		return true
+	case qAny:
+		return slices.Contains(t.values, s)
+	}
+	return s == t.value
 }
