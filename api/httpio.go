@@ -21,7 +21,7 @@ const (
 	// allPageSize bounds page_size=0, which Harbor's clients send to mean
 	// "everything": a listing longer than this still answers X-Total-Count
 	// and a Link to the next page, so nothing is silently cut.
-	allPageSize = 10000
+	allPageSize     = 10000
 	headerRequestID = "X-Request-Id"
 )
 

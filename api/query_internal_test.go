@@ -36,18 +36,18 @@ func TestParseQForms(t *testing.T) {
 func TestParseQRefusals(t *testing.T) {
 	keys := []qKey{qPlain("name"), qRanged("op_time"), qSets("tags")}
 	for q, want := range map[string]string{
-		"name=[a~b]":      `q key "name": a range is not supported for it; it takes key=value and key=~value`,
-		"name=(a b)":      `q key "name": a (union) is not supported`,
-		"tags=[a~b]":      `q key "tags": a range is not supported`,
-		"op_time={a}":     `q key "op_time": a {list} is not supported`,
-		"op_time=[~]":     `range "[~]": want [min~max]`,
-		"tags={}":         `want 1 to 100 values`,
-		"tags={a b":       "unbalanced brackets",
-		"tags={a {b}}":    "nested brackets",
-		"owner=x":         `q key "owner" is not supported here; supported keys: name, op_time, tags`,
-		"name=a,name=b":   `q key "name" given twice`,
-		"name=":           `q key "name" has an empty value`,
-		"noequals":        "want key=value",
+		"name=[a~b]":    `q key "name": a range is not supported for it; it takes key=value and key=~value`,
+		"name=(a b)":    `q key "name": a (union) is not supported`,
+		"tags=[a~b]":    `q key "tags": a range is not supported`,
+		"op_time={a}":   `q key "op_time": a {list} is not supported`,
+		"op_time=[~]":   `range "[~]": want [min~max]`,
+		"tags={}":       `want 1 to 100 values`,
+		"tags={a b":     "unbalanced brackets",
+		"tags={a {b}}":  "nested brackets",
+		"owner=x":       `q key "owner" is not supported here; supported keys: name, op_time, tags`,
+		"name=a,name=b": `q key "name" given twice`,
+		"name=":         `q key "name" has an empty value`,
+		"noequals":      "want key=value",
 		"a=1,b=2,c=3,d=4,e=5,f=6,g=7,h=8,i=9,j=10,k=11,l=12,m=13,n=14,o=15,p=16,q=17": "at most 16",
 	} {
 		_, err := parseQKeys(q, keys...)
