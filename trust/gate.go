@@ -118,8 +118,10 @@ func (g *Gate) CheckPull(ctx context.Context, t registry.Target) error {
 		return nil
 	}
 	if g.exempt != nil && g.exempt(ctx, t) {
-		g.log.DebugContext(ctx, "content trust: refused pull exempted", "repository", t.Repository, "digest", t.Digest,
-			"actor", registry.ActorFrom(ctx))
+		// Info, not Debug: an admin trying the policy with an account that
+		// may push sees the pull pass and must be told why.
+		g.log.InfoContext(ctx, "content trust: pull allowed although the policy refuses it, because the caller is exempt (it may push the repository; set content_trust.gate_pushers to gate pushers too)",
+			"repository", t.Repository, "digest", t.Digest, "actor", registry.ActorFrom(ctx), "refusal", d.Reason)
 		return nil
 	}
 	g.log.InfoContext(ctx, "content trust: pull refused", "repository", t.Repository, "digest", t.Digest,

@@ -3,6 +3,7 @@ package trust_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"testing"
 
@@ -10,6 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/berthlabs/berth/internal/testlog"
+	"github.com/berthlabs/berth/registry"
 	"github.com/berthlabs/berth/sqldb"
 	"github.com/berthlabs/berth/trust"
 )
@@ -210,4 +213,26 @@ func TestGateMultiPlatform(t *testing.T) {
 	assert.Equal(t, http.StatusPreconditionFailed, status)
 	status, _ = e.pull(t, "p/multi", amd.Digest.String())
 	assert.Equal(t, http.StatusPreconditionFailed, status)
+}
+
+// TestGateExemptionIsLogged: a refused pull the integrator exempts (the
+// reference server exempts callers who may push) passes, and the log says
+// why, so an admin trying a policy is not left wondering.
+func TestGateExemptionIsLogged(t *testing.T) {
+	e := newEnv(t)
+	e.setPolicy(t, "", trust.Policy{Mode: trust.ModeAny})
+	img := e.pushImage(t, "p/app", "unsigned")
+	target := registry.Target{Repository: img.Repository, Digest: img.Digest, MediaType: img.MediaType, Size: img.Size}
+	var logs testlog.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+
+	strict := trust.NewGate(e.client, e.store, trust.WithGateLogger(log))
+	require.Error(t, strict.CheckPull(context.Background(), target))
+	assert.NotContains(t, logs.String(), "caller is exempt")
+
+	exempt := trust.NewGate(e.client, e.store, trust.WithGateLogger(log),
+		trust.WithExemption(func(context.Context, registry.Target) bool { return true }))
+	require.NoError(t, exempt.CheckPull(context.Background(), target))
+	assert.Contains(t, logs.String(), "pull allowed although the policy refuses it, because the caller is exempt")
+	assert.Contains(t, logs.String(), "content_trust.gate_pushers")
 }
