@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"reflect"
 
 	"github.com/berthlabs/berth/project"
 	"github.com/berthlabs/berth/rbac"
@@ -138,6 +139,16 @@ func (c *call) created(location string, v any) error {
 
 // paged answers one page of a listing with its headers.
 func (c *call) paged(p page, total int, v any) error {
+	// A page above Harbor's 100 (page_size=0 asks for all) may be more
+	// than the store serves at once: its Link then names the rest in
+	// pages of the size served, so nothing is silently skipped.
+	if n := reflect.ValueOf(v); n.Kind() == reflect.Slice && p.size > harborPageSize && n.Len() > 0 &&
+		n.Len() < min(p.size, total-p.offset()) {
+		if p.offset()%n.Len() != 0 {
+			return badRequest(fmt.Sprintf("page_size %d: this listing serves at most %d items at once; ask for pages of %d", p.size, n.Len(), n.Len()))
+		}
+		p = page{num: p.offset()/n.Len() + 1, size: n.Len()}
+	}
 	setPageHeaders(c.w, c.r, p, total)
 	return c.json(http.StatusOK, v)
 }

@@ -17,10 +17,11 @@ import (
 const (
 	maxBody         = 1 << 20 // request bodies
 	defaultPageSize = 10
-	maxPageSize     = 100
-	// allPageSize bounds page_size=0, which Harbor's clients send to mean
-	// "everything": a listing longer than this still answers X-Total-Count
-	// and a Link to the next page, so nothing is silently cut.
+	harborPageSize  = 100 // the largest page Harbor serves, and every store here
+	// allPageSize bounds page_size, and page_size=0, which Harbor's clients
+	// send to mean "everything": a listing longer than one page of its
+	// store still answers X-Total-Count and a Link to the next page (whose
+	// page_size may be above Harbor's 100), so nothing is silently cut.
 	allPageSize     = 10000
 	headerRequestID = "X-Request-Id"
 )
@@ -104,7 +105,7 @@ type page struct{ num, size int }
 func (p page) offset() int { return (p.num - 1) * p.size }
 
 // parsePage reads page and page_size (default 1 and 10, page_size at most
-// 100). As in Harbor, page_size=0 means all (up to allPageSize) and page=0
+// allPageSize). As in Harbor, page_size=0 means all (up to allPageSize) and page=0
 // is the first page: Harbor's SDK and CLI list with page=0&page_size=0.
 func parsePage(r *http.Request) (page, error) {
 	q := r.URL.Query()
@@ -118,8 +119,8 @@ func parsePage(r *http.Request) (page, error) {
 	}
 	if s := q.Get("page_size"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 || n > maxPageSize {
-			return p, badRequest(fmt.Sprintf("page_size %q: want a number from 1 to %d, or 0 for all", s, maxPageSize))
+		if err != nil || n < 0 || n > allPageSize {
+			return p, badRequest(fmt.Sprintf("page_size %q: want a number from 1 to %d, or 0 for all", s, allPageSize))
 		}
 		p.size = n
 		if n == 0 {

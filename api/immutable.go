@@ -132,7 +132,9 @@ func (a *API) listImmutableRules(c *call) error {
 	if err != nil {
 		return err
 	}
-	rules, total, err := a.cfg.immutable.List(c.ctx(), pid, core.Page{Offset: pg.offset(), Limit: pg.size})
+	rules, total, err := listPage(c, pg, "id", map[string]sortField[immutable.ProjectRule]{
+		"id": func(r *immutable.ProjectRule) string { return sInt(r.ID) },
+	}, func(p core.Page) ([]immutable.ProjectRule, int, error) { return a.cfg.immutable.List(c.ctx(), pid, p) })
 	if err != nil {
 		return err
 	}

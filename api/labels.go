@@ -166,7 +166,9 @@ func (a *API) listLabels(c *call) error {
 	if err != nil {
 		return err
 	}
-	ls, total, err := a.cfg.labels.List(c.ctx(), f, core.Page{Offset: pg.offset(), Limit: pg.size})
+	ls, total, err := listPage(c, pg, "", labelSort(), func(p core.Page) ([]label.Label, int, error) {
+		return a.cfg.labels.List(c.ctx(), f, p)
+	})
 	if err != nil {
 		return err
 	}
@@ -293,4 +295,14 @@ func (a *API) artifactLabels(ctx context.Context, p project.Project, art registr
 		return nil, err
 	}
 	return convertAll(ls, func(l *label.Label) Label { return labelJSON(*l) }), nil
+}
+
+// labelSort are the fields labels sort by (sort=name, sort=-creation_time).
+func labelSort() map[string]sortField[label.Label] {
+	return map[string]sortField[label.Label]{
+		"id":            func(l *label.Label) string { return sInt(l.ID) },
+		"name":          func(l *label.Label) string { return l.Name },
+		"creation_time": func(l *label.Label) string { return sTime(l.CreatedAt) },
+		"update_time":   func(l *label.Label) string { return sTime(l.UpdatedAt) },
+	}
 }

@@ -50,7 +50,7 @@ func pathParamDoc(name string) string {
 
 // paging documents the page and page_size parameters of every listing.
 var paging = []param{{"page", "integer", "Page number, from 1 (default 1)", false},
-	{"page_size", "integer", "Page size, 1 to 100 (default 10); 0 for all (at most 10000, with a Link to the rest)", false}}
+	{"page_size", "integer", "Page size, 1 to 10000 (default 10); 0 for all (as many as the listing serves at once, at least 100, with a Link to the rest)", false}}
 
 const (
 	pProject = "/projects/{project_name_or_id}"

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
+
+	"github.com/berthlabs/berth/core"
 )
 
 // sortKey is one field of a Harbor sort parameter: "name" ascending,
@@ -58,4 +61,64 @@ func sortBy[T any](items []T, keys []sortKey, fields map[string]func(*T) string)
 		}
 		return 0
 	})
+}
+
+// sortField reads one sortable field of T as a string that orders as the
+// field does (see sInt and sTime).
+type sortField[T any] func(*T) string
+
+// sInt and sTime render numbers and times so that they sort as strings.
+func sInt(n int64) string { return fmt.Sprintf("%+020d", n) }
+func sTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000000000")
+}
+
+// listPage answers one page of a listing with Harbor's sort parameter:
+// without sort (or with one matching the store's own order, deflt), list
+// serves the page itself; with another, up to allPageSize items are read,
+// sorted in memory by fields and cut. A listing larger than that cannot be
+// sorted another way (400), rather than sorted wrongly.
+func listPage[T any](c *call, pg page, deflt string, fields map[string]sortField[T], list func(core.Page) ([]T, int, error)) ([]T, int, error) {
+	allowed := make([]string, 0, len(fields))
+	for f := range fields {
+		allowed = append(allowed, f)
+	}
+	slices.Sort(allowed)
+	raw := c.r.URL.Query().Get("sort")
+	keys, err := parseSort(raw, allowed...)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(keys) == 0 || strings.TrimSpace(raw) == deflt {
+		return list(core.Page{Offset: pg.offset(), Limit: pg.size})
+	}
+	all, total, err := listAll(list)
+	if err != nil {
+		return nil, 0, err
+	}
+	if total > len(all) {
+		return nil, 0, badRequest(fmt.Sprintf("sort: %d items are too many to sort by %q (at most %d); narrow the listing with q", total, raw, allPageSize))
+	}
+	plain := make(map[string]func(*T) string, len(fields))
+	for k, f := range fields {
+		plain[k] = f
+	}
+	sortBy(all, keys, plain)
+	return pageOf(all, pg), total, nil
+}
+
+// listAll reads up to allPageSize items, page by page as the lister
+// serves them (stores cap a page below that).
+func listAll[T any](list func(core.Page) ([]T, int, error)) ([]T, int, error) {
+	var all []T
+	for {
+		items, total, err := list(core.Page{Offset: len(all), Limit: allPageSize - len(all)})
+		if err != nil {
+			return nil, 0, err
+		}
+		all = append(all, items...)
+		if len(items) == 0 || len(all) >= total || len(all) >= allPageSize {
+			return all, total, nil
+		}
+	}
 }

@@ -192,7 +192,9 @@ func (a *API) listWebhookJobs(c *call) error {
 	if err != nil {
 		return err
 	}
-	ds, total, err := a.cfg.webhooks.Deliveries(c.ctx(), pid, policyID, core.Page{Offset: pg.offset(), Limit: pg.size})
+	ds, total, err := listPage(c, pg, "", deliverySort(), func(p core.Page) ([]webhook.Delivery, int, error) {
+		return a.cfg.webhooks.Deliveries(c.ctx(), pid, policyID, p)
+	})
 	if err != nil {
 		return err
 	}

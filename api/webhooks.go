@@ -177,7 +177,9 @@ func (a *API) listWebhooks(c *call) error {
 	if err != nil {
 		return err
 	}
-	ps, total, err := a.cfg.webhooks.List(c.ctx(), pid, core.Page{Offset: pg.offset(), Limit: pg.size})
+	ps, total, err := listPage(c, pg, "", webhookSort(), func(p core.Page) ([]webhook.Policy, int, error) {
+		return a.cfg.webhooks.List(c.ctx(), pid, p)
+	})
 	if err != nil {
 		return err
 	}
@@ -289,7 +291,9 @@ func (a *API) listWebhookExecutions(c *call) error {
 	if err != nil {
 		return err
 	}
-	ds, total, err := a.cfg.webhooks.Deliveries(c.ctx(), p.ProjectID, p.ID, core.Page{Offset: pg.offset(), Limit: pg.size})
+	ds, total, err := listPage(c, pg, "", deliverySort(), func(pp core.Page) ([]webhook.Delivery, int, error) {
+		return a.cfg.webhooks.Deliveries(c.ctx(), p.ProjectID, p.ID, pp)
+	})
 	if err != nil {
 		return err
 	}
@@ -342,4 +346,25 @@ func (a *API) webhookEvents(c *call) error {
 		out.EventType = append(out.EventType, string(t))
 	}
 	return c.json(http.StatusOK, out)
+}
+
+// webhookSort are the fields webhook policies sort by.
+func webhookSort() map[string]sortField[webhook.Policy] {
+	return map[string]sortField[webhook.Policy]{
+		"id":            func(p *webhook.Policy) string { return sInt(p.ID) },
+		"name":          func(p *webhook.Policy) string { return p.Name },
+		"creation_time": func(p *webhook.Policy) string { return sTime(p.CreatedAt) },
+		"update_time":   func(p *webhook.Policy) string { return sTime(p.UpdatedAt) },
+	}
+}
+
+// deliverySort are the fields webhook executions and jobs sort by.
+func deliverySort() map[string]sortField[webhook.Delivery] {
+	return map[string]sortField[webhook.Delivery]{
+		"id":            func(d *webhook.Delivery) string { return sInt(d.ID) },
+		"status":        func(d *webhook.Delivery) string { return string(d.Status) },
+		"creation_time": func(d *webhook.Delivery) string { return sTime(d.CreatedAt) },
+		"start_time":    func(d *webhook.Delivery) string { return sTime(d.CreatedAt) },
+		"update_time":   func(d *webhook.Delivery) string { return sTime(d.UpdatedAt) },
+	}
 }
