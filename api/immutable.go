@@ -62,7 +62,7 @@ func (a *API) immutableRoutes() []route {
 	one := pImmutableRules + "/{immutable_rule_id}"
 	return []route{
 		{method: get, path: pImmutableRules, id: "ListImmuRules", tag: "immutable",
-			summary: "The project's tag immutability rules (maintainers and up)", query: paging, resp: []ImmutableRule{},
+			summary: "The project's tag immutability rules (maintainers and up)", query: append([]param{sorting}, paging...), resp: []ImmutableRule{},
 			paged: true, handle: a.listImmutableRules},
 		{method: post, path: pImmutableRules, id: "CreateImmuRule", tag: "immutable",
 			summary: "Add a tag immutability rule (at most 15 a project; the same selectors twice is a conflict)",

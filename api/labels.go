@@ -69,7 +69,7 @@ func (a *API) labelRoutes() []route {
 		{"q", "string", "Filter: comma-separated key=value terms, keys name (=exact, =~contains), scope, project_id", false},
 		{"name", "string", "Keep labels whose name contains this", false},
 		{"scope", "string", "g (global, the default) or p (a project's: give project_id)", false},
-		{"project_id", "integer", "The project of p labels", false}}, paging...)
+		{"project_id", "integer", "The project of p labels", false}, sorting}, paging...)
 	return []route{
 		{method: get, path: "/labels", id: "ListLabels", tag: "label",
 			summary: "Global labels (any signed-in caller), or a project's (scope=p&project_id=…: its guests and up)",

@@ -85,7 +85,7 @@ func (t *execTask[P, R]) routes() []route {
 	}
 	return []route{
 		{method: get, path: t.path, id: t.ops.list, tag: t.tag, summary: upperFirst(t.title) + " runs, newest first (system admins)",
-			query: paging, resp: []ExecHistory{}, paged: true, handle: t.history},
+			query: append([]param{sorting}, paging...), resp: []ExecHistory{}, paged: true, handle: t.history},
 		{method: get, path: run, id: t.ops.get, tag: t.tag, summary: "One " + t.title + " run", resp: ExecHistory{}, handle: t.get},
 		{method: put, path: run, id: t.ops.stop, tag: t.tag, summary: "Stop " + a + t.title + " run in progress", handle: t.stop},
 		{method: get, path: run + "/log", id: t.ops.log, tag: t.tag, summary: "The log of " + a + t.title + " run",
@@ -149,7 +149,12 @@ func (t *execTask[P, R]) history(c *call) error {
 	if err != nil {
 		return err
 	}
-	runs, total, err := t.svc.History(c.ctx(), core.Page{Offset: pg.offset(), Limit: pg.size})
+	runs, total, err := listPage(c, pg, "", map[string]sortField[maintenance.Run[P, R]]{
+		"id":            func(r *maintenance.Run[P, R]) string { return sInt(r.ID) },
+		"job_status":    func(r *maintenance.Run[P, R]) string { return r.Status },
+		"creation_time": func(r *maintenance.Run[P, R]) string { return sTime(r.Created) },
+		"update_time":   func(r *maintenance.Run[P, R]) string { return sTime(r.Updated) },
+	}, func(p core.Page) ([]maintenance.Run[P, R], int, error) { return t.svc.History(c.ctx(), p) })
 	if err != nil {
 		return err
 	}

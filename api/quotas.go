@@ -43,7 +43,7 @@ func (a *API) quotaRoutes() []route {
 	return []route{
 		{method: get, path: "/quotas", id: "listQuotas", tag: "quota", summary: "Projects' storage limits and usage (system admins)",
 			query: append([]param{{"reference", "string", "project (the only kind of quota)", false},
-				{"reference_id", "string", "a project's id", false}}, paging...),
+				{"reference_id", "string", "a project's id", false}, sorting}, paging...),
 			resp: []Quota{}, paged: true, handle: a.listQuotas},
 		{method: get, path: "/quotas/{id}", id: "getQuota", tag: "quota", summary: "A project's storage limit and usage (its id is the project's)",
 			resp: Quota{}, handle: a.getQuota},
@@ -86,7 +86,13 @@ func (a *API) listQuotas(c *call) error {
 			return err
 		}
 		ps, total = []project.Project{p}, 1
-	} else if ps, total, err = a.deps.Projects.List(c.ctx(), project.Filter{}, core.Page{Offset: pg.offset(), Limit: pg.size}); err != nil {
+	} else if ps, total, err = listPage(c, pg, "", map[string]sortField[project.Project]{
+		"creation_time": func(p *project.Project) string { return sTime(p.CreatedAt) },
+		"update_time":   func(p *project.Project) string { return sTime(p.UpdatedAt) },
+		"hard.storage":  func(p *project.Project) string { return sInt(p.Metadata.StorageQuota) },
+	}, func(p core.Page) ([]project.Project, int, error) {
+		return a.deps.Projects.List(c.ctx(), project.Filter{}, p)
+	}); err != nil {
 		return err
 	}
 	out := make([]Quota, 0, len(ps))

@@ -47,7 +47,9 @@ func (a *API) listExecutions(c *call) error {
 		}
 	}
 	status := replicate.Status(c.r.URL.Query().Get("status"))
-	es, total, err := a.cfg.repl.r.Executions(c.ctx(), policyID, status, core.Page{Offset: pg.offset(), Limit: pg.size})
+	es, total, err := listPage(c, pg, "", executionSort(), func(p core.Page) ([]replicate.Execution, int, error) {
+		return a.cfg.repl.r.Executions(c.ctx(), policyID, status, p)
+	})
 	if err != nil {
 		return err
 	}
@@ -83,7 +85,9 @@ func (a *API) listTasks(c *call) error {
 	if err != nil {
 		return err
 	}
-	ts, total, err := a.cfg.repl.r.Tasks(c.ctx(), id, core.Page{Offset: pg.offset(), Limit: pg.size})
+	ts, total, err := listPage(c, pg, "", taskSort(), func(p core.Page) ([]replicate.Task, int, error) {
+		return a.cfg.repl.r.Tasks(c.ctx(), id, p)
+	})
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/berthlabs/berth/rbac"
+	"github.com/berthlabs/berth/replicate"
 )
 
 // The replication endpoints are for system administrators only, and most
@@ -102,7 +103,7 @@ func replCreate[J, T any](c *call, collection string, of func(J) (T, error), cre
 // replList answers a listing filtered by name: one page of what list
 // finds, each as toJSON shows it.
 func replList[T, J any](c *call, list func(ctx context.Context, name string, page core.Page) ([]T, int, error),
-	toJSON func(*T) J) error {
+	fields map[string]sortField[T], toJSON func(*T) J) error {
 	if err := c.configAdmin(rbac.ActionList); err != nil {
 		return err
 	}
@@ -114,9 +115,46 @@ func replList[T, J any](c *call, list func(ctx context.Context, name string, pag
 	if err != nil {
 		return err
 	}
-	items, total, err := list(c.ctx(), name, core.Page{Offset: pg.offset(), Limit: pg.size})
+	items, total, err := listPage(c, pg, "", fields, func(p core.Page) ([]T, int, error) { return list(c.ctx(), name, p) })
 	if err != nil {
 		return err
 	}
 	return c.paged(pg, total, convertAll(items, toJSON))
+}
+
+// The fields replication listings sort by.
+func endpointSort() map[string]sortField[replicate.Endpoint] {
+	return map[string]sortField[replicate.Endpoint]{
+		"id":            func(e *replicate.Endpoint) string { return sInt(e.ID) },
+		"name":          func(e *replicate.Endpoint) string { return e.Name },
+		"creation_time": func(e *replicate.Endpoint) string { return sTime(e.CreatedAt) },
+		"update_time":   func(e *replicate.Endpoint) string { return sTime(e.UpdatedAt) },
+	}
+}
+
+func replPolicySort() map[string]sortField[replicate.Policy] {
+	return map[string]sortField[replicate.Policy]{
+		"id":            func(p *replicate.Policy) string { return sInt(p.ID) },
+		"name":          func(p *replicate.Policy) string { return p.Name },
+		"creation_time": func(p *replicate.Policy) string { return sTime(p.CreatedAt) },
+		"update_time":   func(p *replicate.Policy) string { return sTime(p.UpdatedAt) },
+	}
+}
+
+func executionSort() map[string]sortField[replicate.Execution] {
+	return map[string]sortField[replicate.Execution]{
+		"id":         func(e *replicate.Execution) string { return sInt(e.ID) },
+		"status":     func(e *replicate.Execution) string { return string(e.Status) },
+		"start_time": func(e *replicate.Execution) string { return sTime(e.StartTime) },
+		"end_time":   func(e *replicate.Execution) string { return sTime(e.EndTime) },
+	}
+}
+
+func taskSort() map[string]sortField[replicate.Task] {
+	return map[string]sortField[replicate.Task]{
+		"id":         func(t *replicate.Task) string { return sInt(t.ID) },
+		"status":     func(t *replicate.Task) string { return string(t.Status) },
+		"start_time": func(t *replicate.Task) string { return sTime(t.StartTime) },
+		"end_time":   func(t *replicate.Task) string { return sTime(t.EndTime) },
+	}
 }

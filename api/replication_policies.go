@@ -76,7 +76,7 @@ func policyOf(r ReplicationPolicy) (replicate.Policy, error) {
 }
 
 func (a *API) listPolicies(c *call) error {
-	return replList(c, a.cfg.repl.r.Policies, a.policiesJSON(c.ctx()))
+	return replList(c, a.cfg.repl.r.Policies, replPolicySort(), a.policiesJSON(c.ctx()))
 }
 
 func (a *API) createPolicy(c *call) error {

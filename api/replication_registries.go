@@ -44,7 +44,7 @@ func endpointOf(r Registry) (replicate.Endpoint, error) {
 
 func (a *API) listRegistries(c *call) error {
 	health := c.r.URL.Query().Get("health") == "true"
-	return replList(c, a.cfg.repl.r.Endpoints, func(e *replicate.Endpoint) Registry {
+	return replList(c, a.cfg.repl.r.Endpoints, endpointSort(), func(e *replicate.Endpoint) Registry {
 		r := registryJSON(e)
 		if health {
 			r.Status = a.health(c.ctx(), e.ID)

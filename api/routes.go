@@ -48,6 +48,10 @@ func pathParamDoc(name string) string {
 	return name
 }
 
+// sorting documents the sort parameter of the listings that take it.
+var sorting = param{"sort", "string", "Order of the whole listing: comma-separated fields, '-' first for descending " +
+	"(e.g. -creation_time); a field the listing does not sort by is refused with 400 naming those it does", false}
+
 // paging documents the page and page_size parameters of every listing.
 var paging = []param{{"page", "integer", "Page number, from 1 (default 1)", false},
 	{"page_size", "integer", "Page size, 1 to 10000 (default 10); 0 for all (as many as the listing serves at once, at least 100, with a Link to the rest)", false}}

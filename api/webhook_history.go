@@ -68,7 +68,7 @@ func (a *API) webhookHistoryRoutes() []route {
 			resp:    []WebhookLastTrigger{}, handle: a.webhookLastTriggers},
 		{method: get, path: pProject + "/webhook/jobs", id: "ListWebhookJobs", tag: "webhook",
 			summary: "Deprecated in Harbor: a webhook's deliveries as jobs",
-			query:   append([]param{{"policy_id", "integer", "The webhook", true}}, paging...),
+			query:   append([]param{{"policy_id", "integer", "The webhook", true}, sorting}, paging...),
 			resp:    []WebhookJob{}, paged: true, handle: a.listWebhookJobs},
 	}
 }

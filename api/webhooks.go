@@ -91,7 +91,7 @@ func (a *API) webhookRoutes() []route {
 	get, post, put, del := http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete
 	return append([]route{
 		{method: get, path: pProject + "/webhook/policies", id: "ListWebhookPoliciesOfProject", tag: "webhook",
-			summary: "The project's webhooks", query: paging, resp: []WebhookPolicy{}, paged: true, handle: a.listWebhooks},
+			summary: "The project's webhooks", query: append([]param{sorting}, paging...), resp: []WebhookPolicy{}, paged: true, handle: a.listWebhooks},
 		{method: post, path: pProject + "/webhook/policies", id: "CreateWebhookPolicyOfProject", tag: "webhook",
 			summary: "Add a webhook to the project (project admins); the answer holds its signing secret, once",
 			body:    WebhookPolicy{}, resp: WebhookPolicy{}, status: http.StatusCreated, handle: a.createWebhook},
@@ -103,7 +103,7 @@ func (a *API) webhookRoutes() []route {
 		{method: del, path: pWebhook, id: "DeleteWebhookPolicyOfProject", tag: "webhook", summary: "Remove a webhook (project admins)",
 			handle: a.deleteWebhook},
 		{method: get, path: pWebhook + "/executions", id: "ListExecutionsOfWebhookPolicy", tag: "webhook",
-			summary: "The webhook's deliveries, newest first", query: paging, resp: []WebhookExecution{}, paged: true,
+			summary: "The webhook's deliveries, newest first", query: append([]param{sorting}, paging...), resp: []WebhookExecution{}, paged: true,
 			handle: a.listWebhookExecutions},
 		{method: get, path: pWebhook + "/executions/{execution_id}", id: "GetWebhookExecution", tag: "webhook",
 			summary: "berth: one delivery", resp: WebhookExecution{}, handle: a.getWebhookExecution},
