@@ -33,10 +33,15 @@ func auditJSON(e audit.Entry) AuditLog {
 
 // auditFilter parses q with the audit package's Harbor-style syntax.
 func auditFilter(c *call) (audit.Filter, error) {
-	f, err := audit.ParseQuery(c.r.URL.Query().Get("q"))
+	f, err := audit.ParseQuery(unescapeQ(c.r.URL.Query().Get("q")))
 	if err != nil {
 		return f, err // invalid: 400 with what is wrong
 	}
+	keys, err := parseSort(c.r.URL.Query().Get("sort"), "op_time")
+	if err != nil {
+		return f, err
+	}
+	f.OldestFirst = len(keys) == 1 && !keys[0].desc
 	return f, nil
 }
 

@@ -61,7 +61,15 @@ func TestAuditLogs(t *testing.T) {
 	assert.Equal(t, api.AuditLog{ID: logs[0].ID, Username: "mallory", Resource: "mallory", ResourceType: "session",
 		Operation: "login-failure", OpTime: t0.Add(2 * time.Minute), Result: "failure", Count: 1}, logs[0])
 
-	r := e.do(admin(), http.MethodGet, "/audit-logs?page=2&page_size=2", nil)
+	// Harbor's sort: op_time ascending, -op_time (the default) descending;
+	// q encoded twice, as Harbor's clients send it.
+	r := e.do(admin(), http.MethodGet, "/audit-logs?sort=op_time&q="+url.QueryEscape(url.QueryEscape("operation=push")), nil)
+	assert.Equal(t, []string{"team/app:v1", "library/nginx:1"}, names(t, r, "resource"))
+	r = e.do(admin(), http.MethodGet, "/audit-logs?sort=-op_time&page_size=1", nil)
+	assert.Equal(t, []string{"member-add"}, names(t, r, "operation"))
+	e.do(admin(), http.MethodGet, "/audit-logs?sort=username", nil).fails(t, http.StatusBadRequest, "BAD_REQUEST")
+
+	r = e.do(admin(), http.MethodGet, "/audit-logs?page=2&page_size=2", nil)
 	assert.Equal(t, []string{"login-failure", "pull"}, names(t, r, "operation"))
 	assert.Equal(t, "5", r.Header.Get("X-Total-Count"))
 	assert.Equal(t, `</api/v2.0/audit-logs?page=1&page_size=2>; rel="prev" , </api/v2.0/audit-logs?page=3&page_size=2>; rel="next"`,

@@ -63,11 +63,7 @@ const (
 // more or not (Harbor's clients encode it twice, others once). A form the
 // key does not take is refused with 400, naming the key and what it takes.
 func parseQKeys(q string, allowed ...qKey) (map[string]qTerm, error) {
-	if strings.Contains(q, "%") {
-		if dec, err := url.QueryUnescape(q); err == nil {
-			q = dec
-		}
-	}
+	q = unescapeQ(q)
 	out := map[string]qTerm{}
 	terms, err := splitQ(q)
 	if err != nil {
@@ -219,4 +215,16 @@ func (t qTerm) matches(s string) bool {
 		return slices.Contains(t.values, s)
 	}
 	return s == t.value
+}
+
+// unescapeQ undoes the second URL encoding Harbor's clients give q (the
+// first is undone with the rest of the query string); a q sent encoded
+// once is left as it is.
+func unescapeQ(q string) string {
+	if strings.Contains(q, "%") {
+		if dec, err := url.QueryUnescape(q); err == nil {
+			return dec
+		}
+	}
+	return q
 }

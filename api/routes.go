@@ -165,10 +165,10 @@ func (a *API) routeTable() []route {
 
 		{method: get, path: "/audit-logs", id: "listAuditLogs", tag: "auditlog",
 			summary: "Query the audit log, newest first (system admins; q keys: username, operation, resource, resource_type, project, actor_kind, result, op_time=[from~to])",
-			query:   append([]param{qQuery}, paging...), resp: []AuditLog{}, paged: true, handle: a.listAuditLogs},
+			query:   append([]param{qQuery, sorting}, paging...), resp: []AuditLog{}, paged: true, handle: a.listAuditLogs},
 		{method: get, path: "/projects/{project_name}/logs", id: "getLogs", tag: "auditlog",
 			summary: "Query a project's audit log, newest first (same q keys as /audit-logs)",
-			query:   append([]param{qQuery}, paging...), resp: []AuditLog{}, paged: true, handle: a.listProjectLogs},
+			query:   append([]param{qQuery, sorting}, paging...), resp: []AuditLog{}, paged: true, handle: a.listProjectLogs},
 	}
 	// Optional feature groups, each in its own file, each empty unless its
 	// With... option supplied the component behind it.

@@ -26,6 +26,9 @@ type Filter struct {
 	ProjectID int64
 	Result    string
 	From, To  time.Time // both inclusive; zero is unbounded
+	// OldestFirst orders the entries by time ascending instead of newest
+	// first.
+	OldestFirst bool
 }
 
 // Page bounds one page of results (core's page): Limit 0 means
@@ -89,8 +92,12 @@ func (s *Store) Query(ctx context.Context, f Filter, p Page) ([]Entry, int, erro
 // page query takes LIMIT and OFFSET after them).
 func (f Filter) sql() (count, page string, args []any) {
 	where, args := f.where()
+	order := ` ORDER BY op_time DESC, id DESC`
+	if f.OldestFirst {
+		order = ` ORDER BY op_time ASC, id ASC`
+	}
 	return `SELECT COUNT(*) FROM audit_log` + where,
-		`SELECT ` + selectColumns + ` FROM audit_log` + where + ` ORDER BY op_time DESC, id DESC LIMIT ? OFFSET ?`,
+		`SELECT ` + selectColumns + ` FROM audit_log` + where + order + ` LIMIT ? OFFSET ?`,
 		args
 }
 
