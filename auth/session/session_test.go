@@ -242,3 +242,28 @@ func TestNewRefusesNonsense(t *testing.T) {
 	_, err = session.New(t.Context(), memoryDB(t), session.WithCookieName(""))
 	assert.Error(t, err)
 }
+
+// Logging in in a loop ends the oldest sessions beyond the cap.
+func TestSessionsPerUserAreBounded(t *testing.T) {
+	onEngines(t, func(t *testing.T, open func() *sqldb.DB) {
+		clk := newClock()
+		m, err := session.New(t.Context(), open(), session.WithClock(clk.Now))
+		require.NoError(t, err)
+		s := newSite(t, m)
+		bob, _ := s.login(t, "bob", "Secret-2")
+		var cookies []*http.Cookie
+		for range session.MaxPerUser + 3 {
+			clk.Advance(time.Second)
+			c, _ := s.login(t, "alice", "Secret-1")
+			cookies = append(cookies, c)
+		}
+		for i, c := range cookies {
+			want := "alice"
+			if i < 3 {
+				want = ""
+			}
+			assert.Equal(t, want, s.whoami(c), "session %d", i)
+		}
+		assert.Equal(t, "bob", s.whoami(bob), "other users' sessions are not touched")
+	})
+}

@@ -55,12 +55,23 @@ func wellFormed(id string) bool {
 	return err == nil
 }
 
+// MaxPerUser bounds the sessions a user holds at once: a new one ends
+// the oldest beyond it.
+const MaxPerUser = 32
+
 // create stores a new session of username and returns its id.
 func (m *Manager) create(ctx context.Context, username string, groups []string) (string, *record, error) {
 	id, now := newSecret(), m.now()
 	rec := &record{hash: hashID(id), username: username, groups: groups, csrf: newSecret(),
 		created: now, lastSeen: now, expires: now.Add(m.lifetime)}
 	err := m.db.Write(ctx, func(tx *sqldb.Tx) error {
+		// The user's oldest sessions beyond the cap end: logging in in a
+		// loop cannot grow the table without bound.
+		if _, err := tx.Exec(ctx, `DELETE FROM auth_sessions WHERE username = ? AND id_hash NOT IN (
+			SELECT id_hash FROM auth_sessions WHERE username = ? ORDER BY created_at DESC, id_hash LIMIT ?)`,
+			username, username, MaxPerUser-1); err != nil {
+			return err
+		}
 		_, err := tx.Exec(ctx, `INSERT INTO auth_sessions (id_hash, username, user_groups, csrf_token, created_at, last_seen, expires_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, rec.hash, username, strings.Join(groups, "\n"), rec.csrf,
 			now.UnixNano(), now.UnixNano(), rec.expires.UnixNano())
