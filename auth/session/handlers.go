@@ -92,16 +92,26 @@ func (m *Manager) loginError(w http.ResponseWriter, r *http.Request, err error) 
 }
 
 func (m *Manager) logout(w http.ResponseWriter, r *http.Request) {
+	if err := m.End(w, r); err != nil {
+		m.log.ErrorContext(r.Context(), "ending a session", "err", err)
+		writeError(w, http.StatusServiceUnavailable, codeUnavailable, "the session could not be ended; try again shortly")
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// End ends the session r's cookie names, if any, on every node, and tells
+// the browser to forget the cookie (for a logout handler of its own, such
+// as an OIDC logout that goes on to the provider).
+func (m *Manager) End(w http.ResponseWriter, r *http.Request) error {
 	if c, err := r.Cookie(m.cookie); err == nil && wellFormed(c.Value) {
 		if err := m.deleteHash(r.Context(), hashID(c.Value)); err != nil {
-			m.log.ErrorContext(r.Context(), "ending a session", "err", err)
-			writeError(w, http.StatusServiceUnavailable, codeUnavailable, "the session could not be ended; try again shortly")
-			return
+			return err
 		}
 	}
 	w.Header().Del(CSRFHeader)
 	http.SetCookie(w, m.expiredCookie(r))
-	w.WriteHeader(http.StatusOK)
+	return nil
 }
 
 // Start starts a session of username for the browser that sent r (after

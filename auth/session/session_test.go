@@ -232,6 +232,11 @@ func TestStart(t *testing.T) {
 	assert.NotEmpty(t, w.Header().Get(session.CSRFHeader))
 	assert.Equal(t, "carol", s.whoami(c))
 	assert.Error(t, m.Start(newRecorder(), r, ""))
+
+	w = newRecorder()
+	require.NoError(t, m.End(w, newRequest(http.MethodGet, "https://reg.example/c/oidc/logout", c)))
+	assert.Equal(t, -1, sessionCookie(t, w).MaxAge)
+	assert.Empty(t, s.whoami(c))
 }
 
 func TestNewRefusesNonsense(t *testing.T) {
