@@ -39,6 +39,7 @@ type Gatekeeper struct {
 	cache    *credentialCache
 	throttle *throttle // failed logins; login_throttle.go
 	inflight singleflight.Group
+	sessions SessionResolver // browser sessions; gatekeeper_session.go
 }
 
 // ProjectLookup tells whether a project exists and is public.
@@ -166,7 +167,8 @@ func (g *Gatekeeper) Authorize(r *http.Request, need []registry.Access) (context
 	return registry.WithActor(withCaller(ctx, caller{principal: &p}), p.Name), nil
 }
 
-// Principal identifies a request's caller from Basic credentials, or
+// Principal identifies a request's caller from Basic credentials or,
+// without an Authorization header, its browser session (WithSessions), or
 // returns the anonymous principal when there are none.
 func (g *Gatekeeper) Principal(r *http.Request) (rbac.Principal, error) {
 	user, pass, ok := r.BasicAuth()
@@ -174,7 +176,7 @@ func (g *Gatekeeper) Principal(r *http.Request) (rbac.Principal, error) {
 		if r.Header.Get("Authorization") != "" {
 			return rbac.Principal{}, fmt.Errorf("%w: unsupported Authorization scheme", ErrInvalidCredentials)
 		}
-		return rbac.Principal{}, nil
+		return g.sessionPrincipal(r)
 	}
 	return g.login(r.Context(), user, pass, r.RemoteAddr)
 }

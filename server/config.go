@@ -3,6 +3,7 @@ package server
 import (
 	"time"
 
+	"github.com/berthlabs/berth/auth/session"
 	"github.com/berthlabs/berth/registry"
 )
 
@@ -77,6 +78,7 @@ type Config struct {
 	AuditPurge  AuditPurgeConfig  `yaml:"audit_purge"`
 	ProxyCache  ProxyCacheConfig  `yaml:"proxy_cache"`
 	Admission   AdmissionConfig   `yaml:"admission"`
+	Sessions    SessionsConfig    `yaml:"sessions"`
 }
 
 // AdmissionConfig configures the Kubernetes admission webhook (package
@@ -244,5 +246,6 @@ func DefaultConfig() Config {
 		ProxyCache: ProxyCacheConfig{Enabled: true, Timeout: 5 * time.Second, ServeDeletedTags: true,
 			MaxConcurrent: 32, RetentionDays: 7},
 		Admission: AdmissionConfig{OtherRegistries: "allow", CacheTTL: 30 * time.Second},
+		Sessions:  SessionsConfig{IdleTimeout: session.DefaultIdleTimeout, Lifetime: session.DefaultLifetime},
 	}
 }

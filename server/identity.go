@@ -14,6 +14,7 @@ import (
 	"github.com/berthlabs/berth/api"
 	"github.com/berthlabs/berth/audit"
 	"github.com/berthlabs/berth/auth"
+	"github.com/berthlabs/berth/auth/session"
 	"github.com/berthlabs/berth/auth/token"
 	"github.com/berthlabs/berth/project"
 	"github.com/berthlabs/berth/rbac"
@@ -54,6 +55,7 @@ type identity struct {
 	// "" means any project may have changed.
 	projectChanged []func(name string)
 	changes        *changes // announced to and heard from other nodes
+	sessions       *session.Manager
 }
 
 // registrySink records registry events in the audit log, filing the
@@ -98,6 +100,7 @@ func openIdentity(ctx context.Context, st *store, cfg Config, log *slog.Logger,
 	}
 	if id.users, err = auth.NewUsers(ctx, st.db, auth.WithChangeHook(func(ctx context.Context, c auth.Change) {
 		changed(ctx, authEntry(c))
+		id.endSessions(ctx, c, log)
 	})); err != nil {
 		return nil, err
 	}
@@ -161,6 +164,10 @@ func openIdentity(ctx context.Context, st *store, cfg Config, log *slog.Logger,
 		}
 		opts = append(opts, auth.WithExternalAuthenticator(dir))
 	}
+	if id.sessions, err = openSessions(ctx, st, cfg, log); err != nil {
+		return nil, err
+	}
+	opts = append(opts, auth.WithSessions(id.sessions))
 	id.gk = auth.NewGatekeeper(id.users, id.robots, id.projects, auth.NewPolicy(api.PolicyLoader(id.projects, id.robots), publicPermissions()),
 		id.tokens, tokenRealm(cfg.ExternalURL), opts...)
 	return id, nil

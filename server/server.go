@@ -265,6 +265,7 @@ func (s *Server) mount(a *Assembly, cfg Config, log *slog.Logger) error {
 			return err
 		}
 		mux.Handle(api.BasePath+"/", mgmt)
+		s.mountSessions(mux, cfg)
 	}
 	for _, r := range a.routes {
 		mux.Handle(r.pattern, r.h)
@@ -282,7 +283,7 @@ func (s *Server) mount(a *Assembly, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	s.handler = behindProxies(proxies, logRequests(log, mux))
+	s.handler = behindProxies(proxies, logRequests(log, s.withSessions(mux)))
 	return nil
 }
 
