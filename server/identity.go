@@ -14,6 +14,7 @@ import (
 	"github.com/berthlabs/berth/api"
 	"github.com/berthlabs/berth/audit"
 	"github.com/berthlabs/berth/auth"
+	"github.com/berthlabs/berth/auth/ldap"
 	"github.com/berthlabs/berth/auth/token"
 	"github.com/berthlabs/berth/project"
 	"github.com/berthlabs/berth/rbac"
@@ -54,6 +55,8 @@ type identity struct {
 	// "" means any project may have changed.
 	projectChanged []func(name string)
 	changes        *changes // announced to and heard from other nodes
+	// directory is the LDAP directory users log in against (nil: none).
+	directory *ldap.Authenticator
 }
 
 // registrySink records registry events in the audit log, filing the
@@ -160,6 +163,7 @@ func openIdentity(ctx context.Context, st *store, cfg Config, log *slog.Logger,
 			return nil, err
 		}
 		opts = append(opts, auth.WithExternalAuthenticator(dir))
+		id.directory = dir.a
 	}
 	id.gk = auth.NewGatekeeper(id.users, id.robots, id.projects, auth.NewPolicy(api.PolicyLoader(id.projects, id.robots), publicPermissions()),
 		id.tokens, tokenRealm(cfg.ExternalURL), opts...)
