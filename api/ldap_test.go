@@ -74,6 +74,28 @@ func TestLDAPPing(t *testing.T) {
 	assert.False(t, res.Success)
 	assert.Contains(t, res.Message, "unavailable")
 
+	// Another server without a password does not get the configured one:
+	// nothing is sent to it at all.
+	l, err = net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = l.Close() })
+	connected := make(chan struct{}, 1)
+	go func() {
+		if c, err := l.Accept(); err == nil {
+			connected <- struct{}{}
+			_ = c.Close()
+		}
+	}()
+	msg = e.do(admin(), http.MethodPost, "/ldap/ping", api.LdapConf{LdapURL: "ldap://" + l.Addr().String()}).
+		fails(t, http.StatusBadRequest, "BAD_REQUEST")
+	assert.Contains(t, msg, "BindDN and BindPassword must be set together")
+	require.NoError(t, l.Close())
+	select {
+	case <-connected:
+		t.Fatal("the ping connected to a server that was not given the password")
+	case <-time.After(50 * time.Millisecond):
+	}
+
 	e.do(admin(), http.MethodPost, "/ldap/ping", api.LdapConf{LdapURL: "http://x"}).fails(t, http.StatusBadRequest, "BAD_REQUEST")
 	e.do(admin(), http.MethodPost, "/ldap/ping", api.LdapConf{LdapConnectionTimeout: 3600}).fails(t, http.StatusBadRequest, "BAD_REQUEST")
 	e.do(admin(), http.MethodPost, "/ldap/ping", `{"ldap_url": 5}`).fails(t, http.StatusBadRequest, "BAD_REQUEST")
