@@ -75,6 +75,8 @@ type config struct {
 	labels       Labels        // labels.go; nil: no label endpoints
 	auditPurge   AuditPurge    // auditpurge.go; nil: no audit purge endpoints
 	origins      []string      // WithAllowedOrigins
+	ldap         Directory     // ldap.go; nil: the /ldap endpoints answer "not configured"
+	userGroups   UserGroups    // usergroups.go; nil: no /usergroups endpoints
 }
 
 // Option configures the API.

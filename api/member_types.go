@@ -37,9 +37,9 @@ type UserEntity struct {
 
 // UserGroup names a group member: by its LDAP DN when set, else its name.
 type UserGroup struct {
-	ID          int64  `json:"id,omitempty" doc:"Ignored: berth addresses groups by name"`
+	ID          int64  `json:"id,omitempty" doc:"The user group's id (/usergroups); in member_group, ignored: berth addresses groups by name or DN"`
 	GroupName   string `json:"group_name,omitempty"`
-	GroupType   int    `json:"group_type,omitempty" doc:"1 LDAP, 2 HTTP, 3 OIDC (informational)"`
+	GroupType   int    `json:"group_type,omitempty" doc:"1 LDAP, 2 HTTP, 3 OIDC"`
 	LDAPGroupDN string `json:"ldap_group_dn,omitempty"`
 }
 

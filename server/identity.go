@@ -14,6 +14,7 @@ import (
 	"github.com/berthlabs/berth/api"
 	"github.com/berthlabs/berth/audit"
 	"github.com/berthlabs/berth/auth"
+	"github.com/berthlabs/berth/auth/ldap"
 	"github.com/berthlabs/berth/auth/session"
 	"github.com/berthlabs/berth/auth/token"
 	"github.com/berthlabs/berth/project"
@@ -56,6 +57,8 @@ type identity struct {
 	projectChanged []func(name string)
 	changes        *changes // announced to and heard from other nodes
 	sessions       *session.Manager
+	// directory is the LDAP directory users log in against (nil: none).
+	directory *ldap.Authenticator
 }
 
 // registrySink records registry events in the audit log, filing the
@@ -163,6 +166,7 @@ func openIdentity(ctx context.Context, st *store, cfg Config, log *slog.Logger,
 			return nil, err
 		}
 		opts = append(opts, auth.WithExternalAuthenticator(dir))
+		id.directory = dir.a
 	}
 	if id.sessions, err = openSessions(ctx, st, cfg, log); err != nil {
 		return nil, err

@@ -35,16 +35,16 @@ type LDAPFile struct {
 	TimeoutSeconds  int    `json:"timeout_seconds"`
 }
 
-// openLDAP reads the LDAP configuration and returns the directory as the
-// Gatekeeper consumes it.
-func openLDAP(path, bindPassword string, log *slog.Logger) (auth.ExternalAuthenticator, error) {
+// openLDAP reads the LDAP configuration and returns the directory (its
+// Authenticate is what the Gatekeeper consumes).
+func openLDAP(path, bindPassword string, log *slog.Logger) (ldapDirectory, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return ldapDirectory{}, err
 	}
 	var f LDAPFile
 	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return ldapDirectory{}, fmt.Errorf("%s: %w", path, err)
 	}
 	cfg := ldap.Config{URL: f.URL, StartTLS: f.StartTLS, BindDN: f.BindDN, BindPassword: bindPassword,
 		BaseDN: f.BaseDN, UserFilter: f.UserFilter, UserAttr: f.UserAttr, GroupBaseDN: f.GroupBaseDN,
@@ -53,17 +53,17 @@ func openLDAP(path, bindPassword string, log *slog.Logger) (auth.ExternalAuthent
 	if f.CAFile != "" {
 		pem, err := os.ReadFile(f.CAFile)
 		if err != nil {
-			return nil, err
+			return ldapDirectory{}, err
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("%s: no certificates in %s", path, f.CAFile)
+			return ldapDirectory{}, fmt.Errorf("%s: no certificates in %s", path, f.CAFile)
 		}
 		cfg.TLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
 	a, err := ldap.New(cfg, ldap.WithLogger(log))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return ldapDirectory{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return ldapDirectory{a}, nil
 }

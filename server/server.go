@@ -210,7 +210,7 @@ func Migrate(ctx context.Context, cfg Config, opts ...Option) error {
 
 // builtinFeatures are the features Config turns on, in wiring order.
 func builtinFeatures(cfg Config, builtin BuiltinScanner) []Feature {
-	var fs []Feature
+	fs := []Feature{FeatureFunc(wireUserGroups)}
 	if cfg.Scan.Enabled {
 		fs = append(fs, scanning(builtin))
 	}
