@@ -130,13 +130,18 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // loginError answers credentials that failed: 401 for wrong, expired or
-// disabled ones, without saying which (the Gatekeeper logs why); 429 with
-// Retry-After when too many failed recently (classify).
+// disabled ones, saying "disabled" or "expired" (the stores report those
+// only for right credentials, so only the account's holder learns it);
+// 429 with Retry-After when too many failed recently (classify).
 func loginError(err error) error {
 	switch {
 	case errors.Is(err, auth.ErrUnavailable):
 		return err
-	case errors.Is(err, auth.ErrInvalidCredentials), errors.Is(err, auth.ErrExpired), errors.Is(err, auth.ErrDisabled):
+	case errors.Is(err, auth.ErrDisabled):
+		return unauthorized("account disabled: ask an administrator to enable it")
+	case errors.Is(err, auth.ErrExpired):
+		return unauthorized("account expired: ask an administrator to renew it")
+	case errors.Is(err, auth.ErrInvalidCredentials):
 		return unauthorized("invalid credentials")
 	}
 	return err

@@ -42,6 +42,7 @@ type RobotAccess struct {
 
 // RobotCreated answers a creation: the only time the secret is shown.
 type RobotCreated struct {
+	ID           int64     `json:"id" doc:"Stable, never reused"`
 	Name         string    `json:"name"`
 	Secret       string    `json:"secret"`
 	CreationTime time.Time `json:"creation_time"`
@@ -51,6 +52,7 @@ type RobotCreated struct {
 // Robot is a robot account, without its secret. As a PUT body, absent
 // fields are kept; name and level cannot change.
 type Robot struct {
+	ID           int64             `json:"id" doc:"Stable, never reused; ignored in a PUT body"`
 	Name         string            `json:"name"`
 	Description  string            `json:"description"`
 	Level        string            `json:"level"`
@@ -94,7 +96,7 @@ func durationDays(r *auth.Robot) int {
 }
 
 func robotJSON(r *auth.Robot) Robot {
-	return Robot{Name: r.Name, Description: r.Description, Level: string(r.Level), Duration: durationDays(r),
+	return Robot{ID: r.ID, Name: r.Name, Description: r.Description, Level: string(r.Level), Duration: durationDays(r),
 		Editable: true, Disable: r.Disabled, ExpiresAt: unixOrNever(r.ExpiresAt), Permissions: permsJSON(r.Permissions),
 		CreationTime: r.CreatedAt, UpdateTime: r.UpdatedAt, CreatedBy: r.CreatedBy}
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"github.com/berthlabs/berth/core"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -104,14 +103,18 @@ func (a *API) createRobot(c *call) error {
 	if err != nil {
 		return err
 	}
-	return c.created(BasePath+"/robots/"+url.PathEscape(r.Name), RobotCreated{Name: r.Name, Secret: secret,
+	return c.created(BasePath+"/robots/"+strconv.FormatInt(r.ID, 10), RobotCreated{ID: r.ID, Name: r.Name, Secret: secret,
 		CreationTime: r.CreatedAt, ExpiresAt: unixOrNever(r.ExpiresAt)})
 }
 
-// robotName checks that the caller may act on the request's {robot_name}:
-// system admins for system robots, the project's RBAC for project robots.
+// robotName checks that the caller may act on the request's {robot_name}
+// (a full name or a robot ID, see robotRef): system admins for system
+// robots, the project's RBAC for project robots.
 func (c *call) robotName(act rbac.Action) (string, error) {
-	name := c.r.PathValue("robot_name")
+	name, err := c.robotRef()
+	if err != nil {
+		return "", err
+	}
 	proj, _, err := auth.ParseRobotName(name)
 	if err != nil {
 		return "", notFound(fmt.Sprintf("robot %q does not exist", name))

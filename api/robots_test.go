@@ -3,6 +3,7 @@ package api_test
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -36,7 +37,8 @@ func TestRobotSecretShownOnce(t *testing.T) {
 	assert.Equal(t, "robot$team+ci", created.Name)
 	assert.Len(t, created.Secret, 43)
 	assert.Equal(t, e.clock.now().AddDate(0, 0, 30).Unix(), created.ExpiresAt)
-	assert.Equal(t, api.BasePath+"/robots/robot$team+ci", r.Header.Get("Location"))
+	require.Positive(t, created.ID)
+	assert.Equal(t, api.BasePath+"/robots/"+strconv.FormatInt(created.ID, 10), r.Header.Get("Location"))
 	bot := cred{created.Name, created.Secret}
 
 	// The robot works with Basic auth, within its permissions.

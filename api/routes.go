@@ -35,9 +35,9 @@ func pathParamDoc(name string) string {
 	case "mid":
 		return "Member ID, as returned by the member listing (an opaque string)"
 	case "username":
-		return "User name"
+		return "User name, or its numeric user_id (send X-Is-Resource-Name: true for a name made of digits)"
 	case "robot_name":
-		return "Full robot name: robot$<name> or robot$<project>+<name>"
+		return "Full robot name (robot$<name> or robot$<project>+<name>), or the robot's numeric id"
 	case "repository_name":
 		return "Repository name without the project; encode '/' as %2F (or %252F, as Harbor clients do)"
 	case "reference":
@@ -182,5 +182,6 @@ func (a *API) routeTable() []route {
 	core = append(core, a.labelRoutes()...)
 	core = append(core, a.auditPurgeRoutes()...)
 	core = append(core, a.directoryRoutes()...)
+	core = append(core, a.userPermissionRoutes()...)
 	return append(core, a.replicationRoutes()...)
 }

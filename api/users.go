@@ -4,7 +4,7 @@ import (
 	"errors"
 	"github.com/berthlabs/berth/core"
 	"net/http"
-	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/berthlabs/berth/auth"
@@ -12,12 +12,14 @@ import (
 	"github.com/berthlabs/berth/rbac"
 )
 
-// UserResp is a user as Harbor shows it. Users have no numeric ID in
-// berth: they are addressed by name.
+// UserResp is a user as Harbor shows it. Paths address users by name or
+// by user_id.
 type UserResp struct {
+	UserID          int64     `json:"user_id" doc:"Stable, never reused"`
 	Username        string    `json:"username"`
 	Email           string    `json:"email"`
 	Realname        string    `json:"realname"`
+	Comment         string    `json:"comment"`
 	SysadminFlag    bool      `json:"sysadmin_flag"`
 	AdminRoleInAuth bool      `json:"admin_role_in_auth" doc:"The caller is a system admin through its identity provider (an admin group); only set for /users/current"`
 	Source          string    `json:"source" doc:"berth: local, ldap, ..."`
@@ -31,7 +33,7 @@ type UserCreationReq struct {
 	Email    string `json:"email"`
 	Realname string `json:"realname"`
 	Password string `json:"password"`
-	Comment  string `json:"comment,omitempty" doc:"Ignored: berth keeps no comment"`
+	Comment  string `json:"comment,omitempty"`
 }
 
 // PasswordReq changes a password; old_password is required when users
@@ -51,13 +53,13 @@ type UserSysAdminFlag struct {
 func permUser(act rbac.Action) rbac.Permission { return rbac.Permission{Resource: "user", Action: act} }
 
 func userJSON(u *auth.User) UserResp {
-	return UserResp{Username: u.Name, Email: u.Email, Realname: u.DisplayName, SysadminFlag: u.SystemAdmin,
-		Source: u.Source, CreationTime: u.CreatedAt, UpdateTime: u.UpdatedAt}
+	return UserResp{UserID: u.ID, Username: u.Name, Email: u.Email, Realname: u.DisplayName, Comment: u.Comment,
+		SysadminFlag: u.SystemAdmin, Source: u.Source, CreationTime: u.CreatedAt, UpdateTime: u.UpdatedAt}
 }
 
-// self reports whether the request's {username} is the caller.
-func (c *call) self() bool {
-	return c.p.Kind == rbac.User && auth.CanonicalUserName(c.r.PathValue("username")) == c.p.Name
+// self reports whether the user named name (canonical) is the caller.
+func (c *call) self(name string) bool {
+	return c.p.Kind == rbac.User && name == c.p.Name
 }
 
 func (a *API) listUsers(c *call) error {
@@ -104,11 +106,12 @@ func (a *API) createUser(c *call) error {
 	if err := decodeBody(c.w, c.r, &req); err != nil {
 		return err
 	}
-	u, err := a.deps.Users.Create(c.ctx(), auth.User{Name: req.Username, Email: req.Email, DisplayName: req.Realname}, req.Password)
+	u, err := a.deps.Users.Create(c.ctx(), auth.User{Name: req.Username, Email: req.Email, DisplayName: req.Realname,
+		Comment: req.Comment}, req.Password)
 	if err != nil {
 		return err
 	}
-	return c.created(BasePath+"/users/"+url.PathEscape(u.Name), nil)
+	return c.created(BasePath+"/users/"+strconv.FormatInt(u.ID, 10), nil)
 }
 
 func (a *API) currentUser(c *call) error {
@@ -129,12 +132,16 @@ func (a *API) currentUser(c *call) error {
 }
 
 func (a *API) getUser(c *call) error {
-	if !c.self() {
+	name, err := c.userName()
+	if err != nil {
+		return err
+	}
+	if !c.self(name) {
 		if err := c.requireAdmin(permUser(rbac.ActionRead)); err != nil {
 			return err
 		}
 	}
-	u, err := a.deps.Users.Get(c.ctx(), c.r.PathValue("username"))
+	u, err := a.deps.Users.Get(c.ctx(), name)
 	if err != nil {
 		return err
 	}
@@ -144,13 +151,16 @@ func (a *API) getUser(c *call) error {
 // deleteUser deletes a user, then its memberships, so that an account
 // created later under the same name does not inherit them.
 func (a *API) deleteUser(c *call) error {
+	name, err := c.userName()
+	if err != nil {
+		return err
+	}
 	if err := c.requireAdmin(permUser(rbac.ActionDelete)); err != nil {
 		return err
 	}
-	if c.self() {
+	if c.self(name) {
 		return forbidden("you cannot delete your own account")
 	}
-	name := auth.CanonicalUserName(c.r.PathValue("username"))
 	if err := a.deps.Users.Delete(c.ctx(), name); err != nil {
 		return err
 	}
@@ -169,7 +179,11 @@ func (a *API) deleteUser(c *call) error {
 // setPassword lets users change their own password with the old one, and
 // system admins reset anyone else's without it.
 func (a *API) setPassword(c *call) error {
-	self := c.self()
+	name, err := c.userName()
+	if err != nil {
+		return err
+	}
+	self := c.self(name)
 	if !self {
 		if err := c.requireAdmin(permUser(rbac.ActionUpdate)); err != nil {
 			return err
@@ -179,14 +193,13 @@ func (a *API) setPassword(c *call) error {
 	if err := decodeBody(c.w, c.r, &req); err != nil {
 		return err
 	}
-	name := c.r.PathValue("username")
 	if !self {
 		return a.okOr(c, a.deps.Users.SetPassword(c.ctx(), name, req.NewPassword))
 	}
 	if req.OldPassword == "" {
 		return badRequest("old_password is required to change your own password")
 	}
-	err := a.deps.Users.ChangePassword(c.ctx(), name, req.OldPassword, req.NewPassword)
+	err = a.deps.Users.ChangePassword(c.ctx(), name, req.OldPassword, req.NewPassword)
 	if errors.Is(err, auth.ErrInvalidCredentials) && !errors.Is(err, auth.ErrExternalUser) {
 		return badRequest("old_password is not correct")
 	}
@@ -194,6 +207,10 @@ func (a *API) setPassword(c *call) error {
 }
 
 func (a *API) setSysAdmin(c *call) error {
+	name, err := c.userName()
+	if err != nil {
+		return err
+	}
 	if err := c.requireAdmin(permUser(rbac.ActionUpdate)); err != nil {
 		return err
 	}
@@ -201,7 +218,7 @@ func (a *API) setSysAdmin(c *call) error {
 	if err := decodeBody(c.w, c.r, &req); err != nil {
 		return err
 	}
-	return a.okOr(c, a.deps.Users.SetSystemAdmin(c.ctx(), c.r.PathValue("username"), req.SysadminFlag))
+	return a.okOr(c, a.deps.Users.SetSystemAdmin(c.ctx(), name, req.SysadminFlag))
 }
 
 func (a *API) okOr(c *call, err error) error {

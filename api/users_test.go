@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"net/http"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -37,16 +38,18 @@ func TestUsersAdminOnly(t *testing.T) {
 func TestUsersLifecycle(t *testing.T) {
 	e := newEnv(t)
 	r := e.do(admin(), http.MethodPost, "/users", map[string]any{"username": "Carol", "email": "carol@example.com",
-		"realname": "Carol C", "password": "carol-password-1", "comment": "ignored"})
+		"realname": "Carol C", "password": "carol-password-1", "comment": "on call"})
 	r.ok(t, http.StatusCreated, nil)
-	assert.Equal(t, api.BasePath+"/users/carol", r.Header.Get("Location"))
+	carol, err := e.users.Get(t.Context(), "carol")
+	require.NoError(t, err)
+	assert.Equal(t, api.BasePath+"/users/"+strconv.FormatInt(carol.ID, 10), r.Header.Get("Location"))
 	e.do(admin(), http.MethodPost, "/users", map[string]any{"username": "dave", "password": "short"}).fails(t, 400, "BAD_REQUEST")
 	e.do(admin(), http.MethodPost, "/users", map[string]any{"username": "a:b", "password": "long-enough-1"}).fails(t, 400, "BAD_REQUEST")
 
 	var u api.UserResp
 	e.do(as("carol"), http.MethodGet, "/users/carol", nil).ok(t, http.StatusOK, &u)
-	assert.Equal(t, api.UserResp{Username: "carol", Email: "carol@example.com", Realname: "Carol C", Source: "local",
-		CreationTime: u.CreationTime, UpdateTime: u.UpdateTime}, u)
+	assert.Equal(t, api.UserResp{UserID: carol.ID, Username: "carol", Email: "carol@example.com", Realname: "Carol C",
+		Comment: "on call", Source: "local", CreationTime: u.CreationTime, UpdateTime: u.UpdateTime}, u)
 	e.do(as("carol"), http.MethodGet, "/users/current", nil).ok(t, http.StatusOK, &u)
 	assert.Equal(t, "carol", u.Username)
 	e.do(anonymous, http.MethodGet, "/users/current", nil).fails(t, 401, "UNAUTHORIZED")

@@ -194,7 +194,13 @@ func (g *Gatekeeper) Decide(ctx context.Context, p rbac.Principal, project, repo
 func (g *Gatekeeper) Authenticate(ctx context.Context, username, password string) (token.Identity, error) {
 	p, err := g.login(ctx, username, password, token.ClientAddr(ctx))
 	if err != nil {
-		if errors.Is(err, ErrInvalidCredentials) || errors.Is(err, ErrExpired) || errors.Is(err, ErrDisabled) {
+		// The store says disabled or expired only for right credentials.
+		switch {
+		case errors.Is(err, ErrDisabled):
+			return token.Identity{}, fmt.Errorf("%w: %v", token.ErrAccountDisabled, err)
+		case errors.Is(err, ErrExpired):
+			return token.Identity{}, fmt.Errorf("%w: %v", token.ErrAccountExpired, err)
+		case errors.Is(err, ErrInvalidCredentials):
 			return token.Identity{}, fmt.Errorf("%w: %v", token.ErrInvalidCredentials, err)
 		}
 		return token.Identity{}, err

@@ -21,6 +21,9 @@ var robotsMigrations embed.FS
 
 // Robot is a machine account with an explicit permission list.
 type Robot struct {
+	// ID is the robot's number (Harbor's robot id): assigned on creation,
+	// never reused after a delete.
+	ID      int64
 	Name    string // full name: robot$<name> or robot$<project>+<name>
 	Level   RobotLevel
 	Project string // the project of a project robot; "" for system robots
@@ -55,7 +58,7 @@ func NewRobots(ctx context.Context, db *sqldb.DB, opts ...StoreOption) (*Robots,
 	return &Robots{db: db, cfg: newStoreConfig(opts)}, nil
 }
 
-const robotColumns = `name, level, project, project_id, description, permissions, disabled, expires_at, created_at, updated_at, created_by`
+const robotColumns = `name, level, project, project_id, description, permissions, disabled, expires_at, created_at, updated_at, created_by, id`
 
 // Create adds a robot and returns it with its secret, which is shown only
 // this once: only a hash is stored. r.Name is the short name ("ci") or the
@@ -75,10 +78,14 @@ func (s *Robots) Create(ctx context.Context, r Robot) (*Robot, string, error) {
 		return nil, "", err
 	}
 	err = s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		// An id drawn by an insert that fails is skipped, never reused.
+		if err := tx.QueryRow(ctx, `UPDATE auth_robot_seq SET last_id = last_id + 1 RETURNING last_id`).Scan(&r.ID); err != nil {
+			return fmt.Errorf("next robot id: %w", err)
+		}
 		res, err := tx.Exec(ctx, `INSERT INTO auth_robots (`+robotColumns+`, secret_hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
 			r.Name, string(r.Level), r.Project, r.ProjectID, r.Description, string(perms), r.Disabled,
-			nanos(r.ExpiresAt), nanos(now), nanos(now), r.CreatedBy, stored)
+			nanos(r.ExpiresAt), nanos(now), nanos(now), r.CreatedBy, r.ID, stored)
 		if err != nil {
 			return err
 		}
@@ -179,6 +186,18 @@ func (s *Robots) Get(ctx context.Context, name string) (*Robot, error) {
 	return r, err
 }
 
+// GetByID returns the robot whose ID is id, or ErrNotFound.
+func (s *Robots) GetByID(ctx context.Context, id int64) (*Robot, error) {
+	if id <= 0 {
+		return nil, fmt.Errorf("%w: robot with id %d", ErrNotFound, id)
+	}
+	r, err := scanRobot(s.db.QueryRow(ctx, `SELECT `+robotColumns+` FROM auth_robots WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: robot with id %d", ErrNotFound, id)
+	}
+	return r, err
+}
+
 // Delete removes a robot; its secret stops working at once.
 func (s *Robots) Delete(ctx context.Context, name string) error {
 	err := s.db.Write(ctx, func(tx *sqldb.Tx) error {
@@ -205,7 +224,7 @@ func scanRobot(r rowScanner, extra ...any) (*Robot, error) {
 	var level, perms string
 	var expires, created, updated int64
 	dest := append([]any{&rb.Name, &level, &rb.Project, &rb.ProjectID, &rb.Description, &perms, &rb.Disabled,
-		&expires, &created, &updated, &rb.CreatedBy}, extra...)
+		&expires, &created, &updated, &rb.CreatedBy, &rb.ID}, extra...)
 	if err := r.Scan(dest...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, err

@@ -39,9 +39,13 @@ const (
 // User is an account. Names are canonical: lower case (see
 // CanonicalUserName).
 type User struct {
+	// ID is the user's number (Harbor's user_id): assigned on creation,
+	// never reused after a delete.
+	ID                int64
 	Name              string
 	Email             string
 	DisplayName       string
+	Comment           string // free text of Harbor's user profile
 	SystemAdmin       bool
 	Source            string // SourceLocal, SourceLDAP, ...
 	CreatedAt         time.Time
@@ -79,7 +83,7 @@ func migrate(ctx context.Context, db *sqldb.DB, component string, fsys embed.FS)
 	return nil
 }
 
-const userColumns = `name, email, display_name, system_admin, source, created_at, updated_at, password_changed_at`
+const userColumns = `name, email, display_name, system_admin, source, created_at, updated_at, password_changed_at, id, comment`
 
 // Create adds a local user with a password that must meet the policy.
 // u.Source must be empty or SourceLocal; external users come in through
@@ -104,7 +108,7 @@ func (s *Users) Create(ctx context.Context, u User, password string) (*User, err
 	}
 	now := s.cfg.now().UTC()
 	u.CreatedAt, u.UpdatedAt, u.PasswordChangedAt = now, now, now
-	err = s.db.Write(ctx, func(tx *sqldb.Tx) error { return insertUser(ctx, tx, u, hash) })
+	err = s.db.Write(ctx, func(tx *sqldb.Tx) error { return insertUser(ctx, tx, &u, hash) })
 	if err != nil {
 		return nil, err
 	}
@@ -120,11 +124,16 @@ func createDetail(u User) string {
 	return d
 }
 
-func insertUser(ctx context.Context, tx *sqldb.Tx, u User, hash string) error {
+// insertUser adds u with the next id from auth_user_seq, which it sets in
+// u. An id drawn by an insert that fails is skipped, never reused.
+func insertUser(ctx context.Context, tx *sqldb.Tx, u *User, hash string) error {
+	if err := tx.QueryRow(ctx, `UPDATE auth_user_seq SET last_id = last_id + 1 RETURNING last_id`).Scan(&u.ID); err != nil {
+		return fmt.Errorf("auth: create user %q: next id: %w", u.Name, err)
+	}
 	res, err := tx.Exec(ctx, `INSERT INTO auth_users (`+userColumns+`, password_hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
 		u.Name, u.Email, u.DisplayName, u.SystemAdmin, u.Source,
-		nanos(u.CreatedAt), nanos(u.UpdatedAt), nanos(u.PasswordChangedAt), hash)
+		nanos(u.CreatedAt), nanos(u.UpdatedAt), nanos(u.PasswordChangedAt), u.ID, u.Comment, hash)
 	if err != nil {
 		return fmt.Errorf("auth: create user %q: %w", u.Name, err)
 	}
@@ -258,7 +267,8 @@ type rowScanner interface{ Scan(dest ...any) error }
 func scanUser(r rowScanner, extra ...any) (*User, error) {
 	var u User
 	var created, updated, pwChanged int64
-	dest := append([]any{&u.Name, &u.Email, &u.DisplayName, &u.SystemAdmin, &u.Source, &created, &updated, &pwChanged}, extra...)
+	dest := append([]any{&u.Name, &u.Email, &u.DisplayName, &u.SystemAdmin, &u.Source, &created, &updated, &pwChanged,
+		&u.ID, &u.Comment}, extra...)
 	if err := r.Scan(dest...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, err

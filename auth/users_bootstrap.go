@@ -54,7 +54,7 @@ func (s *Users) Bootstrap(ctx context.Context, name, password string) (created b
 		if err != nil || n > 0 {
 			return err // another process bootstrapped meanwhile
 		}
-		err = insertUser(ctx, tx, u, hash)
+		err = insertUser(ctx, tx, &u, hash)
 		if errors.Is(err, ErrExists) {
 			// On PostgreSQL another process (a node starting at the same
 			// moment) may have bootstrapped the same admin since the
@@ -110,7 +110,7 @@ func (s *Users) Onboard(ctx context.Context, name, email, displayName, source st
 		out, created = nil, false
 		cur, err := s.lockUser(ctx, tx, u.Name)
 		if errors.Is(err, sql.ErrNoRows) {
-			err = insertUser(ctx, tx, u, "")
+			err = insertUser(ctx, tx, &u, "")
 			if err == nil {
 				out, created = &u, true
 				return nil

@@ -10,6 +10,9 @@ import (
 // UserFilter selects a page of users.
 type UserFilter struct {
 	NamePrefix string // "" for all
+	// NameContains keeps the names that contain it anywhere ("" for all);
+	// it narrows NamePrefix's selection when both are set.
+	NameContains string
 	// Page: Limit 0 for DefaultPageSize; at most MaxPageSize.
 	core.Page
 }
@@ -38,12 +41,14 @@ func (s *Users) List(ctx context.Context, f UserFilter) ([]User, int, error) {
 		return nil, 0, err
 	}
 	like := likePrefix(CanonicalUserName(f.NamePrefix))
+	contains := "%" + likePrefix(CanonicalUserName(f.NameContains))
+	const where = ` FROM auth_users WHERE name LIKE ? ESCAPE '\' AND name LIKE ? ESCAPE '\'`
 	var total int
-	if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM auth_users WHERE name LIKE ? ESCAPE '\'`, like).Scan(&total); err != nil {
+	if err := s.db.QueryRow(ctx, `SELECT COUNT(*)`+where, like, contains).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("auth: count users: %w", err)
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+userColumns+` FROM auth_users WHERE name LIKE ? ESCAPE '\'
-		ORDER BY name LIMIT ? OFFSET ?`, like, limit, offset)
+	rows, err := s.db.Query(ctx, `SELECT `+userColumns+where+`
+		ORDER BY name LIMIT ? OFFSET ?`, like, contains, limit, offset)
 	if err != nil {
 		return nil, 0, fmt.Errorf("auth: list users: %w", err)
 	}

@@ -57,6 +57,9 @@ func validateUser(u User) error {
 	if err := validateDisplayName(u.DisplayName); err != nil {
 		return err
 	}
+	if err := validateComment(u.Comment); err != nil {
+		return err
+	}
 	return validateSource(u.Source)
 }
 

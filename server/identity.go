@@ -153,7 +153,9 @@ func openIdentity(ctx context.Context, st *store, cfg Config, log *slog.Logger,
 	if err != nil {
 		return nil, err
 	}
-	if id.tokens, err = token.New(cfg.ExternalURL, tokenService, append(tokenOpts, token.WithLogger(log))...); err != nil {
+	// Harbor's clients name Harbor's service; tokens still name berth's.
+	if id.tokens, err = token.New(cfg.ExternalURL, tokenService, append(tokenOpts, token.WithLogger(log),
+		token.WithServiceAliases(token.HarborService))...); err != nil {
 		return nil, err
 	}
 	opts := []auth.GatekeeperOption{auth.WithGatekeeperLogger(log), auth.WithLoginObserver(id.observeLogin(log))}

@@ -25,6 +25,17 @@ var (
 // for a wrong username or password; the token endpoint answers 401.
 var ErrInvalidCredentials = errors.New("token: invalid credentials")
 
+// ErrAccountDisabled and ErrAccountExpired are what an Authenticator
+// returns (possibly wrapped) for the right credentials of an account that
+// may not log in: the token endpoint answers 401 saying so, so that the
+// account's owner learns why rather than retrying a password. Return them
+// only once the credentials were checked, or they tell strangers which
+// accounts exist.
+var (
+	ErrAccountDisabled = errors.New("token: account disabled")
+	ErrAccountExpired  = errors.New("token: account expired")
+)
+
 // ScopeError is the error of Allows: a valid token that does not cover what
 // a request needs. It matches ErrInsufficientScope.
 type ScopeError struct {

@@ -46,6 +46,10 @@ func errUnauthorized() *oauthError {
 	return &oauthError{status: http.StatusUnauthorized, Code: "unauthorized", Description: "invalid username or password"}
 }
 
+// HarborService is the service name Harbor's token service answers to;
+// Harbor's clients and scripts send it (see WithServiceAliases).
+const HarborService = "harbor-registry"
+
 // Handler serves the token endpoint (mount it at e.g. /service/token):
 //
 //   - GET ?service=S&scope=...&scope=...&account=A, with optional Basic
@@ -54,11 +58,14 @@ func errUnauthorized() *oauthError {
 //   - POST form grant_type=password&username=U&password=P&service=S&scope=...
 //     (the OAuth2 variant; scopes space-separated).
 //
-// service must be this Service's name; scopes are parsed with ParseScope (at
+// service must be this Service's name or one of its aliases
+// (WithServiceAliases); scopes are parsed with ParseScope (at
 // most MaxScopes). Wrong credentials get 401 and never a token; an
 // authenticator's error with a RetryAfter() time.Duration method (too many
 // failed logins) gets 429 with Retry-After; bad requests
-// get 400; errors have an OAuth2-style JSON body. The token holds what authz
+// get 400; errors have an OAuth2-style JSON body. Right credentials of
+// a disabled or expired account (ErrAccountDisabled, ErrAccountExpired)
+// get 401 saying so. The token holds what authz
 // grants of what was requested, never more. A nil authn refuses every
 // credential; a nil authz grants nothing (the token is good for /v2/ only).
 func (s *Service) Handler(authn Authenticator, authz Authorizer) http.Handler {
@@ -93,7 +100,7 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request, authn Authe
 		return nil, err
 	}
 	form := tr.form
-	if svc := form["service"]; len(svc) != 1 || svc[0] != s.service {
+	if svc := form["service"]; len(svc) != 1 || !s.servesName(svc[0]) {
 		return nil, badRequest("invalid_request", "service must be "+strconv.Quote(s.service))
 	}
 	var requested []core.Access
@@ -141,6 +148,12 @@ func (s *Service) authenticate(ctx context.Context, authn Authenticator, user, p
 	}
 	id, err := authn.Authenticate(ctx, user, pass)
 	switch {
+	case errors.Is(err, ErrAccountDisabled):
+		return nil, &oauthError{status: http.StatusUnauthorized, Code: "unauthorized",
+			Description: "account disabled: ask an administrator to enable it"}
+	case errors.Is(err, ErrAccountExpired):
+		return nil, &oauthError{status: http.StatusUnauthorized, Code: "unauthorized",
+			Description: "account expired: ask an administrator to renew it"}
 	case errors.Is(err, ErrInvalidCredentials):
 		return nil, errUnauthorized()
 	case throttled(err) != nil:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 )
 
@@ -22,6 +23,7 @@ const (
 type Service struct {
 	issuer  string
 	service string
+	aliases []string // other service names requests may name
 	signer  crypto.Signer
 	signKey key
 	keys    map[string]key  // by key id: the signing key and verification keys
@@ -45,6 +47,7 @@ type config struct {
 	leeway time.Duration
 	now    func() time.Time
 	log    *slog.Logger
+	alias  []string
 	errs   []error
 }
 
@@ -68,6 +71,21 @@ func WithVerificationKey(pub crypto.PublicKey, keyID string) Option {
 			return
 		}
 		c.verify = append(c.verify, k)
+	}
+}
+
+// WithServiceAliases lets token requests name the service by these names
+// as well as its own, e.g. HarborService for Harbor's clients. Tokens
+// still name the Service's own name as their audience, so the registry
+// verifying them needs no change.
+func WithServiceAliases(names ...string) Option {
+	return func(c *config) {
+		for _, n := range names {
+			if n == "" {
+				c.errs = append(c.errs, errors.New("token: empty service alias"))
+			}
+		}
+		c.alias = append(c.alias, names...)
 	}
 }
 
@@ -113,7 +131,7 @@ func New(issuer, service string, opts ...Option) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{
-		issuer: issuer, service: service, signer: c.signer, signKey: sk,
+		issuer: issuer, service: service, aliases: c.alias, signer: c.signer, signKey: sk,
 		keys: map[string]key{}, algs: map[string]bool{},
 		ttl: c.ttl, leeway: c.leeway, now: c.now, log: c.log, verified: newVerifiedCache(verifiedCacheSize),
 	}
@@ -129,6 +147,12 @@ func New(issuer, service string, opts ...Option) (*Service, error) {
 
 // Service returns the service name tokens are issued for (their audience).
 func (s *Service) Service() string { return s.service }
+
+// servesName reports whether a token request's service parameter names
+// this Service: its own name or an alias.
+func (s *Service) servesName(name string) bool {
+	return name == s.service || slices.Contains(s.aliases, name)
+}
 
 // KeyID returns the id of the signing key.
 func (s *Service) KeyID() string { return s.signKey.id }
