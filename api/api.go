@@ -75,6 +75,8 @@ type config struct {
 	labels       Labels        // labels.go; nil: no label endpoints
 	auditPurge   AuditPurge    // auditpurge.go; nil: no audit purge endpoints
 	origins      []string      // WithAllowedOrigins
+	entityIDs    EntityIDs     // member_entities.go; nil: entity_id 0
+	chartCount   ChartCounter  // project_counts.go; nil: chart_count 0
 }
 
 // Option configures the API.

@@ -33,7 +33,7 @@ func pathParamDoc(name string) string {
 	case "project_name":
 		return "Project name"
 	case "mid":
-		return "Member ID, as returned by the member listing (an opaque string)"
+		return "Member ID, as returned by the member listing (a number)"
 	case "username":
 		return "User name"
 	case "robot_name":
@@ -177,5 +177,6 @@ func (a *API) routeTable() []route {
 	core = append(core, a.webhookRoutes()...)
 	core = append(core, a.labelRoutes()...)
 	core = append(core, a.auditPurgeRoutes()...)
+	core = append(core, a.projectGroupRoutes()...)
 	return append(core, a.replicationRoutes()...)
 }
