@@ -200,4 +200,3 @@ func (a *API) dropTrustMetadata(ctx context.Context, p project.Project) error {
 	})
 	return err
 }
-
