@@ -155,3 +155,33 @@ func TestProjectMetadatas(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, p.Metadata, after.Metadata)
 }
+
+// A proxy cache project's summary names the registry it caches, and its
+// metadata includes proxy_speed_kb, set with the same rules.
+func TestProjectSummaryOfProxyCache(t *testing.T) {
+	e := replEnv(t)
+	r := e.do(admin(), http.MethodPost, "/registries", api.Registry{Name: "hub", URL: "https://registry-1.docker.io", Type: "docker-hub"})
+	r.ok(t, http.StatusCreated, nil)
+	var regs []api.Registry
+	e.do(admin(), http.MethodGet, "/registries", nil).ok(t, http.StatusOK, &regs)
+	require.Len(t, regs, 1)
+	e.do(admin(), http.MethodPost, "/projects", map[string]any{"project_name": "hub", "registry_id": regs[0].ID}).
+		ok(t, http.StatusCreated, nil)
+
+	var s api.ProjectSummary
+	e.do(admin(), http.MethodGet, "/projects/hub/summary", nil).ok(t, http.StatusOK, &s)
+	require.NotNil(t, s.Registry)
+	assert.Equal(t, regs[0].ID, s.Registry.ID)
+	assert.Equal(t, "hub", s.Registry.Name)
+
+	var md map[string]string
+	e.do(admin(), http.MethodGet, "/projects/hub/metadatas/", nil).ok(t, http.StatusOK, &md)
+	assert.Equal(t, "-1", md["proxy_speed_kb"])
+	e.do(admin(), http.MethodPut, "/projects/hub/metadatas/proxy_speed_kb", map[string]string{"proxy_speed_kb": "512"}).
+		ok(t, http.StatusOK, nil)
+	e.do(admin(), http.MethodPut, "/projects/hub/metadatas/proxy_speed_kb", map[string]string{"proxy_speed_kb": "-7"}).
+		fails(t, http.StatusBadRequest, "BAD_REQUEST")
+	var one map[string]string
+	e.do(admin(), http.MethodGet, "/projects/hub/metadatas/proxy_speed_kb", nil).ok(t, http.StatusOK, &one)
+	assert.Equal(t, map[string]string{"proxy_speed_kb": "512"}, one)
+}
