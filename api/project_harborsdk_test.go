@@ -55,4 +55,3 @@ func TestProjectGroupDecodesWithHarborSDK(t *testing.T) {
 	require.NotNil(t, p.Metadata.EnableContentTrustCosign)
 	assert.Equal(t, "false", *p.Metadata.EnableContentTrustCosign)
 }
-
