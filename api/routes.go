@@ -44,6 +44,8 @@ func pathParamDoc(name string) string {
 		return "Artifact digest (sha256:...) or tag"
 	case "tag_name":
 		return "Tag name"
+	case "meta_name":
+		return "Project metadata name, e.g. auto_scan (see listProjectMetadatas)"
 	}
 	return name
 }
