@@ -77,6 +77,8 @@ type config struct {
 	origins      []string      // WithAllowedOrigins
 	ldap         Directory     // ldap.go; nil: the /ldap endpoints answer "not configured"
 	userGroups   UserGroups    // usergroups.go; nil: no /usergroups endpoints
+	entityIDs    EntityIDs     // member_entities.go; nil: entity_id 0
+	chartCount   ChartCounter  // project_counts.go; nil: chart_count 0
 }
 
 // Option configures the API.

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -64,7 +65,7 @@ func TestMemberRoleCeilingFollowsTheRobotsCreator(t *testing.T) {
 	var members []api.ProjectMemberEntity
 	e.do(as("owner"), http.MethodGet, "/projects/team/members?entityname=lead", nil).ok(t, http.StatusOK, &members)
 	assert.Len(t, members, 1)
-	e.do(as("owner"), http.MethodPut, "/projects/team/members/"+members[0].ID, map[string]any{"role_id": 5}).
+	e.do(as("owner"), http.MethodPut, "/projects/team/members/"+strconv.FormatInt(members[0].ID, 10), map[string]any{"role_id": 5}).
 		ok(t, http.StatusOK, nil)
 	msg := e.do(robot, http.MethodPost, "/projects/team/members", addMember("later", 3)).fails(t, http.StatusForbidden, "FORBIDDEN")
 	assert.Contains(t, msg, `the robot's creator "lead" does not hold it there`)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/base64"
+	"strconv"
 	"strings"
 	"time"
 
@@ -10,10 +11,11 @@ import (
 
 // ProjectMemberEntity is a member as the listing shows it.
 type ProjectMemberEntity struct {
-	ID           string    `json:"id" doc:"berth: an opaque string (Harbor: a number); use it in /members/{mid}"`
+	ID           int64     `json:"id" doc:"The grant's number, stable and never reused; use it in /members/{mid}"`
 	ProjectID    int64     `json:"project_id"`
 	EntityName   string    `json:"entity_name" doc:"User name, or group name or DN"`
 	EntityType   string    `json:"entity_type" doc:"u for a user, g for a group"`
+	EntityID     int64     `json:"entity_id" doc:"The user's or group's id; 0 when this server does not number them"`
 	RoleID       int       `json:"role_id" doc:"1 project admin, 2 developer, 3 guest, 4 maintainer, 5 limited guest; 0 for a custom role"`
 	RoleName     string    `json:"role_name"`
 	Repositories string    `json:"repositories,omitempty" doc:"berth: the grant covers only the repositories matching this pattern, e.g. library/app-*"`
@@ -85,18 +87,14 @@ func harborRoleName(role string) string {
 	return role
 }
 
-// memberID is the stable ID of a grant: unpadded base64url of the subject,
-// plus "\n" and the repository pattern for repository-level grants.
-// Subjects cannot hold control characters, so the split is unambiguous.
-func memberID(m project.Member) string {
-	s := m.Subject
-	if m.Repositories != "" {
-		s += "\n" + m.Repositories
-	}
-	return base64.RawURLEncoding.EncodeToString([]byte(s))
-}
+// memberID is the {mid} of a grant: its number.
+func memberID(m project.Member) string { return strconv.FormatInt(m.ID, 10) }
 
-func parseMemberID(id string) (subject, repositories string, err error) {
+// parseLegacyMemberID reads the opaque {mid} of earlier versions, still
+// accepted for one release: unpadded base64url of the subject, plus "\n"
+// and the repository pattern for repository-level grants. Subjects cannot
+// hold control characters, so the split is unambiguous.
+func parseLegacyMemberID(id string) (subject, repositories string, err error) {
 	b, err := base64.RawURLEncoding.DecodeString(id)
 	if err != nil || len(b) == 0 {
 		return "", "", notFound("member " + id + " does not exist")
@@ -105,10 +103,10 @@ func parseMemberID(id string) (subject, repositories string, err error) {
 	return subject, repositories, nil
 }
 
-func memberJSON(p project.Project, m project.Member) ProjectMemberEntity {
+func memberJSON(p project.Project, m project.Member, entityID int64) ProjectMemberEntity {
 	kind, name, _ := strings.Cut(m.Subject, ":")
 	return ProjectMemberEntity{
-		ID: memberID(m), ProjectID: p.ID, EntityName: name, EntityType: kind[:1],
+		ID: m.ID, ProjectID: p.ID, EntityID: entityID, EntityName: name, EntityType: kind[:1],
 		RoleID: roleID(m.Role), RoleName: harborRoleName(m.Role), Repositories: m.Repositories,
 		CreationTime: m.CreatedAt, UpdateTime: m.UpdatedAt,
 	}

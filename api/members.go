@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -55,9 +56,9 @@ func (a *API) listMembers(c *call) error {
 		project.Page{Offset: pg.offset(), Limit: pg.size}); err != nil {
 		return err
 	}
-	out := make([]ProjectMemberEntity, 0, len(ms))
-	for _, m := range ms {
-		out = append(out, memberJSON(p, m))
+	out, err := a.membersJSON(c.ctx(), p, ms)
+	if err != nil {
+		return err
 	}
 	return c.paged(pg, total, out)
 }
@@ -112,9 +113,23 @@ func (a *API) createMember(c *call) error {
 	return c.created(c.r.URL.Path+"/"+memberID(m), nil)
 }
 
-// member finds the grant the request's {mid} names.
+// member finds the grant the request's {mid} names: its number, or the
+// opaque string earlier versions gave it (accepted for one release).
 func (a *API) member(c *call, p project.Project) (project.Member, error) {
-	subject, repos, err := parseMemberID(c.r.PathValue("mid"))
+	mid := c.r.PathValue("mid")
+	gone := notFound("member " + mid + " of project " + strconv.Quote(p.Name) + " does not exist")
+	if mid != "" && strings.Trim(mid, "0123456789") == "" {
+		id, err := strconv.ParseInt(mid, 10, 64)
+		if err != nil {
+			return project.Member{}, gone
+		}
+		m, err := a.deps.Projects.GetMember(c.ctx(), p.Name, id)
+		if errors.Is(err, project.ErrNotFound) {
+			return m, gone
+		}
+		return m, err
+	}
+	subject, repos, err := parseLegacyMemberID(mid)
 	if err != nil {
 		return project.Member{}, err
 	}
@@ -128,7 +143,7 @@ func (a *API) member(c *call, p project.Project) (project.Member, error) {
 			return m, nil
 		}
 	}
-	return project.Member{}, notFound("member " + c.r.PathValue("mid") + " of project " + strconv.Quote(p.Name) + " does not exist")
+	return project.Member{}, gone
 }
 
 func (a *API) getMember(c *call) error {
@@ -140,7 +155,11 @@ func (a *API) getMember(c *call) error {
 	if err != nil {
 		return err
 	}
-	return c.json(http.StatusOK, memberJSON(p, m))
+	id, err := a.entityID(c.ctx(), m)
+	if err != nil {
+		return err
+	}
+	return c.json(http.StatusOK, memberJSON(p, m, id))
 }
 
 func (a *API) updateMember(c *call) error {

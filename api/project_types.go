@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/berthlabs/berth/project"
+	"github.com/berthlabs/berth/scan"
 )
 
 // Project is a project as Harbor shows it.
@@ -27,15 +28,17 @@ type Project struct {
 // booleans as the strings "true" and "false". Absent fields are left as
 // they are on update.
 type ProjectMetadata struct {
-	Public               *string `json:"public,omitempty"`
-	EnableContentTrust   *string `json:"enable_content_trust,omitempty" doc:"\"true\" requires signatures on pull (berth: content_trust mode \"enabled\")"`
-	ContentTrust         *string `json:"content_trust,omitempty" doc:"berth: the signature policy mode, \"\" for off; wins over enable_content_trust"`
-	PreventVul           *string `json:"prevent_vul,omitempty"`
-	Severity             *string `json:"severity,omitempty" doc:"none, unknown, negligible, low, medium, high or critical"`
-	AutoScan             *string `json:"auto_scan,omitempty"`
-	ReuseSysCVEAllowlist *string `json:"reuse_sys_cve_allowlist,omitempty"`
-	ProxySpeedKB         *string `json:"proxy_speed_kb,omitempty" doc:"Proxy cache projects: the download rate from the upstream in KiB/s, -1 for no limit"`
-	RetentionID          *string `json:"retention_id,omitempty" doc:"read-only: the project's tag retention policy (its id is the project's), when it has one"`
+	Public                   *string `json:"public,omitempty"`
+	EnableContentTrust       *string `json:"enable_content_trust,omitempty" doc:"\"true\" while the project's content trust policy (/trust/policy) requires signatures on pull; setting it writes that policy"`
+	EnableContentTrustCosign *string `json:"enable_content_trust_cosign,omitempty" doc:"\"true\" while that policy requires cosign signatures; setting it writes that policy"`
+	ContentTrust             *string `json:"content_trust,omitempty" doc:"berth: the content trust policy in force by name: \"\" (off), enabled, cosign, notation or signers (read-only; set it with /trust/policy); wins over the two above"`
+	PreventVul               *string `json:"prevent_vul,omitempty"`
+	Severity                 *string `json:"severity,omitempty" doc:"none, unknown, negligible, low, medium, high or critical"`
+	AutoScan                 *string `json:"auto_scan,omitempty"`
+	ReuseSysCVEAllowlist     *string `json:"reuse_sys_cve_allowlist,omitempty"`
+	AutoSBOMGeneration       *string `json:"auto_sbom_generation,omitempty" doc:"\"true\" generates an SBOM of every artifact pushed"`
+	ProxySpeedKB             *string `json:"proxy_speed_kb,omitempty" doc:"Proxy cache projects: the download rate from the upstream in KiB/s, -1 for no limit"`
+	RetentionID              *string `json:"retention_id,omitempty" doc:"read-only: the project's tag retention policy (its id is the project's), when it has one"`
 }
 
 // ProjectReq creates or updates a project.
@@ -47,10 +50,6 @@ type ProjectReq struct {
 	RegistryID   *int64           `json:"registry_id,omitempty" doc:"On create (system administrators only): make the project a proxy cache of this registry (see /registries); it cannot change later"`
 }
 
-// contentTrustEnabled is the content trust mode Harbor's
-// enable_content_trust=true selects.
-const contentTrustEnabled = "enabled"
-
 func boolString(b bool) *string {
 	s := strconv.FormatBool(b)
 	return &s
@@ -58,7 +57,7 @@ func boolString(b bool) *string {
 
 func projectJSON(p project.Project, repos int, roles []int) Project {
 	md := p.Metadata
-	sev, trust := md.Severity, md.ContentTrust
+	sev := md.Severity
 	if roles == nil {
 		roles = []int{}
 	}
@@ -67,12 +66,11 @@ func projectJSON(p project.Project, repos int, roles []int) Project {
 		RepoCount: repos, CurrentUserRoleIDs: roles, StorageLimit: md.StorageQuota, RegistryID: md.RegistryID,
 		Metadata: ProjectMetadata{
 			Public:               boolString(p.Public),
-			EnableContentTrust:   boolString(trust != ""),
-			ContentTrust:         &trust,
 			PreventVul:           boolString(md.PreventVulnerable),
 			Severity:             &sev,
 			AutoScan:             boolString(md.AutoScan),
 			ReuseSysCVEAllowlist: boolString(md.ReuseSysCVEAllowlist),
+			AutoSBOMGeneration:   boolString(md.Extra[autoSBOMKey] == "true"),
 			ProxySpeedKB:         proxySpeed(md),
 		},
 	}
@@ -142,19 +140,30 @@ func (req ProjectReq) apply(p *project.Project) error {
 			p.Metadata.ProxySpeedKB = v
 		}
 	}
-	if md.EnableContentTrust != nil {
-		on, err := strconv.ParseBool(*md.EnableContentTrust)
-		switch {
-		case err != nil:
-			return badRequest(fmt.Sprintf("metadata.enable_content_trust %q: want \"true\" or \"false\"", *md.EnableContentTrust))
-		case !on:
-			p.Metadata.ContentTrust = ""
-		case p.Metadata.ContentTrust == "":
-			p.Metadata.ContentTrust = contentTrustEnabled
+	if v := md.AutoSBOMGeneration; v != nil {
+		on, err := strconv.ParseBool(*v)
+		if err != nil {
+			return badRequest(fmt.Sprintf("metadata.auto_sbom_generation %q: want \"true\" or \"false\"", *v))
 		}
+		setExtra(&p.Metadata, autoSBOMKey, on)
 	}
-	if md.ContentTrust != nil {
-		p.Metadata.ContentTrust = *md.ContentTrust
-	}
+	// Content trust: see project_trust.go.
 	return nil
+}
+
+// autoSBOMKey is the project metadata the scanner reads, kept in
+// Metadata.Extra.
+const autoSBOMKey = scan.AutoSBOMKey
+
+// setExtra sets a boolean setting kept in Metadata.Extra: "true", or
+// absent for false.
+func setExtra(md *project.Metadata, key string, on bool) {
+	if !on {
+		delete(md.Extra, key)
+		return
+	}
+	if md.Extra == nil {
+		md.Extra = map[string]string{}
+	}
+	md.Extra[key] = "true"
 }

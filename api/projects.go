@@ -108,9 +108,17 @@ func (a *API) createProject(c *call) error {
 	if err := a.checkProxyRegistry(c, admin, p.Metadata.RegistryID); err != nil {
 		return err
 	}
+	want, err := a.trustRequest(c.ctx(), nil, req.Metadata)
+	if err != nil {
+		return err
+	}
+	a.trustInMetadata(&p.Metadata, want)
 	p, err = a.deps.Projects.Create(c.ctx(), p,
 		project.Member{Subject: project.UserPrefix + c.p.Name, Role: project.RoleProjectAdmin})
 	if err != nil {
+		return err
+	}
+	if err := a.storeTrust(c.ctx(), p, want); err != nil {
 		return err
 	}
 	loc := strconv.FormatInt(p.ID, 10)
@@ -135,19 +143,36 @@ func (a *API) updateProject(c *call) error {
 	if req.ProjectName != "" && req.ProjectName != p.Name {
 		return badRequest("a project cannot be renamed")
 	}
+	return a.changeProject(c, p, req)
+}
+
+// changeProject applies req to p, as updateProject and the metadata
+// operations do: quota, visibility, settings, then content trust.
+func (a *API) changeProject(c *call, p project.Project, req ProjectReq) error {
 	admin, err := c.isAdmin()
+	if err != nil {
+		return err
+	}
+	want, err := a.trustRequest(c.ctx(), &p, req.Metadata)
 	if err != nil {
 		return err
 	}
 	// The check runs on the stored project, in the update's transaction, so
 	// a refusal leaves every field as it was.
-	_, err = a.deps.Projects.Update(c.ctx(), p.Name, func(cur *project.Project) error {
+	p, err = a.deps.Projects.Update(c.ctx(), p.Name, func(cur *project.Project) error {
 		if err := checkQuotaChange(admin, req.StorageLimit, cur.Metadata.StorageQuota); err != nil {
 			return err
 		}
-		return req.apply(cur)
+		if err := req.apply(cur); err != nil {
+			return err
+		}
+		a.trustInMetadata(&cur.Metadata, want)
+		return nil
 	})
 	if err != nil {
+		return err
+	}
+	if err := a.storeTrust(c.ctx(), p, want); err != nil {
 		return err
 	}
 	return c.ok()
@@ -193,9 +218,17 @@ func (a *API) projectsJSON(c *call, ps []project.Project) ([]Project, error) {
 			return nil, err
 		}
 		j := projectJSON(p, n, roles[p.Name])
+		if j.ChartCount, err = a.chartCount(c.ctx(), p.Name); err != nil {
+			return nil, err
+		}
 		if j.Metadata.RetentionID, err = a.retentionID(c.ctx(), p.ID); err != nil {
 			return nil, err
 		}
+		pol, _, err := a.projectTrust(c.ctx(), p)
+		if err != nil {
+			return nil, err
+		}
+		showTrust(&j.Metadata, pol)
 		out = append(out, j)
 	}
 	return out, nil

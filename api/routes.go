@@ -33,7 +33,7 @@ func pathParamDoc(name string) string {
 	case "project_name":
 		return "Project name"
 	case "mid":
-		return "Member ID, as returned by the member listing (an opaque string)"
+		return "Member ID, as returned by the member listing (a number)"
 	case "username":
 		return "User name, or its numeric user_id (send X-Is-Resource-Name: true for a name made of digits)"
 	case "robot_name":
@@ -44,6 +44,8 @@ func pathParamDoc(name string) string {
 		return "Artifact digest (sha256:...) or tag"
 	case "tag_name":
 		return "Tag name"
+	case "meta_name":
+		return "Project metadata name, e.g. auto_scan (see listProjectMetadatas)"
 	}
 	return name
 }
@@ -183,5 +185,6 @@ func (a *API) routeTable() []route {
 	core = append(core, a.auditPurgeRoutes()...)
 	core = append(core, a.directoryRoutes()...)
 	core = append(core, a.userPermissionRoutes()...)
+	core = append(core, a.projectGroupRoutes()...)
 	return append(core, a.replicationRoutes()...)
 }

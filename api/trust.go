@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/berthlabs/berth/project"
 	"github.com/berthlabs/berth/rbac"
 	"github.com/berthlabs/berth/registry"
 	"github.com/berthlabs/berth/trust"
@@ -229,16 +230,19 @@ func (a *API) getTrustPolicy(c *call) error {
 	if err != nil {
 		return err
 	}
-	p, own, err := a.cfg.trust.stores.Policy(c.ctx(), scope)
+	var p trust.Policy
+	inherited := false
+	if scope == "" {
+		p, _, err = a.cfg.trust.stores.Policy(c.ctx(), scope)
+	} else {
+		// What the project's metadata shows too (project_trust.go).
+		var proj project.Project
+		if proj, err = c.project(); err == nil {
+			p, inherited, err = a.projectTrust(c.ctx(), proj)
+		}
+	}
 	if err != nil {
 		return err
-	}
-	inherited := false
-	if !own && scope != "" {
-		inherited = true
-		if p, _, err = a.cfg.trust.stores.Policy(c.ctx(), ""); err != nil {
-			return err
-		}
 	}
 	return c.json(http.StatusOK, TrustPolicyResp{TrustPolicy: trustPolicyJSON(p), Inherited: inherited})
 }
@@ -266,7 +270,23 @@ func (a *API) setTrustPolicy(c *call) error {
 	if err := a.cfg.trust.stores.SetPolicy(c.ctx(), scope, p); err != nil {
 		return err
 	}
+	if err := a.trustMetadataFollows(c, scope); err != nil {
+		return err
+	}
 	return c.ok()
+}
+
+// trustMetadataFollows drops a project's older content_trust metadata
+// mode once its policy was set or reset, so the metadata shows the policy.
+func (a *API) trustMetadataFollows(c *call, scope string) error {
+	if scope == "" {
+		return nil
+	}
+	p, err := c.project()
+	if err != nil {
+		return err
+	}
+	return a.dropTrustMetadata(c.ctx(), p)
 }
 
 func (a *API) resetTrustPolicy(c *call) error {
@@ -275,6 +295,9 @@ func (a *API) resetTrustPolicy(c *call) error {
 		return err
 	}
 	if err := a.cfg.trust.stores.ResetPolicy(c.ctx(), scope); err != nil {
+		return err
+	}
+	if err := a.trustMetadataFollows(c, scope); err != nil {
 		return err
 	}
 	return c.ok()

@@ -34,6 +34,9 @@ const (
 // admin" (Harbor has none either): a system admin can always repair a
 // project.
 type Member struct {
+	// ID is a number the Store assigns when the grant is added and never
+	// reuses (Harbor's member id). It is ignored on input.
+	ID      int64
 	Project string
 	// Subject is "user:<name>" or "group:<name or LDAP DN>". Robot
 	// accounts carry their own permissions and are not members.
@@ -129,14 +132,14 @@ func validRepositories(project, glob string) error {
 // Members are keyed by their project's immutable id; memberCols reads
 // the project's current name through memberFrom's join.
 const (
-	memberCols = `p.name, m.subject, m.repositories, m.role, m.created_at, m.updated_at`
+	memberCols = `m.id, p.name, m.subject, m.repositories, m.role, m.created_at, m.updated_at`
 	memberFrom = ` FROM project_members m JOIN project_projects p ON p.id = m.project_id`
 )
 
 func scanMember(row scanner) (Member, error) {
 	var m Member
 	var cre, upd int64
-	err := row.Scan(&m.Project, &m.Subject, &m.Repositories, &m.Role, &cre, &upd)
+	err := row.Scan(&m.ID, &m.Project, &m.Subject, &m.Repositories, &m.Role, &cre, &upd)
 	m.CreatedAt, m.UpdatedAt = fromUnix(cre), fromUnix(upd)
 	return m, err
 }
@@ -149,17 +152,22 @@ func memberName(m Member) string {
 	return s
 }
 
-// insertMember stores m and returns its project's id.
-func insertMember(ctx context.Context, tx *sqldb.Tx, m Member) (int64, error) {
+// insertMember stores m under a new member id, which it sets, and returns
+// its project's id. A conflict fails the transaction, so the number drawn
+// is not spent.
+func insertMember(ctx context.Context, tx *sqldb.Tx, m *Member) (int64, error) {
 	id, err := projectIDTx(ctx, tx, m.Project)
 	if err != nil {
 		return 0, err
 	}
-	res, err := tx.Exec(ctx, `INSERT INTO project_members (project_id, subject, repositories, role, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, subject, repositories) DO NOTHING`,
-		id, m.Subject, m.Repositories, m.Role, m.CreatedAt.UnixNano(), m.UpdatedAt.UnixNano())
+	if err := tx.QueryRow(ctx, `UPDATE project_member_seq SET last_id = last_id + 1 RETURNING last_id`).Scan(&m.ID); err != nil {
+		return 0, err
+	}
+	res, err := tx.Exec(ctx, `INSERT INTO project_members (project_id, subject, repositories, role, created_at, updated_at, id)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, subject, repositories) DO NOTHING`,
+		id, m.Subject, m.Repositories, m.Role, m.CreatedAt.UnixNano(), m.UpdatedAt.UnixNano(), m.ID)
 	if err := oneRow(res, err); errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("%s: %w", memberName(m), ErrExists)
+		return 0, fmt.Errorf("%s: %w", memberName(*m), ErrExists)
 	} else if err != nil {
 		return 0, err
 	}
@@ -178,7 +186,7 @@ func (s *Store) AddMember(ctx context.Context, m Member) (Member, error) {
 	m.CreatedAt, m.UpdatedAt = now, now
 	var id int64
 	err := s.db.Write(ctx, func(tx *sqldb.Tx) (err error) {
-		id, err = insertMember(ctx, tx, m)
+		id, err = insertMember(ctx, tx, &m)
 		return err
 	})
 	s.changed(ctx, m.Project, err, Change{Kind: MemberAdded, Project: m.Project, ProjectID: id, Subject: m.Subject,
@@ -204,8 +212,8 @@ func (s *Store) UpdateMember(ctx context.Context, m Member) (Member, error) {
 		}
 		var cre int64
 		err = tx.QueryRow(ctx, `UPDATE project_members SET role = ?, updated_at = ?
-			WHERE project_id = ? AND subject = ? AND repositories = ? RETURNING created_at`,
-			m.Role, now.UnixNano(), id, m.Subject, m.Repositories).Scan(&cre)
+			WHERE project_id = ? AND subject = ? AND repositories = ? RETURNING created_at, id`,
+			m.Role, now.UnixNano(), id, m.Subject, m.Repositories).Scan(&cre, &m.ID)
 		m.CreatedAt = fromUnix(cre)
 		return notFound(memberName(m), err)
 	})

@@ -42,7 +42,7 @@ func TestMemberLifecycle(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, 2, total)
 		assert.Equal(t, []project.Member{updated, {
-			Project: "app", Subject: "user:alice", Role: project.RoleMaintainer, Repositories: "app/api-*",
+			ID: members[1].ID, Project: "app", Subject: "user:alice", Role: project.RoleMaintainer, Repositories: "app/api-*",
 			CreatedAt: members[1].CreatedAt, UpdatedAt: members[1].UpdatedAt,
 		}}, members)
 

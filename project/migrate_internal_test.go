@@ -49,3 +49,57 @@ func TestMembersMigrateToProjectIDs(t *testing.T) {
 		})
 	}
 }
+
+// Members stored before they had numbers get 1, 2, ... in key order on
+// upgrade, on either engine, and new grants continue after them.
+func TestMemberIDsBackfilled(t *testing.T) {
+	open := map[sqldb.Dialect]func(t *testing.T) (*sqldb.DB, error){
+		sqldb.SQLite:   func(t *testing.T) (*sqldb.DB, error) { return sqldb.OpenSQLiteMemory(t.Context()) },
+		sqldb.Postgres: func(t *testing.T) (*sqldb.DB, error) { return sqldb.OpenPostgres(t.Context(), pg.Database(t)) },
+	}
+	for _, dialect := range []sqldb.Dialect{sqldb.SQLite, sqldb.Postgres} {
+		t.Run(string(dialect), func(t *testing.T) {
+			ctx := context.Background()
+			db, err := open[dialect](t)
+			require.NoError(t, err)
+			defer db.Close()
+			old := fstest.MapFS{}
+			for _, f := range []string{"0001_project.sql", "0002_member_project_ids.sql"} {
+				b, err := fs.ReadFile(migrations, "migrations/"+string(dialect)+"/"+f)
+				require.NoError(t, err)
+				old[f] = &fstest.MapFile{Data: b}
+			}
+			require.NoError(t, db.Migrate(ctx, "project", old))
+			require.NoError(t, db.Write(ctx, func(tx *sqldb.Tx) error {
+				for _, q := range []string{
+					`INSERT INTO project_projects (name, id, public, created_at, updated_at) VALUES ('b', 2, FALSE, 1, 1)`,
+					`INSERT INTO project_projects (name, id, public, created_at, updated_at) VALUES ('a', 5, FALSE, 1, 1)`,
+					`UPDATE project_seq SET last_id = 5`,
+					`INSERT INTO project_members (project_id, subject, role, created_at, updated_at) VALUES (5, 'user:alice', 'guest', 1, 1)`,
+					`INSERT INTO project_members (project_id, subject, role, created_at, updated_at) VALUES (2, 'user:zed', 'guest', 1, 1)`,
+					`INSERT INTO project_members (project_id, subject, role, created_at, updated_at) VALUES (2, 'group:g', 'developer', 1, 1)`,
+				} {
+					if _, err := tx.Exec(ctx, q); err != nil {
+						return err
+					}
+				}
+				return nil
+			}))
+
+			s, err := NewStore(ctx, db)
+			require.NoError(t, err)
+			got := map[string]int64{}
+			for _, p := range []string{"a", "b"} {
+				ms, _, err := s.ListMembers(ctx, p, MemberFilter{}, Page{})
+				require.NoError(t, err)
+				for _, m := range ms {
+					got[p+" "+m.Subject] = m.ID
+				}
+			}
+			assert.Equal(t, map[string]int64{"b group:g": 1, "b user:zed": 2, "a user:alice": 3}, got)
+			m, err := s.AddMember(ctx, Member{Project: "a", Subject: "user:bob", Role: "guest"})
+			require.NoError(t, err)
+			assert.Equal(t, int64(4), m.ID)
+		})
+	}
+}

@@ -109,8 +109,8 @@ func (s *Store) Create(ctx context.Context, p Project, members ...Member) (Proje
 		} else if err != nil {
 			return err
 		}
-		for _, m := range members {
-			if _, err := insertMember(ctx, tx, m); err != nil {
+		for i := range members {
+			if _, err := insertMember(ctx, tx, &members[i]); err != nil {
 				return err
 			}
 		}
@@ -245,20 +245,48 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	now := s.timestamp()
+	err = s.deleteTx(ctx, p, false)
+	s.changed(ctx, name, err, Change{Kind: ProjectDeleted, Project: name, ProjectID: p.ID, Time: now})
+	return err
+}
+
+// Deletable tells whether Delete would delete the project now: nil, or
+// the error Delete would return (ErrNotEmpty with the reason while it
+// holds repositories or a cascade refuses). It runs Delete's checks and
+// cascades in a transaction it rolls back, so it changes nothing; a
+// change made meanwhile may still make Delete answer otherwise.
+func (s *Store) Deletable(ctx context.Context, name string) error {
+	p, err := s.Get(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := s.deleteTx(ctx, p, true); !errors.Is(err, errDryRun) {
+		return err
+	}
+	return nil
+}
+
+// errDryRun rolls back Deletable's transaction.
+var errDryRun = errors.New("project: dry run")
+
+// deleteTx checks that p may go and removes it with its members and what
+// the cascades remove, in one transaction; with dryRun it rolls that
+// transaction back and returns errDryRun once everything passed.
+func (s *Store) deleteTx(ctx context.Context, p Project, dryRun bool) error {
 	if s.repoCount != nil {
-		n, err := s.repoCount(ctx, name)
+		n, err := s.repoCount(ctx, p.Name)
 		if err != nil {
-			return fmt.Errorf("project %q: counting repositories: %w", name, err)
+			return fmt.Errorf("project %q: counting repositories: %w", p.Name, err)
 		}
 		if n > 0 {
-			return fmt.Errorf("project %q: %w: it still holds %d repositories; delete them first", name, ErrNotEmpty, n)
+			return fmt.Errorf("project %q: %w: it still holds %d repositories; delete them first", p.Name, ErrNotEmpty, n)
 		}
 	}
 	s.mu.Lock()
 	cascades := slices.Clone(s.cascades)
 	s.mu.Unlock()
-	now := s.timestamp()
-	err = s.db.Write(ctx, func(tx *sqldb.Tx) error {
+	return s.db.Write(ctx, func(tx *sqldb.Tx) error {
 		for _, c := range cascades {
 			if err := c(ctx, tx, p); err != nil {
 				return err
@@ -269,12 +297,13 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 		}
 		res, err := tx.Exec(ctx, `DELETE FROM project_projects WHERE id = ?`, p.ID)
 		if err := oneRow(res, err); err != nil {
-			return notFound(fmt.Sprintf("project %q", name), err)
+			return notFound(fmt.Sprintf("project %q", p.Name), err)
+		}
+		if dryRun {
+			return errDryRun
 		}
 		return nil
 	})
-	s.changed(ctx, name, err, Change{Kind: ProjectDeleted, Project: name, ProjectID: p.ID, Time: now})
-	return err
 }
 
 // Cascade is run inside the transaction that deletes project p: it removes

@@ -39,6 +39,7 @@ func wireCharts(a *Assembly) error {
 		return err
 	}
 	a.Registry().AddBlobHolder(repo)
+	a.AddAPIOptions(api.WithChartCounter(chartCounter(repo)))
 	a.OnProjectDelete(func(ctx context.Context, tx *sqldb.Tx, p project.Project) error {
 		n, err := repo.ProjectVersions(ctx, tx, p.ID)
 		if err != nil {

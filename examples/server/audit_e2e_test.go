@@ -43,7 +43,7 @@ func TestAuditThroughAPI(t *testing.T) {
 		"/projects/audit-team/members?entityname=au-guest", nil, http.StatusOK))
 	require.Len(t, members, 1)
 	require.Equal(t, 3, members[0].RoleID)
-	e2eAdmin(t, a, http.MethodPut, "/projects/audit-team/members/"+members[0].ID, api.RoleRequest{RoleID: 4}, http.StatusOK)
+	e2eAdmin(t, a, http.MethodPut, "/projects/audit-team/members/"+strconv.FormatInt(members[0].ID, 10), api.RoleRequest{RoleID: 4}, http.StatusOK)
 	mxRequireMember(t, a, "audit-team", "au-guest", 4)
 
 	// The recorder writes in batches, asynchronously: poll until all four

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -151,7 +152,7 @@ func TestScaleOutNodesShareOneTruth(t *testing.T) {
 	var mid string
 	for _, m := range members {
 		if m.EntityName == "alice" {
-			mid = m.ID
+			mid = strconv.FormatInt(m.ID, 10)
 		}
 	}
 	require.NotEmpty(t, mid)
