@@ -22,7 +22,7 @@ func wireUserGroups(a *Assembly) error {
 	if err != nil {
 		return err
 	}
-	a.AddAPIOptions(api.WithUserGroups(groups))
+	a.AddAPIOptions(api.WithUserGroups(groups), api.WithEntityIDs(memberEntityIDs(a.id.users, groups)))
 	if a.id.directory != nil {
 		a.AddAPIOptions(api.WithLDAP(a.id.directory))
 	}
@@ -56,4 +56,28 @@ func (g groupGrants) MoveSubject(ctx context.Context, from, to string) error {
 		}
 	}
 	return nil
+}
+
+// memberEntityIDs finds the entity_id of a project member: the user's
+// number, or the user group's (by DN for directory groups, which members
+// name by DN, else by name, OIDC groups first).
+func memberEntityIDs(users *auth.Users, groups *auth.UserGroups) api.EntityIDs {
+	return func(ctx context.Context, kind, name string) (int64, error) {
+		if kind == "u" {
+			u, err := users.Get(ctx, name)
+			if err != nil {
+				return 0, err
+			}
+			return u.ID, nil
+		}
+		if g, err := groups.ByDN(ctx, name); err == nil || !errors.Is(err, auth.ErrNotFound) {
+			return g.ID, err
+		}
+		for _, t := range []auth.GroupType{auth.GroupOIDC, auth.GroupHTTP} {
+			if g, err := groups.ByName(ctx, t, name); err == nil || !errors.Is(err, auth.ErrNotFound) {
+				return g.ID, err
+			}
+		}
+		return 0, auth.ErrNotFound
+	}
 }

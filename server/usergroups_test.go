@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -46,6 +47,22 @@ func TestUserGroupsWired(t *testing.T) {
 		return out
 	}
 	require.Contains(t, members(), "ops")
+	// entity_id is the group's id, and the creator's user_id, as Harbor's
+	// member listing reports them.
+	st, _, body = wiringCall(t, base, http.MethodGet, "/projects/shop/members", nil)
+	require.Equal(t, http.StatusOK, st, "%s", body)
+	var ms []struct {
+		EntityName string `json:"entity_name"`
+		EntityType string `json:"entity_type"`
+		EntityID   int64  `json:"entity_id"`
+	}
+	require.NoError(t, json.Unmarshal(body, &ms))
+	ids := map[string]int64{}
+	for _, m := range ms {
+		ids[m.EntityType+":"+m.EntityName] = m.EntityID
+	}
+	assert.Equal(t, wiringLastID(t, loc), strconv.FormatInt(ids["g:ops"], 10), "%s", body)
+	assert.Equal(t, int64(1), ids["u:admin"], "%s", body)
 
 	st, _, body = wiringCall(t, base, http.MethodPut, group, map[string]any{"group_name": "operations"})
 	require.Equal(t, http.StatusOK, st, "%s", body)
