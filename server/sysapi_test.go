@@ -83,7 +83,9 @@ func TestConfigurationsSurviveRestart(t *testing.T) {
 	}
 	assert.Equal(t, []string{"core", "database", "storage", "jobservice"}, names)
 
-	var vols struct{ Storage []struct{ Total, Free uint64 } }
+	var vols struct {
+		Storage []struct{ Total, Free uint64 }
+	}
 	sysCall(t, s, http.MethodGet, "/systeminfo/volumes", nil, http.StatusOK, &vols)
 	require.Len(t, vols.Storage, 1)
 	assert.Positive(t, vols.Storage[0].Total)
