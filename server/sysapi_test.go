@@ -3,10 +3,14 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -126,4 +130,28 @@ func TestHealthReportsAComponentDown(t *testing.T) {
 	var vols struct{ Storage []any }
 	sysCall(t, s, http.MethodGet, "/systeminfo/volumes", nil, http.StatusOK, &vols)
 	assert.Empty(t, vols.Storage, "no data directory: nothing to measure")
+}
+
+// With tls.self_signed, /systeminfo/getcert hands out the CA clients
+// trust the server's certificate through (anonymously, as Harbor does).
+func TestGetCertServesTheSelfSignedCA(t *testing.T) {
+	dir := t.TempDir()
+	cfg := DefaultConfig()
+	cfg.DataDir, cfg.AdminPassword, cfg.ExternalURL = dir, sysTestPassword, "https://127.0.0.1:1"
+	cfg.Scan.Enabled, cfg.Trust.Enabled = false, false
+	cfg.TLS.SelfSigned = true
+	s, err := New(t.Context(), cfg, WithLogger(slog.New(slog.DiscardHandler)))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	w := httptest.NewRecorder()
+	s.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api/v2.0/systeminfo/getcert", nil))
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	want, err := os.ReadFile(filepath.Join(dir, "tls", "ca.crt"))
+	require.NoError(t, err)
+	assert.Equal(t, string(want), w.Body.String())
+	block, _ := pem.Decode(w.Body.Bytes())
+	require.NotNil(t, block)
+	ca, err := x509.ParseCertificate(block.Bytes)
+	require.NoError(t, err)
+	assert.True(t, ca.IsCA)
 }
