@@ -3,6 +3,16 @@ package api
 import (
 	"context"
 	"net/http"
+	"sync"
+	"time"
+)
+
+// Bounds of the scanners' health checks: at most maxHealthScanners
+// enabled scanners are asked, at once, each for at most
+// scannerHealthTimeout.
+const (
+	maxHealthScanners    = 8
+	scannerHealthTimeout = 5 * time.Second
 )
 
 // Health statuses, Harbor's.
@@ -48,10 +58,43 @@ func (a *API) getHealth(c *call) error {
 	if a.cfg.health != nil {
 		out.Components = append(out.Components, a.cfg.health.Health(c.ctx())...)
 	}
+	out.Components = append(out.Components, a.scannerHealth(c.ctx())...)
 	for _, comp := range out.Components {
 		if comp.Status != Healthy {
 			out.Status = Unhealthy
 		}
 	}
 	return c.json(http.StatusOK, out)
+}
+
+// scannerHealth asks each enabled scanner for its metadata (the built-in
+// one answers at once), as Harbor reports its scanner under /health.
+func (a *API) scannerHealth(ctx context.Context) []ComponentHealth {
+	if a.cfg.scan.svc == nil {
+		return nil
+	}
+	regs, err := a.cfg.scan.svc.Scanners(ctx)
+	if err != nil {
+		return []ComponentHealth{{Name: "scanners", Status: Unhealthy, Error: "cannot list the scanners"}}
+	}
+	var ids []string
+	out := []ComponentHealth{}
+	for _, r := range regs {
+		if !r.Disabled && len(out) < maxHealthScanners {
+			ids = append(ids, r.ID)
+			out = append(out, ComponentHealth{Name: "scanner:" + r.Name, Status: Healthy})
+		}
+	}
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Go(func() {
+			cctx, cancel := context.WithTimeout(ctx, scannerHealthTimeout)
+			defer cancel()
+			if _, err := a.cfg.scan.svc.ScannerMetadata(cctx, id); err != nil {
+				out[i].Status, out[i].Error = Unhealthy, "the scanner does not answer"
+			}
+		})
+	}
+	wg.Wait()
+	return out
 }

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"testing"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/berthlabs/berth/api"
+	"github.com/berthlabs/berth/scan"
 )
 
 type fakeHealth []api.ComponentHealth
@@ -114,4 +116,27 @@ func TestSearch(t *testing.T) {
 
 	msg := e.do(as("alice"), http.MethodGet, "/search", nil).fails(t, http.StatusBadRequest, "BAD_REQUEST")
 	require.Contains(t, msg, "q is required")
+}
+
+// healthScanners is a scanning service whose scanners are "up" (answers),
+// "down" (does not) and "off" (disabled, not asked).
+type healthScanners struct{ api.Scanning }
+
+func (healthScanners) Scanners(context.Context) ([]scan.Registration, error) {
+	return []scan.Registration{{ID: "1", Name: "up"}, {ID: "2", Name: "down"}, {ID: "3", Name: "off", Disabled: true}}, nil
+}
+
+func (healthScanners) ScannerMetadata(_ context.Context, id string) (scan.Metadata, error) {
+	if id == "2" {
+		return scan.Metadata{}, errors.New("dial tcp: connection refused")
+	}
+	return scan.Metadata{}, nil
+}
+
+func TestHealthAsksTheScanners(t *testing.T) {
+	e := newEnv(t, api.WithScanning(healthScanners{}))
+	var got api.OverallHealth
+	e.do(anonymous, http.MethodGet, "/health", nil).ok(t, http.StatusOK, &got)
+	assert.Equal(t, api.OverallHealth{Status: "unhealthy", Components: []api.ComponentHealth{{Name: "core", Status: "healthy"},
+		{Name: "scanner:up", Status: "healthy"}, {Name: "scanner:down", Status: "unhealthy", Error: "the scanner does not answer"}}}, got)
 }
