@@ -79,6 +79,15 @@ type config struct {
 	userGroups   UserGroups    // usergroups.go; nil: no /usergroups endpoints
 	entityIDs    EntityIDs     // member_entities.go; nil: entity_id 0
 	chartCount   ChartCounter  // project_counts.go; nil: chart_count 0
+
+	// The system groups (sysRoutes).
+	health    HealthChecker    // health.go; nil: /health reports core only
+	settings  Settings         // configurations.go; nil: every setting read-only
+	reported  []reportedConfig // configurations.go: WithReportedConfig
+	volumes   Volumes          // systeminfo_volumes.go; nil: getVolumes answers 404
+	caCert    CACert           // systeminfo_volumes.go; nil: getCert answers 404
+	jobPools  JobPools         // jobservice.go; nil: no jobservice endpoints
+	jobQueues JobQueues        // jobservice.go; nil: no jobservice endpoints
 }
 
 // Option configures the API.
@@ -166,6 +175,7 @@ func New(deps Deps, opts ...Option) (*API, error) {
 	if cfg.robotDays != -1 && (cfg.robotDays < 1 || cfg.robotDays > maxRobotDays) {
 		errs = append(errs, fmt.Errorf("api: default robot duration %d days: want -1 or 1..%d", cfg.robotDays, maxRobotDays))
 	}
+	errs = append(errs, cfg.checkReported()...)
 	for _, o := range cfg.origins {
 		if err := validOrigin(o); err != nil {
 			errs = append(errs, err)

@@ -24,7 +24,7 @@ func WithAuditRecorder(r AuditRecorder) Option { return func(c *config) { c.audi
 
 // configTags are the route groups whose changes only the API can audit.
 var configTags = map[string]bool{"registry": true, "replication": true, "scanner": true, "system": true, "trust": true, "scan": true, "gc": true,
-	"quota": true, "retention": true, "immutable": true, "webhook": true, "label": true, "purge": true}
+	"quota": true, "retention": true, "immutable": true, "webhook": true, "label": true, "purge": true, "configure": true, "jobservice": true}
 
 // auditsChanges reports whether a successful call of rt is a
 // configuration change to record: not a read, not a connection test.

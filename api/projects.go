@@ -90,7 +90,11 @@ func (a *API) createProject(c *call) error {
 	if err != nil {
 		return err
 	}
-	if a.cfg.creation == CreationAdminOnly && !admin {
+	creation, err := a.creationRestriction(c.ctx())
+	if err != nil {
+		return err
+	}
+	if creation == CreationAdminOnly && !admin {
 		return forbidden("only system administrators may create projects on this server")
 	}
 	var req ProjectReq

@@ -87,7 +87,10 @@ func (a *API) createRobot(c *call) error {
 	if err != nil {
 		return err
 	}
-	days := a.cfg.robotDays
+	days, err := a.robotDuration(c.ctx())
+	if err != nil {
+		return err
+	}
 	if req.Duration != nil && *req.Duration != 0 {
 		days = *req.Duration
 	}

@@ -186,5 +186,6 @@ func (a *API) routeTable() []route {
 	core = append(core, a.directoryRoutes()...)
 	core = append(core, a.userPermissionRoutes()...)
 	core = append(core, a.projectGroupRoutes()...)
+	core = append(core, a.sysRoutes()...)
 	return append(core, a.replicationRoutes()...)
 }

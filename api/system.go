@@ -30,13 +30,29 @@ func (a *API) ping(c *call) error {
 }
 
 func (a *API) systemInfo(c *call) error {
+	creation, err := a.creationRestriction(c.ctx())
+	if err != nil {
+		return err
+	}
 	return c.json(http.StatusOK, GeneralInfo{
 		HarborVersion:              a.cfg.version,
 		AuthMode:                   a.cfg.authMode,
 		RegistryURL:                a.cfg.registryURL,
 		ExternalURL:                a.cfg.externalURL,
-		ProjectCreationRestriction: a.cfg.creation,
+		ProjectCreationRestriction: creation,
 	})
+}
+
+// sysRoutes are the system groups: health, statistics, search,
+// configurations, system volumes and certificate, schedules, the job
+// service and the extended audit log.
+func (a *API) sysRoutes() []route {
+	var out []route
+	for _, group := range [][]route{a.healthRoutes(), a.statisticRoutes(), a.searchRoutes(), a.configurationRoutes(),
+		a.systemInfoRoutes(), a.scheduleRoutes(), a.jobServiceRoutes(), a.auditLogExtRoutes()} {
+		out = append(out, group...)
+	}
+	return out
 }
 
 func (a *API) openAPIDoc(c *call) error {

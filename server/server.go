@@ -259,6 +259,11 @@ func (s *Server) mount(a *Assembly, cfg Config, log *slog.Logger) error {
 			api.WithRealm(tokenRealm(cfg.ExternalURL)), api.WithLogger(log), api.WithGroupDN(ldap.CanonicalDN),
 			api.WithAuditRecorder(s.id.recorder), api.WithAllowedOrigins(cfg.AllowedOrigins...),
 			api.WithDefaultStorageLimit(cfg.DefaultStorageLimit)}, a.apiOpts...)
+		sys, err := s.sysAPIOptions(a, cfg)
+		if err != nil {
+			return err
+		}
+		apiOpts = append(apiOpts, sys...)
 		mgmt, err := api.New(api.Deps{Projects: s.id.projects, Users: s.id.users, Robots: s.id.robots,
 			Audit: s.id.audit, Registry: s.st.reg, Access: s.id.gk}, apiOpts...)
 		if err != nil {

@@ -1,0 +1,115 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/berthlabs/berth/core"
+	"github.com/berthlabs/berth/project"
+	"github.com/berthlabs/berth/rbac"
+)
+
+// Bounds of /search: at most maxSearchResults projects and as many
+// repositories, found among at most maxSearchScan repositories of the
+// projects the caller may see.
+const (
+	maxSearchResults = 100
+	maxSearchScan    = 10000
+	maxSearchQuery   = 255
+)
+
+// SearchResult is what /search answers: Harbor's Search.
+type SearchResult struct {
+	Project    []Project          `json:"project" doc:"projects whose name contains q, that the caller may see (at most 100)"`
+	Repository []SearchRepository `json:"repository" doc:"repositories whose full name contains q, in projects the caller may see (at most 100)"`
+}
+
+// SearchRepository is one repository /search found: Harbor's
+// SearchRepository.
+type SearchRepository struct {
+	ProjectID      int64  `json:"project_id"`
+	ProjectName    string `json:"project_name"`
+	ProjectPublic  bool   `json:"project_public"`
+	RepositoryName string `json:"repository_name" doc:"full name, project first"`
+	PullCount      int64  `json:"pull_count" doc:"Always 0: berth does not count pulls"`
+	ArtifactCount  int64  `json:"artifact_count"`
+}
+
+func (a *API) searchRoutes() []route {
+	return []route{{method: http.MethodGet, path: "/search", id: "search", tag: "search",
+		summary: "Find the projects and repositories the caller may see whose names contain q",
+		query:   []param{{"q", "string", "Text the project or repository name contains", true}},
+		resp:    SearchResult{}, handle: a.search}}
+}
+
+// errSearchFull ends a search that found enough.
+var errSearchFull = errors.New("search: enough results")
+
+func (a *API) search(c *call) error {
+	q := strings.TrimSpace(c.r.URL.Query().Get("q"))
+	if q == "" {
+		return badRequest("q is required: the text to search project and repository names for")
+	}
+	if len(q) > maxSearchQuery {
+		return badRequest(fmt.Sprintf("q is longer than %d characters", maxSearchQuery))
+	}
+	q = strings.ToLower(q) // names are lower-case
+	f, err := a.visibleProjects(c)
+	if err != nil {
+		return err
+	}
+	out := SearchResult{Project: []Project{}, Repository: []SearchRepository{}}
+	var found []project.Project
+	scanned := 0
+	err = a.eachProject(c.ctx(), f, func(p project.Project) error {
+		if len(found) < maxSearchResults && strings.Contains(p.Name, q) {
+			found = append(found, p)
+		}
+		for off := 0; len(out.Repository) < maxSearchResults && scanned < maxSearchScan; {
+			rs, total, err := a.deps.Registry.ListRepositories(c.ctx(), p.Name+"/", core.Page{Offset: off, Limit: 100})
+			if err != nil {
+				return err
+			}
+			for _, r := range rs {
+				if strings.Contains(r.Name, q) && len(out.Repository) < maxSearchResults {
+					out.Repository = append(out.Repository, SearchRepository{ProjectID: p.ID, ProjectName: p.Name,
+						ProjectPublic: p.Public, RepositoryName: r.Name, ArtifactCount: int64(r.Artifacts)})
+				}
+			}
+			scanned += len(rs)
+			off += len(rs)
+			if len(rs) == 0 || off >= total {
+				break
+			}
+		}
+		if len(found) >= maxSearchResults && (len(out.Repository) >= maxSearchResults || scanned >= maxSearchScan) {
+			return errSearchFull
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errSearchFull) {
+		return err
+	}
+	if out.Project, err = a.projectsJSON(c, found); err != nil {
+		return err
+	}
+	return c.json(http.StatusOK, out)
+}
+
+// visibleProjects is the filter of the projects the caller may see:
+// all for system admins, public ones and memberships for users, public
+// ones for robots and anonymous callers.
+func (a *API) visibleProjects(c *call) (project.Filter, error) {
+	admin, err := c.isAdmin()
+	switch {
+	case err != nil:
+		return project.Filter{}, err
+	case admin:
+		return project.Filter{}, nil
+	case c.p.Kind == rbac.User:
+		return project.Filter{MemberOf: c.subjects(), IncludePublic: true}, nil
+	}
+	return project.Filter{Public: new(true)}, nil
+}
