@@ -97,8 +97,19 @@ func (rg *Registry) FindRepositories(ctx context.Context, q RepositoryQuery, pag
 	var conds []string
 	var args []any
 	if q.Prefixes != nil {
+		// Padded to a power of two with repeats, so that the query texts
+		// (each prepared and cached by sqldb) stay few.
+		prefixes := q.Prefixes
+		for n := 1; ; n *= 2 {
+			if n >= len(prefixes) {
+				for len(prefixes) < n {
+					prefixes = append(prefixes, q.Prefixes[0])
+				}
+				break
+			}
+		}
 		var or []string
-		for _, p := range q.Prefixes {
+		for _, p := range prefixes {
 			or = append(or, `r.name LIKE ? ESCAPE '\'`)
 			args = append(args, likePrefix(p))
 		}
@@ -278,4 +289,16 @@ func (rg *Registry) tagTimes(ctx context.Context, a *Artifact) error {
 		a.TagTimes = append(a.TagTimes, tt)
 	}
 	return rows.Err()
+}
+
+// ListReferrers lists the manifests of repo whose subject is d (signatures,
+// SBOMs, attestations: OCI referrers), newest first, with tags.
+func (rg *Registry) ListReferrers(ctx context.Context, repo string, d digest.Digest, page core.Page) ([]Artifact, int, error) {
+	var total int
+	if err := rg.db.QueryRow(ctx, `SELECT COUNT(*) FROM registry_repo_manifests rm JOIN registry_manifests m ON m.digest = rm.digest
+		WHERE rm.repo = ? AND m.subject = ?`, repo, d.String()).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	out, err := rg.artifacts(ctx, `rm.repo = ? AND m.subject = ?`, []any{repo, d.String()}, page)
+	return out, total, err
 }

@@ -131,7 +131,8 @@ func testFindRepositories(t *testing.T) {
 	assert.Equal(t, []string{"v1"}, arts[0].Tags)
 }
 
-// A store from before ids gets them on upgrade, oldest first.
+// A store from before ids gets them on upgrade, oldest first, and its
+// Docker images their config media type as artifact type.
 func TestMigrationBackfillsIDs(t *testing.T) {
 	for _, e := range []engine{sqliteMemory, postgres} {
 		t.Run(string(e), func(t *testing.T) {
@@ -150,6 +151,9 @@ func TestMigrationBackfillsIDs(t *testing.T) {
 					`INSERT INTO registry_manifests (digest, media_type, size, content, created_at) VALUES ('sha256:m1', '` + MediaTypeOCIIndex + `', 3, '{"schemaVersion":2,"mediaType":"` + MediaTypeOCIIndex + `","manifests":[]}', 1)`,
 					`INSERT INTO registry_repo_manifests (repo, digest, created_at) VALUES ('p/a', 'sha256:m1', 2), ('p/b', 'sha256:m1', 1)`,
 					`INSERT INTO registry_tags (repo, name, digest, updated_at) VALUES ('p/a', 'v1', 'sha256:m1', 2)`,
+					`INSERT INTO registry_manifests (digest, media_type, size, content, created_at) VALUES ('sha256:d1', '` + MediaTypeDockerManifest +
+						`', 3, '{"schemaVersion":2,"mediaType":"` + MediaTypeDockerManifest + `","config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":1,"digest":"sha256:c"},"layers":[]}', 1)`,
+					`INSERT INTO registry_repo_manifests (repo, digest, created_at) VALUES ('p/b', 'sha256:d1', 3)`,
 				} {
 					if _, err := tx.Exec(ctx, q); err != nil {
 						return err
@@ -170,6 +174,9 @@ func TestMigrationBackfillsIDs(t *testing.T) {
 			assert.Equal(t, int64(2), a.RepositoryID)
 			require.Len(t, a.TagTimes, 1)
 			assert.Equal(t, int64(1), a.TagTimes[0].ID)
+			d, err := rg.GetArtifact(ctx, "p/b", "sha256:d1")
+			require.NoError(t, err)
+			assert.Equal(t, "application/vnd.docker.container.image.v1+json", d.ArtifactType, "a Docker image's config type, read from its content")
 			// New rows continue after the backfilled ones.
 			require.NoError(t, rg.TagArtifact(ctx, "p/a", a.Digest, "v2"))
 			a, err = rg.GetArtifact(ctx, "p/a", "v2")
