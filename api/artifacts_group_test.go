@@ -230,4 +230,3 @@ func TestListArtifactsOfProject(t *testing.T) {
 	e.do(as("guest"), http.MethodGet, "/projects/team/artifacts?with_tag=maybe", nil).fails(t, http.StatusBadRequest, "BAD_REQUEST")
 	e.do(as("guest"), http.MethodGet, "/projects/nope/artifacts", nil).fails(t, http.StatusNotFound, "NOT_FOUND")
 }
-
