@@ -113,7 +113,7 @@ func TestAdditions(t *testing.T) {
 	r = e.do(as("guest"), http.MethodGet, base+"demo/artifacts/1.0.0/additions/readme.md", nil)
 	require.Equal(t, http.StatusOK, r.Status)
 	assert.Equal(t, "# Demo\n", string(r.Body))
-	assert.Contains(t, r.Header.Get("Content-Type"), "text/markdown")
+	assert.Equal(t, "text/plain; charset=utf-8", r.Header.Get("Content-Type"), "Harbor's SDK reads text/plain")
 	var deps []map[string]string
 	e.do(as("guest"), http.MethodGet, base+"demo/artifacts/1.0.0/additions/dependencies", nil).ok(t, http.StatusOK, &deps)
 	assert.Equal(t, []map[string]string{{"name": "redis", "version": "17.0.0", "repository": "oci://example.com/charts"}}, deps)

@@ -172,7 +172,9 @@ func (a *API) chartAddition(c *call, art *registry.Artifact, name string) error 
 	}
 	for _, f := range ch.Files {
 		if strings.EqualFold(f.Name, "README.md") {
-			return c.raw("text/markdown; charset=utf-8", f.Data)
+			// text/plain, not text/markdown: Harbor's SDK has no
+			// consumer for the latter.
+			return c.raw("text/plain; charset=utf-8", f.Data)
 		}
 	}
 	return notFound("chart " + art.Digest.String() + " has no README.md")
