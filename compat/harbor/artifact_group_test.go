@@ -31,7 +31,7 @@ type rawManifest struct {
 	mediaType types.MediaType
 }
 
-func (m rawManifest) RawManifest() ([]byte, error)          { return m.body, nil }
+func (m rawManifest) RawManifest() ([]byte, error)        { return m.body, nil }
 func (m rawManifest) MediaType() (types.MediaType, error) { return m.mediaType, nil }
 
 // pushChart writes a Helm chart as an OCI artifact to project/repo:tag.
@@ -83,7 +83,7 @@ func TestArtifactGroup(t *testing.T) {
 		WithRepositoryName("app").WithRepository(&models.Repository{Description: "the app"}))
 	require.NoError(t, err)
 	all, err := apiClient.Repository.ListAllRepositories(ctx, repository.NewListAllRepositoriesParams().
-		WithQ(ptr("name=" + proj + "/app")))
+		WithQ(ptr("name="+proj+"/app")))
 	require.NoError(t, err)
 	require.Len(t, all.Payload, 1)
 	assert.Equal(t, int64(1), all.XTotalCount)
