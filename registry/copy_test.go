@@ -106,3 +106,37 @@ func testCopyArtifact(t *testing.T) {
 	_, _, err = tr.rg.ListArtifacts(ctx, "dst/frozen", core.Page{Limit: 10})
 	assert.ErrorIs(t, err, ErrNotFound, "nothing stored in the target, not even blob links as a repository")
 }
+
+// limitOf limits one project's storage.
+type limitOf struct {
+	project string
+	limit   int64
+}
+
+func (q limitOf) StorageLimit(_ context.Context, project string) (int64, error) {
+	if project == q.project {
+		return q.limit, nil
+	}
+	return -1, nil
+}
+func (limitOf) QuotaNotice(context.Context, QuotaNotice) {}
+
+func TestCopyArtifactQuota(t *testing.T) { onEngines(t, testCopyArtifactQuota) }
+
+// A copy counts against the target project's quota like a push: over
+// it, the copy is refused and the usage stays exact.
+func testCopyArtifactQuota(t *testing.T) {
+	tr := newTestRegistry(t, WithQuotas(limitOf{project: "small", limit: 300}))
+	ctx := t.Context()
+	img := tr.pushImage("src/app", "v1", 2) // two 256-byte layers
+	_, err := tr.rg.CopyArtifact(ctx, "src/app", "v1", "small/app")
+	require.Error(t, err)
+	assert.Equal(t, tr.recount("small"), tr.usage("small"))
+	assert.LessOrEqual(t, tr.usage("small"), int64(300))
+	_, err = tr.rg.GetArtifact(ctx, "small/app", "v1")
+	assert.ErrorIs(t, err, ErrNotFound)
+
+	_, err = tr.rg.CopyArtifact(ctx, "src/app", "v1", "big/app")
+	require.NoError(t, err)
+	assert.Equal(t, imageBytes(img), tr.usage("big"))
+}
