@@ -2,11 +2,13 @@ package api_test
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
+	"github.com/opencontainers/image-spec/specs-go"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -94,6 +96,17 @@ func TestAdditions(t *testing.T) {
 	r.ok(t, http.StatusOK, &hist)
 	require.Len(t, hist, 1)
 	assert.Equal(t, "/bin/sh -c #(nop) ADD file", hist[0]["created_by"])
+
+	// An index has no history of its own.
+	idx, err := json.Marshal(v1.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: v1.MediaTypeImageIndex,
+		Manifests: []v1.Descriptor{describe(v1.MediaTypeImageManifest, img)}})
+	require.NoError(t, err)
+	e.pushRaw("team/img", "multi", v1.MediaTypeImageIndex, idx)
+	var index api.Artifact
+	e.do(as("guest"), http.MethodGet, base+"img/artifacts/multi", nil).ok(t, http.StatusOK, &index)
+	assert.NotContains(t, index.AdditionLinks, "build_history")
+	assert.Contains(t, index.AdditionLinks, "vulnerabilities")
+	e.do(as("guest"), http.MethodGet, base+"img/artifacts/multi/additions/build_history", nil).fails(t, http.StatusNotFound, "NOT_FOUND")
 
 	// A chart's values, README and dependencies come from its archive.
 	chartYAML := "apiVersion: v2\nname: demo\nversion: 1.0.0\ndependencies:\n- name: redis\n  version: 17.0.0\n  repository: oci://example.com/charts\n"

@@ -55,6 +55,9 @@ func additionLinks(p project.Project, a registry.Artifact, kind string) Addition
 	switch kind {
 	case "IMAGE":
 		names = []string{additionBuildHistory, additionVulnerabilities}
+		if isIndex(a.MediaType) { // no config, no history of its own
+			names = names[1:]
+		}
 	case "CHART":
 		names = []string{additionValues, additionReadme, additionDependencies}
 	default:
@@ -92,7 +95,7 @@ func (a *API) getAddition(c *call) error {
 	}
 	kind := artifactKind(*art)
 	if name == additionBuildHistory {
-		if kind != "IMAGE" || strings.Contains(art.MediaType, "index") || strings.Contains(art.MediaType, "list") {
+		if kind != "IMAGE" || isIndex(art.MediaType) {
 			return notFound("artifact " + art.Digest.String() + " is not an image with a config: it has no build_history")
 		}
 		return a.buildHistory(c, art)
@@ -178,4 +181,10 @@ func (a *API) chartAddition(c *call, art *registry.Artifact, name string) error 
 		}
 	}
 	return notFound("chart " + art.Digest.String() + " has no README.md")
+}
+
+// isIndex reports whether a manifest media type is an index (OCI) or a
+// manifest list (Docker).
+func isIndex(mediaType string) bool {
+	return mediaType == v1.MediaTypeImageIndex || mediaType == registry.MediaTypeDockerList
 }
