@@ -20,9 +20,11 @@ import (
 
 // Artifact is a manifest in a repository, as Harbor shows it.
 type Artifact struct {
+	ID                int64          `json:"id" doc:"The artifact's id: of the manifest in this repository, stable, never reused"`
+	RepositoryID      int64          `json:"repository_id"`
 	Digest            string         `json:"digest"`
 	Type              string         `json:"type" doc:"IMAGE, CHART or UNKNOWN"`
-	MediaType         string         `json:"media_type" doc:"The artifact's type (OCI artifactType, or its config media type), else the manifest's media type"`
+	MediaType         string         `json:"media_type" doc:"The artifact's type (OCI artifactType, or its config media type, for Docker images too), else the manifest's media type (an index)"`
 	ManifestMediaType string         `json:"manifest_media_type"`
 	ArtifactType      string         `json:"artifact_type,omitempty" doc:"berth: the OCI artifactType"`
 	ProjectID         int64          `json:"project_id"`
@@ -33,6 +35,8 @@ type Artifact struct {
 	Tags              []Tag          `json:"tags"`
 	Subject           string         `json:"subject,omitempty" doc:"berth: the digest of the artifact this one refers to (a signature, an SBOM, ...)"`
 	ExtraAttrs        map[string]any `json:"extra_attrs,omitempty" doc:"for Helm charts: name, version, appVersion, description, icon and the rest of Chart.yaml"`
+	Icon              string         `json:"icon,omitempty" doc:"the digest of the artifact type's icon: GET /icons/{digest}"`
+	AdditionLinks     AdditionLinks  `json:"addition_links,omitempty" doc:"the additions of the artifact's type, by name: GET their href"`
 	// Optional parts, each asked for with a query flag because each costs
 	// a lookup per artifact.
 	ScanOverview map[string]*NativeReportSummary `json:"scan_overview,omitempty" doc:"with with_scan_overview=true: the latest vulnerability report's summary, by report media type; absent when never scanned"`
@@ -43,11 +47,14 @@ type Artifact struct {
 
 // Tag is a tag of an artifact.
 type Tag struct {
-	Name      string    `json:"name"`
-	PushTime  time.Time `json:"push_time"`
-	PullTime  time.Time `json:"pull_time"`
-	Immutable bool      `json:"immutable" doc:"with with_immutable_status=true: an immutability rule of the project holds the tag"`
-	Signed    bool      `json:"signed"`
+	ID           int64     `json:"id" doc:"stable while the tag exists, also when it moves to another artifact; never reused"`
+	RepositoryID int64     `json:"repository_id"`
+	ArtifactID   int64     `json:"artifact_id"`
+	Name         string    `json:"name"`
+	PushTime     time.Time `json:"push_time"`
+	PullTime     time.Time `json:"pull_time"`
+	Immutable    bool      `json:"immutable" doc:"with with_immutable_status=true: an immutability rule of the project holds the tag"`
+	Signed       bool      `json:"signed"`
 }
 
 // artifactKind guesses Harbor's artifact type.
@@ -69,15 +76,22 @@ func artifactJSON(p project.Project, a registry.Artifact, withTags bool) Artifac
 	if a.ArtifactType != "" {
 		mt = a.ArtifactType
 	}
-	out := Artifact{Digest: a.Digest.String(), Type: artifactKind(a), MediaType: mt, ManifestMediaType: a.MediaType,
+	out := Artifact{ID: a.ID, RepositoryID: a.RepositoryID, Digest: a.Digest.String(), Type: artifactKind(a), MediaType: mt, ManifestMediaType: a.MediaType,
 		ArtifactType: a.ArtifactType, ProjectID: p.ID, RepositoryName: a.Repository, Size: a.Size,
 		PushTime: a.PushedAt.UTC(), PullTime: a.PulledAt.UTC(), Tags: []Tag{}, Subject: a.Subject.String()}
 	if withTags {
 		for _, t := range a.TagTimes {
-			out.Tags = append(out.Tags, Tag{Name: t.Name, PushTime: t.PushedAt.UTC(), PullTime: t.PulledAt.UTC()})
+			out.Tags = append(out.Tags, tagJSON(a, t))
 		}
 	}
+	out.Icon = iconOf(out.Type)
+	out.AdditionLinks = additionLinks(p, a, out.Type)
 	return out
+}
+
+func tagJSON(a registry.Artifact, t registry.TagTime) Tag {
+	return Tag{ID: t.ID, RepositoryID: a.RepositoryID, ArtifactID: a.ID, Name: t.Name,
+		PushTime: t.PushedAt.UTC(), PullTime: t.PulledAt.UTC()}
 }
 
 func withTags(c *call) (bool, error) { return boolQuery(c, "with_tag", true) }
@@ -245,7 +259,7 @@ func (a *API) listTags(c *call) error {
 	}
 	out := make([]Tag, 0, len(art.Tags))
 	for _, t := range pageOf(art.TagTimes, pg) {
-		out = append(out, Tag{Name: t.Name, PushTime: t.PushedAt.UTC(), PullTime: t.PulledAt.UTC()})
+		out = append(out, tagJSON(*art, t))
 	}
 	return c.paged(pg, len(art.TagTimes), out)
 }

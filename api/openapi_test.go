@@ -21,7 +21,7 @@ var samplePathValues = map[string]string{
 	"username": "someone", "robot_name": "robot$library+ci", "repository_name": "team%2Fapp",
 	"reference": "v1", "tag_name": "v1", "id": "1", "gc_id": "1", "webhook_policy_id": "1", "execution_id": "1",
 	"label_id": "1", "immutable_rule_id": "1", "purge_id": "1", "task_id": "1", "meta_name": "auto_scan",
-	"job_type": "all", "pool_id": "all", "job_id": "1",
+	"job_type": "all", "pool_id": "all", "job_id": "1", "addition": "build_history", "digest": "sha256:0",
 }
 
 func TestOpenAPIDocument(t *testing.T) {

@@ -2,12 +2,12 @@ package api
 
 import (
 	"fmt"
-	"github.com/berthlabs/berth/core"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/berthlabs/berth/core"
 	"github.com/berthlabs/berth/project"
 	"github.com/berthlabs/berth/rbac"
 	"github.com/berthlabs/berth/registry"
@@ -16,7 +16,9 @@ import (
 // Repository is a repository as Harbor shows it: name is the full name,
 // project first.
 type Repository struct {
+	ID            int64     `json:"id" doc:"stable, never given to another repository"`
 	Name          string    `json:"name"`
+	Description   string    `json:"description"`
 	ProjectID     int64     `json:"project_id"`
 	ArtifactCount int       `json:"artifact_count"`
 	PullCount     int       `json:"pull_count" doc:"Always 0: berth does not count pulls"`
@@ -25,7 +27,7 @@ type Repository struct {
 }
 
 func repositoryJSON(p project.Project, r registry.Repository) Repository {
-	return Repository{Name: r.Name, ProjectID: p.ID, ArtifactCount: r.Artifacts,
+	return Repository{ID: r.ID, Name: r.Name, Description: r.Description, ProjectID: p.ID, ArtifactCount: r.Artifacts,
 		CreationTime: r.CreatedAt.UTC(), UpdateTime: r.UpdatedAt.UTC()}
 }
 

@@ -187,5 +187,6 @@ func (a *API) routeTable() []route {
 	core = append(core, a.userPermissionRoutes()...)
 	core = append(core, a.projectGroupRoutes()...)
 	core = append(core, a.sysRoutes()...)
+	core = append(core, a.repositoryGroupRoutes()...)
 	return append(core, a.replicationRoutes()...)
 }

@@ -56,7 +56,7 @@ func (a *API) search(c *call) error {
 		return badRequest(fmt.Sprintf("q is longer than %d characters", maxSearchQuery))
 	}
 	q = strings.ToLower(q) // names are lower-case
-	f, err := a.visibleProjects(c)
+	f, err := a.visibleProjectFilter(c)
 	if err != nil {
 		return err
 	}
@@ -101,7 +101,7 @@ func (a *API) search(c *call) error {
 // visibleProjects is the filter of the projects the caller may see:
 // all for system admins, public ones and memberships for users, public
 // ones for robots and anonymous callers.
-func (a *API) visibleProjects(c *call) (project.Filter, error) {
+func (a *API) visibleProjectFilter(c *call) (project.Filter, error) {
 	admin, err := c.isAdmin()
 	switch {
 	case err != nil:

@@ -2,14 +2,12 @@ package registry
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/berthlabs/berth/core"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/opencontainers/go-digest"
 
@@ -23,167 +21,6 @@ import (
 // ErrNotFound is returned by the Go API for a repository or artifact that
 // does not exist.
 var ErrNotFound = core.ErrNotFound
-
-// Repository summarises one repository.
-type Repository struct {
-	Name      string
-	Artifacts int
-	CreatedAt time.Time
-	UpdatedAt time.Time // last manifest push or tag change
-}
-
-// Artifact is one manifest in a repository with the tags pointing at it.
-type Artifact struct {
-	Repository   string
-	Digest       digest.Digest
-	MediaType    string
-	ArtifactType string
-	Size         int64
-	Subject      digest.Digest
-	Tags         []string
-	PushedAt     time.Time
-	PulledAt     time.Time // zero: never pulled (pull times are written every few seconds)
-	// TagTimes has the push and pull times of each of Tags, in order.
-	TagTimes []TagTime
-}
-
-// TagTime is when a tag was pushed (pointed at its artifact) and last
-// pulled (zero: never).
-type TagTime struct {
-	Name               string
-	PushedAt, PulledAt time.Time
-}
-
-func unixOrZero(t int64) time.Time {
-	if t == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, t)
-}
-
-// ListRepositories lists repositories whose name starts with prefix, by
-// name, with the total count of matches.
-func (rg *Registry) ListRepositories(ctx context.Context, prefix string, page core.Page) ([]Repository, int, error) {
-	like := likePrefix(prefix)
-	var total int
-	if err := rg.db.QueryRow(ctx, `SELECT COUNT(*) FROM registry_repositories WHERE name LIKE ? ESCAPE '\'`, like).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	rows, err := rg.db.Query(ctx, `SELECT r.name, r.created_at,
-			(SELECT COUNT(*) FROM registry_repo_manifests rm WHERE rm.repo = r.name),
-			COALESCE((SELECT MAX(rm.created_at) FROM registry_repo_manifests rm WHERE rm.repo = r.name), r.created_at),
-			COALESCE((SELECT MAX(t.updated_at) FROM registry_tags t WHERE t.repo = r.name), 0)
-		FROM registry_repositories r WHERE r.name LIKE ? ESCAPE '\' ORDER BY r.name LIMIT ? OFFSET ?`,
-		like, clampLimit(page.Limit, rg.maxPageSize), max(page.Offset, 0))
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	var out []Repository
-	for rows.Next() {
-		var r Repository
-		var created, pushed, tagged int64
-		if err := rows.Scan(&r.Name, &created, &r.Artifacts, &pushed, &tagged); err != nil {
-			return nil, 0, err
-		}
-		r.CreatedAt, r.UpdatedAt = time.Unix(0, created), time.Unix(0, max(pushed, tagged))
-		out = append(out, r)
-	}
-	return out, total, rows.Err()
-}
-
-// CountRepositories counts repositories of a project (names under
-// "<project>/").
-func (rg *Registry) CountRepositories(ctx context.Context, project string) (int, error) {
-	var n int
-	err := rg.db.QueryRow(ctx, `SELECT COUNT(*) FROM registry_repositories WHERE name LIKE ? ESCAPE '\'`,
-		likePrefix(project+"/")).Scan(&n)
-	return n, err
-}
-
-// ListArtifacts lists a repository's manifests, newest first, with tags.
-func (rg *Registry) ListArtifacts(ctx context.Context, repo string, page core.Page) ([]Artifact, int, error) {
-	var total int
-	if err := rg.db.QueryRow(ctx, `SELECT COUNT(*) FROM registry_repo_manifests WHERE repo = ?`, repo).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	if total == 0 {
-		if ok, err := rg.meta.repoExists(ctx, repo); err != nil || !ok {
-			return nil, 0, errors.Join(err, notFound("repository", repo))
-		}
-	}
-	rows, err := rg.db.Query(ctx, `SELECT m.digest, m.media_type, m.artifact_type, m.subject, m.size, rm.created_at, rm.pulled_at
-		FROM registry_repo_manifests rm JOIN registry_manifests m ON m.digest = rm.digest
-		WHERE rm.repo = ? ORDER BY rm.created_at DESC, m.digest LIMIT ? OFFSET ?`,
-		repo, clampLimit(page.Limit, rg.maxPageSize), max(page.Offset, 0))
-	if err != nil {
-		return nil, 0, err
-	}
-	var out []Artifact
-	for rows.Next() {
-		a := Artifact{Repository: repo}
-		var d, subj string
-		var pushed, pulled int64
-		if err := rows.Scan(&d, &a.MediaType, &a.ArtifactType, &subj, &a.Size, &pushed, &pulled); err != nil {
-			rows.Close()
-			return nil, 0, err
-		}
-		a.Digest, a.Subject, a.PushedAt, a.PulledAt = digest.Digest(d), digest.Digest(subj), time.Unix(0, pushed), unixOrZero(pulled)
-		out = append(out, a)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, 0, err
-	}
-	for i := range out {
-		if err := rg.tagTimes(ctx, &out[i]); err != nil {
-			return nil, 0, err
-		}
-	}
-	return out, total, nil
-}
-
-// GetArtifact finds an artifact by tag or digest.
-func (rg *Registry) GetArtifact(ctx context.Context, repo, ref string) (*Artifact, error) {
-	mr, err := rg.meta.queryManifest(ctx, repo, ref, false)
-	if errors.Is(err, errNotFound) {
-		return nil, notFound("artifact", repo+":"+ref)
-	}
-	if err != nil {
-		return nil, err
-	}
-	a := &Artifact{Repository: repo, Digest: mr.Digest, MediaType: mr.MediaType, ArtifactType: mr.ArtifactType,
-		Size: mr.Size, Subject: mr.Subject}
-	var pushed, pulled int64
-	if err := rg.db.QueryRow(ctx, `SELECT created_at, pulled_at FROM registry_repo_manifests WHERE repo = ? AND digest = ?`,
-		repo, mr.Digest.String()).Scan(&pushed, &pulled); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, err
-	}
-	a.PushedAt, a.PulledAt = time.Unix(0, pushed), unixOrZero(pulled)
-	return a, rg.tagTimes(ctx, a)
-}
-
-// tagTimes fills a's tags and their times.
-func (rg *Registry) tagTimes(ctx context.Context, a *Artifact) error {
-	rows, err := rg.db.Query(ctx, `SELECT name, updated_at, pulled_at FROM registry_tags WHERE repo = ? AND digest = ? ORDER BY name`,
-		a.Repository, a.Digest.String())
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	a.Tags, a.TagTimes = nil, nil
-	for rows.Next() {
-		var tt TagTime
-		var pushed, pulled int64
-		if err := rows.Scan(&tt.Name, &pushed, &pulled); err != nil {
-			return err
-		}
-		tt.PushedAt, tt.PulledAt = time.Unix(0, pushed), unixOrZero(pulled)
-		a.Tags = append(a.Tags, tt.Name)
-		a.TagTimes = append(a.TagTimes, tt)
-	}
-	return rows.Err()
-}
 
 // DeleteArtifact removes a manifest and its tags from a repository, as a
 // DELETE of /v2/<repo>/manifests/<digest> does, and emits the event.
@@ -259,6 +96,9 @@ func (rg *Registry) DeleteRepository(ctx context.Context, repo string) error {
 		}
 		now := nowUnix(rg.now())
 		if err := releaseRepository(ctx, tx, repo); err != nil {
+			return err
+		}
+		if err := dropRepositoryIDs(ctx, tx, repo); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO registry_gc_blobs (digest, since)

@@ -194,6 +194,9 @@ func (rg *Registry) collectUntagged(ctx context.Context, dry bool, cutoff int64,
 				if err := tx.QueryRow(ctx, `SELECT size FROM registry_manifests WHERE digest = ?`, c.digest).Scan(&size); err != nil {
 					return err
 				}
+				if err := dropArtifactIDs(ctx, tx, c.repo, c.digest); err != nil {
+					return err
+				}
 				if _, err := tx.Exec(ctx, `DELETE FROM registry_repo_manifests WHERE repo = ? AND digest = ?`, c.repo, c.digest); err != nil {
 					return err
 				}

@@ -117,7 +117,10 @@ func parseManifest(body []byte, contentType string) (*parsedManifest, error) {
 	if raw.Config == nil {
 		return nil, invalid("image manifest needs a config descriptor")
 	}
-	if p.ArtifactType == "" && mt == MediaTypeOCIManifest {
+	if p.ArtifactType == "" && (mt == MediaTypeOCIManifest || mt == MediaTypeDockerManifest) {
+		// The artifact's type is its config's (OCI's rule for referrers;
+		// management layers show it, as Harbor's media_type, for Docker
+		// images too).
 		p.ArtifactType = raw.Config.MediaType
 	}
 	descs := append([]v1.Descriptor{*raw.Config}, raw.Layers...)

@@ -39,8 +39,14 @@ var errNotFound = errors.New("not found")
 func nowUnix(t time.Time) int64 { return t.UnixNano() }
 
 func ensureRepo(ctx context.Context, tx *sqldb.Tx, repo string, now int64) error {
-	_, err := tx.Exec(ctx, `INSERT INTO registry_repositories (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, repo, now)
-	return err
+	res, err := tx.Exec(ctx, `INSERT INTO registry_repositories (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, repo, now)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		return errors.Join(err, addRepositoryID(ctx, tx, repo))
+	}
+	return nil
 }
 
 // linkBlob makes a committed blob readable in repo.

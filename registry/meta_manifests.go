@@ -68,9 +68,15 @@ func (m *metaStore) putManifest(ctx context.Context, repo string, dgst digest.Di
 		if notice, err = m.reserve(ctx, tx, repo, delta, limit); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO registry_repo_manifests (repo, digest, created_at) VALUES (?, ?, ?)
-			ON CONFLICT (repo, digest) DO NOTHING`, repo, dgst.String(), t); err != nil {
+		res, err := tx.Exec(ctx, `INSERT INTO registry_repo_manifests (repo, digest, created_at) VALUES (?, ?, ?)
+			ON CONFLICT (repo, digest) DO NOTHING`, repo, dgst.String(), t)
+		if err != nil {
 			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n > 0 {
+			if err := errors.Join(err, addArtifactID(ctx, tx, repo, dgst.String())); err != nil {
+				return err
+			}
 		}
 		for _, tag := range tags {
 			// Every transaction that points or deletes a tag of the
@@ -86,6 +92,11 @@ func (m *metaStore) putManifest(ctx context.Context, repo string, dgst digest.Di
 				ON CONFLICT (repo, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at`,
 				repo, tag, dgst.String(), t); err != nil {
 				return err
+			}
+			if old == "" {
+				if err := addTagID(ctx, tx, repo, tag); err != nil {
+					return err
+				}
 			}
 			if old != "" && old != dgst.String() {
 				if err := enqueueUntagged(ctx, tx, repo, old, t); err != nil { // the tag moved off it
@@ -213,6 +224,9 @@ func (m *metaStore) deleteTag(ctx context.Context, repo, tag string) (digest.Dig
 		if err := tx.QueryRow(ctx, `DELETE FROM registry_tags WHERE repo = ? AND name = ? RETURNING digest`, repo, tag).Scan(&d); err != nil {
 			return notFoundIfNoRows(err)
 		}
+		if err := dropTagID(ctx, tx, repo, tag); err != nil {
+			return err
+		}
 		return enqueueUntagged(ctx, tx, repo, d, nowUnix(time.Now()))
 	})
 	return digest.Digest(d), err
@@ -231,6 +245,9 @@ func (m *metaStore) deleteManifest(ctx context.Context, repo string, dgst digest
 		mr, err = scanManifest(tx.QueryRow(ctx, `SELECT `+manifestCols+` FROM registry_repo_manifests rm
 			JOIN registry_manifests m ON m.digest = rm.digest WHERE rm.repo = ? AND rm.digest = ?`, repo, dgst.String()), false)
 		if err != nil {
+			return err
+		}
+		if err := dropArtifactIDs(ctx, tx, repo, dgst.String()); err != nil {
 			return err
 		}
 		for _, q := range []string{

@@ -10,14 +10,16 @@
 // logs; garbage collection (schedule, manual runs, history, logs);
 // quotas; tag retention (policies, executions including dry runs, tasks,
 // task logs); tag immutability rules; webhook policies and their
-// executions; labels and labels on artifacts. Each test checks the
+// executions; labels and labels on artifacts; every repository,
+// repository descriptions, tag creation, copies, accessories, additions,
+// a project's artifacts and icons. Each test checks the
 // values that come back (ids, names, statuses, counts), not only that a
 // call succeeded: an answer go-client cannot decode, or one with a
 // status Harbor's swagger does not name, is an incompatibility in berth.
-// Known incompatibilities (artifact and tag ids, a Docker image's
-// media_type) are subtests that skip with a message naming the berth file
-// at fault ("berth incompatibility: ..."; see them with go test -v); each
-// is to become a real check once berth answers as Harbor does.
+// A known incompatibility is a subtest that skips with a message naming
+// the berth file at fault ("berth incompatibility: ..."; see them with go
+// test -v, helpers_test.go's knownGap); each is to become a real check
+// once berth answers as Harbor does.
 //
 // The package is its own module so that berth's main module never
 // depends on go-client and its go-openapi stack; the repository's
