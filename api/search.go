@@ -98,7 +98,7 @@ func (a *API) search(c *call) error {
 	return c.json(http.StatusOK, out)
 }
 
-// visibleProjects is the filter of the projects the caller may see:
+// visibleProjectFilter is the filter of the projects the caller may see:
 // all for system admins, public ones and memberships for users, public
 // ones for robots and anonymous callers.
 func (a *API) visibleProjectFilter(c *call) (project.Filter, error) {
