@@ -80,6 +80,16 @@ func projectFilter(c *call) (f project.Filter, exact string, err error) {
 		}
 		f.Public = &b
 	}
+	keys, err := parseSort(q.Get("sort"), "name", "creation_time", "update_time")
+	if err != nil || len(keys) == 0 {
+		return f, exact, err
+	}
+	if len(keys) > 1 {
+		return f, "", badRequest("sort: projects sort by one field")
+	}
+	f.Order = map[string]project.Order{"name": project.ByName, "creation_time": project.ByCreationTime,
+		"update_time": project.ByUpdateTime}[keys[0].field]
+	f.Descending = keys[0].desc
 	return f, exact, nil
 }
 

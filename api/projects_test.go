@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -233,4 +234,23 @@ func TestProjectDeleteStripsSystemRobotPermissions(t *testing.T) {
 	gone, err := e.projects.Get(ctx, "gone")
 	require.NoError(t, err)
 	assert.Equal(t, gone.ID, again.Permissions[2].ProjectID, "the store resolves the name as it is now")
+}
+
+// TestProjectListSort: Harbor's sort on the project listing, in SQL, over
+// the whole listing.
+func TestProjectListSort(t *testing.T) {
+	e := newEnv(t)
+	for _, n := range []string{"b", "c", "a"} {
+		e.project(n, true)
+		time.Sleep(2 * time.Millisecond) // distinct creation times
+	}
+	list := func(q string) []string {
+		return names(t, e.do(admin(), http.MethodGet, "/projects?"+q, nil), "name")
+	}
+	assert.Equal(t, []string{"a", "b", "c"}, list(""))
+	assert.Equal(t, []string{"c", "b"}, list("sort=-name&page_size=2"))
+	assert.Equal(t, []string{"b", "c", "a"}, list("sort=creation_time"))
+	assert.Equal(t, []string{"a", "c"}, list("sort=-creation_time&page_size=2"))
+	e.do(admin(), http.MethodGet, "/projects?sort=owner", nil).fails(t, http.StatusBadRequest, "BAD_REQUEST")
+	e.do(admin(), http.MethodGet, "/projects?sort=name,-update_time", nil).fails(t, http.StatusBadRequest, "BAD_REQUEST")
 }

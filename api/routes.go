@@ -89,7 +89,7 @@ func (a *API) routeTable() []route {
 			summary: "List the projects the caller may see (q keys: name, name=~substring, public, owner)",
 			query: append([]param{qQuery, {"name", "string", "Keep projects whose name contains this", false},
 				{"public", "boolean", "Keep public (true) or private (false) projects", false},
-				{"owner", "string", "Keep projects created by this user", false}}, paging...),
+				{"owner", "string", "Keep projects created by this user", false}, sorting}, paging...),
 			resp: []Project{}, paged: true, handle: a.listProjects},
 		{method: http.MethodHead, path: "/projects", id: "headProject", tag: "project",
 			summary: "Tell whether a project exists (200) or not (404)",

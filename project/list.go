@@ -45,6 +45,35 @@ type Filter struct {
 	// signed-in user who is not a system admin may see in Harbor.
 	// Anonymous callers set Public instead.
 	IncludePublic bool
+	// Order is the listing's order (default by name); Descending reverses
+	// it.
+	Order      Order
+	Descending bool
+}
+
+// Order is what a project listing is ordered by.
+type Order int
+
+// The orders of a project listing; ties are broken by name.
+const (
+	ByName Order = iota
+	ByCreationTime
+	ByUpdateTime
+)
+
+// orderBy renders the ORDER BY clause of f: one of six fixed texts.
+func (f Filter) orderBy() string {
+	dir := " ASC"
+	if f.Descending {
+		dir = " DESC"
+	}
+	switch f.Order {
+	case ByCreationTime:
+		return ` ORDER BY p.created_at` + dir + `, p.name` + dir
+	case ByUpdateTime:
+		return ` ORDER BY p.updated_at` + dir + `, p.name` + dir
+	}
+	return ` ORDER BY p.name` + dir
 }
 
 // projectWhere has one fixed text per IN-list size: sqldb prepares and
@@ -55,7 +84,7 @@ const projectWhere = ` FROM project_projects p
 	AND (? OR (? AND p.public = ?) OR EXISTS (
 		SELECT 1 FROM project_members m WHERE m.project_id = p.id AND m.subject IN (%s)))`
 
-// List returns one page of the projects f selects, ordered by name, and
+// List returns one page of the projects f selects, in f's order, and
 // how many projects f selects in all.
 func (s *Store) List(ctx context.Context, f Filter, pg Page) ([]Project, int, error) {
 	pg, err := normalizedPage(pg)
@@ -83,7 +112,7 @@ func (s *Store) List(ctx context.Context, f Filter, pg Page) ([]Project, int, er
 	if err := s.db.QueryRow(ctx, `SELECT COUNT(*)`+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("list projects: %w", err)
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+projectColsP+where+` ORDER BY p.name LIMIT ? OFFSET ?`,
+	rows, err := s.db.Query(ctx, `SELECT `+projectColsP+where+f.orderBy()+` LIMIT ? OFFSET ?`,
 		append(args, pg.Limit, pg.Offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list projects: %w", err)
