@@ -109,7 +109,7 @@ func setup(what string, err error) error {
 	if errors.As(err, &s) {
 		return setupError{fmt.Errorf("%s: %w", what, s.err)}
 	}
-	return setupError{fmt.Errorf("%s: %w", what, err)}
+	return setupError{fmt.Errorf("%s: %s", what, payloadText(err))}
 }
 
 // idFrom reads the numeric id ending a Location header.

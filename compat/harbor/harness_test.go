@@ -46,6 +46,9 @@ func TestClassify(t *testing.T) {
 	}
 	_, note := classify(&project.GetProjectUnauthorized{Payload: &models.Errors{Errors: []*models.Error{{Code: "UNAUTHORIZED", Message: "who"}}}})
 	assert.Equal(t, "UNAUTHORIZED: who", note, "the error payload, not a pointer")
+	_, note = classify(setup("createProject", &project.CreateProjectConflict{Payload: &models.Errors{
+		Errors: []*models.Error{{Code: "CONFLICT", Message: "taken"}}}}))
+	assert.Equal(t, "set-up: createProject: HTTP 409: CONFLICT: taken", note)
 }
 
 func TestReasonsRoundTrip(t *testing.T) {

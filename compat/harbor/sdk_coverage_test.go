@@ -103,23 +103,34 @@ func classify(err error) (result, note string) {
 	case errors.As(err, &apiErr):
 		return fmt.Sprintf("HTTP %d", apiErr.Code), note
 	case errors.As(err, &typed):
-		if p, ok := typed.(interface{ GetPayload() *models.Errors }); ok && p.GetPayload() != nil {
-			var msgs []string
-			for _, e := range p.GetPayload().Errors {
-				if e != nil {
-					msgs = append(msgs, e.Code+": "+e.Message)
-				}
-			}
-			note = strings.Join(msgs, "; ")
-		}
 		if m := statusInError.FindStringSubmatch(err.Error()); m != nil {
-			return "HTTP " + m[1], note
+			return "HTTP " + m[1], strings.TrimPrefix(payloadText(err), "HTTP "+m[1]+": ")
 		}
 		return "HTTP error", note
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timeout", note
 	}
 	return "decode", note
+}
+
+// payloadText renders the Harbor error payload of a go-client typed
+// error (which prints as a pointer), or the error's text.
+func payloadText(err error) string {
+	var typed interface{ GetPayload() *models.Errors }
+	if !errors.As(err, &typed) || typed.GetPayload() == nil {
+		return err.Error()
+	}
+	var msgs []string
+	for _, e := range typed.GetPayload().Errors {
+		if e != nil {
+			msgs = append(msgs, e.Code+": "+e.Message)
+		}
+	}
+	text := strings.Join(msgs, "; ")
+	if m := statusInError.FindStringSubmatch(err.Error()); m != nil {
+		text = "HTTP " + m[1] + ": " + text
+	}
+	return text
 }
 
 // TestSDKCoverage drives every Harbor operation through go-client against
