@@ -48,9 +48,10 @@
 // immutability and replication policies, a scanner registration, GC
 // and purge runs...) and addressing them by the ids the server gave. It
 // prints the coverage table, operationId by tag with served (in berth's
-// document) and the result (ok: the call succeeded and go-client decoded
-// its typed answer; else the status, the decode error, or the set-up that
-// failed), and the total "N of 203 operations served and decoded":
+// document), succeeded (a 2xx answer), decoded (into go-client's typed
+// answer) and the result (ok; else the status, the decode error, a failed
+// check of the answer, or the set-up that failed), and the total
+// "N of 203 operations served and decoded":
 //
 //	go test ./compat/harbor/ -run TestSDKCoverage -v
 //	go test ./compat/harbor/ -run TestSDKCoverage -sdk-table=coverage.md

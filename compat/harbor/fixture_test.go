@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	rtclient "github.com/go-openapi/runtime/client"
 	harbor "github.com/goharbor/go-client/pkg/sdk/v2.0/client"
 	"github.com/goharbor/go-client/pkg/sdk/v2.0/client/project"
 	"github.com/goharbor/go-client/pkg/sdk/v2.0/models"
@@ -34,6 +36,22 @@ type fixture struct {
 	n        int
 	receiver *httptest.Server // webhook target
 	adapter  *httptest.Server // a Harbor scanner adapter answering its metadata
+	statuses *statusRecorder  // the status of c's last answer
+}
+
+// statusRecorder keeps the status of the last answer it carried, to tell
+// an answer go-client could not decode from a 2xx or not.
+type statusRecorder struct {
+	next http.RoundTripper
+	last int
+}
+
+func (s *statusRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := s.next.RoundTrip(r)
+	if err == nil {
+		s.last = resp.StatusCode
+	}
+	return resp, err
 }
 
 type memoized struct {
@@ -42,7 +60,13 @@ type memoized struct {
 }
 
 func newFixture(t testing.TB) *fixture {
-	f := &fixture{t: t, c: apiClient, memo: map[string]memoized{}}
+	u, err := url.Parse(serverURL + harbor.DefaultBasePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &statusRecorder{next: http.DefaultTransport}
+	f := &fixture{t: t, memo: map[string]memoized{}, statuses: rec,
+		c: harbor.New(harbor.Config{URL: u, Transport: rec, AuthInfo: rtclient.BasicAuth(adminUser, adminPassword)})}
 	// The receiver takes webhook posts and, for pingOIDC, answers as an
 	// OpenID provider's discovery document.
 	f.receiver = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
