@@ -66,9 +66,12 @@
 //
 // The in-process server runs every feature that can run in-process:
 // scanning (with a static scanner standing in for Trivy), content trust,
-// chart repositories, GC, quotas, retention, immutability, webhooks and
-// replication. It has no LDAP directory, no OIDC provider and no P2P
-// provider: those operations show what go-client gets without them.
+// chart repositories, GC, quotas, retention, immutability, webhooks,
+// replication (to itself), and LDAP login against a real OpenLDAP slapd
+// (internal/slapdtest; without slapd installed the Ldap operations are
+// skipped, in CI its absence fails). It has no OIDC provider (pingOIDC
+// pings a stub discovery document) and no P2P provider: the preheat
+// operations show what go-client gets without one.
 //
 // The package is its own module so that berth's main module never
 // depends on go-client and its go-openapi stack; the repository's

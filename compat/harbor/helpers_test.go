@@ -26,6 +26,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/stretchr/testify/require"
 
+	"github.com/berthlabs/berth/internal/slapdtest"
 	"github.com/berthlabs/berth/scan"
 	"github.com/berthlabs/berth/server"
 	"github.com/berthlabs/berth/sqldb"
@@ -43,6 +44,7 @@ var (
 	registryHost string // host:port of the server, for pushes
 	serverURL    string // http://host:port, for raw requests
 	apiClient    *harbor.HarborAPI
+	ldapOn       bool // the server logs users in against a test directory
 )
 
 func TestMain(m *testing.M) {
@@ -67,6 +69,21 @@ func run(m *testing.M) int {
 	// and GC, quotas, retention, immutability, webhooks and replication
 	// (on by default).
 	cfg.Webhooks.RetryBackoff = time.Second
+	tmp, err := os.MkdirTemp("", "berth-compat-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(tmp)
+	ldapConfig, stopLDAP, err := startLDAP(tmp)
+	defer stopLDAP()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if ldapOn = ldapConfig != ""; ldapOn {
+		cfg.LDAP.ConfigFile, cfg.LDAP.BindPassword = ldapConfig, slapdtest.SearchPassword
+	}
 	scanner := &scan.Static{Vulnerabilities: []scan.Vulnerability{
 		{ID: "CVE-2024-1111", Package: "openssl", Version: "3.0.11", FixVersion: "3.0.12", Severity: scan.High}}}
 	srv, err := server.New(ctx, cfg, server.WithStorage(memory.New()), server.WithDatabase(db),

@@ -159,6 +159,16 @@ const notServedHeader = `# Harbor operations berth's OpenAPI document does not s
 # change, go test -run TestOperationsServed -update rewrites the list
 # and keeps the reasons (a new entry gets TODO, to be explained).`
 
+// sortedOps lists ops by tag, then operationId.
+func sortedOps(ops map[string]harborOp) []harborOp {
+	list := make([]harborOp, 0, len(ops))
+	for _, o := range ops {
+		list = append(list, o)
+	}
+	sortOps(list)
+	return list
+}
+
 func sortOps(ops []harborOp) {
 	sort.Slice(ops, func(i, j int) bool {
 		if a, b := strings.ToLower(ops[i].Tag), strings.ToLower(ops[j].Tag); a != b {

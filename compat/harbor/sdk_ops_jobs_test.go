@@ -3,6 +3,7 @@ package harbor_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/goharbor/go-client/pkg/sdk/v2.0/client/gc"
@@ -124,15 +125,23 @@ func jobCalls() map[string]sdkCall {
 			return err
 		},
 		"actionPendingJobs": func(ctx context.Context, f *fixture) error {
+			// Stop the pending jobs of a type that has none, so that no
+			// job of the other calls is cancelled: "all" (every type, as
+			// Harbor's swagger says) when no queue is listed.
 			queues, err := f.c.Jobservice.ListJobQueues(ctx, jobservice.NewListJobQueuesParams())
 			if err != nil {
 				return setup("listJobQueues", err)
 			}
-			if len(queues.Payload) == 0 {
-				return setup("listJobQueues", fmt.Errorf("no job queue"))
+			jobType := "all"
+			if len(queues.Payload) > 0 {
+				i := slices.IndexFunc(queues.Payload, func(q *models.JobQueue) bool { return q.Count == 0 })
+				if i < 0 {
+					return setup("listJobQueues", fmt.Errorf("every job queue has pending jobs"))
+				}
+				jobType = queues.Payload[i].JobType
 			}
 			_, err = f.c.Jobservice.ActionPendingJobs(ctx, jobservice.NewActionPendingJobsParams().
-				WithJobType(queues.Payload[0].JobType).WithActionRequest(&models.ActionRequest{Action: "resume"}))
+				WithJobType(jobType).WithActionRequest(&models.ActionRequest{Action: "stop"}))
 			return err
 		},
 		"actionGetJobLog": withGC(func(ctx context.Context, f *fixture, id int64) error {

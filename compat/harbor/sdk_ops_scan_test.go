@@ -59,6 +59,11 @@ func scanCalls() map[string]sdkCall {
 			return err
 		},
 		"stopScanArtifact": withScanned(func(ctx context.Context, f *fixture, p proj, d string) error {
+			// Once the scans other calls started have ended, so that
+			// the answer does not depend on timing.
+			if err := f.scanEnded(ctx, p, d, false); err != nil {
+				return setup("getArtifact", err)
+			}
 			_, err := f.c.Scan.StopScanArtifact(ctx, scan.NewStopScanArtifactParams().WithProjectName(p.name).
 				WithRepositoryName("app").WithReference(d).WithScanType(&models.ScanType{ScanType: "vulnerability"}))
 			return err
@@ -194,24 +199,33 @@ func (f *fixture) scannedImage(ctx context.Context) (proj, string, error) {
 			WithReference(d).WithScanType(&models.ScanType{ScanType: "vulnerability"})); err != nil {
 			return false, fmt.Errorf("scanArtifact: %w", err)
 		}
-		return true, poll(ctx, "a finished scan", func() (bool, error) {
-			got, err := f.c.Artifact.GetArtifact(ctx, artifact.NewGetArtifactParams().WithProjectName(p.name).
-				WithRepositoryName("app").WithReference(d).WithWithScanOverview(ptr(true)))
-			if err != nil {
-				return false, fmt.Errorf("getArtifact: %w", err)
-			}
-			for _, s := range got.Payload.ScanOverview {
-				switch s.ScanStatus {
-				case "Success":
-					return true, nil
-				case "Error", "Stopped":
-					return false, fmt.Errorf("scan %s", s.ScanStatus)
-				}
-			}
-			return false, nil
-		})
+		return true, f.scanEnded(ctx, p, d, true)
 	})
 	return p, d, err
+}
+
+// scanEnded waits until the last scan of p's artifact d has ended, and,
+// with success, until it succeeded.
+func (f *fixture) scanEnded(ctx context.Context, p proj, d string, success bool) error {
+	return poll(ctx, "a finished scan", func() (bool, error) {
+		got, err := f.c.Artifact.GetArtifact(ctx, artifact.NewGetArtifactParams().WithProjectName(p.name).
+			WithRepositoryName("app").WithReference(d).WithWithScanOverview(ptr(true)))
+		if err != nil {
+			return false, fmt.Errorf("getArtifact: %w", err)
+		}
+		for _, s := range got.Payload.ScanOverview {
+			switch s.ScanStatus {
+			case "Success":
+				return true, nil
+			case "Error", "Stopped":
+				if success {
+					return false, fmt.Errorf("scan %s", s.ScanStatus)
+				}
+				return true, nil
+			}
+		}
+		return false, nil
+	})
 }
 
 // reportID is the id of the vulnerability report of p's artifact d.
