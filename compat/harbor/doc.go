@@ -21,6 +21,60 @@
 // test -v, helpers_test.go's knownGap); each is to become a real check
 // once berth answers as Harbor does.
 //
+// # Coverage of Harbor's API
+//
+// Two tests measure berth against all of Harbor's API, not only the
+// parts above. testdata/harbor-swagger.yaml is Harbor's API definition
+// (api/v2.0/swagger.yaml of goharbor/harbor, Apache-2.0, as vendored by
+// go-client v0.213.1; see testdata/NOTICE): 203 operations.
+//
+// TestOperationsServed compares those operations with berth's served
+// OpenAPI document (/api/v2.0/openapi.json), paths compared with their
+// wildcards' names erased ({user_id} and {username} match) and without a
+// trailing slash. The operations berth does not serve are
+// testdata/not-served.txt, one operationId<TAB>reason a line, the
+// reasons written by hand; the test fails when that list and the server
+// disagree, and when berth serves one of Harbor's paths under another
+// operationId. After a change,
+//
+//	go test ./compat/harbor/ -run TestOperationsServed -update
+//
+// rewrites the list, keeping the reasons (a new line says TODO, which
+// fails until it is explained).
+//
+// TestSDKCoverage calls every one of the 203 operations through
+// go-client's sub-clients, one small function per operation in a table
+// by operationId (sdkCalls; the sdk_ops_*_test.go files, by tag), on
+// things it first makes through go-client too (a project with a pushed
+// image, a user, a member, a robot, a label, webhook, retention,
+// immutability and replication policies, a scanner registration, GC
+// and purge runs...) and addressing them by the ids the server gave. It
+// prints the coverage table, operationId by tag with served (in berth's
+// document), succeeded (a 2xx answer), decoded (into go-client's typed
+// answer) and the result (ok; else the status, the decode error, a failed
+// check of the answer, or the set-up that failed), and the total
+// "N of 203 operations served and decoded":
+//
+//	go test ./compat/harbor/ -run TestSDKCoverage -v
+//	go test ./compat/harbor/ -run TestSDKCoverage -sdk-table=coverage.md
+//
+// Every served operation must succeed and decode, except those in
+// testdata/known-sdk-bugs.txt (go-client cannot decode them because of
+// its own bugs, such as goharbor/go-client#41; their raw JSON is checked
+// instead) and those in testdata/expected-failures.txt, a temporary list
+// of today's failures with the reason of each. An operation listed there
+// that passes fails the test, so the list only shrinks; -update rewrites
+// it from a run, keeping the reasons.
+//
+// The in-process server runs every feature that can run in-process:
+// scanning (with a static scanner standing in for Trivy), content trust,
+// chart repositories, GC, quotas, retention, immutability, webhooks,
+// replication (to itself), and LDAP login against a real OpenLDAP slapd
+// (internal/slapdtest; without slapd installed the Ldap operations are
+// skipped, in CI its absence fails). It has no OIDC provider (pingOIDC
+// pings a stub discovery document) and no P2P provider: the preheat
+// operations show what go-client gets without one.
+//
 // The package is its own module so that berth's main module never
 // depends on go-client and its go-openapi stack; the repository's
 // workspace lists it, so from the repository root

@@ -26,6 +26,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/stretchr/testify/require"
 
+	"github.com/berthlabs/berth/internal/slapdtest"
+	"github.com/berthlabs/berth/scan"
 	"github.com/berthlabs/berth/server"
 	"github.com/berthlabs/berth/sqldb"
 	"github.com/berthlabs/berth/storage/memory"
@@ -40,7 +42,9 @@ const (
 // own, so tests may run in parallel.
 var (
 	registryHost string // host:port of the server, for pushes
+	serverURL    string // http://host:port, for raw requests
 	apiClient    *harbor.HarborAPI
+	ldapOn       bool // the server logs users in against a test directory
 )
 
 func TestMain(m *testing.M) {
@@ -59,13 +63,34 @@ func run(m *testing.M) int {
 	registryHost = hs.Listener.Addr().String()
 	cfg := server.DefaultConfig()
 	cfg.DataDir, cfg.AdminPassword, cfg.ExternalURL = "", adminPassword, "http://"+registryHost
-	// What these tests do not exercise stays off; GC, quotas, retention,
-	// immutability, webhooks and replication (whose registries proxy cache
-	// projects use) are on by default.
-	cfg.Scan.Enabled, cfg.Trust.Enabled, cfg.Charts.Enabled = false, false, false
+	// Every feature that runs in-process is on, so that TestSDKCoverage
+	// reaches all the operations berth can serve: scanning with a static
+	// scanner standing in for Trivy, content trust, chart repositories,
+	// and GC, quotas, retention, immutability, webhooks and replication
+	// (on by default).
 	cfg.Webhooks.RetryBackoff = time.Second
+	tmp, err := os.MkdirTemp("", "berth-compat-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(tmp)
+	ldapConfig, stopLDAP, err := startLDAP(tmp)
+	defer stopLDAP()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if ldapOn = ldapConfig != ""; ldapOn {
+		cfg.LDAP.ConfigFile, cfg.LDAP.BindPassword = ldapConfig, slapdtest.SearchPassword
+	}
+	scanner := &scan.Static{Vulnerabilities: []scan.Vulnerability{
+		{ID: "CVE-2024-1111", Package: "openssl", Version: "3.0.11", FixVersion: "3.0.12", Severity: scan.High}}}
 	srv, err := server.New(ctx, cfg, server.WithStorage(memory.New()), server.WithDatabase(db),
-		server.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		server.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+		server.WithBuiltinScanner(func(context.Context, *server.Assembly) (string, scan.Scanner, scan.SBOMGenerator, error) {
+			return "static", scanner, nil, nil
+		}))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start berth:", err)
 		return 1
@@ -74,6 +99,7 @@ func run(m *testing.M) int {
 	hs.Config.Handler = srv.Handler()
 	hs.Start()
 	defer hs.Close()
+	serverURL = hs.URL
 
 	u, err := url.Parse(hs.URL + harbor.DefaultBasePath)
 	if err != nil {
