@@ -152,7 +152,7 @@ func (a *API) scanRoutes() []route {
 
 		{method: get, path: "/system/CVEAllowlist", id: "getSystemCVEAllowlist", tag: "system",
 			summary: "The system CVE allowlist (signed-in users)", resp: CVEAllowlist{}, handle: a.getSystemAllowlist},
-		{method: put, path: "/system/CVEAllowlist", id: "updateSystemCVEAllowlist", tag: "system",
+		{method: put, path: "/system/CVEAllowlist", id: "putSystemCVEAllowlist", tag: "system",
 			summary: "Replace the system CVE allowlist (system admins)", body: CVEAllowlist{}, handle: a.setSystemAllowlist},
 		{method: get, path: pProject + "/cve-allowlist", id: "getProjectCVEAllowlist", tag: "project",
 			summary: "The project's own CVE allowlist (used unless the project reuses the system's)", resp: CVEAllowlist{},
