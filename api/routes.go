@@ -181,5 +181,6 @@ func (a *API) routeTable() []route {
 	core = append(core, a.webhookRoutes()...)
 	core = append(core, a.labelRoutes()...)
 	core = append(core, a.auditPurgeRoutes()...)
+	core = append(core, a.scanReplRoutes()...)
 	return append(core, a.replicationRoutes()...)
 }

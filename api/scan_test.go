@@ -316,7 +316,7 @@ func TestScannersAndScheduleAPI(t *testing.T) {
 		e.do(admin(), http.MethodGet, "/scans/all/metrics", nil).ok(t, http.StatusOK, &m)
 		return m.Task != nil && m.Task.ScanStatus == "Success"
 	}, 10*time.Second, 20*time.Millisecond)
-	assert.Equal(t, "manual", m.Trigger)
+	assert.Equal(t, "MANUAL", m.Trigger)
 	scanReport(t, e, admin(), "/projects/p/repositories/app/artifacts/"+d+"/additions/vulnerabilities")
 	e.do(admin(), http.MethodPost, "/system/scanAll/schedule", api.ScanAllSchedule{Schedule: &api.ScanScheduleObj{Type: "Manual"}}).
 		ok(t, http.StatusCreated, &task)
