@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/berthlabs/berth/core"
 	"github.com/berthlabs/berth/rbac"
@@ -14,7 +15,7 @@ import (
 // scanReplRoutes are the scan data export, security hub, scanner
 // candidate and registry information endpoints.
 func (a *API) scanReplRoutes() []route {
-	return append(a.scannerCandidateRoutes(), a.replicationInfoRoutes()...)
+	return slices.Concat(a.scannerCandidateRoutes(), a.securityHubRoutes(), a.replicationInfoRoutes())
 }
 
 func (a *API) scannerCandidateRoutes() []route {
