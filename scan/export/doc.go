@@ -3,8 +3,9 @@
 // execution that the user owns.
 //
 // A Store records each execution (running, then a success with its file
-// or an error saying why) in SQL, owned by the immutable id of the user
-// who asked for it; only that user (and administrators, which the caller
+// or an error saying why) in SQL, owned by the user who asked for it (its
+// name and creation time: a user made again under the name is someone
+// else); only that user (and administrators, which the caller
 // decides) may read it. Run writes a file from the records a producer
 // emits, bounded in size (MaxFileBytes) and time (WithTimeout): an export
 // past either bound fails with a message saying which, and keeps no

@@ -3,6 +3,7 @@ package export_test
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/berthlabs/berth/scan/export"
 	"github.com/berthlabs/berth/sqldb"
@@ -19,7 +20,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	e, err := s.Run(ctx, export.Owner{ID: 1, Name: "alice"}, export.Criteria{Projects: []int64{7}},
+	e, err := s.Run(ctx, export.Owner{Name: "alice", Since: time.Unix(1, 0).UTC()}, export.Criteria{Projects: []int64{7}},
 		func(_ context.Context, emit func(export.Record) error) error {
 			return emit(export.Record{Project: "shop", Repository: "shop/api", Digest: "sha256:4d2c",
 				CVE: "CVE-2024-0001", Package: "openssl", Version: "3.0.1", FixVersion: "3.0.2", Severity: "Critical"})

@@ -19,7 +19,7 @@ func TestInterruptedExecution(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	s, err := New(t.Context(), db, WithClock(func() time.Time { return now }), WithTimeout(time.Minute))
 	require.NoError(t, err)
-	e, err := s.start(t.Context(), Owner{ID: 1, Name: "alice"}, Criteria{})
+	e, err := s.start(t.Context(), Owner{Name: "alice", Since: time.Unix(1, 0)}, Criteria{})
 	require.NoError(t, err)
 	got, err := s.Get(t.Context(), e.ID)
 	require.NoError(t, err)

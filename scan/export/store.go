@@ -46,10 +46,11 @@ type Criteria struct {
 	Tags         string  `json:"tags,omitempty"`         // a pattern; empty: all
 }
 
-// Owner is who asked for an export.
+// Owner is who asked for an export: a user, told apart from a user made
+// later under the same name by its creation time.
 type Owner struct {
-	ID   int64 // the user's immutable id
-	Name string
+	Name  string
+	Since time.Time // when the user was created
 }
 
 // Execution is one export.
@@ -130,13 +131,14 @@ func (s *Store) start(ctx context.Context, o Owner, c Criteria) (Execution, erro
 	now := s.now().UTC()
 	e := Execution{Owner: o, Criteria: c, Status: Running, Trigger: TriggerManual, StartedAt: now}
 	err = s.db.Write(ctx, func(tx *sqldb.Tx) error {
-		if err := tx.QueryRow(ctx, `INSERT INTO scan_exports (owner_id, owner_name, job_name, criteria, status, trigger, started_at, deadline)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, o.ID, o.Name, c.JobName, string(crit), Running, TriggerManual,
+		if err := tx.QueryRow(ctx, `INSERT INTO scan_exports (owner_name, owner_since, job_name, criteria, status, trigger, started_at, deadline)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, o.Name, o.Since.UnixNano(), c.JobName, string(crit), Running, TriggerManual,
 			nanos(now), nanos(now.Add(s.timeout+time.Minute))).Scan(&e.ID); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `DELETE FROM scan_exports WHERE owner_id = ? AND id NOT IN
-			(SELECT id FROM scan_exports WHERE owner_id = ? ORDER BY id DESC LIMIT ?)`, o.ID, o.ID, s.keep)
+		_, err := tx.Exec(ctx, `DELETE FROM scan_exports WHERE owner_name = ? AND owner_since = ? AND id NOT IN
+			(SELECT id FROM scan_exports WHERE owner_name = ? AND owner_since = ? ORDER BY id DESC LIMIT ?)`,
+			o.Name, o.Since.UnixNano(), o.Name, o.Since.UnixNano(), s.keep)
 		return err
 	})
 	return e, err
@@ -152,23 +154,24 @@ func (s *Store) end(ctx context.Context, id int64, status Status, why string, fi
 	})
 }
 
-const cols = `id, owner_id, owner_name, criteria, status, status_text, trigger, started_at, ended_at, deadline, record_count,
+const cols = `id, owner_name, owner_since, criteria, status, status_text, trigger, started_at, ended_at, deadline, record_count,
 	file IS NOT NULL`
 
 func (s *Store) scan(row interface{ Scan(...any) error }) (Execution, error) {
 	var (
-		e                 Execution
-		crit              string
-		sta, end, expires int64
+		e               Execution
+		crit            string
+		since, sta, end int64
+		expires         int64
 	)
-	if err := row.Scan(&e.ID, &e.Owner.ID, &e.Owner.Name, &crit, &e.Status, &e.StatusText, &e.Trigger, &sta, &end, &expires,
+	if err := row.Scan(&e.ID, &e.Owner.Name, &since, &crit, &e.Status, &e.StatusText, &e.Trigger, &sta, &end, &expires,
 		&e.Records, &e.FilePresent); err != nil {
 		return e, err
 	}
 	if err := json.Unmarshal([]byte(crit), &e.Criteria); err != nil {
 		return e, fmt.Errorf("export: stored criteria of execution %d: %w", e.ID, err)
 	}
-	e.StartedAt, e.EndedAt = fromNanos(sta), fromNanos(end)
+	e.Owner.Since, e.StartedAt, e.EndedAt = time.Unix(0, since).UTC(), fromNanos(sta), fromNanos(end)
 	if e.Status == Running && s.now().UnixNano() > expires {
 		e.Status, e.StatusText, e.EndedAt = Error, "interrupted: the export did not finish (the server stopped?)", fromNanos(expires)
 	}
@@ -184,9 +187,10 @@ func (s *Store) Get(ctx context.Context, id int64) (Execution, error) {
 	return e, err
 }
 
-// List returns the executions of the user with ownerID, newest first.
-func (s *Store) List(ctx context.Context, ownerID int64) ([]Execution, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+cols+` FROM scan_exports WHERE owner_id = ? ORDER BY id DESC LIMIT ?`, ownerID, s.keep)
+// List returns the executions of o, newest first.
+func (s *Store) List(ctx context.Context, o Owner) ([]Execution, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+cols+` FROM scan_exports WHERE owner_name = ? AND owner_since = ?
+		ORDER BY id DESC LIMIT ?`, o.Name, o.Since.UnixNano(), s.keep)
 	if err != nil {
 		return nil, err
 	}

@@ -17,8 +17,8 @@ import (
 )
 
 var (
-	alice = export.Owner{ID: 1, Name: "alice"}
-	bob   = export.Owner{ID: 2, Name: "bob"}
+	alice = export.Owner{Name: "alice", Since: time.Unix(1, 0).UTC()}
+	bob   = export.Owner{Name: "bob", Since: time.Unix(2, 0).UTC()}
 )
 
 func emitAll(rs ...export.Record) export.Produce {
@@ -63,11 +63,11 @@ func TestRunWritesTheFile(t *testing.T) {
 		assert.Equal(t, "'=HYPERLINK(\"x\")", rows[2][3], "a formula is written as text")
 		assert.Equal(t, "'-1+1", rows[2][12])
 
-		mine, err := s.List(t.Context(), alice.ID)
+		mine, err := s.List(t.Context(), alice)
 		require.NoError(t, err)
 		require.Len(t, mine, 1)
 		assert.Equal(t, e.ID, mine[0].ID)
-		theirs, err := s.List(t.Context(), bob.ID)
+		theirs, err := s.List(t.Context(), bob)
 		require.NoError(t, err)
 		assert.Empty(t, theirs)
 		_, err = s.Get(t.Context(), e.ID+1)
@@ -126,7 +126,7 @@ func TestKeepAndIDs(t *testing.T) {
 		}
 		b, err := s.Run(t.Context(), bob, export.Criteria{}, emitAll())
 		require.NoError(t, err)
-		mine, err := s.List(t.Context(), alice.ID)
+		mine, err := s.List(t.Context(), alice)
 		require.NoError(t, err)
 		require.Len(t, mine, 2)
 		assert.Equal(t, []int64{ids[2], ids[1]}, []int64{mine[0].ID, mine[1].ID}, "newest first; the oldest went")

@@ -1,11 +1,11 @@
 -- Scan data exports (Harbor's CVE export executions): one row per export
--- a user asked for, owned by the user's immutable id (a user deleted and
--- made again under the name does not see them), with the CSV file once
--- it is written. Ids are never reused.
+-- a user asked for, owned by the user's name and creation time (a user
+-- deleted and made again under the name does not see them), with the CSV
+-- file once it is written. Ids are never reused.
 CREATE TABLE scan_exports (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
-    owner_id     INTEGER NOT NULL,
     owner_name   TEXT    NOT NULL,
+    owner_since  INTEGER NOT NULL,
     job_name     TEXT    NOT NULL,
     criteria     TEXT    NOT NULL,
     status       TEXT    NOT NULL,
@@ -17,4 +17,4 @@ CREATE TABLE scan_exports (
     record_count INTEGER NOT NULL DEFAULT 0,
     file         BLOB
 );
-CREATE INDEX scan_exports_owner ON scan_exports (owner_id, id);
+CREATE INDEX scan_exports_owner ON scan_exports (owner_name, owner_since, id);
