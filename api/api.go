@@ -75,6 +75,7 @@ type config struct {
 	labels       Labels        // labels.go; nil: no label endpoints
 	auditPurge   AuditPurge    // auditpurge.go; nil: no audit purge endpoints
 	origins      []string      // WithAllowedOrigins
+	scanExports  ScanExports   // scan_export.go; nil: no scan data export endpoints
 }
 
 // Option configures the API.

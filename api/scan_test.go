@@ -27,10 +27,10 @@ import (
 // env's registry and projects.
 type lateScan struct{ *scan.Service }
 
-func newScanEnv(t *testing.T) (*env, *scan.Service) {
+func newScanEnv(t *testing.T, opts ...api.Option) (*env, *scan.Service) {
 	t.Helper()
 	ls := &lateScan{}
-	e := newEnv(t, api.WithScanning(ls))
+	e := newEnv(t, append([]api.Option{api.WithScanning(ls)}, opts...)...)
 	ctx := context.Background()
 	db, err := sqldb.OpenSQLiteMemory(ctx)
 	require.NoError(t, err)

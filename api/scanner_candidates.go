@@ -15,7 +15,7 @@ import (
 // scanReplRoutes are the scan data export, security hub, scanner
 // candidate and registry information endpoints.
 func (a *API) scanReplRoutes() []route {
-	return slices.Concat(a.scannerCandidateRoutes(), a.securityHubRoutes(), a.replicationInfoRoutes())
+	return slices.Concat(a.scannerCandidateRoutes(), a.securityHubRoutes(), a.scanExportRoutes(), a.replicationInfoRoutes())
 }
 
 func (a *API) scannerCandidateRoutes() []route {

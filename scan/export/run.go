@@ -54,9 +54,9 @@ func textCell(s string) string {
 	return s
 }
 
-// errTooLarge is the error of an export whose file would exceed
+// ErrTooLarge is what emit returns once an export's file would exceed
 // MaxFileBytes.
-var errTooLarge = fmt.Errorf("the export is larger than %d MiB: narrow it (repositories, tags, CVE IDs or labels)", MaxFileBytes>>20)
+var ErrTooLarge = fmt.Errorf("the export is larger than %d MiB: narrow it (repositories, tags, CVE IDs or labels)", MaxFileBytes>>20)
 
 // Produce emits the records of an export; emit fails once the file is
 // full, and produce should then return that error.
@@ -86,7 +86,7 @@ func (s *Store) Run(ctx context.Context, o Owner, c Criteria, produce Produce) (
 		_ = w.Write(r.cells())
 		w.Flush()
 		if buf.Len() > MaxFileBytes {
-			return errTooLarge
+			return ErrTooLarge
 		}
 		n++
 		return nil
