@@ -163,6 +163,11 @@ func (a *API) listSecurityVulnerabilities(c *call) error {
 		if !f.keepArtifact(pid, art) {
 			return nil
 		}
+		// The summary first: most images need not have their report read.
+		info, ok, err := a.cfg.scan.svc.ReportInfo(c.ctx(), art.Digest.String())
+		if err != nil || !ok || info.Summary.Total == 0 || (f.severity != nil && info.Summary.Counts[*f.severity] == 0) {
+			return err
+		}
 		r, _, err := a.cfg.scan.svc.Report(c.ctx(), art.Digest.String())
 		if isNotFound(err) {
 			return nil
