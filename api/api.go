@@ -81,13 +81,14 @@ type config struct {
 	chartCount   ChartCounter  // project_counts.go; nil: chart_count 0
 
 	// The system groups (sysRoutes).
-	health    HealthChecker    // health.go; nil: /health reports core only
-	settings  Settings         // configurations.go; nil: every setting read-only
-	reported  []reportedConfig // configurations.go: WithReportedConfig
-	volumes   Volumes          // systeminfo_volumes.go; nil: getVolumes answers 404
-	caCert    CACert           // systeminfo_volumes.go; nil: getCert answers 404
-	jobPools  JobPools         // jobservice.go; nil: no jobservice endpoints
-	jobQueues JobQueues        // jobservice.go; nil: no jobservice endpoints
+	health      HealthChecker    // health.go; nil: /health reports core only
+	settings    Settings         // configurations.go; nil: every setting read-only
+	reported    []reportedConfig // configurations.go: WithReportedConfig
+	volumes     Volumes          // systeminfo_volumes.go; nil: getVolumes answers 404
+	caCert      CACert           // systeminfo_volumes.go; nil: getCert answers 404
+	jobPools    JobPools         // jobservice.go; nil: no jobservice endpoints
+	jobQueues   JobQueues        // jobservice.go; nil: no jobservice endpoints
+	scanExports ScanExports      // scan_export.go; nil: no scan data export endpoints
 }
 
 // Option configures the API.

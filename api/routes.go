@@ -188,5 +188,6 @@ func (a *API) routeTable() []route {
 	core = append(core, a.projectGroupRoutes()...)
 	core = append(core, a.sysRoutes()...)
 	core = append(core, a.repositoryGroupRoutes()...)
+	core = append(core, a.scanReplRoutes()...)
 	return append(core, a.replicationRoutes()...)
 }

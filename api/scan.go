@@ -32,6 +32,7 @@ type ScanAll interface {
 	StopScanAll(ctx context.Context) (scan.Task, error)
 	ScanAllSchedule(ctx context.Context) (scan.Schedule, error)
 	SetScanAllSchedule(ctx context.Context, s scan.Schedule) (scan.Schedule, error)
+	LatestScanAll(ctx context.Context, t scan.Trigger) (scan.ScanAllStats, bool, error)
 }
 
 // Scanners is the registry of scanners and the projects' choices.
@@ -125,7 +126,10 @@ func (a *API) scanRoutes() []route {
 		{method: post, path: "/system/scanAll/stop", id: "stopScanAll", tag: "scanAll",
 			summary: "Stop a scan-all in progress (system admins)", status: http.StatusAccepted, handle: a.stopScanAll},
 		{method: get, path: "/scans/all/metrics", id: "getLatestScanAllMetrics", tag: "scanAll",
-			summary: "The latest scan-all (system admins)", resp: ScanAllMetrics{}, handle: a.scanAllMetrics},
+			summary: "The latest scan-all and its scans by status (system admins)", resp: ScanAllMetrics{}, handle: a.scanAllMetrics},
+		{method: get, path: "/scans/schedule/metrics", id: "getLatestScheduledScanAllMetrics", tag: "scanAll",
+			summary: "The latest scheduled scan-all and its scans by status (system admins)", resp: ScanAllMetrics{},
+			handle: a.scheduledScanAllMetrics},
 
 		{method: get, path: "/scanners", id: "listScanners", tag: "scanner", summary: "List scanners (system admins)",
 			resp: []ScannerRegistration{}, handle: a.listScanners},

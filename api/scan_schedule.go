@@ -1,6 +1,8 @@
 package api
 
 import (
+	"strings"
+
 	"net/http"
 
 	"github.com/berthlabs/berth/rbac"
@@ -74,18 +76,38 @@ func (a *API) stopScanAll(c *call) error {
 	return nil
 }
 
-func (a *API) scanAllMetrics(c *call) error {
+func (a *API) scanAllMetrics(c *call) error { return a.answerScanAllMetrics(c, "") }
+
+func (a *API) scheduledScanAllMetrics(c *call) error {
+	return a.answerScanAllMetrics(c, scan.TriggerSchedule)
+}
+
+// answerScanAllMetrics answers the latest scan-all of trigger (any when
+// empty) with its scans by status.
+func (a *API) answerScanAllMetrics(c *call, trigger scan.Trigger) error {
 	if err := c.configAdmin(rbac.ActionRead); err != nil {
 		return err
 	}
-	t, ok, err := a.cfg.scan.svc.LatestTask(c.ctx(), "", scan.KindScanAll)
+	st, ok, err := a.cfg.scan.svc.LatestScanAll(c.ctx(), trigger)
+	if err != nil || !ok {
+		return errOr(err, c.json(http.StatusOK, ScanAllMetrics{}))
+	}
+	ti := scanTaskJSON(st.Task)
+	out := ScanAllMetrics{Total: int64(st.Total), Completed: int64(st.Completed), Metrics: map[string]int64{},
+		Ongoing: !st.Task.Status.Finished() || st.Completed < st.Total, Trigger: harborTrigger(st.Task.Trigger), Task: &ti}
+	for status, n := range st.ByStatus {
+		out.Metrics[string(status)] = int64(n)
+	}
+	return c.json(http.StatusOK, out)
+}
+
+// harborTrigger spells a scan-all's trigger as Harbor's executions do.
+func harborTrigger(t scan.Trigger) string { return strings.ToUpper(string(t)) }
+
+// errOr is err when there is one, else the answer's.
+func errOr(err, answer error) error {
 	if err != nil {
 		return err
 	}
-	var out ScanAllMetrics
-	if ok {
-		ti := scanTaskJSON(t)
-		out = ScanAllMetrics{Ongoing: !t.Status.Finished(), Trigger: string(t.Trigger), Task: &ti}
-	}
-	return c.json(http.StatusOK, out)
+	return answer
 }

@@ -27,10 +27,10 @@ import (
 // env's registry and projects.
 type lateScan struct{ *scan.Service }
 
-func newScanEnv(t *testing.T) (*env, *scan.Service) {
+func newScanEnv(t *testing.T, opts ...api.Option) (*env, *scan.Service) {
 	t.Helper()
 	ls := &lateScan{}
-	e := newEnv(t, api.WithScanning(ls))
+	e := newEnv(t, append([]api.Option{api.WithScanning(ls)}, opts...)...)
 	ctx := context.Background()
 	db, err := sqldb.OpenSQLiteMemory(ctx)
 	require.NoError(t, err)
@@ -316,7 +316,7 @@ func TestScannersAndScheduleAPI(t *testing.T) {
 		e.do(admin(), http.MethodGet, "/scans/all/metrics", nil).ok(t, http.StatusOK, &m)
 		return m.Task != nil && m.Task.ScanStatus == "Success"
 	}, 10*time.Second, 20*time.Millisecond)
-	assert.Equal(t, "manual", m.Trigger)
+	assert.Equal(t, "MANUAL", m.Trigger)
 	scanReport(t, e, admin(), "/projects/p/repositories/app/artifacts/"+d+"/additions/vulnerabilities")
 	e.do(admin(), http.MethodPost, "/system/scanAll/schedule", api.ScanAllSchedule{Schedule: &api.ScanScheduleObj{Type: "Manual"}}).
 		ok(t, http.StatusCreated, &task)

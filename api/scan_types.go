@@ -102,11 +102,14 @@ type ScanAllSchedule struct {
 	Schedule *ScanScheduleObj `json:"schedule"`
 }
 
-// ScanAllMetrics describes the latest scan-all.
+// ScanAllMetrics describes the latest scan-all (Harbor's Stats).
 type ScanAllMetrics struct {
-	Ongoing bool          `json:"ongoing"`
-	Trigger string        `json:"trigger,omitempty"`
-	Task    *ScanTaskInfo `json:"task,omitempty"`
+	Total     int64            `json:"total" doc:"scans the run queued"`
+	Completed int64            `json:"completed" doc:"of which finished: Success, Error or Stopped"`
+	Metrics   map[string]int64 `json:"metrics,omitempty" doc:"scans by status: Pending, Running, Success, Error, Stopped"`
+	Ongoing   bool             `json:"ongoing"`
+	Trigger   string           `json:"trigger,omitempty" doc:"MANUAL or SCHEDULE"`
+	Task      *ScanTaskInfo    `json:"task,omitempty" doc:"berth: the scan-all task itself"`
 }
 
 // CVEAllowlistItem is one allowlisted vulnerability.

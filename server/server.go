@@ -212,7 +212,7 @@ func Migrate(ctx context.Context, cfg Config, opts ...Option) error {
 func builtinFeatures(cfg Config, builtin BuiltinScanner) []Feature {
 	fs := []Feature{FeatureFunc(wireUserGroups)}
 	if cfg.Scan.Enabled {
-		fs = append(fs, scanning(builtin))
+		fs = append(fs, scanning(builtin), FeatureFunc(wireScanExports))
 	}
 	if cfg.Trust.Enabled {
 		fs = append(fs, FeatureFunc(wireTrust))
