@@ -75,6 +75,7 @@ type config struct {
 	labels       Labels        // labels.go; nil: no label endpoints
 	auditPurge   AuditPurge    // auditpurge.go; nil: no audit purge endpoints
 	origins      []string      // WithAllowedOrigins
+	oidc         OIDC          // oidc.go; nil: no OIDC endpoints
 }
 
 // Option configures the API.

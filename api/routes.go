@@ -177,5 +177,6 @@ func (a *API) routeTable() []route {
 	core = append(core, a.webhookRoutes()...)
 	core = append(core, a.labelRoutes()...)
 	core = append(core, a.auditPurgeRoutes()...)
+	core = append(core, a.oidcRoutes()...)
 	return append(core, a.replicationRoutes()...)
 }
