@@ -77,6 +77,7 @@ type Config struct {
 	AuditPurge  AuditPurgeConfig  `yaml:"audit_purge"`
 	ProxyCache  ProxyCacheConfig  `yaml:"proxy_cache"`
 	Admission   AdmissionConfig   `yaml:"admission"`
+	OIDC        OIDCConfig        `yaml:"oidc"`
 }
 
 // AdmissionConfig configures the Kubernetes admission webhook (package
@@ -244,5 +245,6 @@ func DefaultConfig() Config {
 		ProxyCache: ProxyCacheConfig{Enabled: true, Timeout: 5 * time.Second, ServeDeletedTags: true,
 			MaxConcurrent: 32, RetentionDays: 7},
 		Admission: AdmissionConfig{OtherRegistries: "allow", CacheTTL: 30 * time.Second},
+		OIDC:      defaultOIDC(),
 	}
 }

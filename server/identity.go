@@ -54,6 +54,9 @@ type identity struct {
 	// "" means any project may have changed.
 	projectChanged []func(name string)
 	changes        *changes // announced to and heard from other nodes
+
+	// oidc is the OIDC login (oidc.go); nil unless in OIDC auth mode.
+	oidc *oidcLogin
 }
 
 // registrySink records registry events in the audit log, filing the
@@ -98,7 +101,7 @@ func openIdentity(ctx context.Context, st *store, cfg Config, log *slog.Logger,
 	}
 	if id.users, err = auth.NewUsers(ctx, st.db, auth.WithChangeHook(func(ctx context.Context, c auth.Change) {
 		changed(ctx, authEntry(c))
-	})); err != nil {
+	}), auth.WithChangeHook(id.forgetOIDCUser)); err != nil {
 		return nil, err
 	}
 	if id.robots, err = auth.NewRobots(ctx, st.db, auth.WithProjects(projectIDs), auth.WithChangeHook(func(ctx context.Context, c auth.Change) {
@@ -160,6 +163,11 @@ func openIdentity(ctx context.Context, st *store, cfg Config, log *slog.Logger,
 			return nil, err
 		}
 		opts = append(opts, auth.WithExternalAuthenticator(dir))
+	}
+	if id.oidc, err = openOIDC(ctx, st, cfg, id.users, log); err != nil {
+		return nil, err
+	} else if id.oidc != nil {
+		opts = append(opts, auth.WithExternalAuthenticator(id.oidc.svc))
 	}
 	id.gk = auth.NewGatekeeper(id.users, id.robots, id.projects, auth.NewPolicy(api.PolicyLoader(id.projects, id.robots), publicPermissions()),
 		id.tokens, tokenRealm(cfg.ExternalURL), opts...)

@@ -259,12 +259,14 @@ func (s *Server) mount(a *Assembly, cfg Config, log *slog.Logger) error {
 			api.WithRealm(tokenRealm(cfg.ExternalURL)), api.WithLogger(log), api.WithGroupDN(ldap.CanonicalDN),
 			api.WithAuditRecorder(s.id.recorder), api.WithAllowedOrigins(cfg.AllowedOrigins...),
 			api.WithDefaultStorageLimit(cfg.DefaultStorageLimit)}, a.apiOpts...)
+		apiOpts = append(apiOpts, s.id.oidcAPIOptions()...)
 		mgmt, err := api.New(api.Deps{Projects: s.id.projects, Users: s.id.users, Robots: s.id.robots,
 			Audit: s.id.audit, Registry: s.st.reg, Access: s.id.gk}, apiOpts...)
 		if err != nil {
 			return err
 		}
 		mux.Handle(api.BasePath+"/", mgmt)
+		s.id.mountOIDC(mux)
 	}
 	for _, r := range a.routes {
 		mux.Handle(r.pattern, r.h)

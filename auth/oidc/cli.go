@@ -12,6 +12,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/berthlabs/berth/auth"
+	"github.com/berthlabs/berth/core"
 )
 
 // ErrWeakSecret is SetCLISecret's answer to a secret that breaks Harbor's
@@ -50,14 +51,24 @@ func ValidSecret(secret string) error {
 	return nil
 }
 
+// ErrNotOIDCUser is SetCLISecret's answer for a user that exists but was
+// not onboarded through OIDC (Harbor answers 412).
+var ErrNotOIDCUser = core.New(core.ErrPrecondition, "the user was not onboarded through OIDC: it has no CLI secret")
+
 // SetCLISecret replaces an OIDC user's CLI secret: ErrWeakSecret for a
-// secret that breaks Harbor's rule, auth.ErrNotFound when username is not
-// an OIDC user.
+// secret that breaks Harbor's rule, ErrNotOIDCUser for a user of another
+// source, auth.ErrNotFound for no such user.
 func (s *Service) SetCLISecret(ctx context.Context, username, secret string) error {
 	if err := ValidSecret(secret); err != nil {
 		return err
 	}
-	return s.links.SetSecret(ctx, username, secret)
+	err := s.links.SetSecret(ctx, username, secret)
+	if errors.Is(err, auth.ErrNotFound) {
+		if _, gerr := s.users.Get(ctx, username); gerr == nil {
+			return ErrNotOIDCUser
+		}
+	}
+	return err
 }
 
 // CLISecret returns an OIDC user's CLI secret, for its owner to see.

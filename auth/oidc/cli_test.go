@@ -46,8 +46,8 @@ func basic(user, pass string) *http.Request {
 func TestCLISecretLogsInWithGroupsAndAdminGroup(t *testing.T) {
 	onEngines(t, func(t *testing.T, db *sqldb.DB) {
 		r := newRP(t, db, nil)
-		r.idp.addUser("u1", "alice", "alice-pw", "devs")
-		r.idp.addUser("u2", "bob", "bob-pw", "admins")
+		r.idp.AddUser("u1", "alice", "alice-pw", "devs")
+		r.idp.AddUser("u2", "bob", "bob-pw", "admins")
 		for _, u := range []string{"alice", "bob"} {
 			resp, body := r.login(browser(t), u, u+"-pw")
 			require.Equal(t, http.StatusOK, resp.StatusCode, body)
@@ -88,7 +88,10 @@ func TestCLISecretLogsInWithGroupsAndAdminGroup(t *testing.T) {
 		// The user changes its secret: the old one stops working.
 		require.ErrorIs(t, r.svc.SetCLISecret(ctx, "alice", "short1A"), ErrWeakSecret)
 		require.ErrorIs(t, r.svc.SetCLISecret(ctx, "alice", "alllowercase1"), ErrWeakSecret)
-		require.ErrorIs(t, r.svc.SetCLISecret(ctx, "admin", "Valid-Secret-1"), auth.ErrNotFound)
+		require.ErrorIs(t, r.svc.SetCLISecret(ctx, "nobody", "Valid-Secret-1"), auth.ErrNotFound)
+		_, err = r.users.Create(ctx, auth.User{Name: "local"}, "Local-password-1")
+		require.NoError(t, err)
+		require.ErrorIs(t, r.svc.SetCLISecret(ctx, "local", "Valid-Secret-1"), ErrNotOIDCUser)
 		require.NoError(t, r.svc.SetCLISecret(ctx, "alice", "My-New-Secret-9"))
 		gk.Invalidate()
 		_, err = gk.Principal(basic("alice", secret))
@@ -100,8 +103,8 @@ func TestCLISecretLogsInWithGroupsAndAdminGroup(t *testing.T) {
 
 func TestCLISecretRefreshesAndRefusesDisabledUsers(t *testing.T) {
 	r := newRP(t, memDB(t), func(c *Config) { c.RefreshInterval = time.Minute })
-	r.idp.addUser("u1", "alice", "alice-pw", "devs")
-	r.idp.addUser("u2", "bob", "bob-pw", "devs")
+	r.idp.AddUser("u1", "alice", "alice-pw", "devs")
+	r.idp.AddUser("u2", "bob", "bob-pw", "devs")
 	for _, u := range []string{"alice", "bob"} {
 		resp, body := r.login(browser(t), u, u+"-pw")
 		require.Equal(t, http.StatusOK, resp.StatusCode, body)
@@ -112,7 +115,7 @@ func TestCLISecretRefreshesAndRefusesDisabledUsers(t *testing.T) {
 
 	// Within the interval the provider is not asked: new groups are not
 	// seen yet.
-	r.idp.setGroups("u1", "admins", "ops")
+	r.idp.SetGroups("u1", "admins", "ops")
 	id, err := r.svc.Authenticate(ctx, "alice", secret)
 	require.NoError(t, err)
 	require.Equal(t, []string{"devs"}, id.Groups)
@@ -128,7 +131,7 @@ func TestCLISecretRefreshesAndRefusesDisabledUsers(t *testing.T) {
 
 	// Disabled at the provider: its refresh token is refused, and so is
 	// the CLI secret, from then on.
-	r.idp.disable("u1")
+	r.idp.Disable("u1")
 	r.clock.advance(2 * time.Minute)
 	_, err = r.svc.Authenticate(ctx, "alice", secret)
 	require.ErrorIs(t, err, auth.ErrDisabled)

@@ -17,7 +17,7 @@ import (
 func TestLoginOnboardsAndStartsASession(t *testing.T) {
 	onEngines(t, func(t *testing.T, db *sqldb.DB) {
 		r := newRP(t, db, nil)
-		r.idp.addUser("u1", "alice", "alice-pw", "devs", "admins")
+		r.idp.AddUser("u1", "alice", "alice-pw", "devs", "admins")
 		c := browser(t)
 		resp, body := r.submit(c, r.startLogin(c, "?redirect_url="+url.QueryEscape("/harbor/projects")), "alice", "alice-pw")
 		require.Equal(t, http.StatusOK, resp.StatusCode, body)
@@ -25,7 +25,7 @@ func TestLoginOnboardsAndStartsASession(t *testing.T) {
 		require.Equal(t, []string{"alice"}, r.sessions.list())
 
 		// PKCE with S256, a nonce and a state went to the provider.
-		q := r.idp.lastAuth()
+		q := r.idp.LastAuth()
 		require.Equal(t, "S256", q.Get("code_challenge_method"))
 		require.Len(t, q.Get("code_challenge"), 43)
 		require.NotEmpty(t, q.Get("nonce"))
@@ -42,7 +42,7 @@ func TestLoginOnboardsAndStartsASession(t *testing.T) {
 
 		l, err := r.links.Get(t.Context(), "alice")
 		require.NoError(t, err)
-		require.Equal(t, r.idp.issuer(), l.Issuer)
+		require.Equal(t, r.idp.Issuer(), l.Issuer)
 		require.Equal(t, "u1", l.Subject)
 		require.Equal(t, []string{"devs", "admins"}, l.Groups)
 		require.True(t, l.Admin)
@@ -52,7 +52,7 @@ func TestLoginOnboardsAndStartsASession(t *testing.T) {
 
 		// A second login finds the same user by its subject, and takes
 		// the groups the provider now reports.
-		r.idp.setGroups("u1", "ops")
+		r.idp.SetGroups("u1", "ops")
 		resp, body = r.login(browser(t), "alice", "alice-pw")
 		require.Equal(t, http.StatusOK, resp.StatusCode, body)
 		require.Equal(t, []string{"alice", "alice"}, r.sessions.list())
@@ -68,7 +68,7 @@ func TestLoginOnboardsAndStartsASession(t *testing.T) {
 
 func TestCallbackRefusesTampering(t *testing.T) {
 	r := newRP(t, memDB(t), nil)
-	r.idp.addUser("u1", "alice", "alice-pw")
+	r.idp.AddUser("u1", "alice", "alice-pw")
 	// stopAtCallback is a browser that does not follow the provider's
 	// redirect to the callback, so the test can change it.
 	stopAtCallback := func() *http.Client {

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -17,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/berthlabs/berth/auth"
+	"github.com/berthlabs/berth/internal/oidctest"
 	"github.com/berthlabs/berth/internal/pgtest"
 	"github.com/berthlabs/berth/internal/seal"
 	"github.com/berthlabs/berth/sqldb"
@@ -87,7 +87,7 @@ func (f *fakeSessions) list() []string {
 type rp struct {
 	t        *testing.T
 	srv      *httptest.Server
-	idp      *idp
+	idp      *oidctest.Provider
 	svc      *Service
 	users    *auth.Users
 	links    *Links
@@ -103,7 +103,7 @@ func newRP(t *testing.T, db *sqldb.DB, edit func(*Config)) *rp {
 	var h http.Handler
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { h.ServeHTTP(w, req) }))
 	t.Cleanup(r.srv.Close)
-	r.idp = startIDP(t, r.srv.URL+CallbackPath)
+	r.idp = oidctest.Start(t, r.srv.URL+CallbackPath)
 	ctx := t.Context()
 	var err error
 	r.users, err = auth.NewUsers(ctx, db, auth.WithHashParams(auth.HashParams{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}))
@@ -112,7 +112,7 @@ func newRP(t *testing.T, db *sqldb.DB, edit func(*Config)) *rp {
 	require.NoError(t, err)
 	r.links, err = NewLinks(ctx, db, sealer, r.clock.now)
 	require.NoError(t, err)
-	cfg := Config{Issuer: r.idp.issuer(), ClientID: clientID, ClientSecret: clientSecret,
+	cfg := Config{Issuer: r.idp.Issuer(), ClientID: oidctest.ClientID, ClientSecret: oidctest.ClientSecret,
 		RedirectURL: r.srv.URL + CallbackPath, GroupsClaim: "groups", AdminGroup: "admins", AutoOnboard: true}
 	if edit != nil {
 		edit(&cfg)
@@ -152,11 +152,9 @@ func (r *rp) startLogin(c *http.Client, query string) string {
 // redirects back through the callback.
 func (r *rp) submit(c *http.Client, id, username, password string) (*http.Response, string) {
 	r.t.Helper()
-	resp, err := c.PostForm(r.idp.srv.URL+"/login/username", url.Values{"username": {username}, "password": {password}, "id": {id}})
+	resp, body, err := r.idp.SubmitLogin(c, id, username, password)
 	require.NoError(r.t, err)
-	body, _ := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	return resp, string(body)
+	return resp, body
 }
 
 // login is a whole browser login.

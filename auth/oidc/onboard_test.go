@@ -25,7 +25,7 @@ func (r *rp) postOnboard(c *http.Client, body, contentType string) (int, string)
 
 func TestOnboardingWhenTheNameIsTakenOrAutoOnboardIsOff(t *testing.T) {
 	r := newRP(t, memDB(t), func(c *Config) { c.AutoOnboard = false })
-	r.idp.addUser("u1", "alice", "alice-pw", "devs")
+	r.idp.AddUser("u1", "alice", "alice-pw", "devs")
 	ctx := t.Context()
 	_, err := r.users.Create(ctx, auth.User{Name: "taken"}, "Taken-password-1")
 	require.NoError(t, err)
@@ -71,7 +71,7 @@ func TestOnboardingWhenTheNameIsTakenOrAutoOnboardIsOff(t *testing.T) {
 
 func TestAutoOnboardFallsBackToOnboardingOnATakenName(t *testing.T) {
 	r := newRP(t, memDB(t), nil)
-	r.idp.addUser("u1", "admin", "pw")
+	r.idp.AddUser("u1", "admin", "pw")
 	_, err := r.users.Create(t.Context(), auth.User{Name: "admin", SystemAdmin: true}, "Admin-password-1")
 	require.NoError(t, err)
 	resp, body := r.login(browser(t), "admin", "pw")
@@ -83,12 +83,12 @@ func TestAutoOnboardFallsBackToOnboardingOnATakenName(t *testing.T) {
 func TestPing(t *testing.T) {
 	r := newRP(t, memDB(t), nil)
 	ctx := context.Background()
-	require.NoError(t, Ping(ctx, r.idp.issuer(), http.DefaultClient))
+	require.NoError(t, Ping(ctx, r.idp.Issuer(), http.DefaultClient))
 	err := Ping(ctx, r.srv.URL, http.DefaultClient)
 	require.Error(t, err, "berth itself is no provider")
 	err = Ping(ctx, "http://127.0.0.1:1", http.DefaultClient)
 	require.Error(t, err)
-	u, _ := url.Parse(r.idp.issuer())
+	u, _ := url.Parse(r.idp.Issuer())
 	u.Host = "localhost:" + u.Port()
 	err = Ping(ctx, u.String(), http.DefaultClient)
 	require.ErrorContains(t, err, "issuer", "the document names another issuer")

@@ -1,8 +1,18 @@
-package oidc
+// Package oidctest runs an OpenID provider for tests: zitadel's (pkg/op)
+// with its example storage and login form, in process on an httptest
+// server. Its users carry a "groups" claim (in userinfo), and can be
+// disabled: a disabled user can neither log in nor refresh a token.
+//
+//	p := oidctest.Start(t, "https://berth.test/c/oidc/callback")
+//	p.AddUser("u1", "alice", "alice-pw", "devs")
+//	// Config: Issuer p.Issuer(), ClientID oidctest.ClientID, ClientSecret oidctest.ClientSecret
+//	resp, _ := p.SubmitLogin(browser, authRequestID, "alice", "alice-pw")
+package oidctest
 
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -17,14 +27,10 @@ import (
 	"golang.org/x/text/language"
 )
 
-// The provider the tests log in at: zitadel's OpenID provider (pkg/op)
-// with its example storage and login form, in process on an httptest
-// server. Its users carry a "groups" claim (in userinfo), and can be
-// disabled: a disabled user can neither log in nor refresh a token.
-
+// The client the provider knows.
 const (
-	clientID     = "berth"
-	clientSecret = "berth-client-secret"
+	ClientID     = "berth"
+	ClientSecret = "berth-client-secret"
 )
 
 // idpUser is a user of the test provider.
@@ -115,17 +121,19 @@ func (s *idpStorage) TokenRequestByRefreshToken(ctx context.Context, rt string) 
 	return r, nil
 }
 
-// idp is a running test provider.
-type idp struct {
+// Provider is a running test provider.
+type Provider struct {
 	srv   *httptest.Server
 	users *idpUsers
 	mu    sync.Mutex
 	auths []url.Values // the authorization requests it saw
 }
 
-func (p *idp) issuer() string { return p.srv.URL }
+// Issuer is the provider's issuer URL (its server's URL).
+func (p *Provider) Issuer() string { return p.srv.URL }
 
-func (p *idp) addUser(id, username, password string, groups ...string) {
+// AddUser adds a user: id is its subject.
+func (p *Provider) AddUser(id, username, password string, groups ...string) {
 	p.users.mu.Lock()
 	defer p.users.mu.Unlock()
 	p.users.users[id] = &idpUser{User: storage.User{ID: id, Username: username, Password: password,
@@ -133,19 +141,22 @@ func (p *idp) addUser(id, username, password string, groups ...string) {
 		PreferredLanguage: language.English}, groups: groups}
 }
 
-func (p *idp) setGroups(id string, groups ...string) {
+// SetGroups changes a user's groups.
+func (p *Provider) SetGroups(id string, groups ...string) {
 	p.users.mu.Lock()
 	defer p.users.mu.Unlock()
 	p.users.users[id].groups = groups
 }
 
-func (p *idp) disable(id string) {
+// Disable disables a user: it can no longer log in or refresh tokens.
+func (p *Provider) Disable(id string) {
 	p.users.mu.Lock()
 	defer p.users.mu.Unlock()
 	p.users.users[id].disabled = true
 }
 
-func (p *idp) lastAuth() url.Values {
+// LastAuth is the query of the last authorization request.
+func (p *Provider) LastAuth() url.Values {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.auths) == 0 {
@@ -154,10 +165,12 @@ func (p *idp) lastAuth() url.Values {
 	return p.auths[len(p.auths)-1]
 }
 
-// startIDP starts the provider with a web client for redirectURL.
-func startIDP(t *testing.T, redirectURL string) *idp {
+// Start starts the provider with a web client (ClientID, ClientSecret)
+// whose redirect URI is redirectURL; it stops when t ends. The provider
+// logs through slog's default logger.
+func Start(t testing.TB, redirectURL string) *Provider {
 	t.Helper()
-	p := &idp{users: &idpUsers{users: map[string]*idpUser{}}}
+	p := &Provider{users: &idpUsers{users: map[string]*idpUser{}}}
 	var h http.Handler
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/auth" {
@@ -168,8 +181,24 @@ func startIDP(t *testing.T, redirectURL string) *idp {
 		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(p.srv.Close)
-	clients := map[string]*storage.Client{clientID: storage.WebClient(clientID, clientSecret, redirectURL)}
+	clients := map[string]*storage.Client{ClientID: storage.WebClient(ClientID, ClientSecret, redirectURL)}
 	st := &idpStorage{Storage: storage.NewStorageWithClients(p.users, clients), users: p.users}
 	h = exampleop.SetupServer(p.srv.URL, st, nil, false)
 	return p
+}
+
+// LoginPath is the provider's login form.
+const LoginPath = "/login/username"
+
+// SubmitLogin posts the provider's login form for the authorization
+// request id (the authRequestID of the form's URL) with client, which
+// then follows the redirects back to the relying party.
+func (p *Provider) SubmitLogin(c *http.Client, id, username, password string) (*http.Response, string, error) {
+	resp, err := c.PostForm(p.srv.URL+LoginPath, url.Values{"username": {username}, "password": {password}, "id": {id}})
+	if err != nil {
+		return nil, "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp, string(body), err
 }
