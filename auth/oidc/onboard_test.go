@@ -5,12 +5,14 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/berthlabs/berth/auth"
+	"github.com/berthlabs/berth/internal/oidctest"
 )
 
 // postOnboard sends the name a user chose to /c/oidc/onboard.
@@ -92,4 +94,24 @@ func TestPing(t *testing.T) {
 	u.Host = "localhost:" + u.Port()
 	err = Ping(ctx, u.String(), http.DefaultClient)
 	require.ErrorContains(t, err, "issuer", "the document names another issuer")
+}
+
+func TestLogoutEndsTheSessionAndGoesToTheProvider(t *testing.T) {
+	r := newRP(t, memDB(t), nil)
+	ended := 0
+	svc, err := New(Config{Issuer: r.idp.Issuer(), ClientID: oidctest.ClientID, RedirectURL: r.srv.URL + CallbackPath},
+		r.users, r.links, r.sessions, r.key, WithLogout(func(w http.ResponseWriter, _ *http.Request) error {
+			ended++
+			return nil
+		}))
+	require.NoError(t, err)
+	w := httptest.NewRecorder()
+	svc.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, LogoutPath, nil))
+	require.Equal(t, http.StatusFound, w.Code)
+	require.Equal(t, 1, ended)
+	u, err := url.Parse(w.Header().Get("Location"))
+	require.NoError(t, err)
+	require.Equal(t, r.idp.Issuer(), u.Scheme+"://"+u.Host, "the provider's end_session_endpoint")
+	require.Equal(t, oidctest.ClientID, u.Query().Get("client_id"))
+	require.Equal(t, r.srv.URL+"/", u.Query().Get("post_logout_redirect_uri"))
 }
