@@ -30,6 +30,7 @@ type Gatekeeper struct {
 	users    *Users
 	robots   *Robots
 	external ExternalAuthenticator
+	groups   ExternalGroups // gatekeeper_oidc.go
 	projects ProjectLookup
 	policy   *Policy
 	tokens   *token.Service

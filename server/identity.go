@@ -167,7 +167,7 @@ func openIdentity(ctx context.Context, st *store, cfg Config, log *slog.Logger,
 	if id.oidc, err = openOIDC(ctx, st, cfg, id.users, log); err != nil {
 		return nil, err
 	} else if id.oidc != nil {
-		opts = append(opts, auth.WithExternalAuthenticator(id.oidc.svc))
+		opts = append(opts, auth.WithExternalAuthenticator(id.oidc.svc), auth.WithExternalGroups(id.oidc.svc))
 	}
 	id.gk = auth.NewGatekeeper(id.users, id.robots, id.projects, auth.NewPolicy(api.PolicyLoader(id.projects, id.robots), publicPermissions()),
 		id.tokens, tokenRealm(cfg.ExternalURL), opts...)

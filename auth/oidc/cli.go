@@ -148,3 +148,19 @@ func (s *Service) refresh(ctx context.Context, l *link) error {
 	l.Groups, l.Admin = id.Groups, id.Admin
 	return nil
 }
+
+// ExternalGroups implements auth.ExternalGroups: the groups and admin
+// group membership the provider reported at the user's last login or
+// refresh; none for users it refused, or that are not OIDC users.
+func (s *Service) ExternalGroups(ctx context.Context, username string) ([]string, bool, error) {
+	l, err := s.links.Get(ctx, username)
+	switch {
+	case errors.Is(err, auth.ErrNotFound):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, err
+	case l.Refused:
+		return nil, false, nil
+	}
+	return l.Groups, l.Admin, nil
+}

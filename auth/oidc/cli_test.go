@@ -34,7 +34,8 @@ func gatekeeper(t *testing.T, r *rp, db *sqldb.DB) *auth.Gatekeeper {
 	tokens, err := token.New("berth", "berth", token.WithSigningKey(key, ""))
 	require.NoError(t, err)
 	return auth.NewGatekeeper(r.users, robots, projects, auth.NewPolicy(api.PolicyLoader(projects, robots)), tokens,
-		r.srv.URL+"/service/token", auth.WithExternalAuthenticator(r.svc), auth.WithLoginThrottle(auth.LoginThrottle{}))
+		r.srv.URL+"/service/token", auth.WithExternalAuthenticator(r.svc), auth.WithExternalGroups(r.svc),
+		auth.WithLoginThrottle(auth.LoginThrottle{}))
 }
 
 func basic(user, pass string) *http.Request {
@@ -69,6 +70,18 @@ func TestCLISecretLogsInWithGroupsAndAdminGroup(t *testing.T) {
 		id, err := gk.Authenticate(ctx, "alice", secret)
 		require.NoError(t, err, "the token service takes the CLI secret too")
 		require.Equal(t, "alice", id.Subject)
+
+		// A browser session's principal (no credentials) carries the
+		// same groups and admin rights.
+		p, err = gk.PrincipalFor(ctx, "alice")
+		require.NoError(t, err)
+		require.Equal(t, []string{"devs"}, p.Groups)
+		require.False(t, p.SystemAdmin)
+		p, err = gk.PrincipalFor(ctx, "bob")
+		require.NoError(t, err)
+		require.True(t, p.SystemAdmin)
+		_, err = gk.PrincipalFor(ctx, "nobody")
+		require.ErrorIs(t, err, auth.ErrInvalidCredentials)
 
 		bobSecret, err := r.svc.CLISecret(ctx, "bob")
 		require.NoError(t, err)
@@ -141,6 +154,10 @@ func TestCLISecretRefreshesAndRefusesDisabledUsers(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, l.Refused)
 	require.False(t, l.Admin)
+	groups, admin, err := r.svc.ExternalGroups(ctx, "alice")
+	require.NoError(t, err)
+	require.Empty(t, groups, "a refused user's session carries no groups")
+	require.False(t, admin)
 
 	// Through the Gatekeeper: 401 for the disabled user, bob still works.
 	gk := gatekeeper(t, r, memDB(t))
