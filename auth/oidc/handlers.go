@@ -4,19 +4,15 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/berthlabs/berth/auth"
-	"github.com/berthlabs/berth/core"
 )
 
 // Handler serves LoginPath, CallbackPath, OnboardPath and LogoutPath;
@@ -164,108 +160,10 @@ func (s *Service) create(ctx context.Context, id *identity, name string) (string
 	return name, nil
 }
 
-// OnboardRequest is the body of POST /c/oidc/onboard.
-type OnboardRequest struct {
-	Username string `json:"username"`
-}
-
-// onboard creates the user that the callback sent to onboarding, under
-// the name it chose.
-func (s *Service) onboard(w http.ResponseWriter, r *http.Request) {
-	var p pending
-	if !s.readCookie(r, onboardCookie, &p, func() time.Time { return p.Expires }) {
-		s.answer(w, r, http.StatusBadRequest, "BAD_REQUEST", "no onboarding in progress, or it expired: log in again at "+LoginPath)
-		return
-	}
-	if mt := r.Header.Get("Content-Type"); !strings.HasPrefix(mt, "application/json") {
-		s.answer(w, r, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "send the chosen name as application/json: {\"username\":\"...\"}")
-		return
-	}
-	var req OnboardRequest
-	if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&req); err != nil {
-		s.answer(w, r, http.StatusBadRequest, "BAD_REQUEST", "malformed JSON body: "+clip(err.Error()))
-		return
-	}
-	name, err := s.create(r.Context(), &p.Identity, req.Username)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.clearCookie(w, onboardCookie, OnboardPath)
-	if err := s.sessions.Start(w, r, name); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusOK)
-}
-
 func (s *Service) startSession(w http.ResponseWriter, r *http.Request, name, redirect string) {
 	if err := s.sessions.Start(w, r, name); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	http.Redirect(w, r, localRedirect(redirect), http.StatusFound)
-}
-
-// logoutHandler ends the browser session, then sends the browser to the
-// provider's end_session_endpoint when it has one, else to "/".
-func (s *Service) logoutHandler(w http.ResponseWriter, r *http.Request) {
-	if s.logout != nil {
-		if err := s.logout(w, r); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-	}
-	target := "/"
-	if d, err := s.provider(r.Context()); err == nil && d.endSession != "" {
-		u, err := url.Parse(d.endSession)
-		if err == nil {
-			q := u.Query()
-			q.Set("client_id", s.cfg.ClientID)
-			if base, err := url.Parse(s.cfg.RedirectURL); err == nil {
-				q.Set("post_logout_redirect_uri", base.Scheme+"://"+base.Host+"/")
-			}
-			u.RawQuery = q.Encode()
-			target = u.String()
-		}
-	}
-	http.Redirect(w, r, target, http.StatusFound)
-}
-
-// fail answers err: 401 for refused credentials, 409 for a taken name,
-// 400 for an invalid one, 503 when the provider cannot be reached, 500
-// otherwise (logged, not shown).
-func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, auth.ErrInvalidCredentials), errors.Is(err, auth.ErrDisabled):
-		s.log.InfoContext(r.Context(), "oidc: login refused", "err", err)
-		s.answer(w, r, http.StatusUnauthorized, "UNAUTHORIZED", "the OIDC login was refused: "+clip(err.Error()))
-	case errors.Is(err, auth.ErrExists):
-		s.answer(w, r, http.StatusConflict, "CONFLICT", clip(err.Error()))
-	case errors.Is(err, auth.ErrInvalid):
-		s.answer(w, r, http.StatusBadRequest, "BAD_REQUEST", clip(err.Error()))
-	case errors.Is(err, core.ErrUnavailable):
-		s.log.WarnContext(r.Context(), "oidc: provider unavailable", "err", err)
-		s.answer(w, r, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "the OIDC provider cannot be reached")
-	default:
-		s.log.ErrorContext(r.Context(), "oidc", "err", err)
-		s.answer(w, r, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "internal error")
-	}
-}
-
-// answer writes Harbor's error shape.
-func (s *Service) answer(w http.ResponseWriter, _ *http.Request, status int, code, msg string) {
-	b, _ := json.Marshal(map[string]any{"errors": []map[string]string{{"code": code, "message": msg}}})
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
-}
-
-// clip bounds text that comes from outside before it is echoed.
-func clip(s string) string {
-	if len(s) > 300 {
-		return s[:300] + "..."
-	}
-	return s
 }
