@@ -89,6 +89,7 @@ type config struct {
 	jobPools    JobPools         // jobservice.go; nil: no jobservice endpoints
 	jobQueues   JobQueues        // jobservice.go; nil: no jobservice endpoints
 	scanExports ScanExports      // scan_export.go; nil: no scan data export endpoints
+	oidc        OIDC             // oidc.go; nil: no OIDC endpoints
 }
 
 // Option configures the API.

@@ -189,5 +189,6 @@ func (a *API) routeTable() []route {
 	core = append(core, a.sysRoutes()...)
 	core = append(core, a.repositoryGroupRoutes()...)
 	core = append(core, a.scanReplRoutes()...)
+	core = append(core, a.oidcRoutes()...)
 	return append(core, a.replicationRoutes()...)
 }

@@ -30,6 +30,7 @@ type Gatekeeper struct {
 	users    *Users
 	robots   *Robots
 	external ExternalAuthenticator
+	groups   ExternalGroups // gatekeeper_oidc.go
 	projects ProjectLookup
 	policy   *Policy
 	tokens   *token.Service
@@ -58,6 +59,9 @@ type ExternalIdentity struct {
 	Username, Email, DisplayName string
 	Source                       string   // e.g. SourceLDAP
 	Groups                       []string // as bindings spell them after "group:"
+	// SystemAdmin makes the user a system admin while the directory says
+	// so (an OIDC admin group), whatever its stored flag.
+	SystemAdmin bool
 }
 
 // LoginAttempt describes one credential check, for the audit log.

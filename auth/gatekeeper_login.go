@@ -121,5 +121,5 @@ func (g *Gatekeeper) verify(ctx context.Context, username, password string) (p r
 	if oerr != nil {
 		return p, expires, fmt.Errorf("onboarding %s: %w", id.Username, oerr)
 	}
-	return rbac.Principal{Kind: rbac.User, Name: u.Name, SystemAdmin: u.SystemAdmin, Groups: id.Groups}, expires, nil
+	return rbac.Principal{Kind: rbac.User, Name: u.Name, SystemAdmin: u.SystemAdmin || id.SystemAdmin, Groups: id.Groups}, expires, nil
 }

@@ -42,7 +42,18 @@ func (g *Gatekeeper) sessionPrincipal(r *http.Request) (rbac.Principal, error) {
 	if err != nil {
 		return rbac.Principal{}, err
 	}
-	return rbac.Principal{Kind: rbac.User, Name: u.Name, SystemAdmin: u.SystemAdmin, Groups: groups}, nil
+	p := rbac.Principal{Kind: rbac.User, Name: u.Name, SystemAdmin: u.SystemAdmin, Groups: groups}
+	if g.groups != nil {
+		// An OIDC user's groups and admin rights are what the provider
+		// said at the latest login or refresh, not what the session began
+		// with.
+		ext, admin, err := g.groups.ExternalGroups(r.Context(), u.Name)
+		if err != nil {
+			return rbac.Principal{}, err
+		}
+		p.Groups, p.SystemAdmin = append(p.Groups, ext...), p.SystemAdmin || admin
+	}
+	return p, nil
 }
 
 // BrowserLogin checks the credentials of a login to the web UI like any

@@ -79,6 +79,7 @@ type Config struct {
 	ProxyCache  ProxyCacheConfig  `yaml:"proxy_cache"`
 	Admission   AdmissionConfig   `yaml:"admission"`
 	Sessions    SessionsConfig    `yaml:"sessions"`
+	OIDC        OIDCConfig        `yaml:"oidc"`
 }
 
 // AdmissionConfig configures the Kubernetes admission webhook (package
@@ -247,5 +248,6 @@ func DefaultConfig() Config {
 			MaxConcurrent: 32, RetentionDays: 7},
 		Admission: AdmissionConfig{OtherRegistries: "allow", CacheTTL: 30 * time.Second},
 		Sessions:  SessionsConfig{IdleTimeout: session.DefaultIdleTimeout, Lifetime: session.DefaultLifetime},
+		OIDC:      defaultOIDC(),
 	}
 }

@@ -59,6 +59,9 @@ type identity struct {
 	sessions       *session.Manager
 	// directory is the LDAP directory users log in against (nil: none).
 	directory *ldap.Authenticator
+
+	// oidc is the OIDC login (oidc.go); nil unless in OIDC auth mode.
+	oidc *oidcLogin
 }
 
 // registrySink records registry events in the audit log, filing the
@@ -104,7 +107,7 @@ func openIdentity(ctx context.Context, st *store, cfg Config, log *slog.Logger,
 	if id.users, err = auth.NewUsers(ctx, st.db, auth.WithChangeHook(func(ctx context.Context, c auth.Change) {
 		changed(ctx, authEntry(c))
 		id.endSessions(ctx, c, log)
-	})); err != nil {
+	}), auth.WithChangeHook(id.forgetOIDCUser)); err != nil {
 		return nil, err
 	}
 	if id.robots, err = auth.NewRobots(ctx, st.db, auth.WithProjects(projectIDs), auth.WithChangeHook(func(ctx context.Context, c auth.Change) {
@@ -174,6 +177,11 @@ func openIdentity(ctx context.Context, st *store, cfg Config, log *slog.Logger,
 		return nil, err
 	}
 	opts = append(opts, auth.WithSessions(id.sessions))
+	if id.oidc, err = openOIDC(ctx, st, cfg, id.users, id.sessions, log); err != nil {
+		return nil, err
+	} else if id.oidc != nil {
+		opts = append(opts, auth.WithExternalAuthenticator(id.oidc.svc), auth.WithExternalGroups(id.oidc.svc))
+	}
 	id.gk = auth.NewGatekeeper(id.users, id.robots, id.projects, auth.NewPolicy(api.PolicyLoader(id.projects, id.robots), publicPermissions()),
 		id.tokens, tokenRealm(cfg.ExternalURL), opts...)
 	return id, nil

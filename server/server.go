@@ -264,6 +264,7 @@ func (s *Server) mount(a *Assembly, cfg Config, log *slog.Logger) error {
 			return err
 		}
 		apiOpts = append(apiOpts, sys...)
+		apiOpts = append(apiOpts, s.id.oidcAPIOptions()...)
 		mgmt, err := api.New(api.Deps{Projects: s.id.projects, Users: s.id.users, Robots: s.id.robots,
 			Audit: s.id.audit, Registry: s.st.reg, Access: s.id.gk}, apiOpts...)
 		if err != nil {
@@ -271,6 +272,7 @@ func (s *Server) mount(a *Assembly, cfg Config, log *slog.Logger) error {
 		}
 		mux.Handle(api.BasePath+"/", mgmt)
 		s.mountSessions(mux, cfg)
+		s.id.mountOIDC(mux)
 	}
 	for _, r := range a.routes {
 		mux.Handle(r.pattern, r.h)
