@@ -63,18 +63,19 @@ type config struct {
 	log          *slog.Logger
 	now          func() time.Time
 	groupDN      func(string) string
-	audit        AuditRecorder // config_audit.go; nil: configuration changes not audited
-	scan         scanDeps      // scan.go; zero: no scanning endpoints
-	trust        trustDeps     // trust.go; zero: no content-trust endpoints
-	repl         replDeps      // replication.go; zero: no replication endpoints
-	gc           GC            // gc.go; nil: no garbage collection endpoints
-	webhooks     Webhooks      // webhooks.go; nil: no webhook endpoints
-	defaultQuota int64         // quotas.go: storage_limit of new projects
-	retention    Retention     // retention.go; nil: no retention endpoints
-	immutable    Immutable     // immutable.go; nil: no immutability endpoints
-	labels       Labels        // labels.go; nil: no label endpoints
-	auditPurge   AuditPurge    // auditpurge.go; nil: no audit purge endpoints
-	origins      []string      // WithAllowedOrigins
+	audit        AuditRecorder   // config_audit.go; nil: configuration changes not audited
+	scan         scanDeps        // scan.go; zero: no scanning endpoints
+	trust        trustDeps       // trust.go; zero: no content-trust endpoints
+	repl         replDeps        // replication.go; zero: no replication endpoints
+	gc           GC              // gc.go; nil: no garbage collection endpoints
+	webhooks     Webhooks        // webhooks.go; nil: no webhook endpoints
+	defaultQuota int64           // quotas.go: storage_limit of new projects
+	retention    Retention       // retention.go; nil: no retention endpoints
+	immutable    Immutable       // immutable.go; nil: no immutability endpoints
+	labels       Labels          // labels.go; nil: no label endpoints
+	auditPurge   AuditPurge      // auditpurge.go; nil: no audit purge endpoints
+	origins      []string        // WithAllowedOrigins
+	external     []ExternalRoute // external_routes.go: documented, served elsewhere
 }
 
 // Option configures the API.
