@@ -38,6 +38,7 @@ func wireCharts(a *Assembly) error {
 	if err != nil {
 		return err
 	}
+	a.charts = repo
 	a.Registry().AddBlobHolder(repo)
 	a.OnProjectDelete(func(ctx context.Context, tx *sqldb.Tx, p project.Project) error {
 		n, err := repo.ProjectVersions(ctx, tx, p.ID)
@@ -75,6 +76,7 @@ func wireCharts(a *Assembly) error {
 	}
 	a.Handle("/chartrepo/", h)
 	a.Handle("/api/chartrepo/", h)
+	a.AddAPIOptions(api.WithExternalRoutes(chartAPIRoutes()...))
 	return nil
 }
 
