@@ -91,8 +91,8 @@ func newChartPeer(t *testing.T, user string, projects ...string) *chartPeer {
 	return p
 }
 
-// to is a transport sending every request to p, whatever its URL: the
-// local chart handler as a server wires it in-process.
+// transport sends every request to p, whatever its URL: the local chart
+// handler, as a server wires it in-process.
 func (p *chartPeer) transport() http.RoundTripper {
 	return roundTrip(func(r *http.Request) (*http.Response, error) {
 		r = r.Clone(r.Context())
@@ -117,12 +117,12 @@ func (p *chartPeer) upload(t *testing.T, project string, archive, prov []byte, f
 
 func (p *chartPeer) file(t *testing.T, project, file string) []byte {
 	t.Helper()
-	resp, err := http.Get(p.url + "/chartrepo/" + project + "/charts/" + file)
+	req, err := http.NewRequest(http.MethodGet, p.url+"/chartrepo/"+project+"/charts/"+file, nil)
+	require.NoError(t, err)
 	if p.user != "" {
-		req, _ := http.NewRequest(http.MethodGet, p.url+"/chartrepo/"+project+"/charts/"+file, nil)
 		req.SetBasicAuth(p.user, "secret")
-		resp, err = http.DefaultClient.Do(req)
 	}
+	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusNotFound {
