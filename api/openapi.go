@@ -19,6 +19,7 @@ func (a *API) openAPI() ([]byte, error) {
 		}
 		paths[rt.path][strings.ToLower(rt.method)] = a.operation(rt, s, errRef)
 	}
+	a.externalPaths(paths, s, errRef)
 	doc := map[string]any{
 		"openapi": "3.0.3",
 		"info": map[string]any{

@@ -27,7 +27,7 @@ func executionJSON(e *replicate.Execution) ReplicationExecution {
 }
 
 func taskJSON(t *replicate.Task) ReplicationTask {
-	return ReplicationTask{ID: t.ID, ExecutionID: t.ExecutionID, ResourceType: "artifact",
+	return ReplicationTask{ID: t.ID, ExecutionID: t.ExecutionID, ResourceType: t.ResourceType,
 		SrcResource: t.SrcResource, DstResource: t.DstResource, Operation: string(t.Operation), Status: string(t.Status),
 		StartTime: optTime(t.StartTime), EndTime: optTime(t.EndTime), Bytes: t.Bytes, Attempts: t.Attempts}
 }

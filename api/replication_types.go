@@ -53,7 +53,7 @@ type ReplicationTriggerSetting struct {
 // ReplicationFilter selects source artifacts.
 type ReplicationFilter struct {
 	Type       string `json:"type" doc:"name, tag, label or resource"`
-	Value      string `json:"value" doc:"a glob (* ** ? {a,b}) for name, tag and resource; for label: key or key=value of the image's config labels and annotations, or (push policies) the name of a label the artifact carries"`
+	Value      string `json:"value" doc:"a glob (* ** ? {a,b}) for name, tag and resource; resource image selects container images, chart the versions of classic chart repositories (project/chart for name, the version for tag) and OCI Helm charts; without a resource filter only artifacts are replicated; for label: key or key=value of the image's config labels and annotations, or (push policies) the name of a label the artifact carries"`
 	Decoration string `json:"decoration,omitempty" doc:"matches (default) or excludes"`
 }
 
@@ -106,7 +106,7 @@ type ReplicationExecution struct {
 type ReplicationTask struct {
 	ID           int64      `json:"id"`
 	ExecutionID  int64      `json:"execution_id"`
-	ResourceType string     `json:"resource_type" doc:"artifact"`
+	ResourceType string     `json:"resource_type" doc:"artifact, or chart for a version of a classic chart repository"`
 	SrcResource  string     `json:"src_resource"`
 	DstResource  string     `json:"dst_resource"`
 	Operation    string     `json:"operation" doc:"copy or deletion"`

@@ -52,11 +52,25 @@ func (s *schemas) of(t reflect.Type) map[string]any {
 func (s *schemas) object(t reflect.Type) map[string]any {
 	props := map[string]any{}
 	for f := range t.Fields() {
-		if !f.IsExported() {
-			continue
-		}
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if name == "-" {
+			continue
+		}
+		if et := f.Type; f.Anonymous && name == "" {
+			// encoding/json flattens an embedded struct's fields.
+			for et.Kind() == reflect.Pointer {
+				et = et.Elem()
+			}
+			if et.Kind() == reflect.Struct {
+				for k, v := range s.object(et)["properties"].(map[string]any) {
+					if _, set := props[k]; !set { // the outer struct's fields win
+						props[k] = v
+					}
+				}
+				continue
+			}
+		}
+		if !f.IsExported() {
 			continue
 		}
 		if name == "" {

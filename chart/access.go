@@ -12,6 +12,8 @@ const (
 	ActionRead   = "read"   // index.yaml, archives, listing and getting charts
 	ActionUpload = "upload" // POST a chart
 	ActionDelete = "delete" // DELETE a chart version
+	ActionExport = "export" // download the project's charts as one bundle
+	ActionImport = "import" // upload a bundle's charts
 )
 
 // Access decides whether a request may do action in project. When it may
@@ -48,9 +50,9 @@ func RBACAccess(
 	return AccessFunc(func(r *http.Request, project, action string) (bool, int, string) {
 		var perm rbac.Permission
 		switch action {
-		case ActionRead:
+		case ActionRead, ActionExport:
 			perm = rbac.Permission{Resource: rbac.ResourceHelmChart, Action: rbac.ActionRead}
-		case ActionUpload:
+		case ActionUpload, ActionImport:
 			perm = rbac.Permission{Resource: rbac.ResourceHelmChartVersion, Action: rbac.ActionCreate}
 		case ActionDelete:
 			perm = rbac.Permission{Resource: rbac.ResourceHelmChartVersion, Action: rbac.ActionDelete}

@@ -22,6 +22,8 @@ import (
 //	GET    /api/chartrepo/{project}/charts/{name}            one chart's versions
 //	GET    /api/chartrepo/{project}/charts/{name}/{version}  one version
 //	DELETE /api/chartrepo/{project}/charts/{name}/{version}
+//	GET    /api/chartrepo/{project}/export                   the project's charts as one bundle (Export)
+//	POST   /api/chartrepo/{project}/import                   a bundle's charts (Import)
 //
 // Errors are ChartMuseum's JSON: {"error": "..."}. access is asked before
 // every request.
@@ -38,6 +40,8 @@ func (r *Repo) Handler(access Access) http.Handler {
 	mux.HandleFunc("GET /api/chartrepo/{project}/charts/{name}", h.guard(ActionRead, h.versions))
 	mux.HandleFunc("GET /api/chartrepo/{project}/charts/{name}/{version}", h.guard(ActionRead, h.version))
 	mux.HandleFunc("DELETE /api/chartrepo/{project}/charts/{name}/{version}", h.guard(ActionDelete, h.delete))
+	mux.HandleFunc("GET /api/chartrepo/{project}/export", h.guard(ActionExport, h.export))
+	mux.HandleFunc("POST /api/chartrepo/{project}/import", h.guard(ActionImport, h.importBundle))
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not found")
 	})
@@ -91,7 +95,8 @@ func (h *handler) writeErr(w http.ResponseWriter, req *http.Request, err error) 
 		writeError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, ErrNotFound), errors.Is(err, ErrNoProject):
 		writeError(w, http.StatusNotFound, err.Error())
-	case errors.Is(err, ErrInvalidChart), errors.Is(err, ErrInvalidProvenance), errors.Is(err, errBadProject):
+	case errors.Is(err, ErrInvalidChart), errors.Is(err, ErrInvalidProvenance), errors.Is(err, errBadProject),
+		errors.Is(err, ErrInvalidBundle):
 		writeError(w, http.StatusBadRequest, err.Error())
 	default:
 		h.repo.log.ErrorContext(req.Context(), "chart request", "method", req.Method, "path", req.URL.Path, "err", err)

@@ -116,3 +116,23 @@ func (r *Repo) ForgetProject(ctx context.Context, tx *sqldb.Tx, id int64) error 
 	r.mu.Unlock()
 	return nil
 }
+
+// ProjectNames lists the names the Repo numbered itself (without
+// WithProjects): every project that has held a chart since. With
+// WithProjects it returns none; ask the project store.
+func (r *Repo) ProjectNames(ctx context.Context) ([]string, error) {
+	rows, err := r.db.Query(ctx, `SELECT name FROM chart_project_ids ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}

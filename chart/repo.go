@@ -52,9 +52,11 @@ type Repo struct {
 	db      *sqldb.DB
 	log     *slog.Logger
 	maxSize int64
-	keyring string
-	now     func() time.Time
-	events  EventSink
+	// maxBundle bounds imported bundles.
+	maxBundle int64
+	keyring   string
+	now       func() time.Time
+	events    EventSink
 	// projects resolves names to ids; nil: the Repo numbers names itself.
 	projects Projects
 	// gc coordinates with the shared blob store's garbage collector.
@@ -105,12 +107,13 @@ func New(ctx context.Context, blobs storage.Driver, db *sqldb.DB, opts ...Option
 		return nil, err
 	}
 	r := &Repo{
-		blobs:   blobs,
-		db:      db,
-		log:     slog.Default(),
-		maxSize: DefaultMaxArchiveSize,
-		now:     time.Now,
-		cache:   map[int64]cachedIndex{},
+		blobs:     blobs,
+		db:        db,
+		log:       slog.Default(),
+		maxSize:   DefaultMaxArchiveSize,
+		maxBundle: DefaultMaxBundleSize,
+		now:       time.Now,
+		cache:     map[int64]cachedIndex{},
 	}
 	for _, o := range opts {
 		o(r)

@@ -74,6 +74,8 @@ type Copier struct {
 	sessions   SessionStore
 	noRefsAPI  atomic.Bool
 	srcLabels  SourceLabels
+	// The chart repositories of the two endpoints.
+	srcCharts, dstCharts *chartClient
 }
 
 // SourceLabels gives the names of the labels (Harbor's, package label)
@@ -135,6 +137,12 @@ func NewCopier(src, dst *Endpoint, opts ...CopyOption) (*Copier, error) {
 		return nil, err
 	}
 	if c.dst, err = dial(dst, 2*time.Minute); err != nil {
+		return nil, err
+	}
+	if c.srcCharts, err = newChartClient(src); err != nil {
+		return nil, err
+	}
+	if c.dstCharts, err = newChartClient(dst); err != nil {
 		return nil, err
 	}
 	if c.chunk < 1<<20 {

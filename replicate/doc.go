@@ -41,6 +41,19 @@
 // package label) that a local artifact carries, given to a push policy's
 // executions by WithLocalLabels (or to a Copier by WithSourceLabels).
 //
+// Classic Helm chart repositories replicate too, in the policies whose
+// resource filter selects charts (SelectsCharts: "chart", "*", or only
+// excludes of other types; a policy without a resource filter replicates
+// artifacts only, as an endpoint need not serve chart repositories). Each
+// chart version (archive and .prov) moves over the ChartMuseum API at
+// Harbor's paths (/api/chartrepo/{project}/charts, /chartrepo/{project}/
+// charts/{file}), to or from any endpoint serving it (berth, Harbor with
+// ChartMuseum); name filters see project/chart, tag filters the version.
+// The archive is checked against the source's listed digest; a version
+// the destination holds with the same digest is skipped, one with another
+// digest replaced only with Override (otherwise its task fails, saying
+// so). The local chart repositories are given by WithLocalCharts.
+//
 // A Service stores endpoints (passwords sealed with AES-GCM under
 // WithSecretKey), policies, executions and tasks in SQL (sqldb), runs each
 // execution as a durable job (package jobs: it survives a restart and

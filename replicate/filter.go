@@ -17,7 +17,7 @@ const (
 	FilterName     FilterType = "name"     // repository name, glob
 	FilterTag      FilterType = "tag"      // tag, glob
 	FilterLabel    FilterType = "label"    // "key" or "key=value" of the image config's labels and the manifest's annotations; "name", also a label the local registry's artifact carries (WithSourceLabels)
-	FilterResource FilterType = "resource" // artifact type, glob; "image" for container images
+	FilterResource FilterType = "resource" // artifact type, glob; "image" for container images, "chart" for chart versions (see SelectsCharts) and OCI Helm charts
 )
 
 // Decorations of a Filter.
@@ -94,11 +94,39 @@ func MatchLabelledArtifact(fs []Filter, labels map[string]string, names []string
 		got, ok := labels[k]
 		return ok && (!hasValue || got == want)
 	}) && pass(fs, FilterResource, func(v string) bool {
-		if v == "image" {
+		switch v {
+		case "image":
 			return isImage
+		case ResourceChart:
+			return artifactType == helmConfigType
 		}
 		return Glob(v, artifactType)
 	})
+}
+
+// helmConfigType is the config media type (the artifact type) of an OCI
+// Helm chart.
+const helmConfigType = "application/vnd.cncf.helm.config.v1+json"
+
+// SelectsCharts reports whether a policy with filters fs replicates the
+// versions of classic chart repositories: it has a resource filter and
+// the value "chart" passes them ("chart", "*", or only excludes of other
+// types). A policy with no resource filter replicates artifacts only, as
+// a registry endpoint need not serve chart repositories (Harbor 1.x
+// replicated both).
+func SelectsCharts(fs []Filter) bool {
+	has := false
+	for _, f := range fs {
+		has = has || f.Type == FilterResource
+	}
+	return has && pass(fs, FilterResource, func(v string) bool { return Glob(v, ResourceChart) })
+}
+
+// MatchChart reports whether a chart version passes the label filters:
+// chart versions carry no labels, so only a policy without "matches"
+// label filters selects them.
+func MatchChart(fs []Filter) bool {
+	return pass(fs, FilterLabel, func(string) bool { return false })
 }
 
 // NeedsManifest reports whether fs has label or resource filters, which

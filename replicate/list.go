@@ -27,6 +27,21 @@ var fallbackTag = regexp.MustCompile(`^sha(256|512)-[0-9a-f]{64,128}$`)
 // plan lists the source artifacts the policy selects, one item per
 // repository and digest, with the destination names.
 func (c *Copier) plan(ctx context.Context, p *Policy) ([]item, error) {
+	charts := SelectsCharts(p.Filters)
+	out, err := c.planArtifacts(ctx, p)
+	if charts && isStatus(err, http.StatusNotFound) {
+		// A chart repository without an OCI registry (ChartMuseum).
+		out, err = nil, nil
+	}
+	if err != nil || !charts || !MatchChart(p.Filters) {
+		return out, err
+	}
+	versions, err := c.planCharts(ctx, p)
+	return append(out, versions...), err
+}
+
+// planArtifacts lists the OCI artifacts the policy selects.
+func (c *Copier) planArtifacts(ctx context.Context, p *Policy) ([]item, error) {
 	repos, ok := literalNames(p.Filters)
 	if !ok {
 		all, err := c.src.puller.Catalog(ctx, c.src.reg)

@@ -1,6 +1,7 @@
 package replicate
 
 import (
+	"context"
 	"fmt"
 	"github.com/berthlabs/berth/core"
 	"net/http"
@@ -49,6 +50,14 @@ type Endpoint struct {
 	// Transport, when set, carries every request instead of the network:
 	// registry.Registry.Transport for the local registry, or a test's.
 	Transport http.RoundTripper `json:"-"`
+	// ChartTransport, when set, carries the requests of the classic chart
+	// repositories (the ChartMuseum API under /api/chartrepo/ and
+	// /chartrepo/) instead of Transport: the local chart handler.
+	ChartTransport http.RoundTripper `json:"-"`
+	// ChartProjects, when set, lists the projects whose chart
+	// repositories a chart policy reads when its name filters do not name
+	// them; otherwise the endpoint's Harbor project API is asked.
+	ChartProjects func(ctx context.Context) ([]string, error) `json:"-"`
 }
 
 // Validate checks the fields a person fills in.
@@ -225,22 +234,34 @@ type Task struct {
 	ID          int64     `json:"id"`
 	ExecutionID int64     `json:"execution_id"`
 	Operation   Operation `json:"operation"`
-	SrcResource string    `json:"src_resource"` // repository[:tag,…]@digest
-	DstResource string    `json:"dst_resource"`
-	Status      Status    `json:"status"`
-	StartTime   time.Time `json:"start_time"`
-	EndTime     time.Time `json:"end_time"`
-	Bytes       int64     `json:"bytes"`
-	Attempts    int       `json:"attempts"`
+	// ResourceType is ResourceArtifact or ResourceChart.
+	ResourceType string    `json:"resource_type"`
+	SrcResource  string    `json:"src_resource"` // repository[:tag,…]@digest
+	DstResource  string    `json:"dst_resource"`
+	Status       Status    `json:"status"`
+	StartTime    time.Time `json:"start_time"`
+	EndTime      time.Time `json:"end_time"`
+	Bytes        int64     `json:"bytes"`
+	Attempts     int       `json:"attempts"`
 }
+
+// Resource types of tasks.
+const (
+	ResourceArtifact = "artifact" // an OCI artifact (image, OCI chart, …)
+	ResourceChart    = "chart"    // a version of a classic chart repository
+)
 
 // item is what a task replicates, stored with it.
 type item struct {
-	Op      Operation `json:"op"`
-	SrcRepo string    `json:"src_repo"`
-	DstRepo string    `json:"dst_repo"`
-	Digest  string    `json:"digest,omitempty"`
-	Tags    []string  `json:"tags,omitempty"`
+	Op Operation `json:"op"`
+	// Kind is "" for an artifact or ResourceChart for a chart version:
+	// SrcRepo and DstRepo are then project/chart, Tags the version and
+	// Digest the archive's.
+	Kind    string   `json:"kind,omitempty"`
+	SrcRepo string   `json:"src_repo"`
+	DstRepo string   `json:"dst_repo"`
+	Digest  string   `json:"digest,omitempty"`
+	Tags    []string `json:"tags,omitempty"`
 	// Referrers: copy only the referrers of Digest, if the destination
 	// holds it.
 	Referrers bool `json:"referrers,omitempty"`

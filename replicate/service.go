@@ -96,6 +96,17 @@ func WithLocalLabels(l SourceLabels) ServiceOption {
 	return func(s *Service) error { s.labels = l; return nil }
 }
 
+// WithLocalCharts lets policies whose resource filter selects charts
+// (SelectsCharts) replicate the versions of the local classic chart
+// repositories: rt serves the ChartMuseum API (chart.Repo's Handler,
+// trusted: no access checks) and projects lists the local projects.
+func WithLocalCharts(rt http.RoundTripper, projects func(ctx context.Context) ([]string, error)) ServiceOption {
+	return func(s *Service) error {
+		s.local.ChartTransport, s.local.ChartProjects = rt, projects
+		return nil
+	}
+}
+
 // WithTaskRetries sets how many times a failed task runs again (default
 // 3), after base, 2·base, 4·base… (at most a minute), or what a
 // Retry-After asked for when that is longer.

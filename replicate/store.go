@@ -622,6 +622,10 @@ func scanTask(row scanner) (*taskRow, error) {
 	if err := json.Unmarshal([]byte(it), &t.item); err != nil {
 		return nil, fmt.Errorf("replicate: task %d: %w", t.ID, err)
 	}
+	t.ResourceType = ResourceArtifact
+	if t.item.Kind == ResourceChart {
+		t.ResourceType = ResourceChart
+	}
 	return &t, nil
 }
 

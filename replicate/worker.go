@@ -96,6 +96,9 @@ func (s *Service) work(ctx context.Context, id int64) error {
 		return fail("connecting", err)
 	}
 	if !e.listed {
+		if SelectsCharts(p.Filters) && s.local.ChartTransport == nil {
+			return fail("listing the source", errors.New("the policy selects charts and this server serves no chart repositories"))
+		}
 		items, err := s.items(ctx, cp, p, e)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -240,6 +243,10 @@ func (s *Service) runTask(ctx context.Context, cp *Copier, p *Policy, t taskRow)
 
 func (s *Service) doTask(ctx context.Context, cp *Copier, p *Policy, it item, logf func(string, ...any)) (Result, error) {
 	switch {
+	case it.Kind == ResourceChart && it.Op == OpCopy:
+		return cp.copyChart(ctx, logf, it, p.Override)
+	case it.Kind != "":
+		return Result{}, fmt.Errorf("%w: %s of a %s", ErrInvalid, it.Op, it.Kind)
 	case it.Op == OpDelete:
 		ref := it.Digest
 		if len(it.Tags) > 0 {

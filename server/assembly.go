@@ -17,6 +17,7 @@ import (
 	"github.com/berthlabs/berth/api"
 	"github.com/berthlabs/berth/audit"
 	"github.com/berthlabs/berth/auth"
+	"github.com/berthlabs/berth/chart"
 	"github.com/berthlabs/berth/jobs"
 	"github.com/berthlabs/berth/project"
 	"github.com/berthlabs/berth/registry"
@@ -69,6 +70,8 @@ type Assembly struct {
 	// startJobs is set by a feature that registered a worker; River
 	// refuses to start with none.
 	startJobs bool
+	// charts is the chart repositories' store (nil when charts are off).
+	charts *chart.Repo
 }
 
 type route struct {

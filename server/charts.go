@@ -38,6 +38,7 @@ func wireCharts(a *Assembly) error {
 	if err != nil {
 		return err
 	}
+	a.charts = repo
 	a.Registry().AddBlobHolder(repo)
 	a.AddAPIOptions(api.WithChartCounter(chartCounter(repo)))
 	a.OnProjectDelete(func(ctx context.Context, tx *sqldb.Tx, p project.Project) error {
@@ -76,6 +77,7 @@ func wireCharts(a *Assembly) error {
 	}
 	a.Handle("/chartrepo/", h)
 	a.Handle("/api/chartrepo/", h)
+	a.AddAPIOptions(api.WithExternalRoutes(chartAPIRoutes()...))
 	return nil
 }
 

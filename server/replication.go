@@ -44,6 +44,7 @@ func wireReplication(w *Assembly) error {
 	if w.proxy != nil {
 		opts = append(opts, replicate.WithEndpointUsers(w.proxy.endpointUser))
 	}
+	opts = append(opts, chartReplication(w)...)
 	svc, err := replicate.NewService(w.ctx, w.st.db, local, w.runner, opts...)
 	if err != nil {
 		return err
@@ -89,10 +90,13 @@ func (p *projectCreator) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func (p *projectCreator) ensure(ctx context.Context, name string) error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.known[name] {
+	known := p.known[name]
+	p.mu.Unlock()
+	if known {
 		return nil
 	}
+	// Not under mu: creating the project calls forget, through the
+	// project store's change hook.
 	_, err := p.projects.Get(ctx, name)
 	if errors.Is(err, project.ErrNotFound) {
 		_, err = p.projects.Create(registry.WithActor(ctx, registry.SystemActor("replication into a project it creates")), project.Project{Name: name, Owner: "replication"})
@@ -105,7 +109,9 @@ func (p *projectCreator) ensure(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("replication: project %q for the replicated repository: %w", name, err)
 	}
+	p.mu.Lock()
 	p.known[name] = true
+	p.mu.Unlock()
 	return nil
 }
 

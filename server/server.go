@@ -217,11 +217,11 @@ func builtinFeatures(cfg Config, builtin BuiltinScanner) []Feature {
 	if cfg.Trust.Enabled {
 		fs = append(fs, FeatureFunc(wireTrust))
 	}
+	if cfg.Charts.Enabled { // before replication, which replicates charts
+		fs = append(fs, FeatureFunc(wireCharts))
+	}
 	if cfg.Replication.Enabled {
 		fs = append(fs, FeatureFunc(wireReplication))
-	}
-	if cfg.Charts.Enabled {
-		fs = append(fs, FeatureFunc(wireCharts))
 	}
 	if cfg.GC.Enabled {
 		fs = append(fs, FeatureFunc(wireGC))
