@@ -81,28 +81,16 @@ type config struct {
 	chartCount   ChartCounter  // project_counts.go; nil: chart_count 0
 
 	// The system groups (sysRoutes).
-	health       HealthChecker    // health.go; nil: /health reports core only
-	settings     Settings         // configurations.go; nil: every setting read-only
-	reported     []reportedConfig // configurations.go: WithReportedConfig
-	volumes      Volumes          // systeminfo_volumes.go; nil: getVolumes answers 404
-	caCert       CACert           // systeminfo_volumes.go; nil: getCert answers 404
-	jobPools     JobPools         // jobservice.go; nil: no jobservice endpoints
-	jobQueues    JobQueues        // jobservice.go; nil: no jobservice endpoints
-	scanExports  ScanExports      // scan_export.go; nil: no scan data export endpoints
-	oidc         OIDC             // oidc.go; nil: no OIDC endpoints
-	audit        AuditRecorder    // config_audit.go; nil: configuration changes not audited
-	scan         scanDeps         // scan.go; zero: no scanning endpoints
-	trust        trustDeps        // trust.go; zero: no content-trust endpoints
-	repl         replDeps         // replication.go; zero: no replication endpoints
-	gc           GC               // gc.go; nil: no garbage collection endpoints
-	webhooks     Webhooks         // webhooks.go; nil: no webhook endpoints
-	defaultQuota int64            // quotas.go: storage_limit of new projects
-	retention    Retention        // retention.go; nil: no retention endpoints
-	immutable    Immutable        // immutable.go; nil: no immutability endpoints
-	labels       Labels           // labels.go; nil: no label endpoints
-	auditPurge   AuditPurge       // auditpurge.go; nil: no audit purge endpoints
-	origins      []string         // WithAllowedOrigins
-	external     []ExternalRoute  // external_routes.go: documented, served elsewhere
+	health      HealthChecker    // health.go; nil: /health reports core only
+	settings    Settings         // configurations.go; nil: every setting read-only
+	reported    []reportedConfig // configurations.go: WithReportedConfig
+	volumes     Volumes          // systeminfo_volumes.go; nil: getVolumes answers 404
+	caCert      CACert           // systeminfo_volumes.go; nil: getCert answers 404
+	jobPools    JobPools         // jobservice.go; nil: no jobservice endpoints
+	jobQueues   JobQueues        // jobservice.go; nil: no jobservice endpoints
+	scanExports ScanExports      // scan_export.go; nil: no scan data export endpoints
+	oidc        OIDC             // oidc.go; nil: no OIDC endpoints
+	external    []ExternalRoute  // external_routes.go: documented, served elsewhere
 }
 
 // Option configures the API.
