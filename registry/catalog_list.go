@@ -74,8 +74,8 @@ type RepositoryQuery struct {
 	Contains string
 	// Names keeps these names (nil: any; at most 100).
 	Names []string
-	Order    RepositoryOrder
-	Desc     bool // reverse Order
+	Order RepositoryOrder
+	Desc  bool // reverse Order
 }
 
 // maxQueryPrefixes bounds RepositoryQuery.Prefixes.
