@@ -29,6 +29,7 @@ type ArtifactQuery struct {
 	Digests    []string // the manifest's digest
 	MediaTypes []string // the manifest's media type or its artifact type
 	Tags       []string // one of its tags
+	AllTags    []string // every one of these tags
 	// TagContains keeps the artifacts with a tag containing this.
 	TagContains string
 	// Tagged keeps the tagged (true) or untagged (false) artifacts.
@@ -93,7 +94,7 @@ func (q ArtifactQuery) where() ([]string, []any, error) {
 	default:
 		return nil, nil, core.New(core.ErrInvalid, "an artifact query names a repository or a prefix")
 	}
-	for _, l := range [][]string{q.Digests, q.MediaTypes, q.Tags} {
+	for _, l := range [][]string{q.Digests, q.MediaTypes, q.Tags, q.AllTags} {
 		if len(l) > maxQueryValues {
 			return nil, nil, core.New(core.ErrInvalid, "too many values in one artifact query")
 		}
@@ -129,6 +130,9 @@ func (q ArtifactQuery) where() ([]string, []any, error) {
 		for _, v := range q.Tags {
 			args = append(args, v)
 		}
+	}
+	for _, tag := range q.AllTags {
+		conds, args = append(conds, tagged+" AND t.name = ?)"), append(args, tag)
 	}
 	if q.TagContains != "" {
 		conds = append(conds, tagged+` AND t.name LIKE ? ESCAPE '\')`)

@@ -47,6 +47,8 @@ func testFindArtifacts(t *testing.T) {
 	assert.Nil(t, digests(ArtifactQuery{Digests: []string{}}))
 	assert.Equal(t, []string{s, b}, digests(ArtifactQuery{Tags: []string{"v1", "v2"}}))
 	assert.Equal(t, []string{b}, digests(ArtifactQuery{TagContains: "2"}))
+	assert.Nil(t, digests(ArtifactQuery{AllTags: []string{"v1", "v2"}}))
+	assert.Equal(t, []string{s}, digests(ArtifactQuery{AllTags: []string{"v1"}}))
 	assert.Equal(t, []string{m}, digests(ArtifactQuery{Tagged: new(false)}))
 	assert.Equal(t, []string{s, b}, digests(ArtifactQuery{Tagged: new(true)}))
 	assert.Equal(t, []string{b, m}, digests(ArtifactQuery{PushedFrom: start.Add(30 * time.Second)}))
