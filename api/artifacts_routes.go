@@ -36,8 +36,8 @@ func (a *API) repositoryGroupRoutes() []route {
 			summary: "An addition of an artifact: build_history (images), values.yaml, readme.md, dependencies (charts), vulnerabilities",
 			resp:    "", handle: a.getAddition},
 		{method: get, path: pProject + "/artifacts", id: "listArtifactsOfProject", tag: "project",
-			summary: "List the artifacts of every repository of a project, newest first",
-			query:   append(qArtifact, paging...), resp: []Artifact{}, paged: true, handle: a.listArtifactsOfProject},
+			summary: "List the artifacts of every repository of a project, newest first unless sort says otherwise",
+			query:   append(append([]param{artifactQ, sorting, latestParam}, qArtifact...), paging...), resp: []Artifact{}, paged: true, handle: a.listArtifactsOfProject},
 		{method: get, path: "/icons/{digest}", id: "getIcon", tag: "icon", summary: "An icon, by the digest artifacts and accessories name",
 			resp: Icon{}, handle: a.getIcon},
 	}
