@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/berthlabs/berth/api"
 )
 
 // q encodes a q parameter twice, as Harbor's clients send it.
@@ -167,4 +169,31 @@ func TestTagsListConventions(t *testing.T) {
 	e.do(as("guest"), http.MethodGet, path+"?"+q("name=[a~b]"), nil).fails(t, 400, "BAD_REQUEST")
 	e.do(as("guest"), http.MethodGet, path+"?sort=size", nil).fails(t, 400, "BAD_REQUEST")
 	e.do(as("stranger"), http.MethodGet, path, nil).fails(t, http.StatusForbidden, "FORBIDDEN")
+}
+
+func TestMembersListConventions(t *testing.T) {
+	e := newEnv(t)
+	e.user("owner", "carla", "bea", "dan", "stranger")
+	e.project("team", false, "owner=project-admin", "dan=guest", "carla=developer", "bea=maintainer")
+	path := "/projects/team/members"
+	assert.Equal(t, []string{"owner", "dan", "carla", "bea"}, walk(t, e, as("owner"), path+"?sort=-entity_name", "entity_name", 3))
+	assert.Equal(t, []string{"owner", "carla", "dan", "bea"}, walk(t, e, as("owner"), path+"?sort=role_id,entity_name", "entity_name", 1))
+	assert.Equal(t, []string{"dan", "carla", "bea"}, walk(t, e, as("owner"), path+"?sort=-entity_name&entityname=A", "entity_name", 1))
+	assert.Len(t, fields(t, e.do(as("owner"), http.MethodGet, path+"?page_size=0", nil), "entity_name"), 4)
+	e.do(as("owner"), http.MethodGet, path+"?sort=password", nil).fails(t, http.StatusBadRequest, "BAD_REQUEST")
+	e.do(as("stranger"), http.MethodGet, path+"?sort=entity_name", nil).fails(t, http.StatusForbidden, "FORBIDDEN")
+}
+
+func TestUserGroupsListConventions(t *testing.T) {
+	e, _ := groupEnv(t)
+	for _, n := range []string{"ops", "dev-b", "dev-a"} {
+		createdID(t, e.do(admin(), http.MethodPost, "/usergroups", api.UserGroup{GroupName: n, GroupType: 3}))
+	}
+	assert.Equal(t, []string{"ops", "dev-b", "dev-a"}, walk(t, e, admin(), "/usergroups", "group_name", 2), "by id")
+	assert.Equal(t, []string{"dev-a", "dev-b", "ops"}, walk(t, e, admin(), "/usergroups?sort=group_name", "group_name", 2))
+	assert.Equal(t, []string{"dev-a", "dev-b", "ops"}, walk(t, e, admin(), "/usergroups?sort=-id", "group_name", 1))
+	assert.Equal(t, []string{"dev-b", "dev-a"}, walk(t, e, admin(), "/usergroups?sort=-group_name&"+q("group_name=~dev"), "group_name", 1))
+	assert.Len(t, fields(t, e.do(admin(), http.MethodGet, "/usergroups?page_size=0", nil), "group_name"), 3)
+	e.do(admin(), http.MethodGet, "/usergroups?sort=ldap", nil).fails(t, http.StatusBadRequest, "BAD_REQUEST")
+	e.do(as("someone"), http.MethodGet, "/usergroups?sort=id", nil).fails(t, http.StatusForbidden, "FORBIDDEN")
 }
