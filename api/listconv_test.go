@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/berthlabs/berth/api"
+	"github.com/berthlabs/berth/label"
 )
 
 // q encodes a q parameter twice, as Harbor's clients send it.
@@ -130,6 +131,8 @@ func TestArtifactsListConventions(t *testing.T) {
 	assert.Equal(t, []string{d3, d1}, walk(t, e, as("guest"), path+"?sort=-push_time&"+q("tags=(v1 latest nope)"), "digest", 1))
 	assert.Equal(t, []string{d3}, walk(t, e, as("guest"), path+"?"+q("tags={v3 latest}"), "digest", 1))
 	assert.Equal(t, []string{d2}, walk(t, e, as("guest"), path+"?"+q("tags=~2"), "digest", 1))
+	assert.Equal(t, []string{d3, d2, d1}, walk(t, e, as("guest"), path+"?"+q("tags=*"), "digest", 2), "tagged")
+	assert.Empty(t, walk(t, e, as("guest"), path+"?"+q("tags=nil"), "digest", 2), "untagged")
 	assert.Equal(t, []string{d1, d3}, walk(t, e, as("guest"), path+"?sort=id&"+q("digest=("+d1+" "+d3+")"), "digest", 1))
 	assert.Equal(t, []string{d3, d2, d1}, walk(t, e, as("guest"), path+"?"+q("type=IMAGE,push_time=[2000-01-01 00:00:00~]"), "digest", 1))
 	assert.Empty(t, walk(t, e, as("guest"), path+"?"+q("type=(CHART UNKNOWN)"), "digest", 1))
@@ -196,4 +199,30 @@ func TestUserGroupsListConventions(t *testing.T) {
 	assert.Len(t, fields(t, e.do(admin(), http.MethodGet, "/usergroups?page_size=0", nil), "group_name"), 3)
 	e.do(admin(), http.MethodGet, "/usergroups?sort=ldap", nil).fails(t, http.StatusBadRequest, "BAD_REQUEST")
 	e.do(as("someone"), http.MethodGet, "/usergroups?sort=id", nil).fails(t, http.StatusForbidden, "FORBIDDEN")
+}
+
+func TestArtifactsByLabel(t *testing.T) {
+	e, store := labelEnv(t)
+	ctx := t.Context()
+	d1 := e.push("shop/api", "v1")
+	d2 := e.push("shop/api", "v2")
+	e.push("shop/api", "v3")
+	prod, err := store.Create(ctx, label.Label{Name: "prod", Scope: label.ScopeGlobal})
+	require.NoError(t, err)
+	beta, err := store.Create(ctx, label.Label{Name: "beta", Scope: label.ScopeGlobal})
+	require.NoError(t, err)
+	attach := func(ref string, id int64) {
+		e.do(as("developer"), http.MethodPost, "/projects/shop/repositories/api/artifacts/"+ref+"/labels",
+			map[string]any{"id": id}).ok(t, http.StatusOK, nil)
+	}
+	attach("v1", prod.ID)
+	attach("v2", prod.ID)
+	attach("v2", beta.ID)
+	path := "/projects/shop/repositories/api/artifacts"
+	id := func(n int64) string { return strconv.FormatInt(n, 10) }
+	assert.Equal(t, []string{d1, d2}, walk(t, e, as("guest"), path+"?sort=push_time&"+q("label_id="+id(prod.ID)), "digest", 1))
+	assert.Equal(t, []string{d2}, walk(t, e, as("guest"), path+"?"+q("label_id={"+id(prod.ID)+" "+id(beta.ID)+"}"), "digest", 1))
+	assert.Equal(t, []string{d2, d1}, walk(t, e, as("guest"), path+"?"+q("label_id=("+id(prod.ID)+" "+id(beta.ID)+")"), "digest", 1))
+	assert.Equal(t, []string{d2}, walk(t, e, as("guest"), "/projects/shop/artifacts?"+q("label_id="+id(beta.ID)), "digest", 1))
+	e.do(as("guest"), http.MethodGet, path+"?"+q("label_id=~1"), nil).fails(t, http.StatusBadRequest, "BAD_REQUEST")
 }
