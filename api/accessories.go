@@ -102,7 +102,7 @@ func (a *API) listAccessories(c *call) error {
 	all = slices.DeleteFunc(all, func(x Accessory) bool {
 		return !termMatches(terms, "type", x.Type) || !termMatches(terms, "digest", x.Digest)
 	})
-	out, total, err := listPage(c, pg, "", accessorySorts, sliceLister(all))
+	out, total, err := listPage(c, pg, "", accessorySorts(), sliceLister(all))
 	if err != nil {
 		return err
 	}
@@ -110,12 +110,14 @@ func (a *API) listAccessories(c *call) error {
 }
 
 // accessorySorts are the fields accessories sort by.
-var accessorySorts = map[string]sortField[Accessory]{
-	"creation_time": func(x *Accessory) string { return sTime(x.CreationTime) },
-	"type":          func(x *Accessory) string { return x.Type },
-	"size":          func(x *Accessory) string { return sInt(x.Size) },
-	"digest":        func(x *Accessory) string { return x.Digest },
-	"id":            func(x *Accessory) string { return sInt(x.ID) },
+func accessorySorts() map[string]sortField[Accessory] {
+	return map[string]sortField[Accessory]{
+		"creation_time": func(x *Accessory) string { return sTime(x.CreationTime) },
+		"type":          func(x *Accessory) string { return x.Type },
+		"size":          func(x *Accessory) string { return sInt(x.Size) },
+		"digest":        func(x *Accessory) string { return x.Digest },
+		"id":            func(x *Accessory) string { return sInt(x.ID) },
+	}
 }
 
 // accessoryListDoc documents the q and sort of listAccessories.

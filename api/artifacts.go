@@ -269,7 +269,7 @@ func (a *API) listTags(c *call) error {
 	if t, ok := terms["name"]; ok {
 		tts = slices.DeleteFunc(slices.Clone(tts), func(tt registry.TagTime) bool { return !t.matches(tt.Name) })
 	}
-	tts, total, err := listPage(c, pg, "name", tagSorts, sliceLister(tts))
+	tts, total, err := listPage(c, pg, "name", tagSorts(), sliceLister(tts))
 	if err != nil {
 		return err
 	}
@@ -281,11 +281,13 @@ func (a *API) listTags(c *call) error {
 }
 
 // tagSorts are the fields tags sort by (by name unless asked otherwise).
-var tagSorts = map[string]sortField[registry.TagTime]{
-	"name":      func(t *registry.TagTime) string { return t.Name },
-	"push_time": func(t *registry.TagTime) string { return sTime(t.PushedAt) },
-	"pull_time": func(t *registry.TagTime) string { return sTime(t.PulledAt) },
-	"id":        func(t *registry.TagTime) string { return sInt(t.ID) },
+func tagSorts() map[string]sortField[registry.TagTime] {
+	return map[string]sortField[registry.TagTime]{
+		"name":      func(t *registry.TagTime) string { return t.Name },
+		"push_time": func(t *registry.TagTime) string { return sTime(t.PushedAt) },
+		"pull_time": func(t *registry.TagTime) string { return sTime(t.PulledAt) },
+		"id":        func(t *registry.TagTime) string { return sInt(t.ID) },
+	}
 }
 
 func (a *API) deleteTag(c *call) error {

@@ -13,10 +13,12 @@ import (
 )
 
 // artifactQKeys are the q keys of artifact listings, as Harbor's.
-var artifactQKeys = []qKey{qSets("tags"), qSets("type"), qSets("media_type"), qSets("digest"), qSets("label_id"),
-	qRanged("push_time"), qRanged("pull_time"), qRanged("size")}
+func artifactQKeys() []qKey {
+	return []qKey{qSets("tags"), qSets("type"), qSets("media_type"), qSets("digest"), qSets("label_id"),
+		qRanged("push_time"), qRanged("pull_time"), qRanged("size")}
+}
 
-// artifactQ documents them.
+// artifactQ documents the q of artifact listings.
 var artifactQ = param{"q", "string", "Filter, Harbor's q: tags (=v, =~v, =(a b) any, ={a b} all; tags=* tagged, tags=nil untagged), " +
 	"type (IMAGE, CHART, UNKNOWN), media_type, digest (=v or a list), label_id, push_time and pull_time " +
 	"(=[from~to], \"2006-01-02 15:04:05\" or RFC 3339), size (=[min~max] bytes)", false}
@@ -25,8 +27,10 @@ var artifactQ = param{"q", "string", "Filter, Harbor's q: tags (=v, =~v, =(a b) 
 var tagQ = param{"q", "string", "Filter, Harbor's q: name (=v, =~substring, =(a b) any of); sort: name, push_time, pull_time, id", false}
 
 // artifactSorts maps Harbor's sort fields of artifacts to the store's orders.
-var artifactSorts = map[string]registry.ArtifactOrder{
-	"push_time": registry.ByPushTime, "pull_time": registry.ByPullTime, "size": registry.BySize, "id": registry.ByID}
+func artifactSorts() map[string]registry.ArtifactOrder {
+	return map[string]registry.ArtifactOrder{
+		"push_time": registry.ByPushTime, "pull_time": registry.ByPullTime, "size": registry.BySize, "id": registry.ByID}
+}
 
 // artifactListing is a parsed artifact listing: what the store selects and
 // orders, and the filters applied in memory (an artifact's Harbor type and
@@ -51,9 +55,9 @@ func parseArtifactListing(c *call) (artifactListing, error) {
 		return l, badRequest("sort: artifacts sort by one field")
 	}
 	if len(keys) == 1 {
-		l.q.Order, l.q.Desc = artifactSorts[keys[0].field], keys[0].desc
+		l.q.Order, l.q.Desc = artifactSorts()[keys[0].field], keys[0].desc
 	}
-	terms, err := parseQKeys(c.r.URL.Query().Get("q"), artifactQKeys...)
+	terms, err := parseQKeys(c.r.URL.Query().Get("q"), artifactQKeys()...)
 	if err != nil {
 		return l, err
 	}

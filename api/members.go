@@ -25,11 +25,13 @@ func (c *call) memberProject(act rbac.Action) (project.Project, error) {
 }
 
 // memberSorts are the fields members sort by.
-var memberSorts = map[string]sortField[project.Member]{
-	"id":          func(m *project.Member) string { return sInt(m.ID) },
-	"entity_name": func(m *project.Member) string { return memberEntity(*m) },
-	"entity_type": func(m *project.Member) string { return strings.SplitN(m.Subject, ":", 2)[0] },
-	"role_id":     func(m *project.Member) string { return sInt(int64(roleID(m.Role))) },
+func memberSorts() map[string]sortField[project.Member] {
+	return map[string]sortField[project.Member]{
+		"id":          func(m *project.Member) string { return sInt(m.ID) },
+		"entity_name": func(m *project.Member) string { return memberEntity(*m) },
+		"entity_type": func(m *project.Member) string { return strings.SplitN(m.Subject, ":", 2)[0] },
+		"role_id":     func(m *project.Member) string { return sInt(int64(roleID(m.Role))) },
+	}
 }
 
 // memberEntity is the user or group name of a member.
@@ -65,7 +67,7 @@ func (a *API) listMembers(c *call) error {
 			return !strings.Contains(strings.ToLower(memberEntity(m)), name)
 		}))
 	}
-	ms, total, err := listPage(c, pg, "", memberSorts, list)
+	ms, total, err := listPage(c, pg, "", memberSorts(), list)
 	if err != nil {
 		return err
 	}

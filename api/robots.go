@@ -136,12 +136,14 @@ const robotListDoc = "q keys: level, project, project_id, name (=v, =~substring,
 	"sort: name, creation_time, update_time, expires_at, id"
 
 // robotSorts are the fields robots sort by.
-var robotSorts = map[string]sortField[auth.Robot]{
-	"name":          func(r *auth.Robot) string { return r.Name },
-	"creation_time": func(r *auth.Robot) string { return sTime(r.CreatedAt) },
-	"update_time":   func(r *auth.Robot) string { return sTime(r.UpdatedAt) },
-	"expires_at":    func(r *auth.Robot) string { return sTime(r.ExpiresAt) },
-	"id":            func(r *auth.Robot) string { return sInt(r.ID) },
+func robotSorts() map[string]sortField[auth.Robot] {
+	return map[string]sortField[auth.Robot]{
+		"name":          func(r *auth.Robot) string { return r.Name },
+		"creation_time": func(r *auth.Robot) string { return sTime(r.CreatedAt) },
+		"update_time":   func(r *auth.Robot) string { return sTime(r.UpdatedAt) },
+		"expires_at":    func(r *auth.Robot) string { return sTime(r.ExpiresAt) },
+		"id":            func(r *auth.Robot) string { return sInt(r.ID) },
+	}
 }
 
 // robotLister lists the robots f selects, page by page from the store, or
@@ -217,7 +219,7 @@ func (a *API) listRobots(c *call) error {
 			return badRequest(fmt.Sprintf("q key %q: ~ (fuzzy) is not supported for it; it takes key=value", k))
 		}
 	}
-	rs, total, err := listPage(c, pg, "name", robotSorts, a.robotLister(c, f, terms))
+	rs, total, err := listPage(c, pg, "name", robotSorts(), a.robotLister(c, f, terms))
 	if err != nil {
 		return err
 	}

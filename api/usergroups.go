@@ -64,12 +64,14 @@ func userGroupJSON(g auth.UserGroup) UserGroup {
 }
 
 // userGroupSorts are the fields user groups sort by (by id unless asked).
-var userGroupSorts = map[string]sortField[auth.UserGroup]{
-	"id":            func(g *auth.UserGroup) string { return sInt(g.ID) },
-	"group_name":    func(g *auth.UserGroup) string { return g.Name },
-	"group_type":    func(g *auth.UserGroup) string { return sInt(int64(g.Type)) },
-	"creation_time": func(g *auth.UserGroup) string { return sTime(g.CreatedAt) },
-	"update_time":   func(g *auth.UserGroup) string { return sTime(g.UpdatedAt) },
+func userGroupSorts() map[string]sortField[auth.UserGroup] {
+	return map[string]sortField[auth.UserGroup]{
+		"id":            func(g *auth.UserGroup) string { return sInt(g.ID) },
+		"group_name":    func(g *auth.UserGroup) string { return g.Name },
+		"group_type":    func(g *auth.UserGroup) string { return sInt(int64(g.Type)) },
+		"creation_time": func(g *auth.UserGroup) string { return sTime(g.CreatedAt) },
+		"update_time":   func(g *auth.UserGroup) string { return sTime(g.UpdatedAt) },
+	}
 }
 
 func (a *API) listUserGroups(c *call) error {
@@ -102,7 +104,7 @@ func (a *API) listUserGroups(c *call) error {
 	if f.LDAPDN != "" {
 		f.LDAPDN = a.canonicalDN(f.LDAPDN)
 	}
-	groups, total, err := listPage(c, pg, "id", userGroupSorts, func(p core.Page) ([]auth.UserGroup, int, error) {
+	groups, total, err := listPage(c, pg, "id", userGroupSorts(), func(p core.Page) ([]auth.UserGroup, int, error) {
 		f.Page = p
 		return a.cfg.userGroups.List(c.ctx(), f)
 	})

@@ -67,8 +67,10 @@ const userListDoc = "q keys: username=value, username=~substring, username=(a b)
 	"sort: username, email, creation_time, update_time, user_id"
 
 // userSorts are the fields users sort by.
-var userSorts = map[string]auth.UserOrder{"username": auth.UsersByName, "email": auth.UsersByEmail,
-	"creation_time": auth.UsersByCreated, "update_time": auth.UsersByUpdated, "user_id": auth.UsersByID}
+func userSorts() map[string]auth.UserOrder {
+	return map[string]auth.UserOrder{"username": auth.UsersByName, "email": auth.UsersByEmail,
+		"creation_time": auth.UsersByCreated, "update_time": auth.UsersByUpdated, "user_id": auth.UsersByID}
+}
 
 // userListFilter reads q and sort into f.
 func userListFilter(c *call, f *auth.UserFilter) error {
@@ -94,7 +96,7 @@ func userListFilter(c *call, f *auth.UserFilter) error {
 		return badRequest("sort: users sort by one field")
 	}
 	if len(keys) == 1 {
-		f.Order, f.Desc = userSorts[keys[0].field], keys[0].desc
+		f.Order, f.Desc = userSorts()[keys[0].field], keys[0].desc
 	}
 	return nil
 }
