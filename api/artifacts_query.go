@@ -21,7 +21,7 @@ func artifactQKeys() []qKey {
 // artifactQ documents the q of artifact listings.
 var artifactQ = param{"q", "string", "Filter, Harbor's q: tags (=v, =~v, =(a b) any, ={a b} all; tags=* tagged, tags=nil untagged), " +
 	"type (IMAGE, CHART, UNKNOWN), media_type, digest (=v or a list), label_id, push_time and pull_time " +
-	"(=[from~to], \"2006-01-02 15:04:05\" or RFC 3339), size (=[min~max] bytes)", false}
+	"(=[from~to], \"2006-01-02 15:04:05\" or RFC 3339), size (=[min~max] bytes); sort: push_time (default -push_time), pull_time, size, id", false}
 
 // tagQ documents the q of tag listings.
 var tagQ = param{"q", "string", "Filter, Harbor's q: name (=v, =~substring, =(a b) any of); sort: name, push_time, pull_time, id", false}
