@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,7 +62,7 @@ func (a *API) listAccessories(c *call) error {
 	if err != nil {
 		return err
 	}
-	terms, err := parseQ(c.r.URL.Query().Get("q"), "type")
+	terms, err := parseQKeys(c.r.URL.Query().Get("q"), qSets("type"), qSets("digest"))
 	if err != nil {
 		return err
 	}
@@ -98,14 +99,26 @@ func (a *API) listAccessories(c *call) error {
 		}
 		add(*art, t.kind)
 	}
-	if t, ok := terms["type"]; ok {
-		keep := all[:0]
-		for _, x := range all {
-			if x.Type == t.value || (t.fuzzy && strings.Contains(x.Type, t.value)) {
-				keep = append(keep, x)
-			}
-		}
-		all = keep
+	all = slices.DeleteFunc(all, func(x Accessory) bool {
+		return !termMatches(terms, "type", x.Type) || !termMatches(terms, "digest", x.Digest)
+	})
+	out, total, err := listPage(c, pg, "", accessorySorts(), sliceLister(all))
+	if err != nil {
+		return err
 	}
-	return c.paged(pg, len(all), pageOf(all, pg))
+	return c.paged(pg, total, out)
 }
+
+// accessorySorts are the fields accessories sort by.
+func accessorySorts() map[string]sortField[Accessory] {
+	return map[string]sortField[Accessory]{
+		"creation_time": func(x *Accessory) string { return sTime(x.CreationTime) },
+		"type":          func(x *Accessory) string { return x.Type },
+		"size":          func(x *Accessory) string { return sInt(x.Size) },
+		"digest":        func(x *Accessory) string { return x.Digest },
+		"id":            func(x *Accessory) string { return sInt(x.ID) },
+	}
+}
+
+// accessoryListDoc documents the q and sort of listAccessories.
+const accessoryListDoc = "q keys: type, digest (=v, =~substring, =(a b) any of); sort: creation_time, type, size, digest, id"

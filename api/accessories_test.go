@@ -62,6 +62,18 @@ func TestAccessories(t *testing.T) {
 	r = e.do(as("guest"), http.MethodGet, "/projects/team/repositories/app/artifacts/v1/accessories?q=type%3Dharbor.sbom", nil)
 	assert.Equal(t, []string{sbomD.String()}, names(t, r, "digest"))
 
+	// Harbor's list conventions: sort over every page, unions, refused forms.
+	path := "/projects/team/repositories/app/artifacts/v1/accessories"
+	assert.Equal(t, []string{"signature.notation", "signature.cosign", "harbor.sbom"},
+		walk(t, e, as("guest"), path+"?sort=-type", "type", 1))
+	assert.Equal(t, []string{"harbor.sbom", "signature.cosign", "signature.notation"}, walk(t, e, as("guest"), path+"?sort=type", "type", 2))
+	assert.Equal(t, []string{"harbor.sbom", "signature.notation"},
+		walk(t, e, as("guest"), path+"?sort=type&"+q("type=(harbor.sbom signature.notation)"), "type", 1))
+	assert.Equal(t, []string{"signature.cosign", "signature.notation"}, walk(t, e, as("guest"), path+"?sort=type&"+q("type=~signature"), "type", 1))
+	assert.Len(t, fields(t, e.do(as("guest"), http.MethodGet, path+"?page_size=0", nil), "type"), 3)
+	e.do(as("guest"), http.MethodGet, path+"?"+q("type=[a~b]"), nil).fails(t, http.StatusBadRequest, "BAD_REQUEST")
+	e.do(as("guest"), http.MethodGet, path+"?sort=color", nil).fails(t, http.StatusBadRequest, "BAD_REQUEST")
+
 	e.do(as("other"), http.MethodGet, "/projects/team/repositories/app/artifacts/v1/accessories", nil).fails(t, http.StatusForbidden, "FORBIDDEN")
 	e.do(as("guest"), http.MethodGet, "/projects/team/repositories/app/artifacts/v1/accessories?q=size%3D1", nil).
 		fails(t, http.StatusBadRequest, "BAD_REQUEST")

@@ -11,7 +11,6 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
-	"github.com/berthlabs/berth/core"
 	"github.com/berthlabs/berth/immutable"
 	"github.com/berthlabs/berth/project"
 	"github.com/berthlabs/berth/rbac"
@@ -191,7 +190,12 @@ func (a *API) listArtifacts(c *call) error {
 	if err != nil {
 		return err
 	}
-	arts, total, err := a.deps.Registry.ListArtifacts(c.ctx(), repo, core.Page{Offset: pg.offset(), Limit: pg.size})
+	l, err := parseArtifactListing(c)
+	if err != nil {
+		return err
+	}
+	l.q.Repo = repo
+	arts, total, err := a.listArtifactsPage(c, p, l, pg)
 	if err != nil {
 		return err
 	}
@@ -257,11 +261,33 @@ func (a *API) listTags(c *call) error {
 	if err != nil {
 		return err
 	}
-	out := make([]Tag, 0, len(art.Tags))
-	for _, t := range pageOf(art.TagTimes, pg) {
+	terms, err := parseQKeys(c.r.URL.Query().Get("q"), qSets("name"))
+	if err != nil {
+		return err
+	}
+	tts := art.TagTimes
+	if t, ok := terms["name"]; ok {
+		tts = slices.DeleteFunc(slices.Clone(tts), func(tt registry.TagTime) bool { return !t.matches(tt.Name) })
+	}
+	tts, total, err := listPage(c, pg, "name", tagSorts(), sliceLister(tts))
+	if err != nil {
+		return err
+	}
+	out := make([]Tag, 0, len(tts))
+	for _, t := range tts {
 		out = append(out, tagJSON(*art, t))
 	}
-	return c.paged(pg, len(art.TagTimes), out)
+	return c.paged(pg, total, out)
+}
+
+// tagSorts are the fields tags sort by (by name unless asked otherwise).
+func tagSorts() map[string]sortField[registry.TagTime] {
+	return map[string]sortField[registry.TagTime]{
+		"name":      func(t *registry.TagTime) string { return t.Name },
+		"push_time": func(t *registry.TagTime) string { return sTime(t.PushedAt) },
+		"pull_time": func(t *registry.TagTime) string { return sTime(t.PulledAt) },
+		"id":        func(t *registry.TagTime) string { return sInt(t.ID) },
+	}
 }
 
 func (a *API) deleteTag(c *call) error {

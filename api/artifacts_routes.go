@@ -18,7 +18,7 @@ func (a *API) repositoryGroupRoutes() []route {
 		{"with_immutable_status", "boolean", "Set tags' immutable from the project's immutability rules (default false)", false}}
 	return []route{
 		{method: get, path: "/repositories", id: "listAllRepositories", tag: "repository",
-			summary: "List the repositories of every project the caller may see (q keys: name=value for a full name, name=~substring; sort: name, creation_time, update_time)",
+			summary: "List the repositories of every project the caller may see (q keys: name=value for a full name, name=~substring, name=(a b) any of; sort: name, creation_time, update_time)",
 			query:   append([]param{qQuery, qSort}, paging...), resp: []Repository{}, paged: true, handle: a.listAllRepositories},
 		{method: put, path: pRepo, id: "updateRepository", tag: "repository", summary: "Change a repository's description",
 			body: Repository{}, handle: a.updateRepository},
@@ -30,14 +30,14 @@ func (a *API) repositoryGroupRoutes() []route {
 			summary: "Add a tag to an artifact (409 if the tag exists; needs push; immutability rules and push gates apply)",
 			body:    Tag{}, status: http.StatusCreated, handle: a.createTag},
 		{method: get, path: pArt + "/accessories", id: "listAccessories", tag: "artifact",
-			summary: "List an artifact's accessories: OCI referrers and cosign's tag-scheme signatures, SBOMs and attestations (q keys: type)",
-			query:   append([]param{qQuery}, paging...), resp: []Accessory{}, paged: true, handle: a.listAccessories},
+			summary: "List an artifact's accessories: OCI referrers and cosign's tag-scheme signatures, SBOMs and attestations (" + accessoryListDoc + ")",
+			query:   append([]param{qQuery, sorting}, paging...), resp: []Accessory{}, paged: true, handle: a.listAccessories},
 		{method: get, path: pArt + "/additions/{addition}", id: "getAddition", tag: "artifact",
 			summary: "An addition of an artifact: build_history (images), values.yaml, readme.md, dependencies (charts), vulnerabilities",
 			resp:    "", handle: a.getAddition},
 		{method: get, path: pProject + "/artifacts", id: "listArtifactsOfProject", tag: "project",
-			summary: "List the artifacts of every repository of a project, newest first",
-			query:   append(qArtifact, paging...), resp: []Artifact{}, paged: true, handle: a.listArtifactsOfProject},
+			summary: "List the artifacts of every repository of a project, newest first unless sort says otherwise",
+			query:   append(append([]param{artifactQ, sorting, latestParam}, qArtifact...), paging...), resp: []Artifact{}, paged: true, handle: a.listArtifactsOfProject},
 		{method: get, path: "/icons/{digest}", id: "getIcon", tag: "icon", summary: "An icon, by the digest artifacts and accessories name",
 			resp: Icon{}, handle: a.getIcon},
 	}

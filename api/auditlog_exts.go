@@ -97,13 +97,13 @@ func (a *API) auditLogExtRoutes() []route {
 	return []route{
 		{method: get, path: "/auditlog-exts", id: "listAuditLogExts", tag: "auditlog",
 			summary: "Query the audit log in Harbor's AuditLogExt shape, newest first: everything for system admins, one project's entries (q project=<name>) for its members who may read its log",
-			query:   append([]param{qQuery}, paging...), resp: []AuditLogExt{}, paged: true, handle: a.listAuditLogExts},
+			query:   append([]param{qQuery, sorting}, paging...), resp: []AuditLogExt{}, paged: true, handle: a.listAuditLogExts},
 		{method: get, path: "/auditlog-exts/events", id: "listAuditLogEventTypes", tag: "auditlog",
 			summary: "The event types berth audits, as Harbor names them (signed-in callers)",
 			resp:    []AuditLogEventType{}, handle: a.listAuditLogEventTypes},
 		{method: get, path: "/projects/{project_name}/auditlog-exts", id: "getLogExts", tag: "project",
 			summary: "Query a project's audit log in Harbor's AuditLogExt shape, newest first (same q keys as /audit-logs)",
-			query:   append([]param{qQuery}, paging...), resp: []AuditLogExt{}, paged: true, handle: a.getLogExts},
+			query:   append([]param{qQuery, sorting}, paging...), resp: []AuditLogExt{}, paged: true, handle: a.getLogExts},
 	}
 }
 

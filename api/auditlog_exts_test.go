@@ -44,6 +44,15 @@ func TestAuditLogExts(t *testing.T) {
 		"user:x":      {"create", "project_member", true},
 	}, ops)
 
+	t.Run("sort by op_time over every page", func(t *testing.T) {
+		order := []string{"priv/app:1", "/registries", "mallory", "user:x"}
+		assert.Equal(t, order, walk(t, e, admin(), "/auditlog-exts?sort=op_time", "resource", 1))
+		assert.Equal(t, []string{"user:x", "mallory", "/registries", "priv/app:1"}, walk(t, e, admin(), "/auditlog-exts?sort=-op_time", "resource", 3))
+		assert.Len(t, fields(t, e.do(admin(), http.MethodGet, "/auditlog-exts?page_size=0", nil), "resource"), 4)
+		assert.Equal(t, []string{"priv/app:1"}, walk(t, e, as("alice"), "/projects/priv/auditlog-exts?sort=op_time", "resource", 1))
+		e.do(admin(), http.MethodGet, "/auditlog-exts?sort=resource", nil).fails(t, http.StatusBadRequest, "BAD_REQUEST")
+		e.do(as("alice"), http.MethodGet, "/projects/priv/auditlog-exts?sort=user", nil).fails(t, http.StatusBadRequest, "BAD_REQUEST")
+	})
 	t.Run("a project's entries", func(t *testing.T) {
 		e.do(as("alice"), http.MethodGet, "/projects/priv/auditlog-exts", nil).ok(t, http.StatusOK, &got)
 		require.Len(t, got, 1)

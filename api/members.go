@@ -2,11 +2,14 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/berthlabs/berth/auth"
+	"github.com/berthlabs/berth/core"
 	"github.com/berthlabs/berth/project"
 	"github.com/berthlabs/berth/rbac"
 )
@@ -21,6 +24,22 @@ func (c *call) memberProject(act rbac.Action) (project.Project, error) {
 	return p, c.require(p.Name, "", permOn(rbac.ResourceMember, act))
 }
 
+// memberSorts are the fields members sort by.
+func memberSorts() map[string]sortField[project.Member] {
+	return map[string]sortField[project.Member]{
+		"id":          func(m *project.Member) string { return sInt(m.ID) },
+		"entity_name": func(m *project.Member) string { return memberEntity(*m) },
+		"entity_type": func(m *project.Member) string { return strings.SplitN(m.Subject, ":", 2)[0] },
+		"role_id":     func(m *project.Member) string { return sInt(int64(roleID(m.Role))) },
+	}
+}
+
+// memberEntity is the user or group name of a member.
+func memberEntity(m project.Member) string {
+	_, entity, _ := strings.Cut(m.Subject, ":")
+	return entity
+}
+
 func (a *API) listMembers(c *call) error {
 	p, err := c.memberProject(rbac.ActionList)
 	if err != nil {
@@ -30,30 +49,26 @@ func (a *API) listMembers(c *call) error {
 	if err != nil {
 		return err
 	}
-	var ms []project.Member
-	total := 0
+	store := func(pp core.Page) ([]project.Member, int, error) {
+		return a.deps.Projects.ListMembers(c.ctx(), p.Name, project.MemberFilter{}, project.Page{Offset: pp.Offset, Limit: pp.Limit})
+	}
+	list := store
 	if name := strings.ToLower(c.r.URL.Query().Get("entityname")); name != "" {
 		// A substring of user and group names, as Harbor matches: filter
 		// the project's members in memory.
-		for off := 0; ; {
-			page, n, err := a.deps.Projects.ListMembers(c.ctx(), p.Name, project.MemberFilter{},
-				project.Page{Offset: off, Limit: project.MaxPageSize})
-			if err != nil {
-				return err
-			}
-			for _, m := range page {
-				if _, entity, _ := strings.Cut(m.Subject, ":"); strings.Contains(strings.ToLower(entity), name) {
-					ms = append(ms, m)
-				}
-			}
-			off += len(page)
-			if len(page) == 0 || off >= n {
-				break
-			}
+		all, n, err := listAll(store)
+		if err != nil {
+			return err
 		}
-		total, ms = len(ms), pageOf(ms, pg)
-	} else if ms, total, err = a.deps.Projects.ListMembers(c.ctx(), p.Name, project.MemberFilter{},
-		project.Page{Offset: pg.offset(), Limit: pg.size}); err != nil {
+		if n > len(all) {
+			return badRequest(fmt.Sprintf("entityname: the project has %d members, too many to filter (at most %d)", n, allPageSize))
+		}
+		list = sliceLister(slices.DeleteFunc(all, func(m project.Member) bool {
+			return !strings.Contains(strings.ToLower(memberEntity(m)), name)
+		}))
+	}
+	ms, total, err := listPage(c, pg, "", memberSorts(), list)
+	if err != nil {
 		return err
 	}
 	out, err := a.membersJSON(c.ctx(), p, ms)

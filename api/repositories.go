@@ -67,6 +67,9 @@ func (a *API) findRepository(c *call, full string) (registry.Repository, bool, e
 	return rs[0], true, nil
 }
 
+// repoListDoc documents the q and sort of repository listings.
+const repoListDoc = "q keys: name=value (the full name, or without the project), name=~substring, name=(a b) any of; sort: name, creation_time, update_time"
+
 func (a *API) listRepositories(c *call) error {
 	p, err := c.project()
 	if err != nil {
@@ -79,26 +82,29 @@ func (a *API) listRepositories(c *call) error {
 	if err != nil {
 		return err
 	}
-	terms, err := parseQ(c.r.URL.Query().Get("q"), "name")
+	terms, err := parseQKeys(c.r.URL.Query().Get("q"), qSets("name"))
+	if err != nil {
+		return err
+	}
+	order, desc, err := repositorySort(c)
 	if err != nil {
 		return err
 	}
 	prefix := p.Name + "/"
+	q := registry.RepositoryQuery{Prefixes: []string{prefix}, Order: order, Desc: desc}
 	if t, ok := terms["name"]; ok {
-		name := strings.TrimPrefix(t.value, prefix)
-		if !t.fuzzy {
-			r, ok, err := a.findRepository(c, prefix+name)
-			switch {
-			case err != nil:
-				return err
-			case !ok:
-				return c.paged(pg, 0, []Repository{})
+		if t.kind == qFuzzy {
+			q.Contains = t.value // of the full name, as Harbor matches it
+		} else {
+			// Names are the full <project>/<repository>, or without the
+			// project; another project's are not here.
+			q.Names = []string{}
+			for _, n := range termValues(t) {
+				q.Names = append(q.Names, prefix+strings.TrimPrefix(n, prefix))
 			}
-			return c.paged(pg, 1, pageOf([]Repository{repositoryJSON(p, r)}, pg))
 		}
-		prefix += name
 	}
-	rs, total, err := a.deps.Registry.ListRepositories(c.ctx(), prefix, core.Page{Offset: pg.offset(), Limit: pg.size})
+	rs, total, err := a.deps.Registry.FindRepositories(c.ctx(), q, core.Page{Offset: pg.offset(), Limit: pg.size})
 	if err != nil {
 		return err
 	}

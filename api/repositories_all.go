@@ -62,7 +62,7 @@ func (a *API) listAllRepositories(c *call) error {
 	if err != nil {
 		return err
 	}
-	terms, err := parseQ(c.r.URL.Query().Get("q"), "name")
+	terms, err := parseQKeys(c.r.URL.Query().Get("q"), qSets("name"))
 	if err != nil {
 		return err
 	}
@@ -85,10 +85,13 @@ func (a *API) listAllRepositories(c *call) error {
 	}
 	exact := ""
 	if t, ok := terms["name"]; ok {
-		if t.fuzzy {
+		switch t.kind {
+		case qFuzzy:
 			q.Contains = t.value
-		} else {
+		case qExact:
 			exact = t.value
+		default: // full names; those of projects the caller cannot see stay out by Prefixes
+			q.Names = termValues(t)
 		}
 	}
 	var rs []registry.Repository

@@ -2,12 +2,14 @@ package api
 
 import (
 	"fmt"
-	"github.com/berthlabs/berth/core"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/berthlabs/berth/auth"
+	"github.com/berthlabs/berth/core"
 	"github.com/berthlabs/berth/rbac"
 )
 
@@ -129,12 +131,54 @@ func (c *call) robotName(act rbac.Action) (string, error) {
 	return name, c.require(proj, "", perm)
 }
 
+// robotListDoc documents the q and sort of /robots.
+const robotListDoc = "q keys: level, project, project_id, name (=v, =~substring, =(a b) any of; the full robot$... name or the part after robot$ and the project); " +
+	"sort: name, creation_time, update_time, expires_at, id"
+
+// robotSorts are the fields robots sort by.
+func robotSorts() map[string]sortField[auth.Robot] {
+	return map[string]sortField[auth.Robot]{
+		"name":          func(r *auth.Robot) string { return r.Name },
+		"creation_time": func(r *auth.Robot) string { return sTime(r.CreatedAt) },
+		"update_time":   func(r *auth.Robot) string { return sTime(r.UpdatedAt) },
+		"expires_at":    func(r *auth.Robot) string { return sTime(r.ExpiresAt) },
+		"id":            func(r *auth.Robot) string { return sInt(r.ID) },
+	}
+}
+
+// robotLister lists the robots f selects, page by page from the store, or
+// when q names robots, all of them (up to allPageSize) filtered here.
+func (a *API) robotLister(c *call, f auth.RobotFilter, terms map[string]qTerm) func(core.Page) ([]auth.Robot, int, error) {
+	store := func(p core.Page) ([]auth.Robot, int, error) {
+		f.Page = p
+		return a.deps.Robots.List(c.ctx(), f)
+	}
+	t, ok := terms["name"]
+	if !ok {
+		return store
+	}
+	return func(p core.Page) ([]auth.Robot, int, error) {
+		all, total, err := listAll(store)
+		if err != nil {
+			return nil, 0, err
+		}
+		if total > len(all) {
+			return nil, 0, badRequest(fmt.Sprintf("q name: %d robots are too many to filter by name (at most %d)", total, allPageSize))
+		}
+		kept := slices.DeleteFunc(all, func(r auth.Robot) bool {
+			short := r.Name[strings.LastIndexAny(r.Name, "$+")+1:]
+			return !t.matches(r.Name) && !t.matches(short)
+		})
+		return sliceLister(kept)(p)
+	}
+}
+
 func (a *API) listRobots(c *call) error {
 	pg, err := parsePage(c.r)
 	if err != nil {
 		return err
 	}
-	terms, err := parseQ(c.r.URL.Query().Get("q"), "level", "project", "project_id", "projectid")
+	terms, err := parseQKeys(c.r.URL.Query().Get("q"), qPlain("level"), qPlain("project"), qPlain("project_id"), qPlain("projectid"), qSets("name"))
 	if err != nil {
 		return err
 	}
@@ -170,7 +214,12 @@ func (a *API) listRobots(c *call) error {
 	if err != nil {
 		return err
 	}
-	rs, total, err := a.deps.Robots.List(c.ctx(), f)
+	for k, t := range terms {
+		if k != "name" && t.kind == qFuzzy {
+			return badRequest(fmt.Sprintf("q key %q: ~ (fuzzy) is not supported for it; it takes key=value", k))
+		}
+	}
+	rs, total, err := listPage(c, pg, "name", robotSorts(), a.robotLister(c, f, terms))
 	if err != nil {
 		return err
 	}

@@ -131,8 +131,9 @@ func (a *API) scanRoutes() []route {
 			summary: "The latest scheduled scan-all and its scans by status (system admins)", resp: ScanAllMetrics{},
 			handle: a.scheduledScanAllMetrics},
 
-		{method: get, path: "/scanners", id: "listScanners", tag: "scanner", summary: "List scanners (system admins)",
-			resp: []ScannerRegistration{}, handle: a.listScanners},
+		{method: get, path: "/scanners", id: "listScanners", tag: "scanner", summary: "List scanners (system admins; " + scannerListDoc + ")",
+			query: append([]param{{"q", "string", "Filter, Harbor's q", false}, sorting}, paging...),
+			resp:  []ScannerRegistration{}, paged: true, handle: a.listScanners},
 		{method: post, path: "/scanners", id: "createScanner", tag: "scanner",
 			summary: "Register a Harbor pluggable scanner adapter (system admins)", body: ScannerRegistrationReq{},
 			resp: ScannerRegistration{}, status: http.StatusCreated, handle: a.createScanner},

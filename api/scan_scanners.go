@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/berthlabs/berth/rbac"
 	"github.com/berthlabs/berth/scan"
@@ -91,12 +92,30 @@ func (a *API) listScanners(c *call) error {
 	if err := c.scannerAdmin(rbac.ActionList); err != nil {
 		return err
 	}
+	terms, err := parseQKeys(c.r.URL.Query().Get("q"), qSets("name"), qPlain("description"), qPlain("url"))
+	if err != nil {
+		return err
+	}
+	pg, err := parsePage(c.r)
+	if err != nil {
+		return err
+	}
 	regs, err := a.cfg.scan.svc.Scanners(c.ctx())
 	if err != nil {
 		return err
 	}
-	return c.json(http.StatusOK, convertAll(regs, func(r *scan.Registration) ScannerRegistration { return registrationJSON(*r) }))
+	regs = slices.DeleteFunc(regs, func(r scan.Registration) bool {
+		return !termMatches(terms, "name", r.Name) || !termMatches(terms, "description", r.Description) || !termMatches(terms, "url", r.URL)
+	})
+	out, total, err := listPage(c, pg, "", candidateSort(), sliceLister(regs))
+	if err != nil {
+		return err
+	}
+	return c.paged(pg, total, convertAll(out, func(r *scan.Registration) ScannerRegistration { return registrationJSON(*r) }))
 }
+
+// scannerListDoc documents the q and sort of listScanners.
+const scannerListDoc = "q keys: name (=v, =~substring, =(a b) any of), description, url (=v, =~substring); sort: name, description, url, create_time, update_time"
 
 func (a *API) createScanner(c *call) error {
 	req, err := c.scannerRequest(rbac.ActionCreate)

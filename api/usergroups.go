@@ -35,10 +35,10 @@ func (a *API) userGroupRoutes() []route {
 	get, post, put, del := http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete
 	return []route{
 		{method: get, path: "/usergroups", id: "listUserGroups", tag: "usergroup",
-			summary: "List user groups by id (system admins; q keys: group_name=~part, ldap_group_dn, group_type)",
+			summary: "List user groups by id (system admins; q keys: group_name=~part, ldap_group_dn, group_type; sort: id, group_name, group_type, creation_time, update_time)",
 			query: append([]param{{"q", "string", "Filter: comma-separated key=value terms", false},
 				{"group_name", "string", "Keep groups whose name contains this", false},
-				{"ldap_group_dn", "string", "Keep the LDAP group with this DN", false}}, paging...),
+				{"ldap_group_dn", "string", "Keep the LDAP group with this DN", false}, sorting}, paging...),
 			resp: []UserGroup{}, paged: true, handle: a.listUserGroups},
 		{method: post, path: "/usergroups", id: "createUserGroup", tag: "usergroup",
 			summary: "Create a user group (system admins): an LDAP group (1) by its DN, checked in the directory; an HTTP (2) or OIDC (3) group by name",
@@ -63,6 +63,17 @@ func userGroupJSON(g auth.UserGroup) UserGroup {
 	return UserGroup{ID: g.ID, GroupName: g.Name, GroupType: int(g.Type), LDAPGroupDN: g.LDAPDN}
 }
 
+// userGroupSorts are the fields user groups sort by (by id unless asked).
+func userGroupSorts() map[string]sortField[auth.UserGroup] {
+	return map[string]sortField[auth.UserGroup]{
+		"id":            func(g *auth.UserGroup) string { return sInt(g.ID) },
+		"group_name":    func(g *auth.UserGroup) string { return g.Name },
+		"group_type":    func(g *auth.UserGroup) string { return sInt(int64(g.Type)) },
+		"creation_time": func(g *auth.UserGroup) string { return sTime(g.CreatedAt) },
+		"update_time":   func(g *auth.UserGroup) string { return sTime(g.UpdatedAt) },
+	}
+}
+
 func (a *API) listUserGroups(c *call) error {
 	if err := c.requireAdmin(permGroup(rbac.ActionList)); err != nil {
 		return err
@@ -76,8 +87,7 @@ func (a *API) listUserGroups(c *call) error {
 	if err != nil {
 		return err
 	}
-	f := auth.UserGroupFilter{NameContains: q.Get("group_name"), LDAPDN: q.Get("ldap_group_dn"),
-		Page: core.Page{Offset: pg.offset(), Limit: pg.size}}
+	f := auth.UserGroupFilter{NameContains: q.Get("group_name"), LDAPDN: q.Get("ldap_group_dn")}
 	if t, ok := terms["group_name"]; ok {
 		f.NameContains = t.value
 	}
@@ -94,7 +104,10 @@ func (a *API) listUserGroups(c *call) error {
 	if f.LDAPDN != "" {
 		f.LDAPDN = a.canonicalDN(f.LDAPDN)
 	}
-	groups, total, err := a.cfg.userGroups.List(c.ctx(), f)
+	groups, total, err := listPage(c, pg, "id", userGroupSorts(), func(p core.Page) ([]auth.UserGroup, int, error) {
+		f.Page = p
+		return a.cfg.userGroups.List(c.ctx(), f)
+	})
 	if err != nil {
 		return err
 	}

@@ -62,6 +62,45 @@ func (c *call) self(name string) bool {
 	return c.p.Kind == rbac.User && name == c.p.Name
 }
 
+// userListDoc documents the q and sort of /users.
+const userListDoc = "q keys: username=value, username=~substring, username=(a b) any of, email=~substring; " +
+	"sort: username, email, creation_time, update_time, user_id"
+
+// userSorts are the fields users sort by.
+func userSorts() map[string]auth.UserOrder {
+	return map[string]auth.UserOrder{"username": auth.UsersByName, "email": auth.UsersByEmail,
+		"creation_time": auth.UsersByCreated, "update_time": auth.UsersByUpdated, "user_id": auth.UsersByID}
+}
+
+// userListFilter reads q and sort into f.
+func userListFilter(c *call, f *auth.UserFilter) error {
+	terms, err := parseQKeys(c.r.URL.Query().Get("q"), qSets("username"), qPlain("email"))
+	if err != nil {
+		return err
+	}
+	if t, ok := terms["username"]; ok {
+		if t.kind == qFuzzy {
+			f.NameContains = t.value
+		} else {
+			f.Names = termValues(t)
+		}
+	}
+	if t, ok := terms["email"]; ok {
+		f.EmailContains = t.value // exact or fuzzy: Harbor matches emails by substring
+	}
+	keys, err := parseSort(c.r.URL.Query().Get("sort"), "creation_time", "email", "update_time", "user_id", "username")
+	if err != nil {
+		return err
+	}
+	if len(keys) > 1 {
+		return badRequest("sort: users sort by one field")
+	}
+	if len(keys) == 1 {
+		f.Order, f.Desc = userSorts()[keys[0].field], keys[0].desc
+	}
+	return nil
+}
+
 func (a *API) listUsers(c *call) error {
 	if err := c.requireAdmin(permUser(rbac.ActionList)); err != nil {
 		return err
@@ -70,24 +109,11 @@ func (a *API) listUsers(c *call) error {
 	if err != nil {
 		return err
 	}
-	terms, err := parseQ(c.r.URL.Query().Get("q"), "username")
-	if err != nil {
+	f := auth.UserFilter{NamePrefix: c.r.URL.Query().Get("username"), Page: core.Page{Offset: pg.offset(), Limit: pg.size}}
+	if err := userListFilter(c, &f); err != nil {
 		return err
 	}
-	prefix := c.r.URL.Query().Get("username")
-	if t, ok := terms["username"]; ok {
-		if !t.fuzzy {
-			u, err := a.deps.Users.Get(c.ctx(), t.value)
-			if errors.Is(err, auth.ErrNotFound) {
-				return c.paged(pg, 0, []UserResp{})
-			} else if err != nil {
-				return err
-			}
-			return c.paged(pg, 1, pageOf([]UserResp{userJSON(u)}, pg))
-		}
-		prefix = t.value
-	}
-	us, total, err := a.deps.Users.List(c.ctx(), auth.UserFilter{NamePrefix: prefix, Page: core.Page{Offset: pg.offset(), Limit: pg.size}})
+	us, total, err := a.deps.Users.List(c.ctx(), f)
 	if err != nil {
 		return err
 	}

@@ -208,3 +208,33 @@ func TestListUsersNameContains(t *testing.T) {
 		assert.Equal(t, []string{"malik"}, names(UserFilter{NamePrefix: "m", NameContains: "li"}))
 	})
 }
+
+func TestListUsersOrderAndNames(t *testing.T) {
+	OnEngines(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := t.Context()
+		users := newTestUsers(t, db)
+		for _, u := range []User{{Name: "carol", Email: "A@x.org"}, {Name: "alice", Email: "c@y.org"}, {Name: "bob", Email: "b@x.org"}} {
+			_, err := users.Create(ctx, u, "s3cret-pass")
+			require.NoError(t, err)
+		}
+		names := func(f UserFilter) []string {
+			us, total, err := users.List(ctx, f)
+			require.NoError(t, err)
+			var out []string
+			for _, u := range us {
+				out = append(out, u.Name)
+			}
+			assert.Equal(t, len(out), total)
+			return out
+		}
+		assert.Equal(t, []string{"carol", "bob", "alice"}, names(UserFilter{Desc: true}))
+		assert.Equal(t, []string{"carol", "alice", "bob"}, names(UserFilter{Order: UsersByCreated}))
+		assert.Equal(t, []string{"bob", "alice", "carol"}, names(UserFilter{Order: UsersByID, Desc: true}))
+		assert.Equal(t, []string{"alice", "bob", "carol"}, names(UserFilter{Order: UsersByEmail, Desc: true}))
+		assert.Equal(t, []string{"bob", "carol"}, names(UserFilter{Names: []string{"Carol", "bob", "zed"}}))
+		assert.Empty(t, names(UserFilter{Names: []string{}}))
+		assert.Equal(t, []string{"bob", "carol"}, names(UserFilter{EmailContains: "X.ORG"}))
+		_, _, err := users.List(ctx, UserFilter{Order: UserOrder(99)})
+		assert.ErrorIs(t, err, ErrInvalid)
+	})
+}

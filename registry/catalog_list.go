@@ -72,8 +72,10 @@ type RepositoryQuery struct {
 	Prefixes []string
 	// Contains keeps the names that contain this.
 	Contains string
-	Order    RepositoryOrder
-	Desc     bool // reverse Order
+	// Names keeps these names (nil: any; at most 100).
+	Names []string
+	Order RepositoryOrder
+	Desc  bool // reverse Order
 }
 
 // maxQueryPrefixes bounds RepositoryQuery.Prefixes.
@@ -114,6 +116,18 @@ func (rg *Registry) FindRepositories(ctx context.Context, q RepositoryQuery, pag
 			args = append(args, likePrefix(p))
 		}
 		conds = append(conds, "("+strings.Join(or, " OR ")+")")
+	}
+	if q.Names != nil {
+		if len(q.Names) == 0 {
+			return nil, 0, nil
+		}
+		if len(q.Names) > maxQueryValues {
+			return nil, 0, core.New(core.ErrInvalid, "too many repository names in one query")
+		}
+		conds = append(conds, "r.name IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(q.Names)), ", ")+")")
+		for _, n := range q.Names {
+			args = append(args, n)
+		}
 	}
 	if q.Contains != "" {
 		conds = append(conds, `r.name LIKE ? ESCAPE '\'`)
@@ -220,8 +234,13 @@ func (rg *Registry) ListArtifactsUnder(ctx context.Context, prefix string, page 
 }
 
 func (rg *Registry) artifacts(ctx context.Context, where string, args []any, page core.Page) ([]Artifact, error) {
+	return rg.artifactsOrdered(ctx, where, args, "rm.created_at DESC, rm.repo, m.digest", page)
+}
+
+// artifactsOrdered lists the artifacts matching where, in order, with tags.
+func (rg *Registry) artifactsOrdered(ctx context.Context, where string, args []any, order string, page core.Page) ([]Artifact, error) {
 	rows, err := rg.db.Query(ctx, `SELECT `+artifactCols+artifactFrom+` WHERE `+where+`
-		ORDER BY rm.created_at DESC, rm.repo, m.digest LIMIT ? OFFSET ?`,
+		ORDER BY `+order+` LIMIT ? OFFSET ?`,
 		append(args, clampLimit(page.Limit, rg.maxPageSize), max(page.Offset, 0))...)
 	if err != nil {
 		return nil, err

@@ -122,6 +122,8 @@ func testFindRepositories(t *testing.T) {
 	assert.Equal(t, []string{"c/beta", "b/zeta", "a/zeta", "a/alpha"}, names(RepositoryQuery{Desc: true}))
 	assert.Equal(t, []string{"b/zeta", "a/alpha", "c/beta", "a/zeta"}, names(RepositoryQuery{Order: ByUpdated}))
 	assert.Equal(t, []string{}, append([]string{}, names(RepositoryQuery{Contains: "%"})...), "LIKE wildcards match themselves")
+	assert.Equal(t, []string{"c/beta", "a/zeta"}, names(RepositoryQuery{Names: []string{"a/zeta", "c/beta", "x/none"}, Desc: true}))
+	assert.Nil(t, names(RepositoryQuery{Names: []string{}}))
 
 	arts, total, err := tr.rg.ListArtifactsUnder(ctx, "a/", core.Page{Limit: 10})
 	require.NoError(t, err)
