@@ -85,6 +85,12 @@ func run(m *testing.M) int {
 	if ldapOn = ldapConfig != ""; ldapOn {
 		cfg.LDAP.ConfigFile, cfg.LDAP.BindPassword = ldapConfig, slapdtest.SearchPassword
 	}
+	stopOIDC, err := startOIDC(ctx, tmp)
+	defer stopOIDC()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start the OIDC-mode server:", err)
+		return 1
+	}
 	scanner := &scan.Static{Vulnerabilities: []scan.Vulnerability{
 		{ID: "CVE-2024-1111", Package: "openssl", Version: "3.0.11", FixVersion: "3.0.12", Severity: scan.High}},
 		Check: scans.check}
