@@ -91,6 +91,7 @@ type config struct {
 	scanExports ScanExports      // scan_export.go; nil: no scan data export endpoints
 	oidc        OIDC             // oidc.go; nil: no OIDC endpoints
 	external    []ExternalRoute  // external_routes.go: documented, served elsewhere
+	oidcUsers   OIDCUsers        // users_oidc.go; nil: no oidc_user_meta in /users/current
 }
 
 // Option configures the API.

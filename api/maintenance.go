@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -87,7 +88,7 @@ func (t *execTask[P, R]) routes() []route {
 		{method: get, path: t.path, id: t.ops.list, tag: t.tag, summary: upperFirst(t.title) + " runs, newest first (system admins)",
 			query: append([]param{sorting}, paging...), resp: []ExecHistory{}, paged: true, handle: t.history},
 		{method: get, path: run, id: t.ops.get, tag: t.tag, summary: "One " + t.title + " run", resp: ExecHistory{}, handle: t.get},
-		{method: put, path: run, id: t.ops.stop, tag: t.tag, summary: "Stop " + a + t.title + " run in progress", handle: t.stop},
+		{method: put, path: run, id: t.ops.stop, tag: t.tag, summary: "Stop " + a + t.title + " run in progress (a run that has ended is left as it is: 200)", handle: t.stop},
 		{method: get, path: run + "/log", id: t.ops.log, tag: t.tag, summary: "The log of " + a + t.title + " run",
 			text: true, handle: t.log},
 		{method: get, path: t.path + "/schedule", id: t.ops.getSchedule, tag: t.tag,
@@ -188,10 +189,23 @@ func (t *execTask[P, R]) stop(c *call) error {
 	if err != nil {
 		return err
 	}
-	if err := t.svc.Stop(c.ctx(), id); err != nil {
+	if err := t.svc.Stop(c.ctx(), id); err != nil && !t.ended(c, id, err) {
 		return err
 	}
 	return c.ok()
+}
+
+// ended says whether a stop failed only because the run has already ended
+// (core.ErrPrecondition, and the run is in a final status): stopping is
+// then done, as Harbor's execution manager treats stopping an execution
+// in a final status, so the stop answers 200 rather than a status
+// Harbor's swagger does not declare. An unknown run stays 404.
+func (t *execTask[P, R]) ended(c *call, id int64, err error) bool {
+	if !errors.Is(err, core.ErrPrecondition) {
+		return false
+	}
+	r, gerr := t.svc.Get(c.ctx(), id)
+	return gerr == nil && r.Done()
 }
 
 func (t *execTask[P, R]) log(c *call) error {

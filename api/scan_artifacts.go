@@ -103,17 +103,6 @@ func (a *API) scanArtifact(c *call) error {
 	return c.json(http.StatusAccepted, out)
 }
 
-func (a *API) stopScanArtifact(c *call) error {
-	kind, art, _, err := a.scanRequest(c, rbac.ActionStop)
-	if err != nil {
-		return err
-	}
-	if kind == scan.KindSBOM {
-		return c.acceptedTask(a.cfg.scan.svc.StopSBOM(c.ctx(), art.Digest.String()))
-	}
-	return c.acceptedTask(a.cfg.scan.svc.StopScan(c.ctx(), art.Digest.String()))
-}
-
 // artifactTask resolves the request's {report_id}, a task of its artifact.
 func (a *API) artifactTask(c *call) (scan.Task, error) {
 	_, art, _, err := a.scanTarget(c, permOn(rbac.ResourceScan, rbac.ActionRead))

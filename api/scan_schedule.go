@@ -65,17 +65,6 @@ func (a *API) scanAllNow(c *call) error {
 	return c.acceptedTask(a.cfg.scan.svc.ScanAll(c.ctx(), scan.TriggerManual))
 }
 
-func (a *API) stopScanAll(c *call) error {
-	if err := c.configAdmin(rbac.ActionUpdate); err != nil {
-		return err
-	}
-	if _, err := a.cfg.scan.svc.StopScanAll(c.ctx()); err != nil {
-		return err
-	}
-	c.w.WriteHeader(http.StatusAccepted)
-	return nil
-}
-
 func (a *API) scanAllMetrics(c *call) error { return a.answerScanAllMetrics(c, "") }
 
 func (a *API) scheduledScanAllMetrics(c *call) error {

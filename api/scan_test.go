@@ -29,6 +29,17 @@ type lateScan struct{ *scan.Service }
 
 func newScanEnv(t *testing.T, opts ...api.Option) (*env, *scan.Service) {
 	t.Helper()
+	return newScanEnvWith(t, &scan.Static{DBVersion: "2025-01-01T00:00:00Z", Vulnerabilities: []scan.Vulnerability{
+		{ID: "CVE-2024-0001", Package: "openssl", Version: "3.0.1", FixVersion: "3.0.2", Severity: scan.Critical,
+			CVSS: &scan.CVSS{ScoreV3: 9.8}},
+		{ID: "CVE-2024-0002", Package: "zlib", Version: "1.2", Severity: scan.High},
+		{ID: "CVE-2024-0003", Package: "bash", Version: "5.1", Severity: scan.Low},
+	}}, opts...)
+}
+
+// newScanEnvWith is newScanEnv scanning with static.
+func newScanEnvWith(t *testing.T, static *scan.Static, opts ...api.Option) (*env, *scan.Service) {
+	t.Helper()
 	ls := &lateScan{}
 	e := newEnv(t, append([]api.Option{api.WithScanning(ls)}, opts...)...)
 	ctx := context.Background()
@@ -43,12 +54,6 @@ func newScanEnv(t *testing.T, opts ...api.Option) (*env, *scan.Service) {
 	runner, err := jobs.New(pool, jobs.WithWorkers(ws), jobs.WithPollInterval(20*time.Millisecond),
 		jobs.WithStopGrace(2*time.Second))
 	require.NoError(t, err)
-	static := &scan.Static{DBVersion: "2025-01-01T00:00:00Z", Vulnerabilities: []scan.Vulnerability{
-		{ID: "CVE-2024-0001", Package: "openssl", Version: "3.0.1", FixVersion: "3.0.2", Severity: scan.Critical,
-			CVSS: &scan.CVSS{ScoreV3: 9.8}},
-		{ID: "CVE-2024-0002", Package: "zlib", Version: "1.2", Severity: scan.High},
-		{ID: "CVE-2024-0003", Package: "bash", Version: "5.1", Severity: scan.Low},
-	}}
 	svc, err := scan.NewService(ctx, db, scan.WithQueue(runner), scan.WithProjects(e.projects),
 		scan.WithRegistry(e.reg, "scanner"), scan.WithScanner("static", static), scan.WithSBOMGenerator(scan.StaticSBOM{}))
 	require.NoError(t, err)
@@ -158,8 +163,15 @@ func TestScanArtifactAPI(t *testing.T) {
 	assert.False(t, st.EndTime.IsZero())
 	e.do(as("gina"), http.MethodGet, art+"/scan/x/log", nil).fails(t, http.StatusNotFound, "NOT_FOUND")
 
-	// Nothing to stop.
-	e.do(as("alice"), http.MethodPost, art+"/scan/stop", nil).fails(t, http.StatusNotFound, "NOT_FOUND")
+	// Stopping a scan that has ended is done, as in Harbor: 202 with the
+	// task, unchanged; with none ever (no SBOM yet), 400.
+	var stopped api.ScanTaskInfo
+	e.do(as("alice"), http.MethodPost, art+"/scan/stop", nil).ok(t, http.StatusAccepted, &stopped)
+	assert.Equal(t, task.ReportID, stopped.ReportID)
+	assert.Equal(t, "Success", stopped.ScanStatus)
+	e.do(as("alice"), http.MethodPost, art+"/scan/stop", api.ScanType{ScanType: "sbom"}).
+		fails(t, http.StatusBadRequest, "BAD_REQUEST")
+	e.do(as("gina"), http.MethodPost, art+"/scan/stop", nil).fails(t, http.StatusForbidden, "FORBIDDEN")
 	e.do(as("alice"), http.MethodPost, art+"/scan", api.ScanType{ScanType: "magic"}).fails(t, http.StatusBadRequest, "BAD_REQUEST")
 
 	// SBOMs, stored as referrers and downloaded in both formats.

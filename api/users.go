@@ -25,6 +25,8 @@ type UserResp struct {
 	Source          string    `json:"source" doc:"berth: local, ldap, ..."`
 	CreationTime    time.Time `json:"creation_time"`
 	UpdateTime      time.Time `json:"update_time"`
+	// OIDCUserMeta is only in /users/current, for the user themself.
+	OIDCUserMeta *OIDCUserInfo `json:"oidc_user_meta,omitempty" doc:"Only in /users/current, for a user who logs in through OIDC: the user's own OIDC record with the CLI secret (the password for docker login); never in listings or to others"`
 }
 
 // UserCreationReq creates a local user.
@@ -153,6 +155,9 @@ func (a *API) currentUser(c *call) error {
 		if out.AdminRoleInAuth, err = c.isAdmin(); err != nil {
 			return err
 		}
+	}
+	if out.OIDCUserMeta, err = a.oidcUserMeta(c, u); err != nil {
+		return err
 	}
 	return c.json(http.StatusOK, out)
 }

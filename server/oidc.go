@@ -143,11 +143,29 @@ func (o oidcAPI) Ping(ctx context.Context, issuer string, verifyCert bool) error
 	return oidc.Ping(ctx, issuer, oidcClient(verifyCert))
 }
 
+// OIDCUser is username's OIDC link and CLI secret, for the user's own
+// /users/current.
+func (o oidcAPI) OIDCUser(ctx context.Context, username string) (api.OIDCUserRecord, bool, error) {
+	if o.id.oidc == nil {
+		return api.OIDCUserRecord{}, false, nil
+	}
+	l, err := o.id.oidc.svc.Links().Get(ctx, username)
+	if errors.Is(err, auth.ErrNotFound) {
+		return api.OIDCUserRecord{}, false, nil
+	}
+	if err != nil {
+		return api.OIDCUserRecord{}, false, err
+	}
+	secret, err := o.id.oidc.svc.CLISecret(ctx, username)
+	return api.OIDCUserRecord{Issuer: l.Issuer, Subject: l.Subject, Secret: secret, CreatedAt: l.CreatedAt,
+		UpdatedAt: l.UpdatedAt}, err == nil, err
+}
+
 // oidcAPIOptions are the management API's OIDC options.
 func (id *identity) oidcAPIOptions() []api.Option {
 	opts := []api.Option{api.WithOIDC(oidcAPI{id: id})}
 	if id.oidc != nil {
-		opts = append(opts, api.WithAuthMode("oidc_auth"))
+		opts = append(opts, api.WithAuthMode("oidc_auth"), api.WithOIDCUsers(oidcAPI{id: id}))
 	}
 	return opts
 }

@@ -61,18 +61,23 @@
 // Every served operation must succeed and decode, except those in
 // testdata/known-sdk-bugs.txt (go-client cannot decode them because of
 // its own bugs, such as goharbor/go-client#41; their raw JSON is checked
-// instead) and those in testdata/expected-failures.txt, a temporary list
-// of today's failures with the reason of each. An operation listed there
-// that passes fails the test, so the list only shrinks; -update rewrites
-// it from a run, keeping the reasons.
+// instead, and must match). The stop operations meet work in progress:
+// the static scanner holds the scans of a chosen repository until
+// released, so stopScanArtifact stops a running scan and stopScanAll a
+// scan-all waiting behind held job workers.
 //
 // The in-process server runs every feature that can run in-process:
 // scanning (with a static scanner standing in for Trivy), content trust,
 // chart repositories, GC, quotas, retention, immutability, webhooks,
 // replication (to itself), and LDAP login against a real OpenLDAP slapd
 // (internal/slapdtest; without slapd installed the Ldap operations are
-// skipped, in CI its absence fails). It has no OIDC provider (pingOIDC
-// pings a stub discovery document) and no P2P provider: the preheat
+// skipped, in CI its absence fails). LDAP and OIDC exclude each other, so
+// a second server runs in OIDC auth mode against a real OpenID provider
+// (internal/oidctest: zitadel's, in process): a user logs in there
+// without a browser, reads their CLI secret in /users/current
+// (oidc_user_meta), replaces it with setCliSecret, and GET /v2/ with
+// basic auth (docker login) takes the new secret and refuses the old;
+// pingOIDC pings that provider. There is no P2P provider: the preheat
 // operations show what go-client gets without one.
 //
 // The package is its own module so that berth's main module never

@@ -67,21 +67,8 @@ func newFixture(t testing.TB) *fixture {
 	rec := &statusRecorder{next: http.DefaultTransport}
 	f := &fixture{t: t, memo: map[string]memoized{}, statuses: rec,
 		c: harbor.New(harbor.Config{URL: u, Transport: rec, AuthInfo: rtclient.BasicAuth(adminUser, adminPassword)})}
-	// The receiver takes webhook posts and, for pingOIDC, answers as an
-	// OpenID provider's discovery document.
-	f.receiver = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/.well-known/openid-configuration":
-			base := "http://" + r.Host
-			w.Header().Set("Content-Type", "application/json")
-			_ = json.NewEncoder(w).Encode(map[string]any{"issuer": base, "authorization_endpoint": base + "/authorize",
-				"token_endpoint": base + "/token", "jwks_uri": base + "/keys", "response_types_supported": []string{"code"},
-				"subject_types_supported": []string{"public"}, "id_token_signing_alg_values_supported": []string{"RS256"}})
-		case "/keys":
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write([]byte(`{"keys":[]}`))
-		}
-	}))
+	// The receiver takes webhook posts.
+	f.receiver = httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	f.adapter = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasSuffix(r.URL.Path, "/api/v1/metadata") {
 			http.NotFound(w, r)

@@ -11,10 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// update rewrites the golden lists (testdata/not-served.txt,
-// testdata/expected-failures.txt) from what the tests found, keeping the
-// reasons already written.
-var update = flag.Bool("update", false, "rewrite testdata/not-served.txt and testdata/expected-failures.txt, keeping their reasons")
+// update rewrites the golden list testdata/not-served.txt from what
+// TestOperationsServed found, keeping the reasons already written.
+var update = flag.Bool("update", false, "rewrite testdata/not-served.txt, keeping its reasons")
 
 // todoReason marks an entry -update added that nobody explained yet.
 const todoReason = "TODO"

@@ -44,7 +44,8 @@ var (
 	registryHost string // host:port of the server, for pushes
 	serverURL    string // http://host:port, for raw requests
 	apiClient    *harbor.HarborAPI
-	ldapOn       bool // the server logs users in against a test directory
+	ldapOn       bool            // the server logs users in against a test directory
+	scans        = newScanGate() // holds the server's scans of chosen repositories
 )
 
 func TestMain(m *testing.M) {
@@ -84,8 +85,15 @@ func run(m *testing.M) int {
 	if ldapOn = ldapConfig != ""; ldapOn {
 		cfg.LDAP.ConfigFile, cfg.LDAP.BindPassword = ldapConfig, slapdtest.SearchPassword
 	}
+	stopOIDC, err := startOIDC(ctx, tmp)
+	defer stopOIDC()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start the OIDC-mode server:", err)
+		return 1
+	}
 	scanner := &scan.Static{Vulnerabilities: []scan.Vulnerability{
-		{ID: "CVE-2024-1111", Package: "openssl", Version: "3.0.11", FixVersion: "3.0.12", Severity: scan.High}}}
+		{ID: "CVE-2024-1111", Package: "openssl", Version: "3.0.11", FixVersion: "3.0.12", Severity: scan.High}},
+		Check: scans.check}
 	srv, err := server.New(ctx, cfg, server.WithStorage(memory.New()), server.WithDatabase(db),
 		server.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
 		server.WithBuiltinScanner(func(context.Context, *server.Assembly) (string, scan.Scanner, scan.SBOMGenerator, error) {

@@ -16,10 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const (
-	knownSDKBugsFile     = "testdata/known-sdk-bugs.txt"
-	expectedFailuresFile = "testdata/expected-failures.txt"
-)
+const knownSDKBugsFile = "testdata/known-sdk-bugs.txt"
 
 // sdkTable writes the coverage table (Markdown) to a file as well, for CI.
 var sdkTable = flag.String("sdk-table", "", "write TestSDKCoverage's coverage table (Markdown) to this file")
@@ -36,7 +33,7 @@ func sdkCalls(t testing.TB) map[string]sdkCall {
 	for _, part := range []map[string]sdkCall{
 		projectCalls(), repositoryCalls(), artifactCalls(), memberCalls(), userCalls(), robotCalls(),
 		systemCalls(), jobCalls(), replicationCalls(), scanCalls(), webhookCalls(), policyCalls(),
-		preheatCalls(), ldapCalls(),
+		preheatCalls(), ldapCalls(), oidcCalls(),
 	} {
 		for id := range part {
 			_, dup := all[id]
@@ -137,10 +134,8 @@ func payloadText(err error) string {
 // TestSDKCoverage drives every Harbor operation through go-client against
 // the server and prints the coverage table (go test -run TestSDKCoverage
 // -v). Every operation berth serves must succeed and decode, except
-// those in testdata/known-sdk-bugs.txt (whose raw answer is checked
-// instead) and those in testdata/expected-failures.txt, a temporary
-// list that must shrink: an operation listed there that passes fails the
-// test. -update rewrites expected-failures.txt from this run.
+// those in testdata/known-sdk-bugs.txt, whose raw answer is checked
+// instead (and must match).
 func TestSDKCoverage(t *testing.T) {
 	ops := harborOps(t)
 	served := servedOps(t)
@@ -150,7 +145,6 @@ func TestSDKCoverage(t *testing.T) {
 		require.True(t, ok, "the call table names %s, which Harbor's swagger does not have", id)
 	}
 	knownBugs := readReasons(t, knownSDKBugsFile)
-	expected := readReasons(t, expectedFailuresFile)
 	raw := rawChecks()
 
 	t.Logf("LDAP directory: %v", ldapOn)
@@ -192,45 +186,16 @@ func TestSDKCoverage(t *testing.T) {
 		require.NoError(t, os.WriteFile(*sdkTable, []byte(table), 0o644))
 	}
 
-	var failing []harborOp
-	notes := map[string]string{}
 	for _, o := range outcomes {
-		id := o.op.ID
-		reason, listed := expected[id]
-		if o.served && !o.ok() && o.result != "skipped" {
-			failing, notes[id] = append(failing, o.op), o.note
-			if strings.HasPrefix(o.result, "HTTP") || o.result == "decode" {
-				notes[id] = o.result + ": " + o.note
-			}
-		}
 		switch {
-		case *update, o.result == "skipped":
-		case o.served && !o.ok() && !listed:
-			t.Errorf("%s (%s %s) is served but its SDK call failed: %s: %s", id, o.op.Method, o.op.Path, o.result, o.note)
-		case o.served && o.ok() && listed:
-			t.Errorf("%s passes now: remove it from %s (it said: %s)", id, expectedFailuresFile, reason)
-		case !o.served && listed:
-			t.Errorf("%s is not served: remove it from %s (TestOperationsServed lists it)", id, expectedFailuresFile)
+		case o.result == "skipped":
+		case o.served && !o.ok():
+			t.Errorf("%s (%s %s) is served but its SDK call failed: %s: %s", o.op.ID, o.op.Method, o.op.Path, o.result, o.note)
 		case !o.served && o.ok():
-			t.Logf("%s succeeds although berth's OpenAPI document does not list it", id)
+			t.Logf("%s succeeds although berth's OpenAPI document does not list it", o.op.ID)
 		}
-	}
-	for id := range expected {
-		if _, ok := ops[id]; !ok {
-			t.Errorf("%s: %s names an operation Harbor does not have", id, expectedFailuresFile)
-		}
-	}
-	if *update {
-		writeReasons(t, expectedFailuresFile, expectedFailuresHeader, failing, expected,
-			func(o harborOp) string { return notes[o.ID] })
 	}
 }
-
-const expectedFailuresHeader = `# TEMPORARY: operations berth serves whose go-client call does not yet
-# succeed and decode, operationId<TAB>why. TestSDKCoverage fails on a
-# served failure not listed here and on a listed operation that passes,
-# so this list only shrinks; go test -run TestSDKCoverage -update rewrites
-# it from a run. Delete the file when it is empty.`
 
 // coverageTable renders the outcomes as a Markdown table with totals:
 // served (in berth's document), succeeded (a 2xx answer), decoded (into

@@ -58,16 +58,7 @@ func scanCalls() map[string]sdkCall {
 				WithReference(d).WithScanType(&models.ScanType{ScanType: "vulnerability"}))
 			return err
 		},
-		"stopScanArtifact": withScanned(func(ctx context.Context, f *fixture, p proj, d string) error {
-			// Once the scans other calls started have ended, so that
-			// the answer does not depend on timing.
-			if err := f.scanEnded(ctx, p, d, false); err != nil {
-				return setup("getArtifact", err)
-			}
-			_, err := f.c.Scan.StopScanArtifact(ctx, scan.NewStopScanArtifactParams().WithProjectName(p.name).
-				WithRepositoryName("app").WithReference(d).WithScanType(&models.ScanType{ScanType: "vulnerability"}))
-			return err
-		}),
+		"stopScanArtifact": func(ctx context.Context, f *fixture) error { return f.stopRunningScan(ctx) },
 		"getReportLog": withScanned(func(ctx context.Context, f *fixture, p proj, d string) error {
 			id, err := f.reportID(ctx, p, d)
 			if err != nil {
@@ -100,10 +91,7 @@ func scanCalls() map[string]sdkCall {
 			_, err := f.c.ScanAll.GetLatestScheduledScanAllMetrics(ctx, scan_all.NewGetLatestScheduledScanAllMetricsParams())
 			return err
 		},
-		"stopScanAll": func(ctx context.Context, f *fixture) error {
-			_, err := f.c.ScanAll.StopScanAll(ctx, scan_all.NewStopScanAllParams())
-			return err
-		},
+		"stopScanAll": func(ctx context.Context, f *fixture) error { return f.stopRunningScanAll(ctx) },
 
 		"listScanners": func(ctx context.Context, f *fixture) error {
 			_, err := f.defaultScanner(ctx)

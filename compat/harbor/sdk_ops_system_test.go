@@ -11,7 +11,6 @@ import (
 	"github.com/goharbor/go-client/pkg/sdk/v2.0/client/health"
 	"github.com/goharbor/go-client/pkg/sdk/v2.0/client/icon"
 	"github.com/goharbor/go-client/pkg/sdk/v2.0/client/ldap"
-	"github.com/goharbor/go-client/pkg/sdk/v2.0/client/oidc"
 	"github.com/goharbor/go-client/pkg/sdk/v2.0/client/permissions"
 	"github.com/goharbor/go-client/pkg/sdk/v2.0/client/ping"
 	"github.com/goharbor/go-client/pkg/sdk/v2.0/client/schedule"
@@ -138,11 +137,6 @@ func systemCalls() map[string]sdkCall {
 		},
 		"getSchedulePaused": func(ctx context.Context, f *fixture) error {
 			_, err := f.c.Schedule.GetSchedulePaused(ctx, schedule.NewGetSchedulePausedParams().WithJobType("all"))
-			return err
-		},
-		"pingOIDC": func(ctx context.Context, f *fixture) error {
-			_, err := f.c.OIDC.PingOIDC(ctx, oidc.NewPingOIDCParams().
-				WithEndpoint(oidc.PingOIDCBody{URL: f.receiver.URL, VerifyCert: false}))
 			return err
 		},
 	}

@@ -195,11 +195,6 @@ func userCalls() map[string]sdkCall {
 				WithSysadminFlag(&models.UserSysAdminFlag{SysadminFlag: true}))
 			return err
 		},
-		"setCliSecret": withUser(func(ctx context.Context, f *fixture, id int64) error {
-			_, err := f.c.User.SetCliSecret(ctx, user.NewSetCliSecretParams().WithUserID(id).
-				WithSecret(&models.OIDCCliSecretReq{Secret: "Cli-secret-123456"}))
-			return err
-		}),
 		"deleteUser": func(ctx context.Context, f *fixture) error {
 			id, err := f.createUser(ctx, f.unique("sdk-gone"))
 			if err != nil {
