@@ -68,7 +68,7 @@ func TestAccessories(t *testing.T) {
 		walk(t, e, as("guest"), path+"?sort=-type", "type", 1))
 	assert.Equal(t, []string{"harbor.sbom", "signature.cosign", "signature.notation"}, walk(t, e, as("guest"), path+"?sort=type", "type", 2))
 	assert.Equal(t, []string{"harbor.sbom", "signature.notation"},
-		walk(t, e, as("guest"), path+"?sort=type&"+q("type=(harbor.sbom signature.notation)"), "type", 1))
+		walk(t, e, as("guest"), path+"?sort=type&"+q("type={harbor.sbom signature.notation}"), "type", 1))
 	assert.Equal(t, []string{"signature.cosign", "signature.notation"}, walk(t, e, as("guest"), path+"?sort=type&"+q("type=~signature"), "type", 1))
 	assert.Len(t, fields(t, e.do(as("guest"), http.MethodGet, path+"?page_size=0", nil), "type"), 3)
 	e.do(as("guest"), http.MethodGet, path+"?"+q("type=[a~b]"), nil).fails(t, http.StatusBadRequest, "BAD_REQUEST")

@@ -99,7 +99,7 @@ func TestListAllRepositories(t *testing.T) {
 		{"fuzzy", as("dev"), "/repositories?q=name%3D~t", []string{"team/app", "team/tools"}},
 		{"exact", as("dev"), "/repositories?q=name%3Dteam/app", []string{"team/app"}},
 		{"exact, not visible", as("dev"), "/repositories?q=name%3Dsecret/vault", []string{}},
-		{"union, the invisible left out", as("dev"), "/repositories?sort=-name&q=" + url.QueryEscape(url.QueryEscape("name=(secret/vault team/app library/nginx)")),
+		{"union, the invisible left out", as("dev"), "/repositories?sort=-name&q=" + url.QueryEscape(url.QueryEscape("name={secret/vault team/app library/nginx}")),
 			[]string{"team/app", "library/nginx"}},
 		{"sort descending", as("dev"), "/repositories?sort=-name", []string{"team/tools", "team/app", "library/nginx"}},
 		{"sort by creation", admin(), "/repositories?sort=creation_time&page_size=2", []string{"team/app", "team/tools"}},

@@ -38,7 +38,7 @@ func artifactSorts() map[string]registry.ArtifactOrder {
 type artifactListing struct {
 	q       registry.ArtifactQuery
 	kinds   *qTerm
-	labelID []int64 // any of (a {list}: every one)
+	labelID []int64 // any of ({union}; allLbl: every one, an (intersection))
 	allLbl  bool
 	latest  bool // only the newest artifact of each repository
 }
@@ -150,7 +150,7 @@ func (l *artifactListing) apply(key string, t qTerm) error {
 }
 
 // termValues are the values a single-valued field may take to match t:
-// one for key=v, any of a (union); of a {list}, the one value all name
+// one for key=v, any of a {union}; of an (intersection), the one value all name
 // (none when they differ).
 func termValues(t qTerm) []string {
 	switch t.kind {

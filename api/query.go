@@ -14,8 +14,8 @@ const (
 	qExact qKind = iota // key=value
 	qFuzzy              // key=~value
 	qRange              // key=[min~max], either end may be empty
-	qAll                // key={a b c}: every value must match
-	qAny                // key=(a b c): any value may match
+	qAny                // key={a b c}: any value may match (Harbor's union)
+	qAll                // key=(a b c): every value must match (Harbor's intersection)
 )
 
 // qTerm is one term of a Harbor q parameter. value is set for exact and
@@ -59,7 +59,8 @@ const (
 )
 
 // parseQKeys parses Harbor's q syntax: comma-separated terms key=value,
-// key=~value, key=[min~max], key={a b c} and key=(a b c), URL-encoded once
+// key=~value, key=[min~max], key={a b c} (any of them) and key=(a b c)
+// (all of them), URL-encoded once
 // more or not (Harbor's clients encode it twice, others once). A form the
 // key does not take is refused with 400, naming the key and what it takes.
 func parseQKeys(q string, allowed ...qKey) (map[string]qTerm, error) {
@@ -142,7 +143,7 @@ func parseQValue(key, val string, k qKey) (qTerm, error) {
 			takes += " and key=[min~max]"
 		}
 		if k.sets {
-			takes += ", key={a b} and key=(a b)"
+			takes += ", key={a b} (any) and key=(a b) (all)"
 		}
 		return qTerm{}, badRequest(fmt.Sprintf("q key %q: %s is not supported for it; it takes %s", key, form, takes))
 	}
@@ -158,9 +159,10 @@ func parseQValue(key, val string, k qKey) (qTerm, error) {
 		}
 		return qTerm{kind: qRange, lo: unquote(strings.TrimSpace(lo)), hi: unquote(strings.TrimSpace(hi))}, nil
 	case '{', '(':
-		kind, closer, form := qAll, "}", "a {list}"
+		// As Harbor's swagger says: {a b} is a union, (a b) an intersection.
+		kind, closer, form := qAny, "}", "a {union}"
 		if val[0] == '(' {
-			kind, closer, form = qAny, ")", "a (union)"
+			kind, closer, form = qAll, ")", "an (intersection)"
 		}
 		if !k.sets {
 			return refuse(form)
@@ -196,8 +198,8 @@ func unquote(v string) string {
 
 // matches tells whether s satisfies the term, for endpoints that filter in
 // memory: exact equality, fuzzy substring, range by string order (give
-// numbers zero-padded or use matchesInt), every value of a {list} equal
-// to one of ss... (for multi-valued fields), any value of a (union).
+// numbers zero-padded, see sInt), every value of an (intersection) equal
+// to s, any value of a {union}.
 func (t qTerm) matches(s string) bool {
 	switch t.kind {
 	case qFuzzy:

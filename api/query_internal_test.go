@@ -10,7 +10,7 @@ import (
 
 func TestParseQForms(t *testing.T) {
 	keys := []qKey{qPlain("name"), qRanged("op_time"), qSets("tags"), qSets("project_id")}
-	got, err := parseQKeys(`name=~app,op_time=[2024-01-01 00:00:00~2024-02-01 00:00:00],tags={v1 "v2"},project_id=(1 2 3)`, keys...)
+	got, err := parseQKeys(`name=~app,op_time=[2024-01-01 00:00:00~2024-02-01 00:00:00],tags=(v1 "v2"),project_id={1 2 3}`, keys...)
 	require.NoError(t, err)
 	assert.Equal(t, qTerm{kind: qFuzzy, fuzzy: true, value: "app"}, got["name"])
 	assert.Equal(t, qTerm{kind: qRange, lo: "2024-01-01 00:00:00", hi: "2024-02-01 00:00:00"}, got["op_time"])
@@ -22,7 +22,7 @@ func TestParseQForms(t *testing.T) {
 	assert.False(t, got["op_time"].matches("2024-03-01 00:00:00"))
 
 	// Harbor's clients encode q a second time.
-	got, err = parseQKeys("name%3D~app%2Cproject_id%3D%281%202%29", keys...)
+	got, err = parseQKeys("name%3D~app%2Cproject_id%3D%7B1%202%7D", keys...)
 	require.NoError(t, err)
 	assert.Equal(t, "app", got["name"].value)
 	assert.Equal(t, []string{"1", "2"}, got["project_id"].values)
@@ -37,9 +37,9 @@ func TestParseQRefusals(t *testing.T) {
 	keys := []qKey{qPlain("name"), qRanged("op_time"), qSets("tags")}
 	for q, want := range map[string]string{
 		"name=[a~b]":    `q key "name": a range is not supported for it; it takes key=value and key=~value`,
-		"name=(a b)":    `q key "name": a (union) is not supported`,
+		"name={a b}":    `q key "name": a {union} is not supported`,
 		"tags=[a~b]":    `q key "tags": a range is not supported`,
-		"op_time={a}":   `q key "op_time": a {list} is not supported`,
+		"op_time=(a)":   `q key "op_time": an (intersection) is not supported`,
 		"op_time=[~]":   `range "[~]": want [min~max]`,
 		"tags={}":       `want 1 to 100 values`,
 		"tags={a b":     "unbalanced brackets",

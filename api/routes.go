@@ -70,7 +70,7 @@ const (
 
 func (a *API) routeTable() []route {
 	get, post, put, del := http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete
-	qQuery := param{"q", "string", "Filter: comma-separated key=value terms; the operation's summary names the keys", false}
+	qQuery := param{"q", "string", "Filter, Harbor's syntax: comma-separated terms k=v (exact), k=~v (fuzzy), k=[min~max] (range), k={a b} (any), k=(a b) (all), URL-encoded once or twice; the operation's summary names the keys, and a form a key does not take is refused with 400", false}
 	qWithTag := param{"with_tag", "boolean", "Include the tags of each artifact (default true)", false}
 	qArtifact := []param{qWithTag,
 		{"with_scan_overview", "boolean", "Include the latest vulnerability report's summary (default false)", false},

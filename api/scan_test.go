@@ -280,9 +280,9 @@ func TestScannersAndScheduleAPI(t *testing.T) {
 	// Harbor's list conventions: pages with X-Total-Count, sort, q.
 	e.do(admin(), http.MethodPost, "/scanners", api.ScannerRegistrationReq{Name: "alpha", URL: "http://127.0.0.1:2"}).ok(t, http.StatusCreated, nil)
 	assert.Equal(t, []string{"static", "ext", "alpha"}, walk(t, e, admin(), "/scanners?sort=-name", "name", 1))
-	assert.Equal(t, []string{"alpha", "ext"}, walk(t, e, admin(), "/scanners?sort=name&"+q("name=(ext alpha)"), "name", 1))
+	assert.Equal(t, []string{"alpha", "ext"}, walk(t, e, admin(), "/scanners?sort=name&"+q("name={ext alpha}"), "name", 1))
 	assert.Equal(t, []string{"alpha"}, walk(t, e, admin(), "/scanners?"+q("url=~:2"), "name", 1))
-	e.do(admin(), http.MethodGet, "/scanners?"+q("description=(a b)"), nil).fails(t, http.StatusBadRequest, "BAD_REQUEST")
+	e.do(admin(), http.MethodGet, "/scanners?"+q("description={a b}"), nil).fails(t, http.StatusBadRequest, "BAD_REQUEST")
 	e.do(admin(), http.MethodGet, "/scanners?sort=vendor", nil).fails(t, http.StatusBadRequest, "BAD_REQUEST")
 	e.do(admin(), http.MethodDelete, "/scanners/"+walk(t, e, admin(), "/scanners?"+q("name=alpha"), "uuid", 1)[0], nil).ok(t, http.StatusOK, nil)
 	req.Description = "changed"
