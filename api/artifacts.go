@@ -203,15 +203,24 @@ func (a *API) listArtifacts(c *call) error {
 	if err != nil {
 		return err
 	}
+	out, err := a.artifactsJSON(c, p, extras, tags, arts)
+	if err != nil {
+		return err
+	}
+	return c.paged(pg, total, out)
+}
+
+// artifactsJSON renders a page of p's artifacts with the extras asked for.
+func (a *API) artifactsJSON(c *call, p project.Project, extras artifactExtras, tags bool, arts []registry.Artifact) ([]Artifact, error) {
 	out := make([]Artifact, 0, len(arts))
 	for _, art := range arts {
 		j, err := a.withExtras(c, p, extras, art, a.withChartAttrs(c, artifactJSON(p, art, tags)))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		out = append(out, j)
 	}
-	return c.paged(pg, total, out)
+	return out, nil
 }
 
 // artifact finds the request's {reference} after checking perm.

@@ -36,13 +36,9 @@ func (a *API) listArtifactsOfProject(c *call) error {
 	if err != nil {
 		return err
 	}
-	out := make([]Artifact, 0, len(arts))
-	for _, art := range arts {
-		j, err := a.withExtras(c, p, extras, art, a.withChartAttrs(c, artifactJSON(p, art, tags)))
-		if err != nil {
-			return err
-		}
-		out = append(out, j)
+	out, err := a.artifactsJSON(c, p, extras, tags, arts)
+	if err != nil {
+		return err
 	}
 	return c.paged(pg, total, out)
 }

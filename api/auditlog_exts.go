@@ -133,21 +133,10 @@ func (a *API) listAuditLogExts(c *call) error {
 }
 
 func (a *API) getLogExts(c *call) error {
-	p, err := c.project()
+	f, err := projectLogFilter(c)
 	if err != nil {
 		return err
 	}
-	if err := c.require(p.Name, "", permOn(rbac.ResourceLog, rbac.ActionList)); err != nil {
-		return err
-	}
-	f, err := auditFilter(c)
-	if err != nil {
-		return err
-	}
-	if f.Project != "" && f.Project != p.Name {
-		return badRequest("q names project " + f.Project + ", but this is the log of " + p.Name)
-	}
-	f.Project, f.ProjectID = "", p.ID
 	return a.queryAuditExt(c, f)
 }
 

@@ -58,24 +58,34 @@ func (a *API) listAuditLogs(c *call) error {
 
 // listProjectLogs answers a project's entries only, whatever q says.
 func (a *API) listProjectLogs(c *call) error {
-	p, err := c.project()
+	f, err := projectLogFilter(c)
 	if err != nil {
 		return err
 	}
+	return a.queryAudit(c, f)
+}
+
+// projectLogFilter admits who may list the log of the request's project
+// and reads q for that log alone.
+func projectLogFilter(c *call) (audit.Filter, error) {
+	p, err := c.project()
+	if err != nil {
+		return audit.Filter{}, err
+	}
 	if err := c.require(p.Name, "", permOn(rbac.ResourceLog, rbac.ActionList)); err != nil {
-		return err
+		return audit.Filter{}, err
 	}
 	f, err := auditFilter(c)
 	if err != nil {
-		return err
+		return f, err
 	}
 	if f.Project != "" && f.Project != p.Name {
-		return badRequest("q names project " + f.Project + ", but this is the log of " + p.Name)
+		return f, badRequest("q names project " + f.Project + ", but this is the log of " + p.Name)
 	}
 	// By the project's id: entries of an earlier project that held this
 	// name (deleted, then the name taken again) are not this project's.
 	f.Project, f.ProjectID = "", p.ID
-	return a.queryAudit(c, f)
+	return f, nil
 }
 
 func (a *API) queryAudit(c *call, f audit.Filter) error {
