@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -9,14 +8,13 @@ import (
 	"github.com/berthlabs/berth/core"
 	"github.com/berthlabs/berth/project"
 	"github.com/berthlabs/berth/rbac"
+	"github.com/berthlabs/berth/registry"
 )
 
 // Bounds of /search: at most maxSearchResults projects and as many
-// repositories, found among at most maxSearchScan repositories of the
-// projects the caller may see.
+// repositories, of the projects the caller may see.
 const (
 	maxSearchResults = 100
-	maxSearchScan    = 10000
 	maxSearchQuery   = 255
 )
 
@@ -44,9 +42,6 @@ func (a *API) searchRoutes() []route {
 		resp:    SearchResult{}, handle: a.search}}
 }
 
-// errSearchFull ends a search that found enough.
-var errSearchFull = errors.New("search: enough results")
-
 func (a *API) search(c *call) error {
 	q := strings.TrimSpace(c.r.URL.Query().Get("q"))
 	if q == "" {
@@ -60,37 +55,43 @@ func (a *API) search(c *call) error {
 	if err != nil {
 		return err
 	}
-	out := SearchResult{Project: []Project{}, Repository: []SearchRepository{}}
-	var found []project.Project
-	scanned := 0
-	err = a.eachProject(c.ctx(), f, func(p project.Project) error {
-		if len(found) < maxSearchResults && strings.Contains(p.Name, q) {
-			found = append(found, p)
+	// Two queries whatever the catalog's size: the projects whose name
+	// contains q, and the repositories whose name does among those the
+	// caller may see (as /repositories lists them).
+	f.Name = q
+	found, _, err := a.deps.Projects.List(c.ctx(), f, project.Page{Limit: maxSearchResults})
+	if err != nil {
+		return err
+	}
+	ps, all, err := a.visibleProjects(c)
+	if err != nil {
+		return err
+	}
+	rq := registry.RepositoryQuery{Contains: q}
+	byName := map[string]project.Project{}
+	if !all {
+		rq.Prefixes = []string{}
+		for _, p := range ps {
+			rq.Prefixes = append(rq.Prefixes, p.Name+"/")
+			byName[p.Name] = p
 		}
-		for off := 0; len(out.Repository) < maxSearchResults && scanned < maxSearchScan; {
-			rs, total, err := a.deps.Registry.ListRepositories(c.ctx(), p.Name+"/", core.Page{Offset: off, Limit: 100})
-			if err != nil {
+	}
+	rs, _, err := a.deps.Registry.FindRepositories(c.ctx(), rq, core.Page{Limit: maxSearchResults})
+	if err != nil {
+		return err
+	}
+	out := SearchResult{Project: []Project{}, Repository: make([]SearchRepository, 0, len(rs))}
+	for _, r := range rs {
+		name, _, _ := strings.Cut(r.Name, "/")
+		p, ok := byName[name]
+		if !ok {
+			if p, err = a.deps.Projects.Get(c.ctx(), name); err != nil {
 				return err
 			}
-			for _, r := range rs {
-				if strings.Contains(r.Name, q) && len(out.Repository) < maxSearchResults {
-					out.Repository = append(out.Repository, SearchRepository{ProjectID: p.ID, ProjectName: p.Name,
-						ProjectPublic: p.Public, RepositoryName: r.Name, ArtifactCount: int64(r.Artifacts)})
-				}
-			}
-			scanned += len(rs)
-			off += len(rs)
-			if len(rs) == 0 || off >= total {
-				break
-			}
+			byName[name] = p
 		}
-		if len(found) >= maxSearchResults && (len(out.Repository) >= maxSearchResults || scanned >= maxSearchScan) {
-			return errSearchFull
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, errSearchFull) {
-		return err
+		out.Repository = append(out.Repository, SearchRepository{ProjectID: p.ID, ProjectName: p.Name,
+			ProjectPublic: p.Public, RepositoryName: r.Name, ArtifactCount: int64(r.Artifacts)})
 	}
 	if out.Project, err = a.projectsJSON(c, found); err != nil {
 		return err
