@@ -4,8 +4,10 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/berthlabs/berth/core"
 	"github.com/berthlabs/berth/project"
 	"github.com/berthlabs/berth/rbac"
+	"github.com/berthlabs/berth/registry"
 )
 
 // Statistic counts projects and repositories as Harbor's /statistics
@@ -37,17 +39,14 @@ func (a *API) getStatistic(c *call) error {
 		return err
 	}
 	var st Statistic
+	var public, private []string // "<project>/" of each
 	count := func(p project.Project) error {
-		repos, err := a.deps.Registry.CountRepositories(c.ctx(), p.Name)
-		if err != nil {
-			return err
-		}
 		if p.Public {
 			st.PublicProjectCount++
-			st.PublicRepoCount += int64(repos)
+			public = append(public, p.Name+"/")
 		} else {
 			st.PrivateProjectCount++
-			st.PrivateRepoCount += int64(repos)
+			private = append(private, p.Name+"/")
 		}
 		if admin {
 			used, err := a.deps.Registry.ProjectUsage(c.ctx(), p.Name)
@@ -61,8 +60,6 @@ func (a *API) getStatistic(c *call) error {
 	switch {
 	case admin:
 		err = a.eachProject(c.ctx(), project.Filter{}, count)
-		st.TotalProjectCount = st.PublicProjectCount + st.PrivateProjectCount
-		st.TotalRepoCount = st.PublicRepoCount + st.PrivateRepoCount
 	case c.p.Kind == rbac.User:
 		err = a.eachProject(c.ctx(), project.Filter{MemberOf: c.subjects(), IncludePublic: true}, count)
 	default: // robots: public projects (their own private ones are not memberships)
@@ -71,7 +68,34 @@ func (a *API) getStatistic(c *call) error {
 	if err != nil {
 		return err
 	}
+	// Repositories are counted by project prefix, a thousand projects a
+	// query, not one query a project.
+	if st.PublicRepoCount, err = a.countRepositories(c, public); err != nil {
+		return err
+	}
+	if st.PrivateRepoCount, err = a.countRepositories(c, private); err != nil {
+		return err
+	}
+	if admin {
+		st.TotalProjectCount = st.PublicProjectCount + st.PrivateProjectCount
+		st.TotalRepoCount = st.PublicRepoCount + st.PrivateRepoCount
+	}
 	return c.json(http.StatusOK, st)
+}
+
+// countRepositories counts the repositories under the prefixes.
+func (a *API) countRepositories(c *call, prefixes []string) (int64, error) {
+	var n int64
+	for len(prefixes) > 0 {
+		chunk := prefixes[:min(len(prefixes), 1000)]
+		prefixes = prefixes[len(chunk):]
+		_, total, err := a.deps.Registry.FindRepositories(c.ctx(), registry.RepositoryQuery{Prefixes: chunk}, core.Page{Limit: 1})
+		if err != nil {
+			return 0, err
+		}
+		n += int64(total)
+	}
+	return n, nil
 }
 
 // eachProject calls fn with every project f selects, a page at a time.
