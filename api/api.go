@@ -158,6 +158,7 @@ type API struct {
 	methods map[string][]string
 	doc     []byte // the OpenAPI document
 	guard   *crossSite
+	healthy healthCache // health.go: the latest /health answer
 }
 
 // New builds the API over deps.

@@ -53,18 +53,41 @@ func (a *API) healthRoutes() []route {
 		resp:    OverallHealth{}, handle: a.getHealth}}
 }
 
+// healthTTL is how long a /health answer is reused: the endpoint needs no
+// login, and each fresh answer asks the database, the blob store, the
+// directory and every scanner.
+const healthTTL = 5 * time.Second
+
+// healthCache holds the latest /health answer; concurrent callers wait
+// for one check rather than each making their own.
+type healthCache struct {
+	mu  sync.Mutex
+	at  time.Time
+	out OverallHealth
+}
+
 func (a *API) getHealth(c *call) error {
+	a.healthy.mu.Lock()
+	defer a.healthy.mu.Unlock()
+	if now := a.cfg.now(); a.healthy.at.IsZero() || now.Sub(a.healthy.at) >= healthTTL || now.Before(a.healthy.at) {
+		a.healthy.out, a.healthy.at = a.checkHealth(c.ctx()), now
+	}
+	return c.json(http.StatusOK, a.healthy.out)
+}
+
+// checkHealth asks every component.
+func (a *API) checkHealth(ctx context.Context) OverallHealth {
 	out := OverallHealth{Status: Healthy, Components: []ComponentHealth{{Name: "core", Status: Healthy}}}
 	if a.cfg.health != nil {
-		out.Components = append(out.Components, a.cfg.health.Health(c.ctx())...)
+		out.Components = append(out.Components, a.cfg.health.Health(ctx)...)
 	}
-	out.Components = append(out.Components, a.scannerHealth(c.ctx())...)
+	out.Components = append(out.Components, a.scannerHealth(ctx)...)
 	for _, comp := range out.Components {
 		if comp.Status != Healthy {
 			out.Status = Unhealthy
 		}
 	}
-	return c.json(http.StatusOK, out)
+	return out
 }
 
 // scannerHealth asks each enabled scanner for its metadata (the built-in

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -16,6 +18,14 @@ import (
 type fakeHealth []api.ComponentHealth
 
 func (h fakeHealth) Health(context.Context) []api.ComponentHealth { return h }
+
+// countingHealth counts the checks.
+type countingHealth struct{ n atomic.Int32 }
+
+func (h *countingHealth) Health(context.Context) []api.ComponentHealth {
+	h.n.Add(1)
+	return []api.ComponentHealth{{Name: "database", Status: api.Healthy}}
+}
 
 func TestHealth(t *testing.T) {
 	t.Run("core only", func(t *testing.T) {
@@ -35,6 +45,18 @@ func TestHealth(t *testing.T) {
 			map[string]any{"name": "database", "status": "healthy"},
 			map[string]any{"name": "storage", "status": "unhealthy", "error": "blob storage unavailable"},
 		}, got["components"])
+	})
+	t.Run("a flood is answered from one check", func(t *testing.T) {
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		checks := &countingHealth{}
+		e := newEnv(t, api.WithHealth(checks), api.WithClock(func() time.Time { return now }))
+		for range 20 {
+			e.do(anonymous, http.MethodGet, "/health", nil).ok(t, http.StatusOK, nil)
+		}
+		assert.Equal(t, int32(1), checks.n.Load())
+		now = now.Add(5 * time.Second)
+		e.do(anonymous, http.MethodGet, "/health", nil).ok(t, http.StatusOK, nil)
+		assert.Equal(t, int32(2), checks.n.Load(), "a later call checks again")
 	})
 	t.Run("bad credentials are refused", func(t *testing.T) {
 		e := newEnv(t)
