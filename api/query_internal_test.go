@@ -74,3 +74,35 @@ func TestParseSort(t *testing.T) {
 	_, err = parseSort("name,-name", "name")
 	require.ErrorContains(t, err, "given twice")
 }
+
+// FuzzParseQ: any q is either refused with 400 or parsed into terms of
+// the declared keys, each of the forms its key takes; never a panic.
+func FuzzParseQ(f *testing.F) {
+	for _, seed := range []string{"name=~app", "tags=(v1 v2),project_id={1 2}", "op_time=[2024-01-01~]",
+		"name%3D~a%2Cop_time%3D%5B1~2%5D", "a={b", "name=\"x\"", ",,,", "tags=( )"} {
+		f.Add(seed)
+	}
+	keys := []qKey{qPlain("name"), qRanged("op_time"), qSets("tags"), qSets("project_id")}
+	f.Fuzz(func(t *testing.T, q string) {
+		terms, err := parseQKeys(q, keys...)
+		if err != nil {
+			var e *apiError
+			require.ErrorAs(t, err, &e)
+			require.Equal(t, http.StatusBadRequest, e.Status)
+			return
+		}
+		require.LessOrEqual(t, len(terms), maxQTerms)
+		for k, term := range terms {
+			switch term.kind {
+			case qRange:
+				require.Equal(t, "op_time", k)
+			case qAny, qAll:
+				require.Contains(t, []string{"tags", "project_id"}, k)
+				require.NotEmpty(t, term.values)
+				require.LessOrEqual(t, len(term.values), maxQValues)
+			default:
+				require.NotEmpty(t, term.value)
+			}
+		}
+	})
+}
