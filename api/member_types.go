@@ -33,13 +33,13 @@ type ProjectMember struct {
 
 // UserEntity names a user member.
 type UserEntity struct {
-	UserID   int64  `json:"user_id,omitempty" doc:"Ignored: berth addresses users by name"`
+	UserID   int64  `json:"user_id,omitempty" doc:"The user's id, used when username is empty (as Harbor's clients send it)"`
 	Username string `json:"username"`
 }
 
 // UserGroup names a group member: by its LDAP DN when set, else its name.
 type UserGroup struct {
-	ID          int64  `json:"id,omitempty" doc:"The user group's id (/usergroups); in member_group, ignored: berth addresses groups by name or DN"`
+	ID          int64  `json:"id,omitempty" doc:"The user group's id (/usergroups); in member_group, used when neither group_name nor ldap_group_dn is given"`
 	GroupName   string `json:"group_name,omitempty"`
 	GroupType   int    `json:"group_type,omitempty" doc:"1 LDAP, 2 HTTP, 3 OIDC"`
 	LDAPGroupDN string `json:"ldap_group_dn,omitempty"`

@@ -96,15 +96,20 @@ func (a *API) createMember(c *call) error {
 	case (u == nil) == (g == nil):
 		return badRequest("give exactly one of member_user and member_group")
 	case u != nil:
-		name := auth.CanonicalUserName(u.Username)
-		if name == "" {
-			return badRequest("member_user.username is required")
-		}
-		if _, err := a.deps.Users.Get(c.ctx(), name); err != nil {
+		name, err := a.memberUserName(c, *u)
+		if err != nil {
 			return err
 		}
 		subject = project.UserPrefix + name
 	default:
+		if g.LDAPGroupDN == "" && g.GroupName == "" && g.ID > 0 && a.cfg.userGroups != nil {
+			// Harbor's clients name a group by its /usergroups id.
+			ug, err := a.cfg.userGroups.Get(c.ctx(), g.ID)
+			if err != nil {
+				return err
+			}
+			g = &UserGroup{GroupName: ug.Name, LDAPGroupDN: ug.LDAPDN}
+		}
 		name := g.LDAPGroupDN
 		if name != "" && a.cfg.groupDN != nil {
 			name = a.cfg.groupDN(name)
@@ -223,4 +228,24 @@ func (a *API) deleteMember(c *call) error {
 		return err
 	}
 	return c.ok()
+}
+
+// memberUserName is the user a member_user names: by username, or by
+// user_id alone as Harbor's clients send it.
+func (a *API) memberUserName(c *call, u UserEntity) (string, error) {
+	name := auth.CanonicalUserName(u.Username)
+	if name == "" && u.UserID > 0 {
+		found, err := a.deps.Users.GetByID(c.ctx(), u.UserID)
+		if err != nil {
+			return "", err
+		}
+		return found.Name, nil
+	}
+	if name == "" {
+		return "", badRequest("member_user needs username or user_id")
+	}
+	if _, err := a.deps.Users.Get(c.ctx(), name); err != nil {
+		return "", err
+	}
+	return name, nil
 }

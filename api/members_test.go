@@ -126,3 +126,20 @@ func TestMemberLifecycle(t *testing.T) {
 		})
 	}
 }
+
+// Harbor's clients add a member by user_id alone.
+func TestMemberByUserID(t *testing.T) {
+	e := newEnv(t)
+	e.user("owner", "bob")
+	e.project("team", false, "owner=project-admin")
+	var bob api.UserResp
+	e.do(admin(), http.MethodGet, "/users/bob", nil).ok(t, http.StatusOK, &bob)
+	require.NotZero(t, bob.UserID)
+	e.do(as("owner"), http.MethodPost, "/projects/team/members",
+		api.ProjectMember{RoleID: 2, MemberUser: &api.UserEntity{UserID: bob.UserID}}).ok(t, http.StatusCreated, nil)
+	assert.Contains(t, names(t, e.do(as("owner"), http.MethodGet, "/projects/team/members", nil), "entity_name"), "bob")
+	e.do(as("owner"), http.MethodPost, "/projects/team/members",
+		api.ProjectMember{RoleID: 2, MemberUser: &api.UserEntity{UserID: 999999}}).fails(t, http.StatusNotFound, "NOT_FOUND")
+	e.do(as("owner"), http.MethodPost, "/projects/team/members",
+		api.ProjectMember{RoleID: 2, MemberUser: &api.UserEntity{}}).fails(t, http.StatusBadRequest, "BAD_REQUEST")
+}

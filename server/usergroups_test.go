@@ -47,6 +47,17 @@ func TestUserGroupsWired(t *testing.T) {
 		return out
 	}
 	require.Contains(t, members(), "ops")
+	// Harbor's clients name the group by its id alone.
+	st, _, body = wiringCall(t, base, http.MethodPost, "/projects", map[string]any{"project_name": "shop2"})
+	require.Equal(t, http.StatusCreated, st, "%s", body)
+	gid, err := strconv.ParseInt(wiringLastID(t, loc), 10, 64)
+	require.NoError(t, err)
+	st, _, body = wiringCall(t, base, http.MethodPost, "/projects/shop2/members", map[string]any{"role_id": 3,
+		"member_group": map[string]any{"id": gid}})
+	require.Equal(t, http.StatusCreated, st, "%s", body)
+	st, _, body = wiringCall(t, base, http.MethodGet, "/projects/shop2/members", nil)
+	require.Equal(t, http.StatusOK, st, "%s", body)
+	assert.Contains(t, string(body), `"entity_name":"ops"`)
 	// entity_id is the group's id, and the creator's user_id, as Harbor's
 	// member listing reports them.
 	st, _, body = wiringCall(t, base, http.MethodGet, "/projects/shop/members", nil)
