@@ -78,7 +78,20 @@ func (rg *Registry) copyManifest(ctx context.Context, from, to string, mr *manif
 	if err != nil {
 		return err
 	}
-	// The gate first: a refused copy links nothing into to.
+	// A copy reads the source as a pull does: the pull gates (vulnerable,
+	// unsigned, ...) decide first, so a copy cannot take out of a project
+	// what a pull may not.
+	if !isInternal(ctx) {
+		ref := mr.Digest.String()
+		if depth == 0 && len(tags) == 1 {
+			ref = tags[0]
+		}
+		if err := rg.pullGate.CheckPull(ctx, Target{Repository: from, Reference: ref, Digest: mr.Digest, MediaType: mr.MediaType,
+			ArtifactType: mr.ArtifactType, Size: mr.Size, Subject: mr.Subject, Manifest: mr.Content}); err != nil {
+			return err
+		}
+	}
+	// Then the push gate: a refused copy links nothing into to.
 	if err := rg.checkCopy(ctx, to, mr, tags); err != nil {
 		return err
 	}

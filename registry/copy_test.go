@@ -140,3 +140,30 @@ func testCopyArtifactQuota(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, imageBytes(img), tr.usage("big"))
 }
+
+// TestCopyArtifactAsksThePullGate: a copy reads its source as a pull
+// does, so what the pull gates refuse (a vulnerable or unsigned image)
+// cannot be copied out to a project without those gates.
+func TestCopyArtifactAsksThePullGate(t *testing.T) {
+	var asked []string
+	gate := PullGateFunc(func(_ context.Context, tg Target) error {
+		asked = append(asked, tg.Repository+" "+tg.Reference)
+		if tg.Repository == "locked/app" {
+			return Denied("blocked: 2 critical vulnerabilities")
+		}
+		return nil
+	})
+	tr := newTestRegistry(t, WithPullGate(gate))
+	ctx := t.Context()
+	tr.pushImage("locked/app", "v1", 1)
+	tr.pushImage("open/app", "v1", 1)
+
+	_, err := tr.rg.CopyArtifact(ctx, "locked/app", "v1", "free/app")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "blocked: 2 critical vulnerabilities")
+	assert.Equal(t, http.StatusNotFound, tr.getManifest("free/app", "v1").Status, "nothing copied")
+
+	_, err = tr.rg.CopyArtifact(ctx, "open/app", "v1", "free/app")
+	require.NoError(t, err)
+	assert.Contains(t, asked, "open/app v1")
+}
