@@ -121,4 +121,4 @@ func accessorySorts() map[string]sortField[Accessory] {
 }
 
 // accessoryListDoc documents the q and sort of listAccessories.
-const accessoryListDoc = "q keys: type, digest (=v, =~substring, =(a b) any of); sort: creation_time, type, size, digest, id"
+const accessoryListDoc = "q keys: type, digest (=v, =~substring, ={a b} any of); sort: creation_time, type, size, digest, id"

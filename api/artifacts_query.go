@@ -19,12 +19,12 @@ func artifactQKeys() []qKey {
 }
 
 // artifactQ documents the q of artifact listings.
-var artifactQ = param{"q", "string", "Filter, Harbor's q: tags (=v, =~v, =(a b) any, ={a b} all; tags=* tagged, tags=nil untagged), " +
+var artifactQ = param{"q", "string", "Filter, Harbor's q: tags (=v, =~v, ={a b} any, =(a b) all; tags=* tagged, tags=nil untagged), " +
 	"type (IMAGE, CHART, UNKNOWN), media_type, digest (=v or a list), label_id, push_time and pull_time " +
 	"(=[from~to], \"2006-01-02 15:04:05\" or RFC 3339), size (=[min~max] bytes); sort: push_time (default -push_time), pull_time, size, id", false}
 
 // tagQ documents the q of tag listings.
-var tagQ = param{"q", "string", "Filter, Harbor's q: name (=v, =~substring, =(a b) any of); sort: name, push_time, pull_time, id", false}
+var tagQ = param{"q", "string", "Filter, Harbor's q: name (=v, =~substring, ={a b} any of); sort: name, push_time, pull_time, id", false}
 
 // artifactSorts maps Harbor's sort fields of artifacts to the store's orders.
 func artifactSorts() map[string]registry.ArtifactOrder {
@@ -166,7 +166,7 @@ func termValues(t qTerm) []string {
 }
 
 func exactOnly(key string) error {
-	return badRequest(fmt.Sprintf("q key %q: ~ (fuzzy) is not supported for it; it takes key=value and key=(a b)", key))
+	return badRequest(fmt.Sprintf("q key %q: ~ (fuzzy) is not supported for it; it takes key=value, key={a b} (any) and key=(a b) (all)", key))
 }
 
 // timeRange reads a time term: a [from~to] range, or one instant.

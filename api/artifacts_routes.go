@@ -18,7 +18,7 @@ func (a *API) repositoryGroupRoutes() []route {
 		{"with_immutable_status", "boolean", "Set tags' immutable from the project's immutability rules (default false)", false}}
 	return []route{
 		{method: get, path: "/repositories", id: "listAllRepositories", tag: "repository",
-			summary: "List the repositories of every project the caller may see (q keys: name=value for a full name, name=~substring, name=(a b) any of; sort: name, creation_time, update_time)",
+			summary: "List the repositories of every project the caller may see (q keys: name=value for a full name, name=~substring, name={a b} any of; sort: name, creation_time, update_time)",
 			query:   append([]param{qQuery, qSort}, paging...), resp: []Repository{}, paged: true, handle: a.listAllRepositories},
 		{method: put, path: pRepo, id: "updateRepository", tag: "repository", summary: "Change a repository's description",
 			body: Repository{}, handle: a.updateRepository},

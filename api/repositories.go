@@ -68,7 +68,7 @@ func (a *API) findRepository(c *call, full string) (registry.Repository, bool, e
 }
 
 // repoListDoc documents the q and sort of repository listings.
-const repoListDoc = "q keys: name=value (the full name, or without the project), name=~substring, name=(a b) any of; sort: name, creation_time, update_time"
+const repoListDoc = "q keys: name=value (the full name, or without the project), name=~substring, name={a b} any of; sort: name, creation_time, update_time"
 
 func (a *API) listRepositories(c *call) error {
 	p, err := c.project()

@@ -132,7 +132,7 @@ func (c *call) robotName(act rbac.Action) (string, error) {
 }
 
 // robotListDoc documents the q and sort of /robots.
-const robotListDoc = "q keys: level, project, project_id, name (=v, =~substring, =(a b) any of; the full robot$... name or the part after robot$ and the project); " +
+const robotListDoc = "q keys: level, project, project_id, name (=v, =~substring, ={a b} any of; the full robot$... name or the part after robot$ and the project); " +
 	"sort: name, creation_time, update_time, expires_at, id"
 
 // robotSorts are the fields robots sort by.

@@ -115,7 +115,7 @@ func (a *API) listScanners(c *call) error {
 }
 
 // scannerListDoc documents the q and sort of listScanners.
-const scannerListDoc = "q keys: name (=v, =~substring, =(a b) any of), description, url (=v, =~substring); sort: name, description, url, create_time, update_time"
+const scannerListDoc = "q keys: name (=v, =~substring, ={a b} any of), description, url (=v, =~substring); sort: name, description, url, create_time, update_time"
 
 func (a *API) createScanner(c *call) error {
 	req, err := c.scannerRequest(rbac.ActionCreate)

@@ -65,7 +65,7 @@ func (c *call) self(name string) bool {
 }
 
 // userListDoc documents the q and sort of /users.
-const userListDoc = "q keys: username=value, username=~substring, username=(a b) any of, email=~substring; " +
+const userListDoc = "q keys: username=value, username=~substring, username={a b} any of, email=~substring; " +
 	"sort: username, email, creation_time, update_time, user_id"
 
 // userSorts are the fields users sort by.
