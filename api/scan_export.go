@@ -50,8 +50,8 @@ func (a *API) scanExportRoutes() []route {
 	}
 }
 
-func scanExportJSON(e export.Execution) ScanDataExportExecution {
-	return ScanDataExportExecution{ID: e.ID, UserName: e.Owner.Name, Status: string(e.Status), StatusText: e.StatusText,
+func scanExportJSON(e export.Execution, userID int64) ScanDataExportExecution {
+	return ScanDataExportExecution{ID: e.ID, UserID: userID, UserName: e.Owner.Name, Status: string(e.Status), StatusText: e.StatusText,
 		Trigger: e.Trigger, StartTime: e.StartedAt, EndTime: e.EndedAt, FilePresent: e.FilePresent, JobName: e.Criteria.JobName,
 		Records: e.Records}
 }
@@ -118,8 +118,9 @@ func (a *API) listScanExports(c *call) error {
 	if err != nil {
 		return err
 	}
+	id := a.exportUserID(c, owner)
 	return c.json(http.StatusOK, ScanDataExportExecutionList{Items: convertAll(es, func(e *export.Execution) ScanDataExportExecution {
-		return scanExportJSON(*e)
+		return scanExportJSON(*e, id)
 	})})
 }
 
@@ -154,7 +155,7 @@ func (a *API) getScanExport(c *call) error {
 	if err != nil {
 		return err
 	}
-	return c.json(http.StatusOK, scanExportJSON(e))
+	return c.json(http.StatusOK, scanExportJSON(e, a.exportUserID(c, e.Owner)))
 }
 
 func (a *API) downloadScanExport(c *call) error {
@@ -174,4 +175,14 @@ func (a *API) downloadScanExport(c *call) error {
 	}
 	c.w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="scandata_export_%d.csv"`, e.ID))
 	return c.raw("text/csv; charset=utf-8", f)
+}
+
+// exportUserID is the user_id of an export's owner, 0 when the account is
+// gone (or is another one made later under the name).
+func (a *API) exportUserID(c *call, o export.Owner) int64 {
+	u, err := a.deps.Users.Get(c.ctx(), o.Name)
+	if err != nil || !u.CreatedAt.UTC().Equal(o.Since) {
+		return 0
+	}
+	return u.ID
 }

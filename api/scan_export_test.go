@@ -53,6 +53,9 @@ func TestScanDataExportAPI(t *testing.T) {
 	assert.Equal(t, "Success", x.Status)
 	assert.True(t, x.FilePresent)
 	assert.Equal(t, "alice", x.UserName)
+	var alice api.UserResp
+	e.do(admin(), http.MethodGet, "/users/alice", nil).ok(t, http.StatusOK, &alice)
+	assert.Equal(t, alice.UserID, x.UserID)
 	assert.Equal(t, "MANUAL", x.Trigger)
 	assert.Equal(t, 2, x.Records)
 	assert.Equal(t, "weekly", x.JobName)

@@ -20,7 +20,7 @@ type ScanDataExportJob struct {
 // ScanDataExportExecution is one export.
 type ScanDataExportExecution struct {
 	ID          int64     `json:"id"`
-	UserID      int64     `json:"user_id,omitempty" doc:"always absent: berth's users have no numeric ids (see user_name)"`
+	UserID      int64     `json:"user_id,omitempty" doc:"the owner's user_id; absent once the account is gone"`
 	UserName    string    `json:"user_name"`
 	Status      string    `json:"status" doc:"Running, Success or Error"`
 	StatusText  string    `json:"status_text" doc:"why it failed"`
