@@ -16,10 +16,9 @@
 // values that come back (ids, names, statuses, counts), not only that a
 // call succeeded: an answer go-client cannot decode, or one with a
 // status Harbor's swagger does not name, is an incompatibility in berth.
-// A known incompatibility is a subtest that skips with a message naming
-// the berth file at fault ("berth incompatibility: ..."; see them with go
-// test -v, helpers_test.go's knownGap); each is to become a real check
-// once berth answers as Harbor does.
+// A known incompatibility would be a subtest that skips with a message
+// naming the berth file at fault (helpers_test.go's knownGap, "berth
+// incompatibility: ..."); there are none today.
 //
 // # Coverage of Harbor's API
 //
