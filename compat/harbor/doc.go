@@ -38,7 +38,7 @@
 //
 //	go test ./compat/harbor/ -run TestOperationsServed -update
 //
-// rewrites the list, keeping the reasons (a new line says TODO, which
+// rewrites the list, keeping the reasons (a new line says UNEXPLAINED, which
 // fails until it is explained).
 //
 // TestSDKCoverage calls every one of the 203 operations through

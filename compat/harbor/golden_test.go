@@ -15,8 +15,8 @@ import (
 // TestOperationsServed found, keeping the reasons already written.
 var update = flag.Bool("update", false, "rewrite testdata/not-served.txt, keeping its reasons")
 
-// todoReason marks an entry -update added that nobody explained yet.
-const todoReason = "TODO"
+// unexplainedReason marks an entry -update added that nobody explained yet.
+const unexplainedReason = "UNEXPLAINED"
 
 // readReasons reads a list of operationId<TAB>reason lines; # starts a
 // comment line. A missing file is an empty list.
@@ -47,7 +47,7 @@ func readReasons(t testing.TB, file string) map[string]string {
 }
 
 // writeReasons writes ops (sorted) as operationId<TAB>reason lines under
-// header: an op's old reason, else fallback(op) if given, else TODO.
+// header: an op's old reason, else fallback(op) if given, else UNEXPLAINED.
 func writeReasons(t testing.TB, file, header string, ops []harborOp, reasons map[string]string, fallback ...func(harborOp) string) {
 	t.Helper()
 	sortOps(ops)
@@ -64,7 +64,7 @@ func writeReasons(t testing.TB, file, header string, ops []harborOp, reasons map
 			r = fallback[0](o)
 		}
 		if r == "" {
-			r = todoReason
+			r = unexplainedReason
 		}
 		fmt.Fprintf(&b, "%s\t%s\n", o.ID, r)
 	}

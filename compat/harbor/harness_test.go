@@ -64,6 +64,6 @@ func TestReasonsRoundTrip(t *testing.T) {
 		})
 	raw, err := os.ReadFile(file)
 	require.NoError(t, err)
-	assert.Equal(t, "# header\n\n# x\nc\tfrom the run\n\n# y\na\tkept\nb\tTODO\n", string(raw))
-	assert.Equal(t, map[string]string{"a": "kept", "b": todoReason, "c": "from the run"}, readReasons(t, file))
+	assert.Equal(t, "# header\n\n# x\nc\tfrom the run\n\n# y\na\tkept\nb\tUNEXPLAINED\n", string(raw))
+	assert.Equal(t, map[string]string{"a": "kept", "b": unexplainedReason, "c": "from the run"}, readReasons(t, file))
 }

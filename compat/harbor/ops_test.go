@@ -141,7 +141,7 @@ func TestOperationsServed(t *testing.T) {
 		case !ok:
 			t.Errorf("%s (%s %s) is not served: explain why in %s (go test -run TestOperationsServed -update adds it)",
 				o.ID, o.Method, o.Path, notServedFile)
-		case r == "" || strings.HasPrefix(r, todoReason):
+		case r == "" || strings.HasPrefix(r, unexplainedReason):
 			t.Errorf("%s: %s gives no reason why it is not served", o.ID, notServedFile)
 		}
 	}
@@ -157,7 +157,7 @@ func TestOperationsServed(t *testing.T) {
 const notServedHeader = `# Harbor operations berth's OpenAPI document does not serve, by tag:
 # operationId<TAB>why. TestOperationsServed checks this list; after a
 # change, go test -run TestOperationsServed -update rewrites the list
-# and keeps the reasons (a new entry gets TODO, to be explained).`
+# and keeps the reasons (a new entry says UNEXPLAINED until a reason is written).`
 
 // sortedOps lists ops by tag, then operationId.
 func sortedOps(ops map[string]harborOp) []harborOp {
