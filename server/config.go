@@ -80,6 +80,7 @@ type Config struct {
 	Admission   AdmissionConfig   `yaml:"admission"`
 	Sessions    SessionsConfig    `yaml:"sessions"`
 	OIDC        OIDCConfig        `yaml:"oidc"`
+	UI          UIConfig          `yaml:"ui"`
 }
 
 // AdmissionConfig configures the Kubernetes admission webhook (package
@@ -115,6 +116,14 @@ type ProxyCacheConfig struct {
 	// RetentionDays gives new proxy projects a retention policy keeping
 	// what was pulled within that many days; 0 gives none.
 	RetentionDays int64 `yaml:"retention_days" help:"new proxy cache projects keep artifacts pulled within this many days (a retention policy, editable; 0: none)"`
+}
+
+// UIConfig configures the web portal (package ui), served with auth on.
+type UIConfig struct {
+	Enabled bool `yaml:"enabled" help:"the web portal: projects, repositories, artifacts, members, robots, replication, scanning, clean up, audit log, configuration"`
+	// Path is where the portal is served; a reverse proxy publishing it
+	// under a sub-path passes that path on unchanged.
+	Path string `yaml:"path" help:"URL path the web portal is served under (a reverse proxy publishing it under a sub-path must pass the path on unchanged)"`
 }
 
 // LabelsConfig configures labels.
@@ -249,5 +258,6 @@ func DefaultConfig() Config {
 		Admission: AdmissionConfig{OtherRegistries: "allow", CacheTTL: 30 * time.Second},
 		Sessions:  SessionsConfig{IdleTimeout: session.DefaultIdleTimeout, Lifetime: session.DefaultLifetime},
 		OIDC:      defaultOIDC(),
+		UI:        UIConfig{Enabled: true, Path: "/"},
 	}
 }

@@ -290,7 +290,11 @@ func (s *Server) mount(a *Assembly, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	s.handler = behindProxies(proxies, logRequests(log, s.withSessions(mux)))
+	inner := s.withSessions(mux)
+	if err := s.mountUI(mux, inner, cfg, log); err != nil {
+		return err
+	}
+	s.handler = behindProxies(proxies, logRequests(log, inner))
 	return nil
 }
 

@@ -3,8 +3,16 @@ package session
 import (
 	"context"
 	"crypto/subtle"
+	"mime"
 	"net/http"
 )
+
+// FormTokenField is the form field a plain HTML form (no script to set
+// headers) sends the CSRF token in, instead of the CSRFHeader header.
+const FormTokenField = "csrf_token"
+
+// maxFormBody bounds a form the middleware parses for its token.
+const maxFormBody = 1 << 20
 
 // sessionKey carries the session Middleware found for a request.
 type sessionKey struct{}
@@ -18,8 +26,9 @@ type sessionKey struct{}
 //     X-Harbor-Csrf-Token response header;
 //   - a request with a live session that may change state (any method but
 //     GET, HEAD, OPTIONS and TRACE) is refused 403 unless it sends that
-//     token back in the same header, before next sees it (logging in and
-//     out need no token);
+//     token back in the same header (or, for an URL-encoded form, in the
+//     FormTokenField field), before next sees it (logging in and out need
+//     no token);
 //   - a cookie of no live session (ended, expired, forged) is expired in
 //     the answer, and the request goes on as anonymous.
 //
@@ -46,7 +55,7 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 			return
 		}
 		w.Header().Set(CSRFHeader, rec.csrf)
-		if changesState(r.Method) && !m.exempt(r) && !sameToken(r.Header.Get(CSRFHeader), rec.csrf) {
+		if changesState(r.Method) && !m.exempt(r) && !sameToken(sentToken(w, r), rec.csrf) {
 			writeError(w, http.StatusForbidden, codeForbidden, "CSRF token invalid: a request that changes state "+
 				"with a browser session must send the "+CSRFHeader+" header the server's answers carry")
 			return
@@ -79,6 +88,23 @@ func changesState(method string) bool {
 // replaces the session) and out (which GET does too).
 func (m *Manager) exempt(r *http.Request) bool {
 	return r.URL.Path == LoginPath || r.URL.Path == LogoutPath
+}
+
+// sentToken is the CSRF token r carries: its header, or the form field of
+// an URL-encoded form (parsed here, at most maxFormBody bytes; handlers
+// then find it in r.PostForm).
+func sentToken(w http.ResponseWriter, r *http.Request) string {
+	if t := r.Header.Get(CSRFHeader); t != "" {
+		return t
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
+		return ""
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+	if err := r.ParseForm(); err != nil {
+		return ""
+	}
+	return r.PostForm.Get(FormTokenField)
 }
 
 // sameToken compares in constant time.

@@ -3,6 +3,8 @@ package session_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -271,4 +273,36 @@ func TestSessionsPerUserAreBounded(t *testing.T) {
 		}
 		assert.Equal(t, "bob", s.whoami(bob), "other users' sessions are not touched")
 	})
+}
+
+// A plain HTML form (no script to set headers) sends the token in a form
+// field; the field is checked like the header, and only for URL-encoded
+// forms.
+func TestCSRFTokenInFormField(t *testing.T) {
+	s := newSite(t, newManager(t))
+	c, token := s.login(t, "alice", "Secret-1")
+	_, otherToken := s.login(t, "bob", "Secret-2")
+
+	ok := s.do(http.MethodPost, "http://reg.example/api/whoami", url.Values{session.FormTokenField: {token}, "name": {"x"}}.Encode(), c)
+	assert.Equal(t, http.StatusOK, ok.Code, ok.Body.String())
+	assert.True(t, strings.HasPrefix(ok.Body.String(), "alice "), ok.Body.String())
+
+	for name, body := range map[string]string{
+		"no field":           url.Values{"name": {"x"}}.Encode(),
+		"another session's":  url.Values{session.FormTokenField: {otherToken}}.Encode(),
+		"empty":              url.Values{session.FormTokenField: {""}}.Encode(),
+		"malformed form":     "%zz=" + token,
+		"over the body size": session.FormTokenField + "=" + token + "&pad=" + strings.Repeat("a", 1<<20),
+	} {
+		w := s.do(http.MethodPost, "http://reg.example/api/whoami", body, c)
+		assert.Equal(t, http.StatusForbidden, w.Code, name)
+	}
+	// The field counts only in a form: a JSON body carrying it is refused.
+	r := httptest.NewRequest(http.MethodPost, "http://reg.example/api/whoami",
+		strings.NewReader(session.FormTokenField+"="+token))
+	r.Header.Set("Content-Type", "application/json")
+	r.AddCookie(c)
+	w := httptest.NewRecorder()
+	s.h.ServeHTTP(w, r)
+	assert.Equal(t, http.StatusForbidden, w.Code)
 }

@@ -1,0 +1,37 @@
+package ui
+
+import "net/http"
+
+// routes maps the portal's paths (under the base path). Pages that need
+// a signed-in user go through signedIn; their POST forms carry the CSRF
+// token and answer with a redirect.
+func (u *UI) routes() {
+	b := u.base
+	m := u.mux
+	m.HandleFunc("GET "+b+"/{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, b+"/projects", http.StatusSeeOther)
+	})
+	if b != "" {
+		m.HandleFunc("GET "+b, func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, b+"/projects", http.StatusSeeOther)
+		})
+	}
+	m.HandleFunc("GET "+b+"/login", u.loginPage)
+	m.HandleFunc("POST "+b+"/login", u.login)
+	m.HandleFunc("GET "+b+"/language", u.setLanguage)
+	m.Handle("POST "+b+"/logout", u.signedIn(u.logout))
+	m.Handle("GET "+b+"/account/password", u.signedIn(u.passwordPage))
+	m.Handle("POST "+b+"/account/password", u.signedIn(u.changePassword))
+
+	// Projects.
+	m.Handle("GET "+b+"/projects", u.signedIn(u.projectsPage))
+	m.Handle("POST "+b+"/projects", u.signedIn(u.createProject))
+	m.Handle("POST "+b+"/projects/{id}/delete", u.signedIn(u.deleteProject))
+
+	m.Handle(b+"/", u.signedIn(u.notFound))
+}
+
+// notFound answers paths the portal does not have.
+func (u *UI) notFound(w http.ResponseWriter, r *http.Request, s *session) {
+	u.failed(w, r, s, &apiError{Status: http.StatusNotFound, Message: u.cat.text(language(r), "error.notfound")})
+}
