@@ -68,6 +68,7 @@ type view struct {
 	User     *currentUser
 	CSRF     string
 	Nav      string // the menu entry to highlight
+	Tab      string // the project tab to highlight
 	Title    string // a catalog key
 	TitleArg string // shown after the title (a project's name)
 	Flash    string
