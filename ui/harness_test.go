@@ -1,41 +1,31 @@
 package ui_test
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
-	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/stretchr/testify/require"
 
-	"github.com/berthlabs/berth/scan"
+	"github.com/berthlabs/berth/internal/portaltest"
 	"github.com/berthlabs/berth/server"
-	"github.com/berthlabs/berth/sqldb"
-	"github.com/berthlabs/berth/storage/memory"
 )
 
 // adminPassword is the test server's first admin's.
-const adminPassword = "Portal-Admin-1"
+const adminPassword = portaltest.AdminPassword
 
 // portal is a reference server (every feature on, a static scanner
-// finding two vulnerabilities) serving the portal, and a browser-like
-// client: a cookie jar, no redirects followed, the last CSRF token seen.
+// finding two vulnerabilities: portaltest.Findings) serving the portal,
+// and a browser-like client: a cookie jar, no redirects followed, the
+// last CSRF token seen.
 type portal struct {
 	URL    string
 	Host   string // host:port, for image references
+	site   *portaltest.Site
 	client *http.Client
 	csrf   string
 }
@@ -43,37 +33,10 @@ type portal struct {
 // startPortal starts a server on an in-memory store.
 func startPortal(t *testing.T, edit ...func(*server.Config)) *portal {
 	t.Helper()
-	ctx := t.Context()
-	db, err := sqldb.OpenSQLiteMemory(ctx)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
-	hs := httptest.NewUnstartedServer(nil)
-	cfg := server.DefaultConfig()
-	cfg.DataDir, cfg.AdminPassword, cfg.ExternalURL = "", adminPassword, "http://"+hs.Listener.Addr().String()
-	cfg.LoginThrottle = false
-	for _, e := range edit {
-		e(&cfg)
-	}
-	scanner := &scan.Static{DBVersion: "2026-12-01", Vulnerabilities: []scan.Vulnerability{
-		{ID: "CVE-2026-0001", Package: "openssl", Version: "3.0.1", FixVersion: "3.0.9", Severity: scan.Critical,
-			Title: "a critical one", Links: []string{"https://nvd.nist.gov/vuln/detail/CVE-2026-0001"}},
-		{ID: "CVE-2026-0002", Package: "zlib", Version: "1.2.11", Severity: scan.Medium, Title: "a medium one"},
-	}}
-	builtin := func(context.Context, *server.Assembly) (string, scan.Scanner, scan.SBOMGenerator, error) {
-		return "static", scanner, nil, nil
-	}
-	srv, err := server.New(ctx, cfg, server.WithStorage(memory.New()), server.WithDatabase(db),
-		server.WithBuiltinScanner(builtin), server.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	require.NoError(t, err)
-	hs.Config.Handler = srv.Handler()
-	hs.Start()
-	t.Cleanup(func() {
-		hs.Close()
-		_ = srv.Close(context.Background())
-	})
+	site := portaltest.Start(t, edit...)
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
-	return &portal{URL: hs.URL, Host: hs.Listener.Addr().String(), client: &http.Client{Jar: jar,
+	return &portal{URL: site.URL, Host: site.Host, site: site, client: &http.Client{Jar: jar,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
@@ -147,53 +110,20 @@ func (p *portal) submit(t *testing.T, path string, form url.Values) string {
 // a test needs; out, when not nil, receives the JSON answer.
 func (p *portal) api(t *testing.T, method, path string, body, out any) *http.Response {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		require.NoError(t, err)
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(t.Context(), method, p.URL+"/api/v2.0"+path, rd)
-	require.NoError(t, err)
-	req.SetBasicAuth("admin", adminPassword)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	require.Less(t, resp.StatusCode, 300, "%s %s: %s", method, path, b)
-	if out != nil {
-		require.NoError(t, json.Unmarshal(b, out))
-	}
-	return resp
+	return p.site.API(t, method, path, body, out)
 }
 
 // createProject creates a project through the API and returns its id.
 func (p *portal) createProject(t *testing.T, name string, public bool) int64 {
 	t.Helper()
-	p.api(t, http.MethodPost, "/projects", map[string]any{"project_name": name,
-		"metadata": map[string]string{"public": fmt.Sprint(public)}}, nil)
-	var got struct {
-		ProjectID int64 `json:"project_id"`
-	}
-	p.api(t, http.MethodGet, "/projects/"+name, nil, &got)
-	return got.ProjectID
+	return p.site.CreateProject(t, name, public)
 }
 
 // pushImage pushes a random image (layers of size bytes) as repo:tag
 // ("project/name") and returns its digest.
 func (p *portal) pushImage(t *testing.T, repo, tag string, size int64) string {
 	t.Helper()
-	img, err := random.Image(size, 2)
-	require.NoError(t, err)
-	ref, err := name.ParseReference(p.Host+"/"+repo+":"+tag, name.Insecure)
-	require.NoError(t, err)
-	require.NoError(t, remote.Write(ref, img, remote.WithAuth(&authn.Basic{Username: "admin", Password: adminPassword}),
-		remote.WithContext(t.Context())))
-	d, err := img.Digest()
-	require.NoError(t, err)
-	return d.String()
+	return p.site.PushImage(t, repo, tag, size)
 }
 
 // text is a page's visible text, roughly: tags stripped, spaces folded,
