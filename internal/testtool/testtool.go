@@ -55,6 +55,7 @@ func Require(t testing.TB, name string) string {
 		"versitygw":       "go install github.com/versity/versitygw/cmd/versitygw@v1.8.0",
 		"initdb":          "apt-get install postgresql",
 		"postgres":        "apt-get install postgresql",
+		"chromium":        "apt-get install chromium",
 	}[name]
 	if hint == "" {
 		hint = "install it"
