@@ -22,7 +22,7 @@ type apiRetention struct {
 		Disabled       bool
 		Template       string
 		Params         map[string]any
-		TagSelectors   []struct{ Decoration, Pattern, Extras string } `json:"tag_selectors"`
+		TagSelectors   []struct{ Decoration, Pattern, Extras string }    `json:"tag_selectors"`
 		ScopeSelectors map[string][]struct{ Decoration, Pattern string } `json:"scope_selectors"`
 	}
 	Trigger struct{ Settings map[string]any }
@@ -175,7 +175,7 @@ func TestImmutabilityPages(t *testing.T) {
 	type rule struct {
 		ID             int64
 		Disabled       bool
-		TagSelectors   []struct{ Decoration, Pattern string } `json:"tag_selectors"`
+		TagSelectors   []struct{ Decoration, Pattern string }            `json:"tag_selectors"`
 		ScopeSelectors map[string][]struct{ Decoration, Pattern string } `json:"scope_selectors"`
 	}
 	rules := func() []rule {
