@@ -27,6 +27,7 @@ type Retention interface {
 	Delete(ctx context.Context, id int64) error
 	Run(ctx context.Context, policyID int64, dryRun bool, trigger string) (retention.Execution, error)
 	Executions(ctx context.Context, policyID int64, page core.Page) ([]retention.Execution, int, error)
+	Execution(ctx context.Context, policyID, executionID int64) (retention.Execution, error)
 	Stop(ctx context.Context, policyID, executionID int64) error
 	Tasks(ctx context.Context, policyID, executionID int64, page core.Page) ([]retention.Task, int, error)
 	TaskLog(ctx context.Context, policyID, executionID, taskID int64) (string, error)
@@ -174,6 +175,9 @@ func (a *API) retentionRoutes() []route {
 		{method: get, path: pRetention + "/executions", id: "listRetentionExecutions", tag: "retention",
 			summary: "The policy's executions, newest first", query: paging, resp: []RetentionExecution{}, paged: true,
 			handle: a.listRetentionExecutions},
+		{method: get, path: pRetentionX, id: "getRetentionExecution", tag: "retention",
+			summary: "berth: one execution of the policy (Harbor only lists them)", resp: RetentionExecution{},
+			handle: a.getRetentionExecution},
 		{method: patch, path: pRetentionX, id: "operateRetentionExecution", tag: "retention",
 			summary: "Stop an execution in progress (action: stop)", body: RetentionExecutionAction{}, handle: a.stopRetention},
 		{method: get, path: pRetentionX + "/tasks", id: "listRetentionTasks", tag: "retention",
@@ -493,6 +497,22 @@ func (a *API) listRetentionExecutions(c *call) error {
 		out = append(out, retentionExecutionJSON(e))
 	}
 	return c.paged(pg, total, out)
+}
+
+func (a *API) getRetentionExecution(c *call) error {
+	p, err := a.retentionPolicy(c, rbac.ActionRead)
+	if err != nil {
+		return err
+	}
+	eid, err := c.pathID("execution_id")
+	if err != nil {
+		return err
+	}
+	e, err := a.cfg.retention.Execution(c.ctx(), p.ID, eid)
+	if err != nil {
+		return err
+	}
+	return c.json(http.StatusOK, retentionExecutionJSON(e))
 }
 
 func (a *API) stopRetention(c *call) error {

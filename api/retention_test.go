@@ -201,6 +201,15 @@ func TestRetentionAPI(t *testing.T) {
 	require.Len(t, list, 1)
 	assert.Equal(t, run.ID, list[0].ID, "newest first")
 
+	// berth: one execution by its id.
+	var one api.RetentionExecution
+	e.do(as("dev"), http.MethodGet, fmt.Sprintf("%s/executions/%d", path, dry.ID), nil).ok(t, http.StatusOK, &one)
+	assert.Equal(t, dry.ID, one.ID)
+	assert.True(t, one.DryRun)
+	assert.Equal(t, "Success", one.Status)
+	e.do(as("guest"), http.MethodGet, fmt.Sprintf("%s/executions/%d", path, dry.ID), nil).fails(t, http.StatusForbidden, "FORBIDDEN")
+	e.do(as("dev"), http.MethodGet, fmt.Sprintf("%s/executions/%d", path, 99999), nil).fails(t, http.StatusNotFound, "NOT_FOUND")
+
 	stop := fmt.Sprintf("%s/executions/%d", path, run.ID)
 	e.do(as("dev"), http.MethodPatch, stop, map[string]string{"action": "go"}).fails(t, http.StatusBadRequest, "BAD_REQUEST")
 	e.do(as("dev"), http.MethodPatch, stop, map[string]string{"action": "stop"}).ok(t, http.StatusOK, nil) // ended: nothing to do

@@ -28,6 +28,25 @@ func (u *UI) routes() {
 	m.Handle("POST "+b+"/projects", u.signedIn(u.createProject))
 	m.Handle("POST "+b+"/projects/{id}/delete", u.signedIn(u.deleteProject))
 
+	// Policy (tag retention and immutability).
+	pol := b + "/projects/{id}/policy"
+	m.Handle("GET "+pol, u.signedIn(u.policyPage))
+	m.Handle("GET "+pol+"/retention/rules/{n}", u.signedIn(u.retentionRulePage))
+	m.Handle("POST "+pol+"/retention/rules", u.signedIn(u.saveRetentionRule))
+	m.Handle("POST "+pol+"/retention/rules/{n}", u.signedIn(u.saveRetentionRule))
+	m.Handle("POST "+pol+"/retention/rules/{n}/delete", u.signedIn(u.changeRetentionRule))
+	m.Handle("POST "+pol+"/retention/rules/{n}/toggle", u.signedIn(u.changeRetentionRule))
+	m.Handle("POST "+pol+"/retention/schedule", u.signedIn(u.saveRetentionSchedule))
+	m.Handle("POST "+pol+"/retention/run", u.signedIn(u.runRetention))
+	m.Handle("GET "+pol+"/retention/executions/{eid}", u.signedIn(u.executionPage))
+	m.Handle("POST "+pol+"/retention/executions/{eid}/stop", u.signedIn(u.stopRetention))
+	m.Handle("GET "+pol+"/retention/executions/{eid}/tasks/{tid}", u.signedIn(u.taskLogPage))
+	m.Handle("GET "+pol+"/immutability/rules/{rid}", u.signedIn(u.immutableRulePage))
+	m.Handle("POST "+pol+"/immutability/rules", u.signedIn(u.saveImmutableRule))
+	m.Handle("POST "+pol+"/immutability/rules/{rid}", u.signedIn(u.saveImmutableRule))
+	m.Handle("POST "+pol+"/immutability/rules/{rid}/delete", u.signedIn(u.changeImmutableRule))
+	m.Handle("POST "+pol+"/immutability/rules/{rid}/toggle", u.signedIn(u.changeImmutableRule))
+
 	m.Handle(b+"/", u.signedIn(u.notFound))
 }
 
