@@ -28,6 +28,19 @@ func (u *UI) routes() {
 	m.Handle("POST "+b+"/projects", u.signedIn(u.createProject))
 	m.Handle("POST "+b+"/projects/{id}/delete", u.signedIn(u.deleteProject))
 
+	// Project pages: summary, labels, scanner, logs, configuration.
+	m.Handle("GET "+b+"/projects/{id}/summary", u.signedIn(u.projSummaryPage))
+	m.Handle("POST "+b+"/projects/{id}/summary/delete", u.signedIn(u.projDelete))
+	m.Handle("GET "+b+"/projects/{id}/labels", u.signedIn(u.projLabelsPage))
+	m.Handle("POST "+b+"/projects/{id}/labels", u.signedIn(u.projCreateLabel))
+	m.Handle("POST "+b+"/projects/{id}/labels/{label}", u.signedIn(u.projEditLabel))
+	m.Handle("POST "+b+"/projects/{id}/labels/{label}/delete", u.signedIn(u.projDeleteLabel))
+	m.Handle("GET "+b+"/projects/{id}/scanner", u.signedIn(u.projScannerPage))
+	m.Handle("POST "+b+"/projects/{id}/scanner", u.signedIn(u.projSetScanner))
+	m.Handle("GET "+b+"/projects/{id}/logs", u.signedIn(u.projLogsPage))
+	m.Handle("GET "+b+"/projects/{id}/config", u.signedIn(u.projConfigPage))
+	m.Handle("POST "+b+"/projects/{id}/config", u.signedIn(u.projSaveConfig))
+
 	m.Handle(b+"/", u.signedIn(u.notFound))
 }
 
