@@ -76,6 +76,12 @@ func TestProjectSummaryAndDelete(t *testing.T) {
 	status, _ = p.get(t, fmt.Sprintf("/projects/%d/summary", empty))
 	assert.Equal(t, http.StatusNotFound, status)
 
+	// Chinese.
+	resp, err := p.client.Get(p.URL + "/language?lang=zh-CN&next=/projects")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Contains(t, text(p.page(t, base+"/summary")), "项目配额")
+
 	// Bad ids, and a project the user may not see.
 	for _, path := range []string{"/projects/abc/summary", "/projects/0/summary", "/projects/999999/summary"} {
 		status, _ = p.get(t, path)
