@@ -82,6 +82,19 @@ func TestProjectSummaryAndDelete(t *testing.T) {
 	resp.Body.Close()
 	assert.Contains(t, text(p.page(t, base+"/summary")), "项目配额")
 
+	// A proxy cache project names its upstream.
+	p.api(t, http.MethodPost, "/registries", map[string]any{"name": "hub", "type": "docker-registry",
+		"url": "http://" + p.Host}, nil)
+	var regs []struct {
+		ID int64 `json:"id"`
+	}
+	p.api(t, http.MethodGet, "/registries?name=hub", nil, &regs)
+	require.Len(t, regs, 1)
+	p.api(t, http.MethodPost, "/projects", map[string]any{"project_name": "cache", "registry_id": regs[0].ID}, nil)
+	p.api(t, http.MethodGet, "/projects/cache", nil, &got)
+	body = text(p.page(t, fmt.Sprintf("/projects/%d/summary", got.ProjectID)))
+	assert.Contains(t, body, "镜像代理的源仓库 hub ( http://"+p.Host+" , docker-registry)")
+
 	// Bad ids, and a project the user may not see.
 	for _, path := range []string{"/projects/abc/summary", "/projects/0/summary", "/projects/999999/summary"} {
 		status, _ = p.get(t, path)
