@@ -46,6 +46,18 @@ func (u *UI) routes() {
 	m.Handle("POST "+pol+"/immutability/rules/{rid}", u.signedIn(u.saveImmutableRule))
 	m.Handle("POST "+pol+"/immutability/rules/{rid}/delete", u.signedIn(u.changeImmutableRule))
 	m.Handle("POST "+pol+"/immutability/rules/{rid}/toggle", u.signedIn(u.changeImmutableRule))
+	// Project pages: summary, labels, scanner, logs, configuration.
+	m.Handle("GET "+b+"/projects/{id}/summary", u.signedIn(u.projSummaryPage))
+	m.Handle("POST "+b+"/projects/{id}/summary/delete", u.signedIn(u.projDelete))
+	m.Handle("GET "+b+"/projects/{id}/labels", u.signedIn(u.projLabelsPage))
+	m.Handle("POST "+b+"/projects/{id}/labels", u.signedIn(u.projCreateLabel))
+	m.Handle("POST "+b+"/projects/{id}/labels/{label}", u.signedIn(u.projEditLabel))
+	m.Handle("POST "+b+"/projects/{id}/labels/{label}/delete", u.signedIn(u.projDeleteLabel))
+	m.Handle("GET "+b+"/projects/{id}/scanner", u.signedIn(u.projScannerPage))
+	m.Handle("POST "+b+"/projects/{id}/scanner", u.signedIn(u.projSetScanner))
+	m.Handle("GET "+b+"/projects/{id}/logs", u.signedIn(u.projLogsPage))
+	m.Handle("GET "+b+"/projects/{id}/config", u.signedIn(u.projConfigPage))
+	m.Handle("POST "+b+"/projects/{id}/config", u.signedIn(u.projSaveConfig))
 
 	m.Handle(b+"/", u.signedIn(u.notFound))
 }
