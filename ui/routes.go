@@ -28,6 +28,24 @@ func (u *UI) routes() {
 	m.Handle("POST "+b+"/projects", u.signedIn(u.createProject))
 	m.Handle("POST "+b+"/projects/{id}/delete", u.signedIn(u.deleteProject))
 
+	// People: members, robot accounts, users, groups, OIDC onboarding.
+	m.Handle("GET "+b+"/projects/{id}/members", u.signedIn(u.membersPage))
+	m.Handle("POST "+b+"/projects/{id}/members", u.signedIn(u.addMember))
+	m.Handle("POST "+b+"/projects/{id}/members/{mid}/role", u.signedIn(u.setMemberRole))
+	m.Handle("POST "+b+"/projects/{id}/members/{mid}/delete", u.signedIn(u.removeMember))
+	m.Handle("GET "+b+"/projects/{id}/robots", u.signedIn(u.robotsPage))
+	m.Handle("POST "+b+"/projects/{id}/robots", u.signedIn(u.createRobot))
+	m.Handle("POST "+b+"/projects/{id}/robots/{rid}/{action}", u.signedIn(u.robotAction))
+	m.Handle("GET "+b+"/admin/robots", u.signedIn(u.robotsPage))
+	m.Handle("POST "+b+"/admin/robots", u.signedIn(u.createRobot))
+	m.Handle("POST "+b+"/admin/robots/{rid}/{action}", u.signedIn(u.robotAction))
+	m.Handle("GET "+b+"/admin/users", u.signedIn(u.usersPage))
+	m.Handle("POST "+b+"/admin/users", u.signedIn(u.createUser))
+	m.Handle("POST "+b+"/admin/users/{uid}/{action}", u.signedIn(u.userAction))
+	m.Handle("GET "+b+"/admin/groups", u.signedIn(u.groupsPage))
+	m.Handle("POST "+b+"/admin/groups", u.signedIn(u.createGroup))
+	m.Handle("POST "+b+"/admin/groups/{gid}/delete", u.signedIn(u.deleteGroup))
+
 	m.Handle(b+"/", u.signedIn(u.notFound))
 }
 
