@@ -45,6 +45,8 @@ func (u *UI) routes() {
 	m.Handle("GET "+b+"/admin/groups", u.signedIn(u.groupsPage))
 	m.Handle("POST "+b+"/admin/groups", u.signedIn(u.createGroup))
 	m.Handle("POST "+b+"/admin/groups/{gid}/delete", u.signedIn(u.deleteGroup))
+	m.HandleFunc("GET "+b+"/oidc-onboard", u.onboardPage)
+	m.HandleFunc("POST "+b+"/oidc-onboard", u.onboard)
 
 	m.Handle(b+"/", u.signedIn(u.notFound))
 }
