@@ -19,6 +19,11 @@ const (
 	onboardCookie = "berth_oidc_onboard"
 	flowLifetime  = 10 * time.Minute
 	maxCookie     = 4096
+	// onboardCookiePath is "/", not OnboardPath: the browser is on the
+	// portal's OnboardPage when it sends the chosen name, and a portal
+	// without JavaScript posts it there, to be passed on to OnboardPath
+	// with the browser's cookies.
+	onboardCookiePath = "/"
 )
 
 // flowState is what the callback checks: the login's state, nonce and

@@ -111,7 +111,7 @@ func (s *Service) callback(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 	case name == "":
 		p := pending{Identity: *id, Redirect: st.Redirect, Expires: s.now().Add(flowLifetime)}
-		if err := s.setCookie(w, onboardCookie, OnboardPath, p); err != nil {
+		if err := s.setCookie(w, onboardCookie, onboardCookiePath, p); err != nil {
 			s.fail(w, r, err)
 			return
 		}

@@ -35,7 +35,7 @@ func (s *Service) onboard(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.clearCookie(w, onboardCookie, OnboardPath)
+	s.clearCookie(w, onboardCookie, onboardCookiePath)
 	if err := s.sessions.Start(w, r, name); err != nil {
 		s.fail(w, r, err)
 		return
