@@ -28,6 +28,11 @@ func (u *UI) routes() {
 	m.Handle("POST "+b+"/projects", u.signedIn(u.createProject))
 	m.Handle("POST "+b+"/projects/{id}/delete", u.signedIn(u.deleteProject))
 
+	// Artifact detail.
+	m.Handle("GET "+b+"/projects/{id}/artifact", u.signedIn(u.artifactPage))
+	m.Handle("GET "+b+"/projects/{id}/artifact/sbom", u.signedIn(u.downloadSBOM))
+	m.Handle("POST "+b+"/projects/{id}/artifact/{action}", u.signedIn(u.artifactAction))
+
 	m.Handle(b+"/", u.signedIn(u.notFound))
 }
 
