@@ -151,6 +151,16 @@ type artDetailView struct {
 	Accessories []*accessoryNode
 }
 
+// Link is this page's query with more parameters (pairs of name and
+// value): "?repo=...&digest=...&view=...".
+func (d *artDetailView) Link(kv ...string) string {
+	q := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		q.Set(kv[i], kv[i+1])
+	}
+	return "?" + d.Query + "&" + q.Encode()
+}
+
 // artifactPath is the API path of reference ref of repo (a full name,
 // which must be in project p); "" when repo is not p's.
 func artifactPath(p *project, repo, ref string) string {

@@ -157,9 +157,17 @@ func TestArtifactAccessoriesSBOMAndIndex(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", got)
 	assert.Regexp(t, `^attachment; filename\*=UTF-8''app-sha256-[0-9a-f]{12}\.spdx\.json$`, resp.Header.Get("Content-Disposition"))
 	assert.JSONEq(t, string(spdx), string(got))
-	// An artifact without one says so, with the API's reason.
+	// An artifact without one says so; its download is a 404.
+	page = p.page(t, artifactURL(id, "shop/app", sbom.Digest.String(), "view", "accessories"))
+	assert.Contains(t, text(page), short(signature.Digest.String())+" Signature (notation)")
+	assert.NotContains(t, page, "view=sbom", "an SBOM is not an image: it has no SBOM section")
+	assert.Contains(t, text(p.page(t, artifactURL(id, "shop/app", signature.Digest.String(), "view", "accessories"))), "No accessories.")
+	other := p.pushImage(t, "shop/app", "v2", 64)
+	body = text(p.page(t, artifactURL(id, "shop/app", other, "view", "sbom")))
+	assert.Contains(t, body, "No SBOM.")
+	assert.NotContains(t, body, "not found", "no SBOM is not an error")
 	status, _ := p.get(t, fmt.Sprintf("/projects/%d/artifact/sbom?repo=shop/app&digest=%s", id, sbom.Digest))
-	assert.NotEqual(t, http.StatusOK, status)
+	assert.Equal(t, http.StatusNotFound, status)
 
 	// An index lists its platforms, each linking to its own page.
 	img, err := random.Image(64, 1)

@@ -34,6 +34,9 @@ func sbomFormat(f string) string {
 func loadSBOM(s *session, path, format string) (*sbomView, error) {
 	v := &sbomView{Format: sbomFormat(format)}
 	a, err := s.api.get(path+"/additions/sbom?format="+v.Format, nil)
+	if statusOf(err) == http.StatusNotFound {
+		return v, nil // none generated (yet): the section says so
+	}
 	if err != nil {
 		return v, err
 	}

@@ -44,6 +44,9 @@ func TestArtifactOverviewTagsLabelsDelete(t *testing.T) {
 	assert.Contains(t, body, "IMAGE")
 	assert.Contains(t, body, "v1")
 	assert.Contains(t, body, "Not scanned")
+	// The section tabs keep the artifact in their links.
+	assert.Contains(t, p.page(t, artifactURL(id, "shop/app", d)),
+		`<a href="?digest=sha256%3A`+strings.TrimPrefix(d, "sha256:")+`&amp;repo=shop%2Fapp&amp;view=history">Build History</a>`)
 	// A tag names the artifact too.
 	assert.Contains(t, text(p.page(t, artifactURL(id, "shop/app", "v1"))), d)
 
