@@ -74,12 +74,6 @@ type scanOverview struct {
 	EndTime time.Time `json:"end_time"`
 }
 
-// IsIndex tells an index (a manifest list) from a single manifest.
-func (a *artifactInfo) IsIndex() bool {
-	return len(a.References) > 0 || strings.Contains(a.ManifestMediaType, "index") ||
-		strings.Contains(a.ManifestMediaType, "manifest.list")
-}
-
 // Scan is the latest vulnerability scan's overview, or nil.
 func (a *artifactInfo) Scan() *scanOverview {
 	for _, o := range a.ScanOverview {
@@ -204,6 +198,9 @@ func (u *UI) artifactPage(w http.ResponseWriter, r *http.Request, s *session) {
 	d := &artDetailView{Project: p, Art: a, Repo: repo, Views: viewsOf(a), View: "overview",
 		Query: url.Values{"repo": {repo}, "digest": {a.Digest}}.Encode(),
 		Pull:  "docker pull " + r.Host + "/" + repo + "@" + a.Digest}
+	if v, ok := a.ExtraAttrs["version"].(string); ok && a.Type == "CHART" {
+		d.Pull = "helm pull oci://" + r.Host + "/" + repo + " --version " + v
+	}
 	for _, v := range d.Views {
 		if v.Name == q.Get("view") {
 			d.View = v.Name

@@ -104,6 +104,7 @@ func TestArtifactChart(t *testing.T) {
 
 	overview := p.page(t, artifactURL(id, "charts/demo", "1.0.0"))
 	assert.Contains(t, text(overview), "CHART")
+	assert.Contains(t, text(overview), "helm pull oci://"+p.Host+"/charts/demo --version 1.0.0")
 	assert.Contains(t, overview, "view=chart")
 	assert.NotContains(t, overview, "view=vulnerabilities", "a chart is not scanned")
 	assert.NotContains(t, overview, "view=history")

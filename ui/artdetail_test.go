@@ -83,6 +83,10 @@ func TestArtifactOverviewTagsLabelsDelete(t *testing.T) {
 	// Build history: the image's config history.
 	assert.Contains(t, text(p.page(t, artifactURL(id, "shop/app", d, "view", "history"))), "this is a random history 1 of 2")
 
+	// A repository name with slashes in it.
+	nested := p.pushImage(t, "shop/team/api", "1.0", 64)
+	assert.Contains(t, text(p.page(t, artifactURL(id, "shop/team/api", "1.0"))), "docker pull "+p.Host+"/shop/team/api@"+nested)
+
 	// Unknown digest, a repository of another project, a bad project: 404.
 	status, _ := p.get(t, artifactURL(id, "shop/app", "sha256:"+strings.Repeat("0", 64)))
 	assert.Equal(t, http.StatusNotFound, status)
