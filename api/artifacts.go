@@ -42,6 +42,9 @@ type Artifact struct {
 	SBOMOverview *SBOMOverview                   `json:"sbom_overview,omitempty" doc:"with with_sbom_overview=true: the latest SBOM generation"`
 	Signatures   *TrustVerification              `json:"signatures,omitempty" doc:"with with_signature=true: the content trust verdict and the verified signers"`
 	Labels       []Label                         `json:"labels,omitempty" doc:"with with_label=true: the labels attached to the artifact"`
+	// Parts of the manifest, in the answer of one artifact only.
+	Annotations map[string]string   `json:"annotations,omitempty" doc:"GET of one artifact: the manifest's annotations"`
+	References  []ArtifactReference `json:"references,omitempty" doc:"GET of one artifact, an index: the manifests it lists"`
 }
 
 // Tag is a tag of an artifact.
@@ -248,6 +251,9 @@ func (a *API) getArtifact(c *call) error {
 	}
 	j, err := a.withExtras(c, p, extras, *art, a.withChartAttrs(c, artifactJSON(p, *art, tags)))
 	if err != nil {
+		return err
+	}
+	if j, err = a.withManifestParts(c, *art, j); err != nil {
 		return err
 	}
 	return c.json(http.StatusOK, j)

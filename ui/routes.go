@@ -77,6 +77,10 @@ func (u *UI) routes() {
 	m.Handle("POST "+b+"/admin/groups/{gid}/delete", u.signedIn(u.deleteGroup))
 	m.HandleFunc("GET "+b+"/oidc-onboard", u.onboardPage)
 	m.HandleFunc("POST "+b+"/oidc-onboard", u.onboard)
+	// Artifact detail.
+	m.Handle("GET "+b+"/projects/{id}/artifact", u.signedIn(u.artifactPage))
+	m.Handle("GET "+b+"/projects/{id}/artifact/sbom", u.signedIn(u.downloadSBOM))
+	m.Handle("POST "+b+"/projects/{id}/artifact/{action}", u.signedIn(u.artifactAction))
 
 	m.Handle(b+"/", u.signedIn(u.notFound))
 }
