@@ -51,9 +51,9 @@ func (a cveAllowlist) Expiry() string {
 // set through the trust API and only kept here.
 var trustModes = [...]string{"", "enabled", "cosign", "notation"}
 
-// severities are prevent_vul's thresholds, worst first, with their
+// preventThresholds are prevent_vul's thresholds, worst first, with their
 // catalog keys.
-var severities = [...][2]string{{"critical", "proj.sev.critical"}, {"high", "proj.sev.high"},
+var preventThresholds = [...][2]string{{"critical", "proj.sev.critical"}, {"high", "proj.sev.high"},
 	{"medium", "proj.sev.medium"}, {"low", "proj.sev.low"}, {"negligible", "proj.sev.negligible"}}
 
 type projConfigView struct {
@@ -74,7 +74,7 @@ func (u *UI) projConfigPage(w http.ResponseWriter, r *http.Request, s *session) 
 		return
 	}
 	id := itoa(p.ProjectID)
-	v := projConfigView{Project: p, TrustModes: trustModes[:], Severities: severities[:]}
+	v := projConfigView{Project: p, TrustModes: trustModes[:], Severities: preventThresholds[:]}
 	for path, out := range map[string]any{"/projects/" + id: &v.Settings, "/projects/" + id + "/cve-allowlist": &v.Own,
 		"/system/CVEAllowlist": &v.System} {
 		if _, err := s.api.get(path, out); err != nil {
@@ -119,7 +119,7 @@ func (u *UI) projSaveConfig(w http.ResponseWriter, r *http.Request, s *session) 
 	if ct, sent := f["content_trust"]; sent {
 		md["content_trust"] = ct[0]
 	}
-	for _, sev := range severities {
+	for _, sev := range preventThresholds {
 		if f.Get("severity") == sev[0] {
 			md["severity"] = sev[0]
 		}
