@@ -28,6 +28,11 @@ func (u *UI) routes() {
 	m.Handle("POST "+b+"/projects", u.signedIn(u.createProject))
 	m.Handle("POST "+b+"/projects/{id}/delete", u.signedIn(u.deleteProject))
 
+	// Repositories and artifacts.
+	m.Handle("GET "+b+"/projects/{id}/repositories", u.signedIn(u.reposPage))
+	m.Handle("GET "+b+"/projects/{id}/repositories/{repo...}", u.signedIn(u.artifactsPage))
+	m.Handle("POST "+b+"/projects/{id}/repositories/{repo...}", u.signedIn(u.repoPost))
+
 	m.Handle(b+"/", u.signedIn(u.notFound))
 }
 
