@@ -42,6 +42,7 @@ type Artifact struct {
 	SBOMOverview *SBOMOverview                   `json:"sbom_overview,omitempty" doc:"with with_sbom_overview=true: the latest SBOM generation"`
 	Signatures   *TrustVerification              `json:"signatures,omitempty" doc:"with with_signature=true: the content trust verdict and the verified signers"`
 	Labels       []Label                         `json:"labels,omitempty" doc:"with with_label=true: the labels attached to the artifact"`
+	References   []Reference                     `json:"references,omitempty" doc:"of an index: the manifests it lists, with their platforms"`
 }
 
 // Tag is a tag of an artifact.
@@ -214,7 +215,7 @@ func (a *API) listArtifacts(c *call) error {
 func (a *API) artifactsJSON(c *call, p project.Project, extras artifactExtras, tags bool, arts []registry.Artifact) ([]Artifact, error) {
 	out := make([]Artifact, 0, len(arts))
 	for _, art := range arts {
-		j, err := a.withExtras(c, p, extras, art, a.withChartAttrs(c, artifactJSON(p, art, tags)))
+		j, err := a.withExtras(c, p, extras, art, a.withReferences(c, art, a.withChartAttrs(c, artifactJSON(p, art, tags))))
 		if err != nil {
 			return nil, err
 		}
@@ -246,7 +247,7 @@ func (a *API) getArtifact(c *call) error {
 	if err != nil {
 		return err
 	}
-	j, err := a.withExtras(c, p, extras, *art, a.withChartAttrs(c, artifactJSON(p, *art, tags)))
+	j, err := a.withExtras(c, p, extras, *art, a.withReferences(c, *art, a.withChartAttrs(c, artifactJSON(p, *art, tags))))
 	if err != nil {
 		return err
 	}
