@@ -2,6 +2,7 @@ package registry
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/berthlabs/berth/core"
+	"github.com/berthlabs/berth/sqldb"
 )
 
 func TestFindTags(t *testing.T) { onEngines(t, testFindTags) }
@@ -65,4 +67,33 @@ func testFindTags(t *testing.T) {
 
 	_, _, err = tr.rg.FindTags(ctx, TagQuery{Repo: "p/nope"}, core.Page{Limit: 1})
 	assert.True(t, errors.Is(err, ErrNotFound), "%v", err)
+}
+
+// A page of a repository of 5,000 tags is one query, not a walk.
+func TestFindTagsMany(t *testing.T) { onEngines(t, testFindTagsMany) }
+
+func testFindTagsMany(t *testing.T) {
+	tr := newTestRegistry(t)
+	ctx := t.Context()
+	img := tr.pushImage("p/big", "t0000", 1)
+	require.NoError(t, tr.rg.db.Write(ctx, func(tx *sqldb.Tx) error {
+		for i := 1; i < 5000; i++ {
+			if _, err := tx.Exec(ctx, `INSERT INTO registry_tags (repo, name, digest, updated_at) VALUES (?, ?, ?, ?)`,
+				"p/big", fmt.Sprintf("t%04d", i), img.Digest.String(), int64(i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	start := time.Now()
+	tags, total, err := tr.rg.FindTags(ctx, TagQuery{Repo: "p/big", Order: TagByPushTime, Desc: true}, core.Page{Offset: 3600, Limit: 100})
+	require.NoError(t, err)
+	assert.Less(t, time.Since(start), time.Second)
+	assert.Equal(t, 5000, total)
+	require.Len(t, tags, 100)
+	assert.Equal(t, "t1400", tags[0].Name, "newest first: t0000 (pushed now), t4999 ... t1401 on the pages before")
+	tags, total, err = tr.rg.FindTags(ctx, TagQuery{Repo: "p/big", NameContains: "t49"}, core.Page{Limit: 15})
+	require.NoError(t, err)
+	assert.Equal(t, 100, total)
+	assert.Equal(t, "t4900", tags[0].Name)
 }
