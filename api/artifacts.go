@@ -44,7 +44,7 @@ type Artifact struct {
 	Labels       []Label                         `json:"labels,omitempty" doc:"with with_label=true: the labels attached to the artifact"`
 	// Parts of the manifest, in the answer of one artifact only.
 	Annotations map[string]string   `json:"annotations,omitempty" doc:"GET of one artifact: the manifest's annotations"`
-	References  []ArtifactReference `json:"references,omitempty" doc:"GET of one artifact, an index: the manifests it lists"`
+	References  []ArtifactReference `json:"references,omitempty" doc:"of an index: the manifests it lists, with their platforms (child_id only in the answer of one artifact)"`
 }
 
 // Tag is a tag of an artifact.
@@ -217,7 +217,7 @@ func (a *API) listArtifacts(c *call) error {
 func (a *API) artifactsJSON(c *call, p project.Project, extras artifactExtras, tags bool, arts []registry.Artifact) ([]Artifact, error) {
 	out := make([]Artifact, 0, len(arts))
 	for _, art := range arts {
-		j, err := a.withExtras(c, p, extras, art, a.withChartAttrs(c, artifactJSON(p, art, tags)))
+		j, err := a.withExtras(c, p, extras, art, a.withReferences(c, art, a.withChartAttrs(c, artifactJSON(p, art, tags))))
 		if err != nil {
 			return nil, err
 		}
@@ -249,7 +249,7 @@ func (a *API) getArtifact(c *call) error {
 	if err != nil {
 		return err
 	}
-	j, err := a.withExtras(c, p, extras, *art, a.withChartAttrs(c, artifactJSON(p, *art, tags)))
+	j, err := a.withExtras(c, p, extras, *art, a.withReferences(c, *art, a.withChartAttrs(c, artifactJSON(p, *art, tags))))
 	if err != nil {
 		return err
 	}

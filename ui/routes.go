@@ -81,6 +81,10 @@ func (u *UI) routes() {
 	m.Handle("GET "+b+"/projects/{id}/artifact", u.signedIn(u.artifactPage))
 	m.Handle("GET "+b+"/projects/{id}/artifact/sbom", u.signedIn(u.downloadSBOM))
 	m.Handle("POST "+b+"/projects/{id}/artifact/{action}", u.signedIn(u.artifactAction))
+	// Repositories and artifacts.
+	m.Handle("GET "+b+"/projects/{id}/repositories", u.signedIn(u.reposPage))
+	m.Handle("GET "+b+"/projects/{id}/repositories/{repo...}", u.signedIn(u.artifactsPage))
+	m.Handle("POST "+b+"/projects/{id}/repositories/{repo...}", u.signedIn(u.repoPost))
 
 	m.Handle(b+"/", u.signedIn(u.notFound))
 }
