@@ -18,7 +18,7 @@ import (
 
 // browser is one headless chromium with one tab.
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	ctx  context.Context
 	base string
 }
@@ -27,7 +27,7 @@ type browser struct {
 // Debian's chromium, kept off every network but loopback: the flags turn
 // off its background connections (updates, sync, safe browsing), which
 // this machine's closed network would refuse.
-func newBrowser(t *testing.T, base string) *browser {
+func newBrowser(t testing.TB, base string) *browser {
 	t.Helper()
 	exe := os.Getenv("CHROMIUM")
 	if exe == "" {
