@@ -63,7 +63,7 @@ func TestOIDCAuthMode(t *testing.T) {
 		require.NotEmpty(t, id)
 		resp, body, err := idp.SubmitLogin(c, id, user, user+"-pw")
 		require.NoError(t, err)
-		require.Equal(t, "/", resp.Request.URL.Path, body)
+		require.Equal(t, "/projects", resp.Request.URL.Path, "the login ends at / (the portal sends it on to its projects page): %s", body)
 		return c
 	}
 	inBrowser := func(c *http.Client, method, path string) int {

@@ -95,7 +95,8 @@ func (f *fixture) oidcLogin(ctx context.Context) (oidcUserLogin, error) {
 	if err != nil {
 		return oidcUserLogin{}, err
 	}
-	if resp.Request.URL.Path != "/" {
+	// The login ends at /, which the portal sends on to its projects page.
+	if resp.Request.URL.Path != "/projects" {
 		return oidcUserLogin{}, fmt.Errorf("the login ended at %s: %.300s", resp.Request.URL, body)
 	}
 	me, err := oidcClient(nil, jar).User.GetCurrentUserInfo(ctx, user.NewGetCurrentUserInfoParams())
