@@ -28,6 +28,13 @@ func (u *UI) routes() {
 	m.Handle("POST "+b+"/projects", u.signedIn(u.createProject))
 	m.Handle("POST "+b+"/projects/{id}/delete", u.signedIn(u.deleteProject))
 
+	// Registries (replication endpoints).
+	m.Handle("GET "+b+"/admin/registries", u.signedIn(u.registriesPage))
+	m.Handle("POST "+b+"/admin/registries", u.signedIn(u.createRegistry))
+	m.Handle("GET "+b+"/admin/registries/{id}", u.signedIn(u.registryPage))
+	m.Handle("POST "+b+"/admin/registries/{id}", u.signedIn(u.updateRegistry))
+	m.Handle("POST "+b+"/admin/registries/{id}/delete", u.signedIn(u.deleteRegistry))
+
 	m.Handle(b+"/", u.signedIn(u.notFound))
 }
 
