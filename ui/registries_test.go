@@ -104,7 +104,7 @@ func TestRegistriesNeedAnAdmin(t *testing.T) {
 	p.api(t, http.MethodPost, "/users", map[string]any{"username": "dev", "email": "dev@example.com",
 		"realname": "Dev", "password": "Dev-Password-1"}, nil)
 	p.login(t, "dev", "Dev-Password-1")
-	for _, path := range []string{"/admin/registries", "/admin/registries/1"} {
+	for _, path := range []string{"/admin/registries", "/admin/registries/1", "/admin/replications", "/admin/replications/new"} {
 		status, _ := p.get(t, path)
 		assert.Equal(t, http.StatusForbidden, status, path)
 	}

@@ -28,12 +28,23 @@ func (u *UI) routes() {
 	m.Handle("POST "+b+"/projects", u.signedIn(u.createProject))
 	m.Handle("POST "+b+"/projects/{id}/delete", u.signedIn(u.deleteProject))
 
-	// Registries (replication endpoints).
+	// Registries and replication.
 	m.Handle("GET "+b+"/admin/registries", u.signedIn(u.registriesPage))
 	m.Handle("POST "+b+"/admin/registries", u.signedIn(u.createRegistry))
 	m.Handle("GET "+b+"/admin/registries/{id}", u.signedIn(u.registryPage))
 	m.Handle("POST "+b+"/admin/registries/{id}", u.signedIn(u.updateRegistry))
 	m.Handle("POST "+b+"/admin/registries/{id}/delete", u.signedIn(u.deleteRegistry))
+	m.Handle("GET "+b+"/admin/replications", u.signedIn(u.replicationsPage))
+	m.Handle("POST "+b+"/admin/replications", u.signedIn(u.saveReplication))
+	m.Handle("GET "+b+"/admin/replications/new", u.signedIn(u.replicationForm))
+	m.Handle("GET "+b+"/admin/replications/{id}", u.signedIn(u.replicationForm))
+	m.Handle("POST "+b+"/admin/replications/{id}", u.signedIn(u.saveReplication))
+	m.Handle("POST "+b+"/admin/replications/{id}/delete", u.signedIn(u.deleteReplication))
+	m.Handle("POST "+b+"/admin/replications/{id}/run", u.signedIn(u.runReplication))
+	m.Handle("GET "+b+"/admin/replications/{id}/executions", u.signedIn(u.replExecutionsPage))
+	m.Handle("GET "+b+"/admin/replications/{id}/executions/{eid}", u.signedIn(u.replTasksPage))
+	m.Handle("POST "+b+"/admin/replications/{id}/executions/{eid}/stop", u.signedIn(u.stopReplication))
+	m.Handle("GET "+b+"/admin/replications/{id}/executions/{eid}/tasks/{tid}/log", u.signedIn(u.replTaskLog))
 
 	m.Handle(b+"/", u.signedIn(u.notFound))
 }
