@@ -28,7 +28,7 @@ func (u *UI) routes() {
 	m.Handle("POST "+b+"/projects", u.signedIn(u.createProject))
 	m.Handle("POST "+b+"/projects/{id}/delete", u.signedIn(u.deleteProject))
 
-	// Registries and replication.
+	// Registries, replication and webhooks.
 	m.Handle("GET "+b+"/admin/registries", u.signedIn(u.registriesPage))
 	m.Handle("POST "+b+"/admin/registries", u.signedIn(u.createRegistry))
 	m.Handle("GET "+b+"/admin/registries/{id}", u.signedIn(u.registryPage))
@@ -45,6 +45,13 @@ func (u *UI) routes() {
 	m.Handle("GET "+b+"/admin/replications/{id}/executions/{eid}", u.signedIn(u.replTasksPage))
 	m.Handle("POST "+b+"/admin/replications/{id}/executions/{eid}/stop", u.signedIn(u.stopReplication))
 	m.Handle("GET "+b+"/admin/replications/{id}/executions/{eid}/tasks/{tid}/log", u.signedIn(u.replTaskLog))
+	m.Handle("GET "+b+"/projects/{id}/webhooks", u.signedIn(u.webhooksPage))
+	m.Handle("POST "+b+"/projects/{id}/webhooks", u.signedIn(u.saveWebhook))
+	m.Handle("GET "+b+"/projects/{id}/webhooks/new", u.signedIn(u.webhookForm))
+	m.Handle("GET "+b+"/projects/{id}/webhooks/{wid}", u.signedIn(u.webhookForm))
+	m.Handle("POST "+b+"/projects/{id}/webhooks/{wid}", u.signedIn(u.saveWebhook))
+	m.Handle("POST "+b+"/projects/{id}/webhooks/{wid}/{action}", u.signedIn(u.webhookAction))
+	m.Handle("GET "+b+"/projects/{id}/webhooks/{wid}/deliveries", u.signedIn(u.webhookDeliveriesPage))
 
 	m.Handle(b+"/", u.signedIn(u.notFound))
 }
