@@ -69,7 +69,7 @@ func (u *UI) registriesPage(w http.ResponseWriter, r *http.Request, s *session) 
 // renderRegistries shows the list with the new-registry form holding f,
 // and a connection test's outcome (flash key, or the API's refusal).
 func (u *UI) renderRegistries(w http.ResponseWriter, r *http.Request, s *session, f registryForm, flash string, testErr error) {
-	l := parseList(r, "name", "creation_time")
+	l := storeOrder(r, parseList(r, "name", "creation_time"))
 	p := l.apiParams()
 	if l.Search != "" {
 		p.Set("q", "name=~"+l.Search)

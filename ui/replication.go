@@ -120,7 +120,7 @@ func replView(s *session, title string, data any) *view {
 }
 
 func (u *UI) replicationsPage(w http.ResponseWriter, r *http.Request, s *session) {
-	l := parseList(r, "name", "creation_time", "update_time")
+	l := storeOrder(r, parseList(r, "name", "creation_time", "update_time"))
 	p := l.apiParams()
 	if l.Search != "" {
 		p.Set("q", "name=~"+l.Search)
@@ -135,7 +135,7 @@ func (u *UI) replicationsPage(w http.ResponseWriter, r *http.Request, s *session
 	// The last execution of each rule shown: one call per row of a page.
 	for i := range v.Policies {
 		var last []replExecution
-		q := url.Values{"policy_id": {itoa(v.Policies[i].ID)}, "page_size": {"1"}, "sort": {"-start_time"}}
+		q := url.Values{"policy_id": {itoa(v.Policies[i].ID)}, "page_size": {"1"}} // newest first
 		if _, err := s.api.get("/replication/executions?"+q.Encode(), &last); err == nil && len(last) > 0 {
 			v.Policies[i].Last = &last[0]
 		}

@@ -87,10 +87,7 @@ func (u *UI) replExecutionsPage(w http.ResponseWriter, r *http.Request, s *sessi
 	if !ok {
 		return
 	}
-	l := parseList(r, "start_time", "status", "end_time")
-	if r.URL.Query().Get("sort") == "" {
-		l.Sort = "-start_time"
-	}
+	l := storeOrder(r, parseList(r, "start_time", "status", "end_time"))
 	p := l.apiParams()
 	p.Set("policy_id", itoa(pol.ID))
 	v := replExecutionsView{Policy: pol, List: l, Status: r.URL.Query().Get("status")}
@@ -140,7 +137,7 @@ func (u *UI) replTasksPage(w http.ResponseWriter, r *http.Request, s *session) {
 	if !ok {
 		return
 	}
-	l := parseList(r, "id", "status", "start_time", "end_time")
+	l := storeOrder(r, parseList(r, "id", "status", "start_time", "end_time"))
 	v := replExecutionsView{Policy: pol, Execution: e, List: l, Refresh: e.Running()}
 	a, err := s.api.get("/replication/executions/"+itoa(e.ID)+"/tasks?"+l.apiParams().Encode(), &v.Tasks)
 	if err != nil {
@@ -193,6 +190,16 @@ func (u *UI) stopReplication(w http.ResponseWriter, r *http.Request, s *session)
 		return
 	}
 	u.redirect(w, r, back, "repl.stopped", nil)
+}
+
+// storeOrder keeps the API's own order (newest executions first, tasks
+// and rules as created) unless the user picked a sort: any sort makes the
+// API read the whole list (up to 10,000) to sort it.
+func storeOrder(r *http.Request, l *listQuery) *listQuery {
+	if r.URL.Query().Get("sort") == "" {
+		l.Sort = ""
+	}
+	return l
 }
 
 // statusKey is the catalog key of an execution's or task's status.

@@ -80,7 +80,7 @@ func (u *UI) webhooksPage(w http.ResponseWriter, r *http.Request, s *session) {
 // renderWebhooks shows the list; secret, when set, is a webhook just
 // created, whose signing secret is shown this once.
 func (u *UI) renderWebhooks(w http.ResponseWriter, r *http.Request, s *session, p *project, secret string) {
-	l := parseList(r, "name", "creation_time", "update_time")
+	l := storeOrder(r, parseList(r, "name", "creation_time", "update_time"))
 	v := webhooksView{Project: p, List: l, Secret: secret}
 	a, err := s.api.get("/projects/"+itoa(p.ProjectID)+"/webhook/policies?"+l.apiParams().Encode(), &v.Policies)
 	if err != nil {

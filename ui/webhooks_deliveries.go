@@ -78,10 +78,7 @@ func (u *UI) webhookDeliveriesPage(w http.ResponseWriter, r *http.Request, s *se
 	if !ok {
 		return
 	}
-	l := parseList(r, "creation_time", "status")
-	if r.URL.Query().Get("sort") == "" {
-		l.Sort = "-creation_time"
-	}
+	l := storeOrder(r, parseList(r, "creation_time", "status"))
 	v := webhooksView{Project: p, Policy: h, List: l}
 	a, err := s.api.get(webhookPath(p, h.ID)+"/executions?"+l.apiParams().Encode(), &v.Delivery)
 	if err != nil {
