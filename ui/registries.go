@@ -63,12 +63,13 @@ func registryTypes(s *session) []string {
 }
 
 func (u *UI) registriesPage(w http.ResponseWriter, r *http.Request, s *session) {
-	u.renderRegistries(w, r, s, registryForm{Type: "harbor"}, "", nil)
+	u.renderRegistries(w, r, s, 0, registryForm{Type: "harbor"}, "", nil)
 }
 
 // renderRegistries shows the list with the new-registry form holding f,
-// and a connection test's outcome (flash key, or the API's refusal).
-func (u *UI) renderRegistries(w http.ResponseWriter, r *http.Request, s *session, f registryForm, flash string, testErr error) {
+// and what became of it: a connection test's outcome or why saving failed
+// (flash key, or the API's refusal).
+func (u *UI) renderRegistries(w http.ResponseWriter, r *http.Request, s *session, status int, f registryForm, flash string, formErr error) {
 	l := storeOrder(r, parseList(r, "name", "creation_time"))
 	p := l.apiParams()
 	if l.Search != "" {
@@ -84,7 +85,7 @@ func (u *UI) renderRegistries(w http.ResponseWriter, r *http.Request, s *session
 		return
 	}
 	l.Total, v.List = a.total(), l
-	u.render(w, r, 0, "registries", regView(s, "reg.title", flash, testErr, v))
+	u.render(w, r, status, "registries", regView(s, "reg.title", flash, formErr, v))
 }
 
 func regView(s *session, title, flash string, err error, data any) *view {
@@ -123,7 +124,7 @@ func (u *UI) createRegistry(w http.ResponseWriter, r *http.Request, s *session) 
 		return
 	}
 	if _, err := s.api.send(http.MethodPost, "/registries", f.body(nil), nil); err != nil {
-		u.redirect(w, r, "/admin/registries", "", err)
+		u.renderRegistries(w, r, s, formStatus(err), f, "", err)
 		return
 	}
 	u.redirect(w, r, "/admin/registries", "reg.created", nil)
@@ -133,16 +134,17 @@ func (u *UI) createRegistry(w http.ResponseWriter, r *http.Request, s *session) 
 // shows the form again, filled in, with the outcome (no redirect: what
 // was typed, the secret too, stays in the form).
 func (u *UI) pingRegistry(w http.ResponseWriter, r *http.Request, s *session, f registryForm) {
-	err := u.ping(s, f, 0)
-	u.renderRegistries(w, r, s, f, pingFlash(err), err)
+	err := u.ping(s, f, nil)
+	u.renderRegistries(w, r, s, 0, f, pingFlash(err), err)
 }
 
-// ping checks a registry: the stored one (id) when no new secret was
-// typed and its address is unchanged, else the one the form describes.
-func (u *UI) ping(s *session, f registryForm, id int64) error {
+// ping checks a registry: the stored one when the form changes neither
+// its address nor its secret (the API uses the stored secret only at the
+// stored address), else the one the form describes.
+func (u *UI) ping(s *session, f registryForm, stored *registry) error {
 	body := map[string]any{"url": f.URL, "insecure": f.Insecure}
-	if id > 0 && f.Secret == "" {
-		body = map[string]any{"id": id}
+	if stored != nil && f.Secret == "" && f.URL == stored.URL && f.Insecure == stored.Insecure {
+		body = map[string]any{"id": stored.ID}
 	} else if f.AccessKey != "" || f.Secret != "" {
 		body["credential"] = map[string]string{"type": "basic", "access_key": f.AccessKey, "access_secret": f.Secret}
 	}
@@ -188,16 +190,17 @@ func (u *UI) updateRegistry(w http.ResponseWriter, r *http.Request, s *session) 
 		return
 	}
 	f := registryFormOf(r.PostForm)
-	back := "/admin/registries/" + itoa(reg.ID)
 	if r.PostForm.Get("action") == "ping" {
 		f.ID = reg.ID
-		err := u.ping(s, f, reg.ID)
+		err := u.ping(s, f, reg)
 		u.render(w, r, 0, "registries", regView(s, "reg.edit", pingFlash(err), err,
 			registriesView{Registry: reg, Form: f, Types: registryTypes(s)}))
 		return
 	}
 	if _, err := s.api.send(http.MethodPut, "/registries/"+itoa(reg.ID), f.body(reg), nil); err != nil {
-		u.redirect(w, r, back, "", err)
+		f.ID = reg.ID
+		u.render(w, r, formStatus(err), "registries", regView(s, "reg.edit", "", err,
+			registriesView{Registry: reg, Form: f, Types: registryTypes(s)}))
 		return
 	}
 	u.redirect(w, r, "/admin/registries", "reg.updated", nil)

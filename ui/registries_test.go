@@ -44,6 +44,13 @@ func TestRegistries(t *testing.T) {
 	assert.Contains(t, text(page), "Connection tested OK.")
 	assert.Equal(t, 0, countRegistries(t, a), "a test stores nothing")
 
+	// A URL the API refuses: its message, the form kept.
+	bad := url.Values{"type": {"harbor"}, "name": {"ftp"}, "url": {"ftp://x"}, "action": {"save"}}
+	status, _, page = a.post(t, "/admin/registries", bad)
+	require.Equal(t, http.StatusBadRequest, status)
+	assert.Contains(t, page, `value="ftp://x"`)
+	assert.Contains(t, page, `id="new-registry" open`)
+
 	form.Set("action", "save")
 	body = text(a.submit(t, "/admin/registries", form))
 	assert.Contains(t, body, "Endpoint created.")
@@ -73,6 +80,18 @@ func TestRegistries(t *testing.T) {
 	status, _, page = a.post(t, "/admin/registries/"+strconv.FormatInt(id, 10), form)
 	require.Equal(t, http.StatusOK, status)
 	assert.Contains(t, text(page), "Connection tested OK.")
+	// A test of another address does not use the stored secret there.
+	form.Set("url", "http://127.0.0.1:1")
+	status, _, page = a.post(t, "/admin/registries/"+strconv.FormatInt(id, 10), form)
+	require.Equal(t, http.StatusOK, status)
+	assert.Contains(t, text(page), "the registry failed the check")
+	assert.Contains(t, page, `value="http://127.0.0.1:1"`)
+	// Saving a new address without the secret: the API's refusal.
+	form.Set("action", "save")
+	status, _, page = a.post(t, "/admin/registries/"+strconv.FormatInt(id, 10), form)
+	require.Equal(t, http.StatusBadRequest, status)
+	assert.Contains(t, text(page), "send its credential again")
+	assert.Contains(t, page, `value="http://127.0.0.1:1"`, "the form keeps what was typed")
 
 	// Delete; an unknown one is the API's 404.
 	body = text(a.submit(t, "/admin/registries/"+strconv.FormatInt(id, 10)+"/delete", nil))
@@ -108,9 +127,13 @@ func TestRegistriesNeedAnAdmin(t *testing.T) {
 		status, _ := p.get(t, path)
 		assert.Equal(t, http.StatusForbidden, status, path)
 	}
-	status, loc, _ := p.post(t, "/admin/registries", url.Values{"name": {"x"}, "url": {"http://127.0.0.1:1"}, "type": {"harbor"}})
-	require.Equal(t, http.StatusSeeOther, status)
-	_, body := p.get(t, loc)
+	status, _, body := p.post(t, "/admin/registries", url.Values{"name": {"x"}, "url": {"http://127.0.0.1:1"}, "type": {"harbor"}})
+	assert.Equal(t, http.StatusForbidden, status)
 	assert.NotContains(t, text(body), "Endpoint created.")
 	assert.Equal(t, 0, countRegistries(t, p))
+	status, _, _ = p.post(t, "/admin/replications/1/run", nil)
+	assert.Equal(t, http.StatusSeeOther, status)
+	var es []execution
+	p.api(t, http.MethodGet, "/replication/executions", nil, &es)
+	assert.Empty(t, es)
 }

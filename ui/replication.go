@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 )
 
 // replPolicy is a replication rule as the API shows it: src_registry set
@@ -33,10 +32,12 @@ type replRegistry struct {
 }
 
 type replTrigger struct {
-	Type     string `json:"type"`
-	Settings *struct {
-		Cron string `json:"cron"`
-	} `json:"trigger_settings,omitempty"`
+	Type     string    `json:"type"`
+	Settings *replCron `json:"trigger_settings,omitempty"`
+}
+
+type replCron struct {
+	Cron string `json:"cron"`
 }
 
 type replFilter struct {
@@ -45,9 +46,10 @@ type replFilter struct {
 	Decoration string `json:"decoration,omitempty"`
 }
 
-// Mode is "push" or "pull".
+// Mode is "push" or "pull" (the API answers a push rule's src_registry
+// as null).
 func (p replPolicy) Mode() string {
-	if p.SrcRegistry != nil && p.SrcRegistry.ID > 0 {
+	if p.SrcRegistry != nil {
 		return "pull"
 	}
 	return "push"
@@ -143,25 +145,6 @@ func (u *UI) replicationsPage(w http.ResponseWriter, r *http.Request, s *session
 	u.render(w, r, 0, "replications", replView(s, "repl.title", v))
 }
 
-// replicationForm shows the form of a new rule (no {id}) or of {id}.
-func (u *UI) replicationForm(w http.ResponseWriter, r *http.Request, s *session) {
-	v := replicationsView{Policy: &replPolicy{Enabled: true, Override: true, Trigger: &replTrigger{Type: "manual"}}}
-	title := "repl.new"
-	if r.PathValue("id") != "" {
-		p, ok := u.replPolicyOf(w, r, s)
-		if !ok {
-			return
-		}
-		v.Policy, title = p, "repl.edit"
-	}
-	// The registries to choose from: the first hundred by name.
-	if _, err := s.api.get("/registries?page_size=100&sort=name", &v.Registries); err != nil {
-		u.failed(w, r, s, err)
-		return
-	}
-	u.render(w, r, 0, "replication", replView(s, title, v))
-}
-
 // replPolicyOf reads the rule {id} names; on failure it has answered.
 func (u *UI) replPolicyOf(w http.ResponseWriter, r *http.Request, s *session) (*replPolicy, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
@@ -175,71 +158,6 @@ func (u *UI) replPolicyOf(w http.ResponseWriter, r *http.Request, s *session) (*
 		return nil, false
 	}
 	return &p, true
-}
-
-// replPolicyBody is the API's rule for the form.
-func replPolicyBody(f url.Values) (map[string]any, error) {
-	regID, err := strconv.ParseInt(f.Get("registry_id"), 10, 64)
-	if err != nil || regID <= 0 {
-		return nil, errorText("choose a registry")
-	}
-	speed, _ := strconv.Atoi(strings.TrimSpace(f.Get("speed")))
-	flatten, _ := strconv.Atoi(f.Get("flatten"))
-	b := map[string]any{"name": strings.TrimSpace(f.Get("name")), "description": f.Get("description"),
-		"dest_namespace": strings.TrimSpace(f.Get("dest_namespace")), "dest_namespace_replace_count": flatten,
-		"override": f.Get("override") == "true", "enabled": f.Get("enabled") == "true",
-		"replicate_deletion": f.Get("deletion") == "true", "speed": speed}
-	ref := map[string]any{"id": regID}
-	if f.Get("mode") == "pull" {
-		b["src_registry"], b["dest_registry"] = ref, nil
-	} else {
-		b["src_registry"], b["dest_registry"] = nil, ref
-	}
-	trigger := map[string]any{"type": f.Get("trigger")}
-	if f.Get("trigger") == "scheduled" {
-		trigger["trigger_settings"] = map[string]string{"cron": strings.TrimSpace(f.Get("cron"))}
-	}
-	b["trigger"] = trigger
-	filters := []map[string]string{}
-	for _, t := range []string{"name", "tag", "label", "resource"} {
-		if v := strings.TrimSpace(f.Get("filter_" + t)); v != "" {
-			fl := map[string]string{"type": t, "value": v}
-			if f.Get("exclude_"+t) == "true" {
-				fl["decoration"] = "excludes"
-			}
-			filters = append(filters, fl)
-		}
-	}
-	b["filters"] = filters
-	return b, nil
-}
-
-// saveReplication creates a rule (no {id}) or replaces {id}.
-func (u *UI) saveReplication(w http.ResponseWriter, r *http.Request, s *session) {
-	id := r.PathValue("id")
-	back := "/admin/replications/new"
-	if id != "" {
-		if _, err := strconv.ParseInt(id, 10, 64); err != nil {
-			u.redirect(w, r, "/admin/replications", "", errorText("bad rule id"))
-			return
-		}
-		back = "/admin/replications/" + id
-	}
-	body, err := replPolicyBody(r.PostForm)
-	if err != nil {
-		u.redirect(w, r, back, "", err)
-		return
-	}
-	if id == "" {
-		_, err = s.api.send(http.MethodPost, "/replication/policies", body, nil)
-	} else {
-		_, err = s.api.send(http.MethodPut, "/replication/policies/"+id, body, nil)
-	}
-	if err != nil {
-		u.redirect(w, r, back, "", err)
-		return
-	}
-	u.redirect(w, r, "/admin/replications", "repl.saved", nil)
 }
 
 func (u *UI) deleteReplication(w http.ResponseWriter, r *http.Request, s *session) {
@@ -267,26 +185,6 @@ func (u *UI) runReplication(w http.ResponseWriter, r *http.Request, s *session) 
 		return
 	}
 	u.redirect(w, r, "/admin/replications/"+itoa(id)+"/executions", "repl.started", nil)
-}
-
-// replField is a form field the template repeats: its name, label key
-// and hint key.
-type replField struct{ Name, Label, Hint string }
-
-// FilterTypes are the rule's resource filters, in the form's order.
-func (replicationsView) FilterTypes() []replField {
-	return []replField{
-		{"name", "repl.filter_name", "repl.filterhint_name"},
-		{"tag", "repl.filter_tag", "repl.filterhint_tag"},
-		{"label", "repl.filter_label", "repl.filterhint_label"},
-		{"resource", "repl.filter_resource", "repl.filterhint_resource"},
-	}
-}
-
-// TriggerTypes are the triggers a rule may have: value and label key.
-func (replicationsView) TriggerTypes() [][2]string {
-	return [][2]string{{"manual", "repl.trigger_manual"}, {"scheduled", "repl.trigger_scheduled"},
-		{"event_based", "repl.trigger_event_based"}}
 }
 
 // TriggerKey is the catalog key of the rule's trigger.

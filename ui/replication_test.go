@@ -50,12 +50,19 @@ func TestReplicationPushToAnotherBerth(t *testing.T) {
 	form := a.page(t, "/admin/replications/new")
 	assert.Contains(t, text(form), "b ("+b.URL+")", "the registry is offered")
 
-	// A rule the API refuses: its message, back on the form.
-	status, loc, _ := a.post(t, "/admin/replications", url.Values{"name": {"bad"}, "mode": {"push"},
-		"registry_id": {strconv.FormatInt(regID, 10)}, "trigger": {"scheduled"}, "cron": {"not a cron"}})
-	require.Equal(t, http.StatusSeeOther, status)
-	assert.Equal(t, "/admin/replications/new", loc)
-	assert.Regexp(t, `(?i)cron`, text(a.page(t, loc)))
+	// A rule the API refuses: its message, on the form as it was typed.
+	status, _, page := a.post(t, "/admin/replications", url.Values{"name": {"bad"}, "mode": {"pull"},
+		"registry_id": {strconv.FormatInt(regID, 10)}, "trigger": {"scheduled"}, "cron": {"not a cron"}, "filter_tag": {"v*"}})
+	require.Equal(t, http.StatusBadRequest, status)
+	assert.Regexp(t, `(?i)cron`, text(page))
+	assert.Contains(t, page, `value="not a cron"`)
+	assert.Contains(t, page, `value="v*"`)
+	assert.Regexp(t, `id="mpull" name="mode" value="pull" checked`, page)
+	assert.Regexp(t, `<option value="scheduled" selected>`, page)
+	status, _, page = a.post(t, "/admin/replications", url.Values{"name": {"noreg"}, "mode": {"push"}, "trigger": {"manual"}})
+	require.Equal(t, http.StatusBadRequest, status)
+	assert.Contains(t, text(page), "Choose a registry")
+	assert.Contains(t, page, `value="noreg"`)
 
 	body = text(a.submit(t, "/admin/replications", url.Values{"name": {"to-b"}, "description": {"push v tags"},
 		"mode": {"push"}, "registry_id": {strconv.FormatInt(regID, 10)}, "filter_name": {"src/**"}, "filter_tag": {"v*"},
@@ -83,7 +90,7 @@ func TestReplicationPushToAnotherBerth(t *testing.T) {
 	assert.Regexp(t, `id="mpush" name="mode" value="push" checked`, edit)
 
 	// Run it: the executions page, then the execution's tasks and a log.
-	status, loc, _ = a.post(t, "/admin/replications/"+ruleID+"/run", nil)
+	status, loc, _ := a.post(t, "/admin/replications/"+ruleID+"/run", nil)
 	require.Equal(t, http.StatusSeeOther, status)
 	assert.Equal(t, "/admin/replications/"+ruleID+"/executions", loc)
 	e := latestExecution(t, a, rule.ID)

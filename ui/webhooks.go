@@ -101,19 +101,32 @@ func (u *UI) webhookForm(w http.ResponseWriter, r *http.Request, s *session) {
 	if !ok {
 		return
 	}
-	v := webhooksView{Project: p, Policy: &webhookPolicy{Enabled: true}}
-	title := "hook.new"
+	h := &webhookPolicy{Enabled: true}
 	if r.PathValue("wid") != "" {
-		if v.Policy, ok = u.webhookOf(w, r, s, p); !ok {
+		if h, ok = u.webhookOf(w, r, s, p); !ok {
 			return
 		}
+	}
+	u.renderWebhookForm(w, r, s, p, h, nil)
+}
+
+// renderWebhookForm shows the form holding h; err, when set, is why
+// saving it failed (the form keeps what was typed).
+func (u *UI) renderWebhookForm(w http.ResponseWriter, r *http.Request, s *session, p *project, h *webhookPolicy, err error) {
+	v := webhooksView{Project: p, Policy: h}
+	title := "hook.new"
+	if h.ID != 0 {
 		title = "hook.edit"
 	}
 	if _, err := s.api.get("/projects/"+itoa(p.ProjectID)+"/webhook/events", &v.Events); err != nil {
 		u.failed(w, r, s, err)
 		return
 	}
-	u.render(w, r, 0, "webhook", projectView(s, p, "webhooks", title, v))
+	vw, status := projectView(s, p, "webhooks", title, v), 0
+	if err != nil {
+		vw.Error, status = err.Error(), formStatus(err)
+	}
+	u.render(w, r, status, "webhook", vw)
 }
 
 // webhookOf reads the project's webhook {wid}; on failure it has answered.
@@ -155,7 +168,7 @@ func (u *UI) saveWebhook(w http.ResponseWriter, r *http.Request, s *session) {
 	if r.PathValue("wid") == "" {
 		var created webhookPolicy
 		if _, err := s.api.send(http.MethodPost, "/projects/"+itoa(p.ProjectID)+"/webhook/policies", body, &created); err != nil {
-			u.redirect(w, r, base+"/new", "", err)
+			u.renderWebhookForm(w, r, s, p, &body, err)
 			return
 		}
 		// Not a redirect: the secret is answered once and must not travel
@@ -173,7 +186,8 @@ func (u *UI) saveWebhook(w http.ResponseWriter, r *http.Request, s *session) {
 		body.Targets = append(body.Targets, h.Targets[1:]...)
 	}
 	if _, err := s.api.send(http.MethodPut, webhookPath(p, h.ID), body, nil); err != nil {
-		u.redirect(w, r, base+"/"+itoa(h.ID), "", err)
+		body.ID = h.ID
+		u.renderWebhookForm(w, r, s, p, &body, err)
 		return
 	}
 	u.redirect(w, r, base, "hook.saved", nil)

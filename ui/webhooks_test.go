@@ -62,13 +62,13 @@ func TestWebhooks(t *testing.T) {
 	assert.Contains(t, form, "CloudEvents")
 
 	// What the API refuses comes back with its message.
-	status, loc, _ := p.post(t, base, url.Values{"name": {"none"}, "address": {hs.URL}, "enabled": {"true"}})
-	require.Equal(t, http.StatusSeeOther, status)
-	assert.Equal(t, base+"/new", loc)
-	assert.Contains(t, text(p.page(t, loc)), "subscribes to no event type")
+	status, _, page := p.post(t, base, url.Values{"name": {"none"}, "address": {hs.URL}, "enabled": {"true"}})
+	require.Equal(t, http.StatusBadRequest, status)
+	assert.Contains(t, text(page), "subscribes to no event type")
+	assert.Contains(t, page, `value="`+hs.URL+`"`, "the form keeps what was typed")
 
 	// Created: the signing secret is shown this once.
-	status, _, page := p.post(t, base, url.Values{"name": {"ci"}, "address": {hs.URL}, "auth_header": {"Bearer s3cret"},
+	status, _, page = p.post(t, base, url.Values{"name": {"ci"}, "address": {hs.URL}, "auth_header": {"Bearer s3cret"},
 		"payload_format": {"Default"}, "event_type": {"PUSH_ARTIFACT", "DELETE_ARTIFACT"}, "enabled": {"true"}})
 	require.Equal(t, http.StatusOK, status)
 	body := text(page)
@@ -103,6 +103,10 @@ func TestWebhooks(t *testing.T) {
 	assert.Contains(t, edit, `value="********"`)
 	assert.NotContains(t, edit, "s3cret")
 	assert.Regexp(t, `value="DELETE_ARTIFACT" checked`, edit)
+	status, _, page = p.post(t, hookPath, url.Values{"name": {"ci2"}, "address": {hs.URL}, "enabled": {"true"}})
+	require.Equal(t, http.StatusBadRequest, status)
+	assert.Contains(t, text(page), "subscribes to no event type")
+	assert.Contains(t, page, `action="`+hookPath+`"`, "still the edit form")
 	body = text(p.submit(t, hookPath, url.Values{"name": {"ci2"}, "address": {hs.URL}, "auth_header": {"********"},
 		"payload_format": {"CloudEvents"}, "event_type": {"PULL_ARTIFACT"}, "enabled": {"true"}}))
 	assert.Contains(t, body, "Webhook saved.")
