@@ -111,7 +111,8 @@ func (f registryForm) body(stored *registry) map[string]any {
 	case f.Secret != "" || (stored == nil && f.AccessKey != ""):
 		b["credential"] = map[string]string{"type": "basic", "access_key": f.AccessKey, "access_secret": f.Secret}
 	case stored != nil && f.AccessKey != stored.AccessKey():
-		// A new user without a secret: clearing the id clears the credential.
+		// A changed access id without a secret: the API keeps the stored
+		// secret for it; an emptied id clears the credential.
 		b["credential"] = map[string]string{"type": "basic", "access_key": f.AccessKey, "access_secret": ""}
 	}
 	return b
@@ -139,11 +140,11 @@ func (u *UI) pingRegistry(w http.ResponseWriter, r *http.Request, s *session, f 
 }
 
 // ping checks a registry: the stored one when the form changes neither
-// its address nor its secret (the API uses the stored secret only at the
-// stored address), else the one the form describes.
+// its address nor its credential (the API uses the stored secret only at
+// the stored address), else the one the form describes.
 func (u *UI) ping(s *session, f registryForm, stored *registry) error {
 	body := map[string]any{"url": f.URL, "insecure": f.Insecure}
-	if stored != nil && f.Secret == "" && f.URL == stored.URL && f.Insecure == stored.Insecure {
+	if stored != nil && f.Secret == "" && f.AccessKey == stored.AccessKey() && f.URL == stored.URL && f.Insecure == stored.Insecure {
 		body = map[string]any{"id": stored.ID}
 	} else if f.AccessKey != "" || f.Secret != "" {
 		body["credential"] = map[string]string{"type": "basic", "access_key": f.AccessKey, "access_secret": f.Secret}
