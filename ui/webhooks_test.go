@@ -158,3 +158,25 @@ func TestWebhooksOfOthers(t *testing.T) {
 	assert.Equal(t, http.StatusForbidden, status)
 	assert.Contains(t, text(body), "cannot list webhook")
 }
+
+// The delivery log is paged by the API, newest first.
+func TestWebhookDeliveriesArePaged(t *testing.T) {
+	hs := httptest.NewServer(&receiver{})
+	t.Cleanup(hs.Close)
+	p := startPortal(t)
+	pid := p.createProject(t, "team", false)
+	var created hookPolicy
+	p.api(t, http.MethodPost, fmt.Sprintf("/projects/%d/webhook/policies", pid), map[string]any{"name": "h", "enabled": true,
+		"event_types": []string{"PUSH_ARTIFACT"}, "targets": []map[string]any{{"type": "http", "address": hs.URL}}}, &created)
+	for range 16 {
+		p.api(t, http.MethodPost, fmt.Sprintf("/projects/%d/webhook/policies/%d/test", pid, created.ID), nil, nil)
+	}
+	p.login(t, "admin", adminPassword)
+	path := fmt.Sprintf("/projects/%d/webhooks/%d/deliveries", pid, created.ID)
+	first := p.page(t, path)
+	assert.Contains(t, text(first), "1 - 15 of 16 items")
+	assert.Regexp(t, `<td>16</td>`, first, "newest first")
+	second := text(p.page(t, path+"?page=2&page_size=15"))
+	assert.Contains(t, second, "16 - 16 of 16 items")
+	assert.Regexp(t, `Delivery Log ID Status .* 1 (Success|Running|Error) `, second)
+}
