@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/berthlabs/berth/core"
 	"github.com/berthlabs/berth/rbac"
 	"github.com/berthlabs/berth/replicate"
 )
@@ -43,14 +45,36 @@ func endpointOf(r Registry) (replicate.Endpoint, error) {
 }
 
 func (a *API) listRegistries(c *call) error {
-	health := c.r.URL.Query().Get("health") == "true"
-	return replList(c, a.cfg.repl.r.Endpoints, endpointSort(), func(e *replicate.Endpoint) Registry {
-		r := registryJSON(e)
-		if health {
-			r.Status = a.health(c.ctx(), e.ID)
-		}
-		return r
+	if c.r.URL.Query().Get("health") != "true" {
+		return replList(c, a.cfg.repl.r.Endpoints, endpointSort(), registryJSON)
+	}
+	if err := c.configAdmin(rbac.ActionList); err != nil {
+		return err
+	}
+	pg, err := parsePage(c.r)
+	if err != nil {
+		return err
+	}
+	name, err := nameFilter(c)
+	if err != nil {
+		return err
+	}
+	es, total, err := listPage(c, pg, "", endpointSort(), func(p core.Page) ([]replicate.Endpoint, int, error) {
+		return a.cfg.repl.r.Endpoints(c.ctx(), name, p)
 	})
+	if err != nil {
+		return err
+	}
+	// The registries of the page are checked all at once: a page of
+	// registries that do not answer takes one check's timeout, not one
+	// per registry.
+	out := convertAll(es, registryJSON)
+	var wg sync.WaitGroup
+	for i := range out {
+		wg.Go(func() { out[i].Status = a.health(c.ctx(), out[i].ID) })
+	}
+	wg.Wait()
+	return c.paged(pg, total, out)
 }
 
 func (a *API) health(ctx context.Context, id int64) string {
