@@ -86,7 +86,7 @@ func (e retentionExecution) Running() bool { return e.Status == "Running" || e.S
 func (e retentionExecution) Duration() string { return duration(&e.StartTime, e.EndTime) }
 
 // StatusKey and StatusClass are the status's catalog key and badge.
-func (e retentionExecution) StatusKey() string   { return statusKey(e.Status) }
+func (e retentionExecution) StatusKey() string   { return retentionStatusKey(e.Status) }
 func (e retentionExecution) StatusClass() string { return statusClass(e.Status) }
 
 // TriggerKey is the catalog key of what started the execution.
@@ -105,8 +105,8 @@ func duration(start, end *time.Time) string {
 	return end.Sub(*start).Round(time.Second).String()
 }
 
-// statusKey is a job status's catalog key; statusClass its badge class.
-func statusKey(status string) string {
+// retentionStatusKey is a retention job status's catalog key; statusClass its badge class.
+func retentionStatusKey(status string) string {
 	switch status {
 	case "Pending":
 		return "ret.status.pending"

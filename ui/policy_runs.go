@@ -20,7 +20,7 @@ type retentionTask struct {
 func (t retentionTask) Duration() string { return duration(t.StartTime, t.EndTime) }
 
 // StatusKey and StatusClass are the status's catalog key and badge.
-func (t retentionTask) StatusKey() string   { return statusKey(t.Status) }
+func (t retentionTask) StatusKey() string   { return retentionStatusKey(t.Status) }
 func (t retentionTask) StatusClass() string { return statusClass(t.Status) }
 
 // executionView is one execution with a page of its tasks, or (Log set)

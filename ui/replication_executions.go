@@ -202,8 +202,8 @@ func storeOrder(r *http.Request, l *listQuery) *listQuery {
 	return l
 }
 
-// statusKey is the catalog key of an execution's or task's status.
-func statusKey(status string) string {
+// replStatusKey is the catalog key of an execution's or task's status.
+func replStatusKey(status string) string {
 	switch status {
 	case "Pending":
 		return "repl.st_pending"
@@ -220,10 +220,10 @@ func statusKey(status string) string {
 }
 
 // StatusKey is the catalog key of the execution's status.
-func (e replExecution) StatusKey() string { return statusKey(e.Status) }
+func (e replExecution) StatusKey() string { return replStatusKey(e.Status) }
 
 // StatusKey is the catalog key of the task's status.
-func (t replTask) StatusKey() string { return statusKey(t.Status) }
+func (t replTask) StatusKey() string { return replStatusKey(t.Status) }
 
 // Statuses are the status filter's choices: value and label key.
 func (replExecutionsView) Statuses() [][2]string {
