@@ -28,6 +28,31 @@ func (u *UI) routes() {
 	m.Handle("POST "+b+"/projects", u.signedIn(u.createProject))
 	m.Handle("POST "+b+"/projects/{id}/delete", u.signedIn(u.deleteProject))
 
+	// Administration.
+	m.Handle("GET "+b+"/admin/gc", u.signedIn(u.gcPage))
+	m.Handle("POST "+b+"/admin/gc/run", u.signedIn(u.runGC))
+	m.Handle("POST "+b+"/admin/gc/schedule", u.signedIn(u.scheduleGC))
+	m.Handle("GET "+b+"/admin/gc/{id}", u.signedIn(u.gcRunPage))
+	m.Handle("POST "+b+"/admin/gc/{id}/stop", u.signedIn(u.stopGC))
+	m.Handle("GET "+b+"/admin/audit", u.signedIn(u.auditPage))
+	m.Handle("GET "+b+"/admin/audit/export.csv", u.signedIn(u.exportAudit))
+	m.Handle("GET "+b+"/logs", u.signedIn(u.logsPage))
+	m.Handle("GET "+b+"/logs/export.csv", u.signedIn(u.exportLogs))
+	m.Handle("GET "+b+"/admin/scanners", u.signedIn(u.scannersPage))
+	m.Handle("POST "+b+"/admin/scanners", u.signedIn(u.createScanner))
+	m.Handle("POST "+b+"/admin/scanners/scan-all", u.signedIn(u.scanAll))
+	m.Handle("POST "+b+"/admin/scanners/schedule", u.signedIn(u.scheduleScanAll))
+	m.Handle("POST "+b+"/admin/scanners/allowlist", u.signedIn(u.saveAllowlist))
+	m.Handle("POST "+b+"/admin/scanners/{uuid}", u.signedIn(u.scannerAction))
+	m.Handle("GET "+b+"/admin/quotas", u.signedIn(u.quotasPage))
+	m.Handle("POST "+b+"/admin/quotas/{id}", u.signedIn(u.updateQuota))
+	m.Handle("GET "+b+"/admin/labels", u.signedIn(u.labelsPage))
+	m.Handle("POST "+b+"/admin/labels", u.signedIn(u.createLabel))
+	m.Handle("POST "+b+"/admin/labels/{id}", u.signedIn(u.updateLabel))
+	m.Handle("POST "+b+"/admin/labels/{id}/delete", u.signedIn(u.deleteLabel))
+	m.Handle("GET "+b+"/admin/config", u.signedIn(u.configPage))
+	m.Handle("POST "+b+"/admin/config", u.signedIn(u.saveConfig))
+
 	m.Handle(b+"/", u.signedIn(u.notFound))
 }
 
