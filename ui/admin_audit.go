@@ -135,6 +135,14 @@ func (u *UI) auditList(w http.ResponseWriter, r *http.Request, s *session, nav, 
 			p.Set("q", q)
 		}
 		a, err := s.api.get(auditSource(whole, v.Filter)+"?"+p.Encode(), &v.Entries)
+		if err != nil && !whole && statusOf(err) < 500 && statusOf(err) != http.StatusUnauthorized {
+			// A project whose log the user's role may not read: the
+			// page stays, to choose another, with the API's answer.
+			vw := adminView(s, nav, "audit.title", v)
+			vw.Error = err.Error()
+			u.render(w, r, statusOf(err), "admin_audit", vw)
+			return
+		}
 		if err != nil {
 			u.failed(w, r, s, err)
 			return

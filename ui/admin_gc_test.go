@@ -77,7 +77,7 @@ func TestGCSchedule(t *testing.T) {
 	assert.Contains(t, read, "Schedule saved.")
 	assert.Contains(t, read, "Next run:")
 	var sc struct {
-		Schedule struct{ Type, Cron string }
+		Schedule      struct{ Type, Cron string }
 		JobParameters string `json:"job_parameters"`
 	}
 	p.api(t, http.MethodGet, "/system/gc/schedule", nil, &sc)
