@@ -3,6 +3,8 @@ package ui_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -46,4 +48,33 @@ func TestConfigPage(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Contains(t, text(p.page(t, "/admin/config")), "系统设置")
+}
+
+var idAttr = regexp.MustCompile(` id="([^"]+)"`)
+
+// Every administration page renders in both languages without a
+// formatting slip, with one h1.
+func TestAdminPagesRenderInEveryLanguage(t *testing.T) {
+	p := startPortal(t, noGrace)
+	p.login(t, "admin", adminPassword)
+	p.createProject(t, "rp", false)
+	p.pushImage(t, "rp/app", "v1", 256)
+	p.submit(t, "/admin/labels", url.Values{"name": {"l1"}, "color": {"#0065AB"}})
+	_, gcRun, _ := p.post(t, "/admin/gc/run", url.Values{"dry_run": {"true"}})
+	for _, lang := range []string{"en-US", "zh-CN"} {
+		resp, err := p.client.Get(p.URL + "/language?lang=" + lang + "&next=/projects")
+		require.NoError(t, err)
+		resp.Body.Close()
+		for _, path := range []string{"/admin/gc", gcRun, "/admin/audit", "/logs", "/admin/scanners", "/admin/quotas",
+			"/admin/labels", "/admin/config"} {
+			body := p.page(t, path)
+			assert.NotContains(t, body, "%!", "%s %s", lang, path)
+			assert.Equal(t, 1, strings.Count(body, "<h1"), "%s %s", lang, path)
+			seen := map[string]bool{}
+			for _, m := range idAttr.FindAllStringSubmatch(body, -1) {
+				assert.False(t, seen[m[1]], "%s: id %q twice", path, m[1])
+				seen[m[1]] = true
+			}
+		}
+	}
 }
