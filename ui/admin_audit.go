@@ -9,8 +9,8 @@ import (
 	"strings"
 )
 
-// auditEntry is an audit log entry as /audit-logs lists it.
-type auditEntry struct {
+// adminAuditEntry is an audit log entry as /audit-logs lists it.
+type adminAuditEntry struct {
 	ID            int64  `json:"id"`
 	Username      string `json:"username"`
 	Resource      string `json:"resource"`
@@ -34,7 +34,7 @@ type auditQuery struct {
 	Project  string            // the project whose log a non-admin reads
 }
 
-var day = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+var dayOnly = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 
 func parseAuditQuery(r *http.Request) *auditQuery {
 	q := r.URL.Query()
@@ -44,10 +44,10 @@ func parseAuditQuery(r *http.Request) *auditQuery {
 			a.Fields[k] = v
 		}
 	}
-	if v := q.Get("from"); day.MatchString(v) {
+	if v := q.Get("from"); dayOnly.MatchString(v) {
 		a.From = v
 	}
-	if v := q.Get("to"); day.MatchString(v) {
+	if v := q.Get("to"); dayOnly.MatchString(v) {
 		a.To = v
 	}
 	return a
@@ -95,7 +95,7 @@ func (a *auditQuery) Field(k string) string { return a.Fields[k] }
 type auditView struct {
 	List    *listQuery
 	Filter  *auditQuery
-	Entries []auditEntry
+	Entries []adminAuditEntry
 	Path    string // /admin/audit or /logs
 	Admin   bool   // the whole log; else one project's
 }
@@ -138,7 +138,7 @@ func (u *UI) auditList(w http.ResponseWriter, r *http.Request, s *session, nav, 
 		if err != nil && !whole && statusOf(err) < 500 && statusOf(err) != http.StatusUnauthorized {
 			// A project whose log the user's role may not read: the
 			// page stays, to choose another, with the API's answer.
-			vw := adminView(s, nav, "audit.title", v)
+			vw := adminPageView(s, nav, "audit.title", v)
 			vw.Error = err.Error()
 			u.render(w, r, statusOf(err), "admin_audit", vw)
 			return
@@ -149,7 +149,7 @@ func (u *UI) auditList(w http.ResponseWriter, r *http.Request, s *session, nav, 
 		}
 		l.Total = a.total()
 	}
-	u.render(w, r, 0, "admin_audit", adminView(s, nav, "audit.title", v))
+	u.render(w, r, 0, "admin_audit", adminPageView(s, nav, "audit.title", v))
 }
 
 // chooseProject offers a non-admin the projects they belong to (among
@@ -204,7 +204,7 @@ func (u *UI) exportLog(w http.ResponseWriter, r *http.Request, s *session, whole
 		p.Set("q", q)
 	}
 	// The first page before any byte is written, so a refusal is a page.
-	var first []auditEntry
+	var first []adminAuditEntry
 	if _, err := s.api.get(auditSource(whole, f)+"?"+p.Encode()+"&page=1", &first); err != nil {
 		u.failed(w, r, s, err)
 		return

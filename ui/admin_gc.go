@@ -51,9 +51,9 @@ func (g gcRun) Triggered() string {
 }
 
 // StatusClass is the badge class of the run's status.
-func (g gcRun) StatusClass() string { return statusClass(g.JobStatus) }
+func (g gcRun) StatusClass() string { return gcStatusClass(g.JobStatus) }
 
-func statusClass(status string) string {
+func gcStatusClass(status string) string {
 	switch strings.ToLower(status) {
 	case "success":
 		return "ok"
@@ -65,14 +65,14 @@ func statusClass(status string) string {
 
 // gcSchedule is GET /system/gc/schedule's answer.
 type gcSchedule struct {
-	Schedule      *scheduleObj `json:"schedule"`
-	JobParameters string       `json:"job_parameters"`
+	Schedule      *adminSchedule `json:"schedule"`
+	JobParameters string         `json:"job_parameters"`
 }
 
 type gcView struct {
 	List     *listQuery
 	Runs     []gcRun
-	Schedule scheduleObj
+	Schedule adminSchedule
 	Params   gcParams // the schedule's
 	Running  bool     // a listed run has not ended: the page refreshes
 }
@@ -101,14 +101,14 @@ func (u *UI) gcPage(w http.ResponseWriter, r *http.Request, s *session) {
 	for _, run := range v.Runs {
 		v.Running = v.Running || run.Running()
 	}
-	u.render(w, r, 0, "admin_gc", adminView(s, "gc", "gc.title", v))
+	u.render(w, r, 0, "admin_gc", adminPageView(s, "gc", "gc.title", v))
 }
 
 // runGC starts a run now (dry_run from the button pressed) and shows it.
 func (u *UI) runGC(w http.ResponseWriter, r *http.Request, s *session) {
-	params := map[string]any{"delete_untagged": checked(r, "delete_untagged"), "dry_run": r.PostForm.Get("dry_run") == "true"}
+	params := map[string]any{"delete_untagged": formChecked(r, "delete_untagged"), "dry_run": r.PostForm.Get("dry_run") == "true"}
 	a, err := s.api.send(http.MethodPost, "/system/gc/schedule",
-		map[string]any{"schedule": scheduleObj{Type: "Manual"}, "parameters": params}, nil)
+		map[string]any{"schedule": adminSchedule{Type: "Manual"}, "parameters": params}, nil)
 	if err != nil {
 		u.redirect(w, r, "/admin/gc", "", err)
 		return
@@ -121,8 +121,8 @@ func (u *UI) runGC(w http.ResponseWriter, r *http.Request, s *session) {
 }
 
 func (u *UI) scheduleGC(w http.ResponseWriter, r *http.Request, s *session) {
-	body := map[string]any{"schedule": scheduleFromForm(r),
-		"parameters": map[string]any{"delete_untagged": checked(r, "delete_untagged")}}
+	body := map[string]any{"schedule": adminScheduleFromForm(r),
+		"parameters": map[string]any{"delete_untagged": formChecked(r, "delete_untagged")}}
 	if _, err := s.api.send(http.MethodPut, "/system/gc/schedule", body, nil); err != nil {
 		u.redirect(w, r, "/admin/gc", "", err)
 		return
@@ -163,7 +163,7 @@ func progressOf(log string) gcProgress {
 }
 
 func (u *UI) gcRunPage(w http.ResponseWriter, r *http.Request, s *session) {
-	id, ok := u.pathID(w, r, s, "id")
+	id, ok := u.adminID(w, r, s, "id")
 	if !ok {
 		return
 	}
@@ -177,13 +177,13 @@ func (u *UI) gcRunPage(w http.ResponseWriter, r *http.Request, s *session) {
 		v.Log = a.body.String()
 	}
 	v.Progress = progressOf(v.Log)
-	vw := adminView(s, "gc", "gc.run", v)
+	vw := adminPageView(s, "gc", "gc.run", v)
 	vw.TitleArg = "#" + id
 	u.render(w, r, 0, "admin_gc_run", vw)
 }
 
 func (u *UI) stopGC(w http.ResponseWriter, r *http.Request, s *session) {
-	id, ok := u.pathID(w, r, s, "id")
+	id, ok := u.adminID(w, r, s, "id")
 	if !ok {
 		return
 	}
@@ -194,9 +194,9 @@ func (u *UI) stopGC(w http.ResponseWriter, r *http.Request, s *session) {
 	u.redirect(w, r, "/admin/gc/"+id, "gc.stopped", nil)
 }
 
-// pathID is the positive number in path wildcard name; on failure it has
+// adminID is the positive number in path wildcard name; on failure it has
 // answered 404.
-func (u *UI) pathID(w http.ResponseWriter, r *http.Request, s *session, name string) (string, bool) {
+func (u *UI) adminID(w http.ResponseWriter, r *http.Request, s *session, name string) (string, bool) {
 	n, err := strconv.ParseInt(r.PathValue(name), 10, 64)
 	if err != nil || n <= 0 {
 		u.failed(w, r, s, &apiError{Status: http.StatusNotFound, Message: u.cat.text(language(r), "error.notfound")})
@@ -209,11 +209,11 @@ func (u *UI) pathID(w http.ResponseWriter, r *http.Request, s *session, name str
 func (p gcParams) Done() bool { return p.BytesFreed != nil }
 
 // Manifests, Blobs and Bytes are what the run freed (or would).
-func (p gcParams) Manifests() int64 { return deref(p.ManifestsDeleted) }
-func (p gcParams) Blobs() int64     { return deref(p.BlobsDeleted) }
-func (p gcParams) Bytes() int64     { return deref(p.BytesFreed) }
+func (p gcParams) Manifests() int64 { return derefInt(p.ManifestsDeleted) }
+func (p gcParams) Blobs() int64     { return derefInt(p.BlobsDeleted) }
+func (p gcParams) Bytes() int64     { return derefInt(p.BytesFreed) }
 
-func deref(n *int64) int64 {
+func derefInt(n *int64) int64 {
 	if n == nil {
 		return 0
 	}

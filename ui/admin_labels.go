@@ -15,14 +15,14 @@ type label struct {
 	CreationTime string `json:"creation_time"`
 }
 
-// labelColors are the colours a label may take: the page shows a label's
+// adminLabelColors are the colours a label may take: the page shows a label's
 // colour as a class (the CSP forbids style attributes), so the choice is
 // this palette, Harbor's first row of label colours.
-var labelColors = [...]string{"#0065AB", "#343DAC", "#781DA0", "#9B0D54", "#C92100", "#CD3517", "#C25400", "#D28F00",
+var adminLabelColors = [...]string{"#0065AB", "#343DAC", "#781DA0", "#9B0D54", "#C92100", "#CD3517", "#C25400", "#D28F00",
 	"#006668", "#006690", "#004A70", "#48960C", "#62A420", "#00AB9A", "#00B7D6", "#0081A7"}
 
 // Colors lists the palette for the forms.
-func (labelsView) Colors() []string { return labelColors[:] }
+func (labelsView) Colors() []string { return adminLabelColors[:] }
 
 // ColorClass is the CSS class showing label colour c, for the templates.
 func (v *view) ColorClass(c string) string { return labelColorClass(c) }
@@ -30,7 +30,7 @@ func (v *view) ColorClass(c string) string { return labelColorClass(c) }
 // labelColorClass is the CSS class showing c, or "" for a colour off the
 // palette.
 func labelColorClass(c string) string {
-	for _, x := range labelColors {
+	for _, x := range adminLabelColors {
 		if strings.EqualFold(x, c) {
 			return "lc-" + strings.ToLower(x[1:])
 		}
@@ -60,15 +60,15 @@ func (u *UI) labelsPage(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	l.Total, v.List = a.total(), l
-	u.render(w, r, 0, "admin_labels", adminView(s, "labels", "labels.title", v))
+	u.render(w, r, 0, "admin_labels", adminPageView(s, "labels", "labels.title", v))
 }
 
-var hexColor = regexp.MustCompile(`^#[0-9A-Fa-f]{6}$`)
+var adminHexColor = regexp.MustCompile(`^#[0-9A-Fa-f]{6}$`)
 
-// labelForm is the label the create and edit forms describe.
-func labelForm(r *http.Request) map[string]any {
+// adminLabelForm is the label the create and edit forms describe.
+func adminLabelForm(r *http.Request) map[string]any {
 	c := r.PostForm.Get("color")
-	if !hexColor.MatchString(c) {
+	if !adminHexColor.MatchString(c) {
 		c = ""
 	}
 	return map[string]any{"name": strings.TrimSpace(r.PostForm.Get("name")),
@@ -76,7 +76,7 @@ func labelForm(r *http.Request) map[string]any {
 }
 
 func (u *UI) createLabel(w http.ResponseWriter, r *http.Request, s *session) {
-	body := labelForm(r)
+	body := adminLabelForm(r)
 	body["scope"] = "g"
 	if _, err := s.api.send(http.MethodPost, "/labels", body, nil); err != nil {
 		u.redirect(w, r, "/admin/labels", "", err)
@@ -86,11 +86,11 @@ func (u *UI) createLabel(w http.ResponseWriter, r *http.Request, s *session) {
 }
 
 func (u *UI) updateLabel(w http.ResponseWriter, r *http.Request, s *session) {
-	id, ok := u.pathID(w, r, s, "id")
+	id, ok := u.adminID(w, r, s, "id")
 	if !ok {
 		return
 	}
-	if _, err := s.api.send(http.MethodPut, "/labels/"+id, labelForm(r), nil); err != nil {
+	if _, err := s.api.send(http.MethodPut, "/labels/"+id, adminLabelForm(r), nil); err != nil {
 		u.redirect(w, r, "/admin/labels", "", err)
 		return
 	}
@@ -98,7 +98,7 @@ func (u *UI) updateLabel(w http.ResponseWriter, r *http.Request, s *session) {
 }
 
 func (u *UI) deleteLabel(w http.ResponseWriter, r *http.Request, s *session) {
-	id, ok := u.pathID(w, r, s, "id")
+	id, ok := u.adminID(w, r, s, "id")
 	if !ok {
 		return
 	}

@@ -62,7 +62,7 @@ type scannersView struct {
 	List      *listQuery
 	Scanners  []scanner
 	Metrics   scanAllMetrics
-	Schedule  scheduleObj
+	Schedule  adminSchedule
 	Allowlist allowlist
 }
 
@@ -81,7 +81,7 @@ func (u *UI) scannersPage(w http.ResponseWriter, r *http.Request, s *session) {
 	l.Total, v.List = a.total(), l
 	u.checkHealth(r, s, v.Scanners)
 	var sched struct {
-		Schedule *scheduleObj `json:"schedule"`
+		Schedule *adminSchedule `json:"schedule"`
 	}
 	for _, call := range []struct {
 		path string
@@ -98,7 +98,7 @@ func (u *UI) scannersPage(w http.ResponseWriter, r *http.Request, s *session) {
 	if v.Schedule.Type == "" {
 		v.Schedule.Type = "None"
 	}
-	u.render(w, r, 0, "admin_scanners", adminView(s, "scanners", "scanners.title", v))
+	u.render(w, r, 0, "admin_scanners", adminPageView(s, "scanners", "scanners.title", v))
 }
 
 // checkHealth asks each listed scanner for its metadata, all at once and
@@ -129,7 +129,7 @@ func (u *UI) createScanner(w http.ResponseWriter, r *http.Request, s *session) {
 	f := r.PostForm
 	req := map[string]any{"name": strings.TrimSpace(f.Get("name")), "description": strings.TrimSpace(f.Get("description")),
 		"url": strings.TrimSpace(f.Get("url")), "auth": f.Get("auth"), "access_credential": f.Get("credential"),
-		"skip_certVerify": checked(r, "skip_cert"), "use_internal_addr": checked(r, "use_internal")}
+		"skip_certVerify": formChecked(r, "skip_cert"), "use_internal_addr": formChecked(r, "use_internal")}
 	if _, err := s.api.send(http.MethodPost, "/scanners", req, nil); err != nil {
 		u.redirect(w, r, "/admin/scanners", "", err)
 		return
@@ -179,7 +179,7 @@ func (u *UI) scanAll(w http.ResponseWriter, r *http.Request, s *session) {
 }
 
 func (u *UI) scheduleScanAll(w http.ResponseWriter, r *http.Request, s *session) {
-	body := map[string]any{"schedule": scheduleFromForm(r)}
+	body := map[string]any{"schedule": adminScheduleFromForm(r)}
 	if _, err := s.api.send(http.MethodPut, "/system/scanAll/schedule", body, nil); err != nil {
 		u.redirect(w, r, "/admin/scanners", "", err)
 		return
@@ -199,7 +199,7 @@ func (u *UI) saveAllowlist(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 	}
 	body := map[string]any{"items": items, "expires_at": nil}
-	if exp := strings.TrimSpace(r.PostForm.Get("expires")); exp != "" && !checked(r, "never") {
+	if exp := strings.TrimSpace(r.PostForm.Get("expires")); exp != "" && !formChecked(r, "never") {
 		t, err := time.Parse(time.DateOnly, exp)
 		if err != nil {
 			u.redirect(w, r, "/admin/scanners", "", errorText(u.cat.text(language(r), "scanners.baddate")))

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-type scannerReg struct {
+type adminScannerReg struct {
 	UUID      string `json:"uuid"`
 	Name      string `json:"name"`
 	URL       string `json:"url"`
@@ -20,16 +20,16 @@ type scannerReg struct {
 	Builtin   bool   `json:"builtin"`
 }
 
-func scannerNamed(t *testing.T, p *portal, name string) (scannerReg, bool) {
+func scannerNamed(t *testing.T, p *portal, name string) (adminScannerReg, bool) {
 	t.Helper()
-	var regs []scannerReg
+	var regs []adminScannerReg
 	p.api(t, http.MethodGet, "/scanners?page_size=100", nil, &regs)
 	for _, r := range regs {
 		if r.Name == name {
 			return r, true
 		}
 	}
-	return scannerReg{}, false
+	return adminScannerReg{}, false
 }
 
 func TestScannersPage(t *testing.T) {
@@ -48,8 +48,8 @@ func TestScannersPage(t *testing.T) {
 	assert.Regexp(t, `remote-trivy .*http://127\.0\.0\.1:1 Unhealthy Enabled Bearer`, read)
 	ext, ok := scannerNamed(t, p, "remote-trivy")
 	require.True(t, ok)
-	builtin := func() scannerReg {
-		var regs []scannerReg
+	builtin := func() adminScannerReg {
+		var regs []adminScannerReg
 		p.api(t, http.MethodGet, "/scanners?page_size=100", nil, &regs)
 		for _, r := range regs {
 			if r.Builtin {
@@ -57,7 +57,7 @@ func TestScannersPage(t *testing.T) {
 			}
 		}
 		t.Fatal("no built-in scanner")
-		return scannerReg{}
+		return adminScannerReg{}
 	}
 
 	// Set default, disable, enable, delete: each through the API.
