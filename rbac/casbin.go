@@ -121,9 +121,28 @@ func newEnforcer(p Policy, o options) (*casbin.Enforcer, error) {
 		return nil, fmt.Errorf("rbac: casbin policies: %w", err)
 	}
 	if len(links) > 0 {
-		if _, err := e.AddGroupingPoliciesEx(links); err != nil {
+		// The links are the policy of record, but Decide reads its own
+		// tables: building Casbin's role links (with domain matching, each
+		// link is matched against every scope: quadratic in the number of
+		// projects) is left to the first Enforce that needs them.
+		if err := e.GetModel().AddPolicies("g", "g", dedupe(links)); err != nil {
 			return nil, fmt.Errorf("rbac: casbin bindings: %w", err)
 		}
 	}
 	return e, nil
+}
+
+// dedupe drops repeated links (a subject bound twice to the same role and
+// scope), which the model, added to directly, would refuse.
+func dedupe(links [][]string) [][]string {
+	seen := make(map[[3]string]bool, len(links))
+	out := links[:0]
+	for _, l := range links {
+		k := [3]string{l[0], l[1], l[2]}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, l)
+		}
+	}
+	return out
 }

@@ -27,7 +27,7 @@ func (e *Engine) casbinAllows(t *testing.T, p Principal, project, repository str
 		subjects = append(subjects, "robot:"+p.Name)
 	}
 	for _, sub := range subjects {
-		ok, err := e.enforcer.Enforce(sub, scope, string(perm.Resource), string(perm.Action))
+		ok, err := e.enforce(sub, scope, string(perm.Resource), string(perm.Action))
 		require.NoError(t, err)
 		if ok {
 			return true

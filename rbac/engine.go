@@ -1,6 +1,8 @@
 package rbac
 
 import (
+	"sync"
+
 	"github.com/casbin/casbin/v2"
 )
 
@@ -20,6 +22,20 @@ type Engine struct {
 	projects map[string]Project
 	t        *tables
 	enforcer *casbin.Enforcer // the policy of record; not used by Decide
+
+	links    sync.Once // builds the enforcer's role links for enforce
+	linksErr error
+}
+
+// enforce asks the Casbin enforcer itself, as the tests holding Decide to
+// it do. Its role links are built on first use: Decide never needs them,
+// and building them costs time quadratic in the number of projects.
+func (e *Engine) enforce(sub, scope, obj, act string) (bool, error) {
+	e.links.Do(func() { e.linksErr = e.enforcer.BuildRoleLinks() })
+	if e.linksErr != nil {
+		return false, e.linksErr
+	}
+	return e.enforcer.Enforce(sub, scope, obj, act)
 }
 
 // Option configures New.
