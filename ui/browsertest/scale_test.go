@@ -1,6 +1,7 @@
 package browsertest
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"sync"
@@ -8,6 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/stretchr/testify/require"
 
 	"github.com/berthlabs/berth/internal/portaltest"
@@ -47,6 +52,25 @@ func seedProjects(b testing.TB, site *portaltest.Site, n int) {
 	wg.Wait()
 }
 
+// seedTags pushes images artifacts images, each under tagsEach tags
+// ("t0000-0".."t0000-4"), into repo through one registry client (one
+// token per repository, as docker does).
+func seedTags(b testing.TB, site *portaltest.Site, repo string, images, tagsEach int) {
+	b.Helper()
+	pusher, err := remote.NewPusher(remote.WithAuth(&authn.Basic{Username: "admin", Password: portaltest.AdminPassword}))
+	require.NoError(b, err)
+	ctx := context.Background()
+	for i := range images {
+		img, err := random.Image(256, 1)
+		require.NoError(b, err)
+		for j := range tagsEach {
+			ref, err := name.ParseReference(fmt.Sprintf("%s/%s:t%04d-%d", site.Host, repo, i, j), name.Insecure)
+			require.NoError(b, err)
+			require.NoError(b, pusher.Push(ctx, ref, img))
+		}
+	}
+}
+
 // BenchmarkPortalAtScale measures, in the browser, the pages of an
 // installation with 10,000 projects and a repository of 5,000 tags: each
 // must be interactive well under a second, because every list is paged,
@@ -59,13 +83,23 @@ func BenchmarkPortalAtScale(bm *testing.B) {
 	start := time.Now()
 	seedProjects(bm, site, 10_000)
 	bm.Logf("seeded 10,000 projects in %s", time.Since(start).Round(time.Second))
+	start = time.Now()
+	id := site.CreateProject(bm, "big", false)
+	seedTags(bm, site, "big/app", 1000, 5)
+	bm.Logf("seeded 5,000 tags on 1,000 artifacts in %s", time.Since(start).Round(time.Second))
 	br := newBrowser(bm, site.URL)
 	br.login("admin", portaltest.AdminPassword)
 	pages := map[string]string{
-		"projects, first page":              "/projects",
-		"projects, page 400 by name desc":   "/projects?page=400&page_size=25&sort=-name",
-		"projects, sorted by creation time": "/projects?sort=-creation_time&page_size=100",
-		"projects, search":                  "/projects?q=p0999",
+		"projects, first page":                 "/projects",
+		"projects, page 400 by name desc":      "/projects?page=400&page_size=25&sort=-name",
+		"projects, sorted by creation time":    "/projects?sort=-creation_time&page_size=100",
+		"projects, search":                     "/projects?q=p0999",
+		"artifacts of a 5,000-tag repository":  fmt.Sprintf("/projects/%d/repositories/app", id),
+		"its tags, first page":                 fmt.Sprintf("/projects/%d/repositories/app?view=tags", id),
+		"its tags, page 100 of 100":            fmt.Sprintf("/projects/%d/repositories/app?view=tags&page=100&page_size=50", id),
+		"its tags, sorted by name, descending": fmt.Sprintf("/projects/%d/repositories/app?view=tags&sort=-name", id),
+		"its tags, filtered":                   fmt.Sprintf("/projects/%d/repositories/app?view=tags&q=t0999", id),
+		"its artifacts, page 40 by size":       fmt.Sprintf("/projects/%d/repositories/app?page=40&page_size=25&sort=-size", id),
 	}
 	bm.ResetTimer()
 	for range bm.N {
