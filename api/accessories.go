@@ -82,7 +82,7 @@ func (a *API) listAccessories(c *call) error {
 		}
 		seen[art.Digest.String()] = true
 		all = append(all, Accessory{ID: art.ID, ArtifactID: art.ID, SubjectArtifactID: subj.ID,
-			SubjectArtifactDigest: subj.Digest.String(), SubjectArtifactRepo: subj.Repository, Size: art.Size,
+			SubjectArtifactDigest: subj.Digest.String(), SubjectArtifactRepo: subj.Repository, Size: art.TotalSize,
 			Digest: art.Digest.String(), Type: kind, Icon: iconOf(kind), CreationTime: art.PushedAt.UTC()})
 	}
 	for _, r := range refs {

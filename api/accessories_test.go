@@ -57,7 +57,7 @@ func TestAccessories(t *testing.T) {
 	assert.Equal(t, sbomD.String(), byType["harbor.sbom"].Digest)
 	assert.Equal(t, notD.String(), byType["signature.notation"].Digest)
 	assert.Equal(t, sigD.String(), byType["signature.cosign"].Digest)
-	assert.Equal(t, int64(len(sbomM)), byType["harbor.sbom"].Size)
+	assert.Equal(t, int64(len(sbomM)+len(empty)+len(sbom)), byType["harbor.sbom"].Size, "the manifest and its blobs")
 
 	r = e.do(as("guest"), http.MethodGet, "/projects/team/repositories/app/artifacts/v1/accessories?q=type%3Dharbor.sbom", nil)
 	assert.Equal(t, []string{sbomD.String()}, names(t, r, "digest"))

@@ -79,7 +79,7 @@ func artifactJSON(p project.Project, a registry.Artifact, withTags bool) Artifac
 		mt = a.ArtifactType
 	}
 	out := Artifact{ID: a.ID, RepositoryID: a.RepositoryID, Digest: a.Digest.String(), Type: artifactKind(a), MediaType: mt, ManifestMediaType: a.MediaType,
-		ArtifactType: a.ArtifactType, ProjectID: p.ID, RepositoryName: a.Repository, Size: a.Size,
+		ArtifactType: a.ArtifactType, ProjectID: p.ID, RepositoryName: a.Repository, Size: a.TotalSize,
 		PushTime: a.PushedAt.UTC(), PullTime: a.PulledAt.UTC(), Tags: []Tag{}, Subject: a.Subject.String()}
 	if withTags {
 		for _, t := range a.TagTimes {

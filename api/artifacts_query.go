@@ -278,7 +278,7 @@ func sortArtifacts(arts []registry.Artifact, o registry.ArtifactOrder, desc bool
 	field := map[registry.ArtifactOrder]sortField[registry.Artifact]{
 		registry.ByPushTime: func(a *registry.Artifact) string { return sTime(a.PushedAt) },
 		registry.ByPullTime: func(a *registry.Artifact) string { return sTime(a.PulledAt) },
-		registry.BySize:     func(a *registry.Artifact) string { return sInt(a.Size) },
+		registry.BySize:     func(a *registry.Artifact) string { return sInt(a.TotalSize) },
 		registry.ByID:       func(a *registry.Artifact) string { return sInt(a.ID) },
 	}[o]
 	sortBy(arts, []sortKey{{field: "f", desc: desc}}, map[string]func(*registry.Artifact) string{"f": field})

@@ -16,7 +16,7 @@ type ArtifactOrder int
 const (
 	ByPushTime ArtifactOrder = iota // when the manifest was pushed to the repository (the default)
 	ByPullTime                      // last pull; never pulled first
-	BySize                          // manifest plus what it references, as Artifact.Size
+	BySize                          // manifest plus what it references, as Artifact.TotalSize
 	ByID                            // Artifact.ID
 )
 
@@ -74,7 +74,7 @@ func (rg *Registry) FindArtifacts(ctx context.Context, q ArtifactQuery, page cor
 	case ByPullTime:
 		order = "rm.pulled_at" + dir
 	case BySize:
-		order = "m.size" + dir
+		order = artifactSizeRM + dir
 	case ByID:
 		order = "COALESCE(ai.id, 0)" + dir
 	}
@@ -159,10 +159,10 @@ func (q ArtifactQuery) where() ([]string, []any, error) {
 	}
 	rng("rm.pulled_at", q.PulledFrom, q.PulledTo)
 	if q.SizeMin != nil {
-		conds, args = append(conds, "m.size >= ?"), append(args, *q.SizeMin)
+		conds, args = append(conds, artifactSizeRM+" >= ?"), append(args, *q.SizeMin)
 	}
 	if q.SizeMax != nil {
-		conds, args = append(conds, "m.size <= ?"), append(args, *q.SizeMax)
+		conds, args = append(conds, artifactSizeRM+" <= ?"), append(args, *q.SizeMax)
 	}
 	return conds, args, nil
 }

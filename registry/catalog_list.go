@@ -30,11 +30,15 @@ type Artifact struct {
 	Digest       digest.Digest
 	MediaType    string
 	ArtifactType string
-	Size         int64
-	Subject      digest.Digest
-	Tags         []string
-	PushedAt     time.Time
-	PulledAt     time.Time // zero: never pulled (pull times are written every few seconds)
+	Size         int64 // of the manifest itself: a descriptor's size
+	// TotalSize is the manifest and the blobs it references (config,
+	// layers), as Harbor shows an artifact's size; an index counts its
+	// own manifest only.
+	TotalSize int64
+	Subject   digest.Digest
+	Tags      []string
+	PushedAt  time.Time
+	PulledAt  time.Time // zero: never pulled (pull times are written every few seconds)
 	// TagTimes has the id and the push and pull times of each of Tags, in
 	// order.
 	TagTimes []TagTime
@@ -188,7 +192,25 @@ func (rg *Registry) CountRepositories(ctx context.Context, project string) (int,
 	return n, err
 }
 
-const artifactCols = `COALESCE(ai.id, 0), COALESCE(ri.id, 0), rm.repo, m.digest, m.media_type, m.artifact_type, m.subject, m.size, rm.created_at, rm.pulled_at`
+const artifactCols = `COALESCE(ai.id, 0), COALESCE(ri.id, 0), rm.repo, m.digest, m.media_type, m.artifact_type, m.subject, m.size, ` +
+	artifactSizeRM + `, rm.created_at, rm.pulled_at`
+
+// artifactSizeRM is artifactSize of the listing's aliases.
+const artifactSizeRM = `(m.size + COALESCE((SELECT SUM(rb.size) FROM registry_manifest_refs r
+		JOIN registry_repo_blobs rb ON rb.repo = rm.repo AND rb.digest = r.child
+		WHERE r.parent = m.digest AND r.kind = 'blob'), 0))`
+
+// artifactSize is the SQL for an artifact's size, as Harbor counts it: its
+// manifest (table alias m) and the blobs it references (config, layers),
+// as stored in repo's blob table. An index counts its own manifest only.
+//
+// artifactSizeRM is the same for the aliases m and rm.repo; a test holds
+// the two to the same text.
+func artifactSize(m, repo string) string {
+	return `(` + m + `.size + COALESCE((SELECT SUM(rb.size) FROM registry_manifest_refs r
+		JOIN registry_repo_blobs rb ON rb.repo = ` + repo + ` AND rb.digest = r.child
+		WHERE r.parent = ` + m + `.digest AND r.kind = 'blob'), 0))`
+}
 
 const artifactFrom = ` FROM registry_repo_manifests rm JOIN registry_manifests m ON m.digest = rm.digest
 	LEFT JOIN registry_artifact_ids ai ON ai.repo = rm.repo AND ai.digest = rm.digest
@@ -198,7 +220,7 @@ func scanArtifact(row interface{ Scan(...any) error }) (Artifact, error) {
 	var a Artifact
 	var d, subj string
 	var pushed, pulled int64
-	if err := row.Scan(&a.ID, &a.RepositoryID, &a.Repository, &d, &a.MediaType, &a.ArtifactType, &subj, &a.Size, &pushed, &pulled); err != nil {
+	if err := row.Scan(&a.ID, &a.RepositoryID, &a.Repository, &d, &a.MediaType, &a.ArtifactType, &subj, &a.Size, &a.TotalSize, &pushed, &pulled); err != nil {
 		return a, err
 	}
 	a.Digest, a.Subject, a.PushedAt, a.PulledAt = digest.Digest(d), digest.Digest(subj), time.Unix(0, pushed), unixOrZero(pulled)

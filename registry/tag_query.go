@@ -39,7 +39,7 @@ type RepoTag struct {
 	ArtifactID   int64
 	MediaType    string
 	ArtifactType string
-	Size         int64 // the artifact's, as Artifact.Size
+	Size         int64 // the artifact's, as Artifact.TotalSize
 }
 
 // FindTags lists the tags of q.Repo that q selects, in q's order, with
@@ -93,7 +93,7 @@ func (rg *Registry) FindTags(ctx context.Context, q TagQuery, page core.Page) ([
 		order = "COALESCE(i.id, 0)" + dir + ", t.name"
 	}
 	rows, err := rg.db.Query(ctx, `SELECT COALESCE(i.id, 0), t.name, t.digest, t.updated_at, t.pulled_at,
-			COALESCE(ri.id, 0), COALESCE(ai.id, 0), m.media_type, m.artifact_type, m.size
+			COALESCE(ri.id, 0), COALESCE(ai.id, 0), m.media_type, m.artifact_type, `+artifactSize("m", "t.repo")+`
 		FROM registry_tags t JOIN registry_manifests m ON m.digest = t.digest
 		LEFT JOIN registry_tag_ids i ON i.repo = t.repo AND i.name = t.name
 		LEFT JOIN registry_artifact_ids ai ON ai.repo = t.repo AND ai.digest = t.digest

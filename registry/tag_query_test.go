@@ -3,6 +3,7 @@ package registry
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,7 +60,7 @@ func testFindTags(t *testing.T) {
 	art, err := tr.rg.GetArtifact(ctx, "p/team/app", "v2")
 	require.NoError(t, err)
 	assert.Equal(t, two.Digest, tags[0].Digest)
-	assert.Equal(t, art.Size, tags[0].Size)
+	assert.Equal(t, art.TotalSize, tags[0].Size, "a tag shows its artifact's size, blobs counted")
 	assert.Equal(t, art.ID, tags[0].ArtifactID)
 	assert.Equal(t, art.RepositoryID, tags[0].RepositoryID)
 	assert.Equal(t, art.TagTimes[0].ID, tags[0].ID)
@@ -96,4 +97,8 @@ func testFindTagsMany(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 100, total)
 	assert.Equal(t, "t4900", tags[0].Name)
+}
+
+func TestArtifactSizeSQLIsOneExpression(t *testing.T) {
+	assert.Equal(t, strings.Join(strings.Fields(artifactSize("m", "rm.repo")), " "), strings.Join(strings.Fields(artifactSizeRM), " "))
 }
