@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/berthlabs/berth/server"
 )
 
 func TestLoginAndProjects(t *testing.T) {
@@ -59,4 +61,33 @@ func TestLoginAndProjects(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Contains(t, text(p.page(t, "/projects")), "项目名称")
+}
+
+// Under a sub-path (ui.path), every link and redirect keeps the prefix,
+// and the registry and the API stay at the root.
+func TestPortalUnderASubPath(t *testing.T) {
+	p := startPortal(t, func(c *server.Config) { c.UI.Path = "/registry/" })
+	resp, err := p.client.Get(p.URL + "/registry/projects")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, "/registry/login?next=%2Fregistry%2Fprojects", resp.Header.Get("Location"))
+	login := p.page(t, "/registry/login")
+	assert.Contains(t, login, `action="/registry/login"`)
+	assert.Contains(t, login, `href="/registry/static/berth.css"`)
+	status, loc, body := p.post(t, "/registry/login", url.Values{"principal": {"admin"}, "password": {adminPassword}})
+	require.Equal(t, http.StatusSeeOther, status, body)
+	assert.Equal(t, "/registry/projects", loc)
+	page := p.page(t, "/registry/projects")
+	assert.Contains(t, text(page), "library")
+	assert.Contains(t, page, `href="/registry/projects/1/repositories"`)
+	assert.NotContains(t, page, `href="/projects`, "no link escapes the prefix")
+	status, _ = p.get(t, "/registry/static/berth.js")
+	assert.Equal(t, http.StatusOK, status)
+	status, _ = p.get(t, "/projects")
+	assert.Equal(t, http.StatusNotFound, status, "nothing of the portal at the root")
+	resp, err = http.Get(p.URL + "/v2/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "the registry stays at the root")
+	assert.Contains(t, resp.Header.Get("WWW-Authenticate"), "/service/token")
 }
