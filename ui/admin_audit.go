@@ -138,7 +138,7 @@ func (u *UI) auditList(w http.ResponseWriter, r *http.Request, s *session, nav, 
 		if err != nil && !whole && statusOf(err) < 500 && statusOf(err) != http.StatusUnauthorized {
 			// A project whose log the user's role may not read: the
 			// page stays, to choose another, with the API's answer.
-			vw := adminPageView(s, nav, "audit.title", v)
+			vw := adminView(s, nav, "audit.title", v)
 			vw.Error = err.Error()
 			u.render(w, r, statusOf(err), "admin_audit", vw)
 			return
@@ -149,7 +149,7 @@ func (u *UI) auditList(w http.ResponseWriter, r *http.Request, s *session, nav, 
 		}
 		l.Total = a.total()
 	}
-	u.render(w, r, 0, "admin_audit", adminPageView(s, nav, "audit.title", v))
+	u.render(w, r, 0, "admin_audit", adminView(s, nav, "audit.title", v))
 }
 
 // chooseProject offers a non-admin the projects they belong to (among

@@ -5,12 +5,6 @@ import (
 	"strings"
 )
 
-// adminPageView is the view of an administration page: nav highlights its
-// sidebar entry, title is its catalog key.
-func adminPageView(s *session, nav, title string, data any) *view {
-	return &view{User: s.user, CSRF: s.api.csrf, Nav: nav, Title: title, Data: data}
-}
-
 // adminScheduleTypes are the choices of a schedule form, as the API names them.
 var adminScheduleTypes = [...]string{"None", "Hourly", "Daily", "Weekly", "Custom"}
 

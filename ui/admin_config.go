@@ -165,7 +165,7 @@ func (u *UI) configPage(w http.ResponseWriter, r *http.Request, s *session) {
 		u.failed(w, r, s, err)
 		return
 	}
-	u.render(w, r, 0, "admin_config", adminPageView(s, "config", "config.title", v))
+	u.render(w, r, 0, "admin_config", adminView(s, "config", "config.title", v))
 }
 
 // saveConfig sends the editable settings the form carries, typed as the

@@ -3,7 +3,6 @@ package ui
 import (
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"strings"
 )
 
@@ -101,7 +100,7 @@ func (u *UI) gcPage(w http.ResponseWriter, r *http.Request, s *session) {
 	for _, run := range v.Runs {
 		v.Running = v.Running || run.Running()
 	}
-	u.render(w, r, 0, "admin_gc", adminPageView(s, "gc", "gc.title", v))
+	u.render(w, r, 0, "admin_gc", adminView(s, "gc", "gc.title", v))
 }
 
 // runGC starts a run now (dry_run from the button pressed) and shows it.
@@ -163,7 +162,7 @@ func progressOf(log string) gcProgress {
 }
 
 func (u *UI) gcRunPage(w http.ResponseWriter, r *http.Request, s *session) {
-	id, ok := u.adminID(w, r, s, "id")
+	id, ok := u.pathID(w, r, s, "id")
 	if !ok {
 		return
 	}
@@ -177,13 +176,13 @@ func (u *UI) gcRunPage(w http.ResponseWriter, r *http.Request, s *session) {
 		v.Log = a.body.String()
 	}
 	v.Progress = progressOf(v.Log)
-	vw := adminPageView(s, "gc", "gc.run", v)
+	vw := adminView(s, "gc", "gc.run", v)
 	vw.TitleArg = "#" + id
 	u.render(w, r, 0, "admin_gc_run", vw)
 }
 
 func (u *UI) stopGC(w http.ResponseWriter, r *http.Request, s *session) {
-	id, ok := u.adminID(w, r, s, "id")
+	id, ok := u.pathID(w, r, s, "id")
 	if !ok {
 		return
 	}
@@ -192,17 +191,6 @@ func (u *UI) stopGC(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	u.redirect(w, r, "/admin/gc/"+id, "gc.stopped", nil)
-}
-
-// adminID is the positive number in path wildcard name; on failure it has
-// answered 404.
-func (u *UI) adminID(w http.ResponseWriter, r *http.Request, s *session, name string) (string, bool) {
-	n, err := strconv.ParseInt(r.PathValue(name), 10, 64)
-	if err != nil || n <= 0 {
-		u.failed(w, r, s, &apiError{Status: http.StatusNotFound, Message: u.cat.text(language(r), "error.notfound")})
-		return "", false
-	}
-	return itoa(n), true
 }
 
 // Done tells whether the run reported what it freed.

@@ -60,7 +60,7 @@ func (u *UI) labelsPage(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	l.Total, v.List = a.total(), l
-	u.render(w, r, 0, "admin_labels", adminPageView(s, "labels", "labels.title", v))
+	u.render(w, r, 0, "admin_labels", adminView(s, "labels", "labels.title", v))
 }
 
 var adminHexColor = regexp.MustCompile(`^#[0-9A-Fa-f]{6}$`)
@@ -86,7 +86,7 @@ func (u *UI) createLabel(w http.ResponseWriter, r *http.Request, s *session) {
 }
 
 func (u *UI) updateLabel(w http.ResponseWriter, r *http.Request, s *session) {
-	id, ok := u.adminID(w, r, s, "id")
+	id, ok := u.pathID(w, r, s, "id")
 	if !ok {
 		return
 	}
@@ -98,7 +98,7 @@ func (u *UI) updateLabel(w http.ResponseWriter, r *http.Request, s *session) {
 }
 
 func (u *UI) deleteLabel(w http.ResponseWriter, r *http.Request, s *session) {
-	id, ok := u.adminID(w, r, s, "id")
+	id, ok := u.pathID(w, r, s, "id")
 	if !ok {
 		return
 	}

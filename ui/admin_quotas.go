@@ -73,7 +73,7 @@ func (u *UI) quotasPage(w http.ResponseWriter, r *http.Request, s *session) {
 				return
 			}
 			l.Total = 0
-			u.render(w, r, 0, "admin_quotas", adminPageView(s, "quotas", "quota.title", v))
+			u.render(w, r, 0, "admin_quotas", adminView(s, "quotas", "quota.title", v))
 			return
 		}
 		p.Set("reference_id", itoa(pr.ProjectID))
@@ -84,13 +84,13 @@ func (u *UI) quotasPage(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	l.Total = a.total()
-	u.render(w, r, 0, "admin_quotas", adminPageView(s, "quotas", "quota.title", v))
+	u.render(w, r, 0, "admin_quotas", adminView(s, "quotas", "quota.title", v))
 }
 
 // updateQuota sets a project's storage limit: a whole number of the
 // unit chosen, or -1 for none.
 func (u *UI) updateQuota(w http.ResponseWriter, r *http.Request, s *session) {
-	id, ok := u.adminID(w, r, s, "id")
+	id, ok := u.pathID(w, r, s, "id")
 	if !ok {
 		return
 	}

@@ -98,7 +98,7 @@ func (u *UI) scannersPage(w http.ResponseWriter, r *http.Request, s *session) {
 	if v.Schedule.Type == "" {
 		v.Schedule.Type = "None"
 	}
-	u.render(w, r, 0, "admin_scanners", adminPageView(s, "scanners", "scanners.title", v))
+	u.render(w, r, 0, "admin_scanners", adminView(s, "scanners", "scanners.title", v))
 }
 
 // checkHealth asks each listed scanner for its metadata, all at once and

@@ -133,17 +133,6 @@ func (u *UI) removeMember(w http.ResponseWriter, r *http.Request, s *session) {
 	u.redirect(w, r, back, "mem.removed", nil)
 }
 
-// pathID reads the path value name as a positive number; when it is not,
-// it answers 404 and returns false.
-func (u *UI) pathID(w http.ResponseWriter, r *http.Request, s *session, name string) (string, bool) {
-	n, err := strconv.ParseInt(r.PathValue(name), 10, 64)
-	if err != nil || n <= 0 {
-		u.failed(w, r, s, &apiError{Status: http.StatusNotFound, Message: u.cat.text(language(r), "error.notfound")})
-		return "", false
-	}
-	return strconv.FormatInt(n, 10), true
-}
-
 // qText makes a search box's text safe inside the API's q syntax, whose
 // commas and brackets would split or nest terms.
 func qText(s string) string {

@@ -39,3 +39,19 @@ func (u *UI) projectOf(w http.ResponseWriter, r *http.Request, s *session) (*pro
 func projectView(s *session, p *project, tab, title string, data any) *view {
 	return &view{User: s.user, CSRF: s.api.csrf, Nav: "projects", Tab: tab, Title: title, TitleArg: p.Name, Data: data}
 }
+
+// pathID reads the path value name as a positive number; when it is not,
+// it answers 404 and returns false.
+func (u *UI) pathID(w http.ResponseWriter, r *http.Request, s *session, name string) (string, bool) {
+	n, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || n <= 0 {
+		u.failed(w, r, s, &apiError{Status: http.StatusNotFound, Message: u.cat.text(language(r), "error.notfound")})
+		return "", false
+	}
+	return strconv.FormatInt(n, 10), true
+}
+
+// adminView is the view of a system administration page.
+func adminView(s *session, nav, title string, data any) *view {
+	return &view{User: s.user, CSRF: s.api.csrf, Nav: nav, Title: title, Data: data}
+}

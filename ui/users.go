@@ -22,11 +22,6 @@ type usersView struct {
 	Me    int64 // the signed-in user, who cannot demote or delete itself here
 }
 
-// adminView is the view of a system administration page.
-func adminView(s *session, nav, title string, data any) *view {
-	return &view{User: s.user, CSRF: s.api.csrf, Nav: nav, Title: title, Data: data}
-}
-
 // usersPage lists users (the API lets only system admins: others see
 // its 403).
 func (u *UI) usersPage(w http.ResponseWriter, r *http.Request, s *session) {
