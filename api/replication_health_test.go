@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,12 +15,15 @@ import (
 	"github.com/berthlabs/berth/replicate"
 )
 
-// slowRegistries lists n registries whose health checks each take delay;
-// odd ids are unhealthy.
+// slowRegistries lists n registries; odd ids are unhealthy. A health
+// check waits (up to a second) until page checks are in flight at once,
+// and says whether they were.
 type slowRegistries struct {
 	api.Replicator // nil: only what the listing needs is implemented
 	n              int
-	delay          time.Duration
+	page           int
+	inFlight       *atomic.Int32
+	allAtOnce      *atomic.Bool
 }
 
 func (s slowRegistries) Endpoints(_ context.Context, _ string, page core.Page) ([]replicate.Endpoint, int, error) {
@@ -31,23 +35,29 @@ func (s slowRegistries) Endpoints(_ context.Context, _ string, page core.Page) (
 }
 
 func (s slowRegistries) PingEndpoint(ctx context.Context, e replicate.Endpoint) error {
-	time.Sleep(s.delay)
+	s.inFlight.Add(1)
+	deadline := time.Now().Add(time.Second)
+	for s.inFlight.Load() < int32(s.page) && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if s.inFlight.Load() >= int32(s.page) {
+		s.allAtOnce.Store(true)
+	}
 	if e.ID%2 == 1 {
 		return replicate.ErrInvalid
 	}
 	return nil
 }
 
-// health=true checks the page's registries at once: ten slow checks take
-// about one check's time, and only the page's registries are checked.
+// health=true checks the page's registries at once, and only the page's.
 func TestRegistryHealthChecksConcurrently(t *testing.T) {
-	e := newEnv(t, api.WithReplication(slowRegistries{n: 40, delay: 300 * time.Millisecond}))
-	start := time.Now()
+	reg := slowRegistries{n: 40, page: 10, inFlight: &atomic.Int32{}, allAtOnce: &atomic.Bool{}}
+	e := newEnv(t, api.WithReplication(reg))
 	var regs []api.Registry
 	e.do(admin(), http.MethodGet, "/registries?health=true&page_size=10&page=2", nil).ok(t, http.StatusOK, &regs)
-	took := time.Since(start)
 	require.Len(t, regs, 10)
-	assert.Less(t, took, 2*time.Second, "ten checks of 300ms each ran one after another")
+	assert.True(t, reg.allAtOnce.Load(), "the ten checks ran one after another")
+	assert.Equal(t, int32(10), reg.inFlight.Load(), "only the page's registries were checked")
 	assert.Equal(t, int64(11), regs[0].ID)
 	assert.Equal(t, "unhealthy", regs[0].Status)
 	assert.Equal(t, "healthy", regs[1].Status)

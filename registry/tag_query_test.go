@@ -86,10 +86,10 @@ func testFindTagsMany(t *testing.T) {
 		}
 		return nil
 	}))
-	start := time.Now()
+	// Its speed is measured by ui/browsertest's BenchmarkPortalAtScale,
+	// not timed here.
 	tags, total, err := tr.rg.FindTags(ctx, TagQuery{Repo: "p/big", Order: TagByPushTime, Desc: true}, core.Page{Offset: 3600, Limit: 100})
 	require.NoError(t, err)
-	assert.Less(t, time.Since(start), time.Second)
 	assert.Equal(t, 5000, total)
 	require.Len(t, tags, 100)
 	assert.Equal(t, "t1400", tags[0].Name, "newest first: t0000 (pushed now), t4999 ... t1401 on the pages before")

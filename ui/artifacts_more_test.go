@@ -7,7 +7,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -98,12 +97,9 @@ func TestArtifactsManyTags(t *testing.T) {
 		require.Equal(t, http.StatusCreated, resp.StatusCode)
 	}
 	page := fmt.Sprintf("/projects/%d/repositories/big?view=tags&page_size=100&page=37&sort=-push_time", id)
-	start := time.Now()
+	// How fast is measured by ui/browsertest's BenchmarkPortalAtScale.
 	body := text(p.page(t, page))
-	assert.Less(t, time.Since(start), time.Second)
 	assert.Contains(t, body, "3601 - 3700 of 5000 items")
-	start = time.Now()
 	body = text(p.page(t, fmt.Sprintf("/projects/%d/repositories/big?view=tags&q=t49", id)))
-	assert.Less(t, time.Since(start), time.Second)
 	assert.Contains(t, body, "1 - 15 of 100 items")
 }

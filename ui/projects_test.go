@@ -91,3 +91,18 @@ func TestPortalUnderASubPath(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "the registry stays at the root")
 	assert.Contains(t, resp.Header.Get("WWW-Authenticate"), "/service/token")
 }
+
+// A path nobody serves is 404 at once, signed in or not: the portal owns
+// the root, but a probe must not be sent to a login page.
+func TestUnknownPathsAreNotFound(t *testing.T) {
+	p := startPortal(t, func(c *server.Config) { c.MetricsAddr = "127.0.0.1:0" })
+	for _, path := range []string{"/metrics", "/debug/pprof/", "/nothing/here", "/projects/1/nothing"} {
+		status, body := p.get(t, path)
+		assert.Equal(t, http.StatusNotFound, status, path)
+		assert.Contains(t, text(body), "There is no such page.", path)
+	}
+	p.login(t, "admin", adminPassword)
+	status, body := p.get(t, "/nothing/here")
+	assert.Equal(t, http.StatusNotFound, status)
+	assert.Contains(t, text(body), "There is no such page.")
+}

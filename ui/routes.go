@@ -134,7 +134,10 @@ func (u *UI) routes() {
 	m.Handle("GET "+b+"/admin/config", u.signedIn(u.configPage))
 	m.Handle("POST "+b+"/admin/config", u.signedIn(u.saveConfig))
 
-	m.Handle(b+"/", u.signedIn(u.notFound))
+	// Paths nobody serves answer 404 at once, signed in or not (the
+	// portal owns the server's root: a probe of /metrics or /debug/ must
+	// not look like a login page).
+	m.HandleFunc(b+"/", func(w http.ResponseWriter, r *http.Request) { u.notFound(w, r, nil) })
 }
 
 // notFound answers paths the portal does not have.
