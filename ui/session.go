@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode"
 )
 
 // currentUser is the signed-in user, as /users/current answers.
@@ -78,10 +79,17 @@ func (u *UI) toLogin(w http.ResponseWriter, r *http.Request) {
 // projects page: a login link cannot send the user elsewhere.
 func (u *UI) localTarget(next string) string {
 	if next == "" || !strings.HasPrefix(next, u.base+"/") || strings.HasPrefix(next, "//") ||
-		strings.Contains(next, "\\") || strings.HasPrefix(next, u.base+"//") {
+		strings.HasPrefix(next, u.base+"//") || strings.ContainsFunc(next, unsafeInTarget) {
 		return u.base + "/projects"
 	}
 	return next
+}
+
+// unsafeInTarget are the characters a redirect target may not hold:
+// browsers drop tabs and newlines and read a backslash as a slash, so
+// "/\t/evil.example" would leave the site.
+func unsafeInTarget(r rune) bool {
+	return r == '\\' || r < 0x20 || r == 0x7f || unicode.IsSpace(r)
 }
 
 // flashCookie carries a message to the page after a redirect: "k:" and a
