@@ -52,35 +52,11 @@ type vulnReport struct {
 	Vulnerabilities []vulnItem `json:"vulnerabilities"`
 }
 
-// severities are the severity names, most severe first.
-var severities = [...]string{"Critical", "High", "Medium", "Low", "Negligible", "Unknown"}
-
-// severityKeys are their catalog keys.
-var severityKeys = map[string]string{"Critical": "artd.sev.critical", "High": "artd.sev.high", "Medium": "artd.sev.medium",
-	"Low": "artd.sev.low", "Negligible": "artd.sev.negligible", "Unknown": "artd.sev.unknown", "None": "artd.sev.none"}
-
-// sevKey is a severity's catalog key.
-func sevKey(s string) string {
-	if k, ok := severityKeys[s]; ok {
-		return k
-	}
-	return "artd.sev.unknown"
-}
-
 // sevOption is a choice of the severity filter.
 type sevOption struct{ Name, Key string }
 
 // SevKey is the catalog key of the finding's severity.
 func (v vulnItem) SevKey() string { return sevKey(v.Severity) }
-
-func severityRank(s string) int {
-	for i, x := range severities {
-		if strings.EqualFold(x, s) {
-			return len(severities) - i
-		}
-	}
-	return 0
-}
 
 // sevSegment is one severity's part of the summary bar (percent of the
 // width) and its count.

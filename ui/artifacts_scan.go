@@ -1,5 +1,7 @@
 package ui
 
+import "strings"
+
 // scanSummary is an artifact's scan overview as the API gives it.
 type scanSummary struct {
 	ScanStatus string `json:"scan_status"`
@@ -28,14 +30,6 @@ func (s *scanSummary) State() string {
 	return ""
 }
 
-// summarySeverities are the severity names of the API's summary, worst first,
-// with their catalog keys and CSS classes.
-var summarySeverities = [...][3]string{
-	{"Critical", "art.sev.critical", "critical"}, {"High", "art.sev.high", "high"},
-	{"Medium", "art.sev.medium", "medium"}, {"Low", "art.sev.low", "low"},
-	{"Negligible", "art.sev.negligible", "negligible"}, {"Unknown", "art.sev.unknown", "unknown"},
-}
-
 // sevCount is one severity of a summary: its count and its segment of
 // the severity bar (an SVG rect: the CSP forbids style attributes).
 type sevCount struct {
@@ -47,27 +41,27 @@ type sevCount struct {
 // barWidth is the severity bar's width in SVG units.
 const barWidth = 120
 
-// Counts are the non-zero summarySeverities, worst first, laid out on the bar.
+// Counts are the non-zero severities, worst first, laid out on the bar.
 func (s *scanSummary) Counts() []sevCount {
 	if s.Summary == nil || s.Summary.Total <= 0 {
 		return nil
 	}
 	total := 0
-	for _, sev := range summarySeverities {
-		total += s.Summary.Summary[sev[0]]
+	for _, sev := range severities {
+		total += s.Summary.Summary[sev]
 	}
 	if total == 0 {
 		return nil
 	}
 	var out []sevCount
 	x := 0
-	for _, sev := range summarySeverities {
-		n := s.Summary.Summary[sev[0]]
+	for _, sev := range severities {
+		n := s.Summary.Summary[sev]
 		if n <= 0 {
 			continue
 		}
 		w := max(n*barWidth/total, 2)
-		out = append(out, sevCount{Key: sev[1], Class: sev[2], N: n, X: x, W: w})
+		out = append(out, sevCount{Key: sevKey(sev), Class: strings.ToLower(sev), N: n, X: x, W: w})
 		x += w
 	}
 	// The last segment takes what rounding left over.

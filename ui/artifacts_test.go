@@ -126,7 +126,7 @@ func TestArtifactsList(t *testing.T) {
 	require.NoError(t, err)
 	resp2.Body.Close()
 	body = text(p.page(t, page))
-	assert.Contains(t, body, "1 严重, 1 中")
+	assert.Contains(t, body, "1 危急, 1 中等")
 	assert.Contains(t, body, "推送时间")
 }
 

@@ -53,8 +53,8 @@ var trustModes = [...]string{"", "enabled", "cosign", "notation"}
 
 // preventThresholds are prevent_vul's thresholds, worst first, with their
 // catalog keys.
-var preventThresholds = [...][2]string{{"critical", "proj.sev.critical"}, {"high", "proj.sev.high"},
-	{"medium", "proj.sev.medium"}, {"low", "proj.sev.low"}, {"negligible", "proj.sev.negligible"}}
+var preventThresholds = [...][2]string{{"critical", "sev.critical"}, {"high", "sev.high"},
+	{"medium", "sev.medium"}, {"low", "sev.low"}, {"negligible", "sev.negligible"}}
 
 type projConfigView struct {
 	Project    *project

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"net/http"
-	"regexp"
 	"strings"
 )
 
@@ -37,8 +36,6 @@ type projLogsView struct {
 	Operations []string
 }
 
-var isoDate = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
-
 // apiQuery is the filter in the audit log's q syntax. Values are quoted
 // so a comma in them cannot start another term; a date that is not one
 // is dropped (the browser's date field sends none other).
@@ -58,10 +55,10 @@ func (f logFilter) apiQuery() string {
 	add("resource", "~", f.Resource)
 	add("username", "", f.User)
 	from, to := f.From, f.To
-	if !isoDate.MatchString(from) {
+	if !dayOnly.MatchString(from) {
 		from = ""
 	}
-	if !isoDate.MatchString(to) {
+	if !dayOnly.MatchString(to) {
 		to = ""
 	}
 	if from != "" || to != "" {
